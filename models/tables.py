@@ -1,0 +1,155 @@
+"""The risk register store: SQLModel tables.
+
+Every row carries its partnership's local-authority code (`la_code`) so one
+store can serve a regional hub of several partnerships.  Rows delivered by
+agencies keep their provenance (submission, row number); the file hash lives on
+the submission.  Nothing here ever holds a raw child identifier: `child_ref`
+columns hold the keyed pseudonym computed at ingest.
+
+Schema changes go through Alembic (models/migrations); these classes and the
+latest migration must agree, which tests/test_store.py checks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import BigInteger, Column, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Submission(SQLModel, table=True):
+    """One delivered file and what Radar decided about it."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        # At most one version of a feed and period is in force at a time.
+        Index(
+            "uq_submission_current", "la_code", "feed_id", "period", unique=True,
+            sqlite_where=text("is_current"), postgresql_where=text("is_current"),
+        ),
+        Index("ix_submission_feed_period", "la_code", "feed_id", "period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    feed_id: str | None = Field(default=None, max_length=64)  # None when the file name was unreadable
+    period: str | None = Field(default=None, max_length=7)  # YYYY-MM
+    file_name: str = Field(max_length=255)
+    file_hash: str = Field(max_length=64, index=True)  # sha256 of the bytes delivered
+    status: str = Field(max_length=16)  # accepted | replaced | duplicate | rejected
+    is_current: bool = Field(default=False)
+    received_at: datetime = Field(default_factory=utcnow)
+    row_count: int = 0
+    error_count: int = 0
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    errors_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    archive_path: str | None = None
+    report_path: str | None = None
+    replaces_id: int | None = Field(default=None, foreign_key="submission.id")
+
+
+class Observation(SQLModel, table=True):
+    """One row of an aggregate return, as the agency sent it."""
+
+    __tablename__ = "observation"
+    __table_args__ = (Index("ix_observation_lookup", "la_code", "feed_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    la_code: str = Field(max_length=9)
+    feed_id: str = Field(max_length=64)
+    period: str = Field(max_length=7)
+    row_number: int
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)  # "" when the indicator has no breakdown
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RecordRow(SQLModel):
+    """Columns every record-level row shares: partnership, provenance and month."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    la_code: str = Field(max_length=9)
+    period: str = Field(max_length=7)
+    row_number: int
+
+
+class MashContact(RecordRow, table=True):
+    __tablename__ = "mash_contact"
+
+    contact_id: str = Field(max_length=64)
+    child_ref: str = Field(max_length=64)  # keyed pseudonym, never the agency's reference
+    received_date: date
+    source: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)
+
+
+class LadoReferral(RecordRow, table=True):
+    __tablename__ = "lado_referral"
+
+    referral_id: str = Field(max_length=64)
+    received_date: date
+    setting_ref: str = Field(max_length=64)
+    setting_type: str = Field(max_length=32)
+    allegation_type: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)
+
+
+class MissingEpisode(RecordRow, table=True):
+    __tablename__ = "missing_episode"
+
+    episode_id: str = Field(max_length=64)
+    child_ref: str = Field(max_length=64)  # keyed pseudonym, never the agency's reference
+    start_date: date
+    end_date: date | None = None
+    looked_after: bool
+    rhi_offered: bool
+    rhi_completed: bool
+
+
+# The table that stores each record-level feed's rows.
+RECORD_TABLES: dict[str, type[RecordRow]] = {
+    "mash_contacts": MashContact,
+    "lado_referrals": LadoReferral,
+    "missing_episodes": MissingEpisode,
+}
+
+
+class IndicatorValue(SQLModel, table=True):
+    """A computed monthly value of an indicator for one breakdown ("" is the total)."""
+
+    __tablename__ = "indicator_value"
+    __table_args__ = (
+        Index("uq_indicator_value", "la_code", "indicator", "breakdown", "period", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    period: str = Field(max_length=7)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    value: float | None = None  # None: not computable (say why in note), never a stand-in number
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str = Field(default="", max_length=255)
+    computed_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only trail of what changed in the store, by whom and why."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    la_code: str = Field(max_length=9)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    subject: str = Field(max_length=255)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))

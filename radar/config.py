@@ -1,0 +1,177 @@
+"""Partnership configuration and runtime settings.
+
+A partnership is one TOML file (radar/partnerships/bromley.toml is the default);
+a second partnership is a second file, never a code change.  The file is loaded
+into strict pydantic models so that a misspelt key fails loudly.  Runtime
+settings (where state lives, which database) come from the environment:
+
+- RADAR_HOME: folder for the SQLite store, inbox, archive, quarantine and keys
+  (default `.radar` in the working directory);
+- RADAR_DATABASE_URL: any SQLAlchemy URL (default SQLite under RADAR_HOME);
+- RADAR_CONFIG: the partnership file to use.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from radar.catalogue import Catalogue, load_catalogue
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = Path(__file__).with_name("partnerships") / "bromley.toml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Partnership(Strict):
+    la_code: str = Field(pattern=r"^E0[6-9]\d{6}$")
+    old_la_code: str = Field(pattern=r"^\d{3}$")
+    name: str
+    short_name: str
+    la_name: str
+
+
+class Population(Strict):
+    source: str
+
+
+class Storage(Strict):
+    quarantine_retention_days: int = Field(30, ge=1)
+    max_file_mb: int = Field(150, ge=1)
+
+
+class Pseudonymisation(Strict):
+    key_env: str = "RADAR_PSEUDONYM_KEY"
+
+
+class Agency(Strict):
+    name: str
+    contact: str
+
+
+class FeedSettings(Strict):
+    due_day: int = Field(ge=1, le=28)
+
+
+class Subgroup(Strict):
+    chair: str
+    email: str
+
+
+class Target(Strict):
+    value: float
+    year: str
+
+
+class PartnershipConfig(Strict):
+    partnership: Partnership
+    population: Population
+    storage: Storage = Storage()
+    pseudonymisation: Pseudonymisation = Pseudonymisation()
+    agencies: dict[str, Agency]
+    feeds: dict[str, FeedSettings] = {}
+    subgroups: dict[str, Subgroup]
+    targets: dict[str, Target] = {}
+
+    def check_against(self, catalogue: Catalogue) -> None:
+        """Every id in the config must exist in the catalogue, and every role must be filled."""
+        problems = []
+        known = {
+            "agencies": {a.id for a in catalogue.agencies},
+            "feeds": set(catalogue.feed_by_id),
+            "subgroups": {s.id for s in catalogue.subgroups},
+            "targets": set(catalogue.indicator_by_id),
+        }
+        for section, ids in known.items():
+            unknown = set(getattr(self, section)) - ids
+            if unknown:
+                problems.append(f"[{section}] has unknown ids: {sorted(unknown)}")
+        for section in ("agencies", "subgroups"):
+            missing = known[section] - set(getattr(self, section))
+            if missing:
+                problems.append(f"[{section}] is missing: {sorted(missing)}")
+        if problems:
+            raise ValueError("partnership config does not match the catalogue: " + "; ".join(problems))
+
+    def due_day(self, catalogue: Catalogue, feed_id: str) -> int:
+        settings = self.feeds.get(feed_id)
+        return settings.due_day if settings else catalogue.feed_by_id[feed_id].due_day
+
+    def population_path(self) -> Path:
+        """The population file: absolute, or relative to the working directory or the project."""
+        path = Path(self.population.source)
+        if path.is_absolute() or path.exists():
+            return path
+        return (PROJECT_ROOT / path).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Radar keeps its state; everything lives under `home` unless a database URL says otherwise."""
+
+    home: Path
+    database_url: str
+    config_path: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def secrets(self) -> Path:
+        return self.home / "secrets"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("RADAR_HOME", ".radar")).resolve()
+        url = os.environ.get("RADAR_DATABASE_URL") or f"sqlite:///{home / 'radar.db'}"
+        config = Path(os.environ.get("RADAR_CONFIG", DEFAULT_CONFIG))
+        return cls(home=home, database_url=url, config_path=config)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a command needs: settings, the partnership config and the catalogue."""
+
+    settings: Settings
+    config: PartnershipConfig
+    catalogue: Catalogue
+
+    @property
+    def la_code(self) -> str:
+        return self.config.partnership.la_code
+
+
+def load_config(path: Path) -> PartnershipConfig:
+    with open(path, "rb") as fh:
+        config = PartnershipConfig.model_validate(tomllib.load(fh))
+    return config
+
+
+@cache
+def _cached_context(settings: Settings) -> Context:
+    catalogue = load_catalogue()
+    config = load_config(settings.config_path)
+    config.check_against(catalogue)
+    return Context(settings=settings, config=config, catalogue=catalogue)
+
+
+def get_context(settings: Settings | None = None) -> Context:
+    """Load (once per settings) the partnership config checked against the catalogue."""
+    return _cached_context(settings or Settings.from_env())
