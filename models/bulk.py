@@ -1,0 +1,33 @@
+"""Set-based writes of polars frames into store tables.
+
+One ORM object per row would make a million-row feed take minutes; instead a
+frame is written in one statement stream inside the caller's transaction:
+PostgreSQL gets COPY (its fastest bulk path), other databases a DB-API
+executemany of plain tuples.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Connection, Table
+
+NULL_MARKER = r"\N"
+
+
+def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert every row of `frame` (columns named as the table's) into `table`; returns the row count."""
+    if frame.is_empty():
+        return 0
+    columns = frame.columns
+    if conn.dialect.name == "postgresql":
+        payload = frame.write_csv(include_header=False, null_value=NULL_MARKER)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT csv, NULL \'{NULL_MARKER}\')') as copy:
+            copy.write(payload)
+        return frame.height
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    placeholders = ", ".join([marker] * len(columns))
+    sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
+    conn.exec_driver_sql(sql, list(frame.iter_rows()))
+    return frame.height

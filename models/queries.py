@@ -1,0 +1,116 @@
+"""Read-only queries the dashboard makes of the store, as polars frames.
+
+Every query is filtered by the partnership's `la_code`, because one store may
+serve several partnerships.  The functions only select: statuses and
+statistics are computed in `pipelines/`, formatting happens in `dashboard/`.
+Each result has a fixed schema so an empty store gives empty, typed frames
+that the pages can test with `is_empty()`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from models.tables import IndicatorValue, Submission
+
+SUBMISSION = Submission.__table__
+INDICATOR_VALUE = IndicatorValue.__table__
+
+SUBMISSION_SCHEMA = {
+    "id": pl.Int64, "feed_id": pl.String, "period": pl.String, "file_name": pl.String,
+    "status": pl.String, "is_current": pl.Boolean, "received_at": pl.Datetime("us", "UTC"),
+    "row_count": pl.Int64, "error_count": pl.Int64, "message": pl.String,
+}
+REJECTED_SCHEMA = {
+    "id": pl.Int64, "file_name": pl.String, "feed_id": pl.String, "period": pl.String,
+    "received_at": pl.Datetime("us", "UTC"), "error_count": pl.Int64, "message": pl.String,
+    "report_path": pl.String,
+}
+SERIES_SCHEMA = {
+    "period": pl.String, "value": pl.Float64, "numerator": pl.Float64,
+    "denominator": pl.Float64, "note": pl.String,
+}
+PROBLEM_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String, "message": pl.String}
+
+
+def _read(engine: Engine, query, schema: dict) -> pl.DataFrame:
+    with engine.connect() as connection:
+        return pl.read_database(query, connection, schema_overrides=schema).select(list(schema))
+
+
+def submissions(engine: Engine, la_code: str) -> pl.DataFrame:
+    """Every file received, in order of arrival (all statuses, current or not)."""
+    query = (
+        select(*(SUBMISSION.c[name] for name in SUBMISSION_SCHEMA))
+        .where(SUBMISSION.c.la_code == la_code)
+        .order_by(SUBMISSION.c.received_at, SUBMISSION.c.id)
+    )
+    return _read(engine, query, SUBMISSION_SCHEMA)
+
+
+def rejected_submissions(engine: Engine, la_code: str) -> pl.DataFrame:
+    """Rejected files, newest first; `error_count` is the number of problems found."""
+    query = (
+        select(*(SUBMISSION.c[name] for name in REJECTED_SCHEMA))
+        .where(SUBMISSION.c.la_code == la_code, SUBMISSION.c.status == "rejected")
+        .order_by(SUBMISSION.c.received_at.desc(), SUBMISSION.c.id.desc())
+    )
+    return _read(engine, query, REJECTED_SCHEMA)
+
+
+def submission_problems(engine: Engine, la_code: str, submission_id: int) -> pl.DataFrame:
+    """The problems stored with one submission: row, column, value, rule, message.
+
+    Values are read as text whatever type the validator recorded, so a table
+    of problems always has the same columns.
+    """
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(SUBMISSION.c.errors_json).where(SUBMISSION.c.id == submission_id, SUBMISSION.c.la_code == la_code)
+        ).scalar()
+    return pl.DataFrame([_problem(p) for p in json.loads(stored or "[]")], schema=PROBLEM_SCHEMA)
+
+
+def _problem(stored: dict) -> dict:
+    text = {key: None if stored.get(key) is None else str(stored[key]) for key in ("column", "value", "rule", "message")}
+    row = stored.get("row")
+    return {"row": None if row is None else int(row)} | text
+
+
+def indicators_with_values(engine: Engine, la_code: str) -> set[str]:
+    """The indicators that have at least one stored value row."""
+    query = select(INDICATOR_VALUE.c.indicator).where(INDICATOR_VALUE.c.la_code == la_code).distinct()
+    with engine.connect() as connection:
+        return set(connection.execute(query).scalars())
+
+
+def indicator_breakdowns(engine: Engine, la_code: str, indicator: str) -> list[str]:
+    """The breakdowns stored for an indicator, sorted ("" = the total comes first)."""
+    query = (
+        select(INDICATOR_VALUE.c.breakdown)
+        .where(INDICATOR_VALUE.c.la_code == la_code, INDICATOR_VALUE.c.indicator == indicator)
+        .distinct()
+        .order_by(INDICATOR_VALUE.c.breakdown)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def indicator_series(engine: Engine, la_code: str, indicator: str, breakdown: str = "") -> pl.DataFrame:
+    """An indicator's stored monthly values for one breakdown, oldest first.
+
+    `value` is None where it could not be computed; `note` says why.
+    """
+    query = (
+        select(*(INDICATOR_VALUE.c[name] for name in SERIES_SCHEMA))
+        .where(
+            INDICATOR_VALUE.c.la_code == la_code,
+            INDICATOR_VALUE.c.indicator == indicator,
+            INDICATOR_VALUE.c.breakdown == breakdown,
+        )
+        .order_by(INDICATOR_VALUE.c.period)
+    )
+    return _read(engine, query, SERIES_SCHEMA)

@@ -1,0 +1,173 @@
+"""Monthly indicator values from what agencies sent (pure polars, no I/O).
+
+Three steps, each one statistical idea:
+
+1. `count_records`: record-level feeds become monthly counts (rows or distinct
+   values, optionally filtered and broken down), with explicit zeros for
+   breakdown values that had no records in a month that was delivered.
+2. `add_totals`: indicators sent by breakdown get a total row (breakdown "")
+   computed here, because agencies never send totals.
+3. `derive`: percentages, rates per 10,000 children and averages are computed
+   from their numerator and denominator indicators (never typed in); a zero
+   or missing denominator gives a missing value with a note, not a number.
+
+`compute_indicators` chains them.  Every frame is long:
+period (YYYY-MM), indicator, breakdown ("" = total), value.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from radar.catalogue import POPULATION, UNIT_SCALE, Catalogue
+
+KEYS = ["period", "indicator", "breakdown"]
+BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}
+RESULT_SCHEMA = BASE_SCHEMA | {"numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String}
+
+
+def _empty(schema: dict) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def count_records(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, periods: list[str]) -> pl.DataFrame:
+    """Count a record feed's rows into its indicators for each delivered month.
+
+    `records` holds the current rows of the feed with a `period` column;
+    `periods` lists the months for which a current file exists, so a month
+    whose file had no rows of some kind gets a true zero rather than nothing.
+    """
+    frames = []
+    month_grid = pl.DataFrame({"period": periods}, schema={"period": pl.String})
+    for ind in catalogue.indicators_of(feed_id):
+        spec = ind.from_records
+        if spec is None:
+            continue
+        rows = records
+        for column, allowed in spec.where.items():
+            rows = rows.filter(pl.col(column).is_in(list(allowed)))
+        measure = pl.len() if spec.count == "rows" else pl.col(spec.column).n_unique()
+        total = month_grid.join(rows.group_by("period").agg(measure.alias("value")), on="period", how="left")
+        parts = [total.with_columns(breakdown=pl.lit(""))]
+        if spec.by:
+            grid = month_grid.join(pl.DataFrame({"breakdown": catalogue.breakdown_values(ind)}), how="cross")
+            by = rows.group_by("period", pl.col(spec.by).alias("breakdown")).agg(measure.alias("value"))
+            parts.append(grid.join(by, on=["period", "breakdown"], how="left"))
+        frames += [p.with_columns(indicator=pl.lit(ind.id)) for p in parts]
+    if not frames:
+        return _empty(BASE_SCHEMA)
+    return (
+        pl.concat(frames, how="diagonal")
+        .with_columns(pl.col("value").fill_null(0).cast(pl.Float64))
+        .select(BASE_SCHEMA.keys())
+    )
+
+
+def add_totals(catalogue: Catalogue, observations: pl.DataFrame) -> pl.DataFrame:
+    """Add the total row of every indicator sent by breakdown."""
+    observations = observations.select(BASE_SCHEMA.keys()).cast(BASE_SCHEMA)
+    broken_down = [i.id for i in catalogue.indicators if i.is_sent and catalogue.dimension_of[i.id]]
+    totals = (
+        observations.filter(pl.col("indicator").is_in(broken_down))
+        .group_by("period", "indicator")
+        .agg(pl.col("value").sum())
+        .with_columns(breakdown=pl.lit(""))
+        .select(BASE_SCHEMA.keys())
+    )
+    return pl.concat([observations, totals])
+
+
+def _derivations(catalogue: Catalogue) -> pl.DataFrame:
+    """One row per derived indicator: its inputs, scale and whether it keeps breakdowns."""
+    rows = [
+        {
+            "indicator": i.id,
+            "numerator_id": i.derived.numerator,
+            "denominator_id": i.derived.denominator,
+            "scale": UNIT_SCALE[i.unit],
+            "by_breakdown": catalogue.dimension_of[i.id] is not None,
+            "denominator_by_breakdown": i.derived.denominator != POPULATION
+            and catalogue.dimension_of[i.derived.denominator] is not None,
+        }
+        for i in catalogue.indicators
+        if i.derived
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"indicator": pl.String, "numerator_id": pl.String, "denominator_id": pl.String,
+                "scale": pl.Float64, "by_breakdown": pl.Boolean, "denominator_by_breakdown": pl.Boolean},
+    )
+
+
+def derive(catalogue: Catalogue, base: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
+    """Compute every derived indicator from `base` (counts incl. totals) and the child population.
+
+    `population` has columns period, population, population_year and
+    carried_forward (bool): a rate that used a carried-forward estimate says so.
+    """
+    spec = _derivations(catalogue)
+    numerators = spec.join(
+        base.rename({"indicator": "numerator_id", "value": "numerator"}), on="numerator_id"
+    ).filter(pl.col("by_breakdown") | (pl.col("breakdown") == ""))
+    population_rows = population.select(
+        "period",
+        pl.lit(POPULATION).alias("denominator_id"),
+        pl.col("population").cast(pl.Float64).alias("denominator"),
+        pl.when(pl.col("carried_forward"))
+        .then(pl.format("child population: mid-{} estimate carried forward", pl.col("population_year")))
+        .otherwise(pl.lit(""))
+        .alias("population_note"),
+    )
+    denominators = base.select(
+        "period", pl.col("indicator").alias("denominator_id"), "breakdown", pl.col("value").alias("denominator")
+    )
+    by_breakdown = numerators.filter(pl.col("denominator_by_breakdown")).join(
+        denominators, on=["period", "denominator_id", "breakdown"], how="left"
+    )
+    on_total = numerators.filter(~pl.col("denominator_by_breakdown") & (pl.col("denominator_id") != POPULATION)).join(
+        denominators.filter(pl.col("breakdown") == "").drop("breakdown"), on=["period", "denominator_id"], how="left"
+    )
+    on_population = numerators.filter(pl.col("denominator_id") == POPULATION).join(
+        population_rows, on=["period", "denominator_id"], how="left"
+    )
+    joined = pl.concat([by_breakdown, on_total, on_population], how="diagonal")
+    if "population_note" not in joined.columns:
+        joined = joined.with_columns(population_note=pl.lit(""))
+    return joined.select(
+        "period",
+        "indicator",
+        "breakdown",
+        pl.when(pl.col("denominator") > 0)
+        .then(pl.col("numerator") / pl.col("denominator") * pl.col("scale"))
+        .otherwise(None)
+        .alias("value"),
+        "numerator",
+        "denominator",
+        pl.when(pl.col("denominator").is_null())
+        .then(pl.format("no {} for this month", pl.col("denominator_id")))
+        .when(pl.col("denominator") == 0)
+        .then(pl.format("{} is zero: no rate", pl.col("denominator_id")))
+        .otherwise(pl.col("population_note").fill_null(""))
+        .alias("note"),
+    )
+
+
+def compute_indicators(
+    catalogue: Catalogue,
+    observations: pl.DataFrame,
+    records: dict[str, pl.DataFrame],
+    record_periods: dict[str, list[str]],
+    population: pl.DataFrame,
+) -> pl.DataFrame:
+    """Every indicator value the delivered data supports, as one long frame.
+
+    `observations`: current aggregate rows (period, indicator, breakdown, value);
+    `records`: current rows of each record feed; `record_periods`: the months
+    each record feed has a current file for; `population`: see `derive`.
+    """
+    counted = [count_records(catalogue, feed_id, frame, record_periods.get(feed_id, [])) for feed_id, frame in records.items()]
+    base = pl.concat([add_totals(catalogue, observations), *counted])
+    values = base.with_columns(
+        numerator=pl.lit(None, pl.Float64), denominator=pl.lit(None, pl.Float64), note=pl.lit("")
+    )
+    return pl.concat([values, derive(catalogue, base, population)]).select(RESULT_SCHEMA.keys()).sort(KEYS)

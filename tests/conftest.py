@@ -1,0 +1,52 @@
+"""Shared fixtures: a fresh store on SQLite and, when a server is configured, on PostgreSQL.
+
+CI sets RADAR_TEST_DATABASE_URL to the local PostgreSQL; every test that asks
+for `store_url` then runs twice, once per database, each time on a brand-new
+database so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from models.engine import normalise_url
+
+PG_URL = os.environ.get("RADAR_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="RADAR_TEST_DATABASE_URL not set"))]
+
+
+def _fresh_postgres_database():
+    server = make_url(normalise_url(PG_URL))
+    name = f"radar_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin, name, server.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path):
+    """A URL for an empty database (the schema is created by whoever opens it first)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'radar.db'}"
+        return
+    admin, name, url = _fresh_postgres_database()
+    yield url
+    from models.engine import get_engine
+
+    get_engine.cache_clear()  # release pooled connections before dropping the database
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def catalogue():
+    from radar.catalogue import load_catalogue
+
+    return load_catalogue()

@@ -1,0 +1,128 @@
+"""Golden tests for the indicator pipeline: counts, totals and derivations by hand."""
+
+
+import polars as pl
+import pytest
+
+from pipelines.indicators import add_totals, compute_indicators, count_records, derive
+
+
+def value(frame: pl.DataFrame, indicator: str, period: str, breakdown: str = "") -> float | None:
+    rows = frame.filter(
+        (pl.col("indicator") == indicator) & (pl.col("period") == period) & (pl.col("breakdown") == breakdown)
+    )
+    assert rows.height == 1, f"expected one row for {indicator} {period} {breakdown!r}, got {rows.height}"
+    return rows["value"][0]
+
+
+def mash(rows):
+    return pl.DataFrame(
+        rows, schema={"period": pl.String, "child_ref": pl.String, "source": pl.String, "outcome": pl.String},
+        orient="row",
+    )
+
+
+def population(periods, count=80_000, carried=False):
+    return pl.DataFrame({
+        "period": periods, "population": [count] * len(periods),
+        "population_year": [2019] * len(periods), "carried_forward": [carried] * len(periods),
+    })
+
+
+def test_record_counts_by_source_with_explicit_zeros(catalogue):
+    records = mash([
+        ("2019-07", "a", "police", "referral_to_csc"),
+        ("2019-07", "a", "police", "no_further_action"),
+        ("2019-07", "b", "health", "referral_to_csc"),
+        ("2019-07", "c", "schools", "early_help"),
+    ])
+    out = count_records(catalogue, "mash_contacts", records, ["2019-07", "2019-08"])
+    assert value(out, "mash_enquiries", "2019-07") == 4
+    assert value(out, "mash_enquiries", "2019-07", "police") == 2
+    assert value(out, "mash_enquiries", "2019-07", "individual") == 0
+    assert value(out, "mash_referrals", "2019-07") == 2
+    assert value(out, "mash_referrals", "2019-07", "schools") == 0
+    assert value(out, "mash_children", "2019-07") == 3  # child a twice counts once
+    # August was delivered with no rows: true zeros, not missing values.
+    assert value(out, "mash_enquiries", "2019-08") == 0
+    assert value(out, "mash_enquiries", "2019-08", "police") == 0
+
+
+def test_boolean_filters_on_missing_episodes(catalogue):
+    records = pl.DataFrame({
+        "period": ["2020-01"] * 3,
+        "child_ref": ["x", "x", "y"],
+        "looked_after": [True, True, False],
+        "rhi_offered": [True, True, False],
+        "rhi_completed": [True, False, False],
+    })
+    out = count_records(catalogue, "missing_episodes", records, ["2020-01"])
+    assert value(out, "missing_episodes", "2020-01") == 3
+    assert value(out, "missing_episodes_cla", "2020-01") == 2
+    assert value(out, "children_missing", "2020-01") == 2
+    assert value(out, "rhi_offered", "2020-01") == 2
+    assert value(out, "rhi_completed", "2020-01") == 1
+
+
+def test_totals_are_computed_not_sent(catalogue):
+    obs = pl.DataFrame({
+        "period": ["2020-03"] * 5,
+        "indicator": ["cpp_open"] * 5,
+        "breakdown": ["neglect", "emotional_abuse", "physical_abuse", "sexual_abuse", "multiple"],
+        "value": [194, 95, 3, 2, 0],
+    })
+    out = add_totals(catalogue, obs)
+    assert value(out, "cpp_open", "2020-03") == 294
+    assert value(out, "cpp_open", "2020-03", "neglect") == 194
+
+
+def test_derived_percent_rate_and_days(catalogue):
+    base = pl.DataFrame({
+        "period": ["2020-03"] * 7,
+        "indicator": ["swa_within_45_days", "swa_completed", "cpp_open", "adoption_days_total",
+                      "adoption_placements", "icpc_held", "icpc_within_15_days"],
+        "breakdown": [""] * 7,
+        "value": [261.0, 300.0, 294.0, 748.0, 2.0, 0.0, 0.0],
+    })
+    out = derive(catalogue, base, population(["2020-03"], 75_055))
+    assert value(out, "swa_timeliness", "2020-03") == pytest.approx(87.0)  # 261/300
+    assert value(out, "cpp_rate", "2020-03") == pytest.approx(294 / 75_055 * 10_000)  # 39.17 per 10k
+    assert value(out, "adoption_timeliness", "2020-03") == pytest.approx(374.0)  # 748 days / 2 children
+    # Zero denominator: no value and a note, never a stand-in number.
+    icpc = out.filter(pl.col("indicator") == "icpc_timeliness")
+    assert icpc["value"].to_list() == [None]
+    assert "zero" in icpc["note"][0]
+
+
+def test_derived_by_breakdown_uses_matching_breakdown(catalogue):
+    base = pl.DataFrame({
+        "period": ["2019-10"] * 4,
+        "indicator": ["mash_referrals", "mash_enquiries", "mash_referrals", "mash_enquiries"],
+        "breakdown": ["", "", "police", "police"],
+        "value": [53.0, 100.0, 30.0, 40.0],
+    })
+    out = derive(catalogue, base, population(["2019-10"]))
+    assert value(out, "mash_conversion", "2019-10") == pytest.approx(53.0)
+    assert value(out, "mash_conversion", "2019-10", "police") == pytest.approx(75.0)
+
+
+def test_carried_forward_population_is_said(catalogue):
+    base = pl.DataFrame({"period": ["2026-01"], "indicator": ["cla_open"], "breakdown": [""], "value": [331.0]})
+    out = derive(catalogue, base, population(["2026-01"], 80_000, carried=True))
+    row = out.filter(pl.col("indicator") == "cla_rate")
+    assert row["value"][0] == pytest.approx(41.375)
+    assert "carried forward" in row["note"][0]
+
+
+def test_compute_indicators_end_to_end_small(catalogue):
+    obs = pl.DataFrame({
+        "period": ["2019-04", "2019-04"], "indicator": ["swa_completed", "swa_within_45_days"],
+        "breakdown": ["", ""], "value": [10.0, 9.0],
+    })
+    records = {"mash_contacts": mash([("2019-04", "a", "police", "referral_to_csc"),
+                                      ("2019-04", "b", "police", "early_help")])}
+    out = compute_indicators(catalogue, obs, records, {"mash_contacts": ["2019-04"]}, population(["2019-04"]))
+    assert value(out, "swa_timeliness", "2019-04") == pytest.approx(90.0)
+    assert value(out, "mash_conversion", "2019-04") == pytest.approx(50.0)
+    assert out.select(["period", "indicator", "breakdown"]).is_duplicated().sum() == 0
+    assert out.schema["period"] == pl.String
