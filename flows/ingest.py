@@ -6,8 +6,9 @@ rejected file goes to quarantine beside a report its data lead can act on; an
 accepted one is pseudonymised, archived under its hash and stored with its
 rows in one transaction, replacing (not adding to) an earlier version.
 
-Validation has no retries (a bad file is an answer, not an error); the I/O
-tasks retry, and are safe to retry because every write is atomic and keyed.
+Each file is one task. It is retried only when the disk or the database
+fails (a bad file is an answer, not an error), which is safe because every
+write is atomic and keyed by the file's hash.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy.exc import OperationalError
 
 from flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
 from flows.runtime import context, engine
@@ -68,7 +70,6 @@ def feed_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def receive(path: Path) -> Delivery:
     """Hash the file and read its feed and period from its name (None when the name is wrong)."""
     try:
@@ -78,7 +79,6 @@ def receive(path: Path) -> Delivery:
     return Delivery(path, sha256_of(path), received_time(path), feed_id, period)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def current_hash(delivery: Delivery) -> str | None:
     if delivery.feed_id is None:
         return None
@@ -87,13 +87,11 @@ def current_hash(delivery: Delivery) -> str | None:
     return current["file_hash"] if current else None
 
 
-@task(cache_policy=NO_CACHE)
 def check(delivery: Delivery) -> ValidatedFile:
     ctx = context()
     return validate_file(delivery.path, ctx.catalogue, ctx.config.storage.max_file_mb * 1024 * 1024)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def record_duplicate(delivery: Delivery) -> IngestResult:
     ctx = context()
     message = "identical to the version already stored: nothing changed"
@@ -113,7 +111,6 @@ def _summary(result: ValidatedFile) -> str:
     return f"rejected with {total} problem{'s' if total != 1 else ''} ({counts}); see the report"
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     """Quarantine the file beside its report and record why; no data row is written."""
     ctx = context()
@@ -135,7 +132,6 @@ def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
                         "rejected", errors=errors, submission_id=submission_id, message=message)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     """Pseudonymise, archive and store the rows in one transaction."""
     ctx = context()
@@ -159,8 +155,20 @@ def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
                         message=f"{rows.height} rows stored")
 
 
+def retry_on_io(task, task_run, state) -> bool:
+    """Retry only faults of the disk or database: a bad file is an answer, not an error."""
+    try:
+        state.result()
+    except (OSError, OperationalError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
 def ingest_one(path: Path) -> IngestResult:
-    """The steps for one file, shared by both flows."""
+    """The steps for one file, shared by both flows (safe to retry: every write is atomic and keyed)."""
     delivery = receive(path)
     if delivery.feed_id is not None and current_hash(delivery) == delivery.file_hash:
         return record_duplicate(delivery)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
 from models.bulk import insert_frame
 from models.tables import (
@@ -139,39 +139,48 @@ def current_periods(conn: Connection, la_code: str) -> dict[str, list[str]]:
     return periods
 
 
-def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, up_to: str) -> dict[str, int]:
-    """Make the stored values for months up to `up_to` equal `values`, changing only what differs.
+def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str], values: list[str],
+              scope: list, fixed: dict[str, Any], touch: dict[str, Any] | None = None) -> dict[str, int]:
+    """Make the stored rows within `scope` equal `rows`, changing only what differs.
 
-    Unchanged rows are left alone (a second identical cycle writes nothing);
-    changed rows are updated, new ones inserted, and values that can no longer
-    be computed (a replaced file dropped them) are deleted.
+    Unchanged rows are left alone (a second identical run writes nothing);
+    changed rows are updated, new ones inserted in bulk, and rows that are no
+    longer produced are deleted.  `fixed` columns (e.g. la_code) are set on
+    inserts and are part of the scope; `touch` columns (e.g. a timestamp) are
+    set on every insert and update but never compared.
     """
-    values = values.filter(pl.col("period") <= up_to)
+    touch = touch or {}
+    scope = [*scope, *[table.c[c] == v for c, v in fixed.items()]]
+    schema = {c: rows.schema[c] for c in keys + values}
     stored = pl.read_database(
-        select(INDICATOR_VALUE.c.id, INDICATOR_VALUE.c.period, INDICATOR_VALUE.c.indicator,
-               INDICATOR_VALUE.c.breakdown, *[INDICATOR_VALUE.c[c] for c in VALUE_COLUMNS])
-        .where(INDICATOR_VALUE.c.la_code == la_code, INDICATOR_VALUE.c.period <= up_to),
-        conn,
-        schema_overrides={"id": pl.Int64, "period": pl.String, "indicator": pl.String, "breakdown": pl.String,
-                          "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String},
+        select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope), conn,
+        schema_overrides={"id": pl.Int64, **schema},
     )
-    keys = ["period", "indicator", "breakdown"]
-    new = values.join(stored, on=keys, how="anti")
-    gone = stored.join(values, on=keys, how="anti")
-    changed = values.join(stored, on=keys, how="inner", suffix="_old").filter(
-        pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_old")) for c in VALUE_COLUMNS)
+    new = rows.join(stored, on=keys, how="anti", nulls_equal=True)
+    gone = stored.join(rows, on=keys, how="anti", nulls_equal=True)
+    changed = rows.join(stored, on=keys, how="inner", suffix="_old", nulls_equal=True).filter(
+        pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_old")) for c in values)
     )
-    now = utcnow()
     if not gone.is_empty():
-        conn.execute(delete(INDICATOR_VALUE).where(INDICATOR_VALUE.c.id.in_(gone["id"].to_list())))
-    for row in changed.select("id", *VALUE_COLUMNS).iter_rows(named=True):
-        conn.execute(update(INDICATOR_VALUE).where(INDICATOR_VALUE.c.id == row.pop("id")).values(**row, computed_at=now))
-    insert_frame(
-        conn,
-        INDICATOR_VALUE,
-        new.select(*keys, *VALUE_COLUMNS).with_columns(la_code=pl.lit(la_code), computed_at=pl.lit(now)),
+        conn.execute(delete(table).where(table.c.id.in_(gone["id"].to_list())))
+    if not changed.is_empty():
+        conn.execute(
+            update(table).where(table.c.id == bindparam("row_id")),
+            [{"row_id": r.pop("id"), **r, **touch} for r in changed.select("id", *values).iter_rows(named=True)],
+        )
+    constants = {c: pl.lit(v) for c, v in (fixed | touch).items()}
+    insert_frame(conn, table, new.select(*keys, *values).with_columns(**constants))
+    return {"inserted": new.height, "updated": changed.height, "deleted": gone.height}
+
+
+def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, up_to: str) -> dict[str, int]:
+    """Store the computed values for months up to `up_to` (later months are left alone)."""
+    table = INDICATOR_VALUE
+    counts = sync_rows(
+        conn, table, values.filter(pl.col("period") <= up_to),
+        keys=["period", "indicator", "breakdown"], values=list(VALUE_COLUMNS), scope=[table.c.period <= up_to],
+        fixed={"la_code": la_code}, touch={"computed_at": utcnow()},
     )
-    counts = {"inserted": new.height, "updated": changed.height, "deleted": gone.height}
     if any(counts.values()):
         audit(conn, la_code, "monthly_cycle", "indicator_values_saved", f"up to {up_to}", counts)
     return counts

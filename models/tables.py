@@ -153,3 +153,134 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str = Field(max_length=255)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+
+
+class Benchmark(SQLModel, table=True):
+    """A published annual figure (DfE/ONS) for England, a region or a local authority.
+
+    Suppressed cells keep their symbol (`c`, `x`, `z`, `low`, `k`, `u`) with no
+    value: "not published" is never turned into a number.
+    """
+
+    __tablename__ = "benchmark"
+    __table_args__ = (Index("uq_benchmark", "indicator", "year", "level", "area_code", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator: str = Field(max_length=64)
+    year: int  # DfE time_period: 2020 is the year ending 31 March 2020 (2019-20)
+    level: str = Field(max_length=16)  # national | regional | la
+    area_code: str = Field(max_length=9)
+    old_la_code: str | None = Field(default=None, max_length=3)
+    area_name: str = Field(max_length=128)
+    region_code: str | None = Field(default=None, max_length=9)
+    value: float | None = None
+    symbol: str | None = Field(default=None, max_length=8)
+    source_file: str = Field(max_length=255)
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class SpcPoint(SQLModel, table=True):
+    """One month of an indicator's XmR chart, as the last cycle computed it."""
+
+    __tablename__ = "spc_point"
+    __table_args__ = (Index("uq_spc_point", "la_code", "indicator", "breakdown", "period", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    period: str = Field(max_length=7)
+    value: float | None = None
+    mean: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    signal: str | None = Field(default=None, max_length=32)
+    direction: str | None = Field(default=None, max_length=8)
+    assessment: str | None = Field(default=None, max_length=16)
+    segment: int = 0
+    label: str = Field(default="ok", max_length=16)
+
+
+class SeriesStatus(SQLModel, table=True):
+    """The latest reading of each indicator series: icons and slow-drift measures."""
+
+    __tablename__ = "series_status"
+    __table_args__ = (Index("uq_series_status", "la_code", "indicator", "breakdown", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    latest_period: str | None = Field(default=None, max_length=7)
+    latest_value: float | None = None
+    variation: str | None = Field(default=None, max_length=40)
+    assurance: str | None = Field(default=None, max_length=24)
+    label: str = Field(default="ok", max_length=16)
+    yoy_change: float | None = None
+    rolling_12_total: float | None = None
+
+
+class SpcRebase(SQLModel, table=True):
+    """A recorded decision to re-base an indicator's limits from a month (never automatic)."""
+
+    __tablename__ = "spc_rebase"
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    period: str = Field(max_length=7)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """A signal that needs a subgroup's attention, with its evidence and lifecycle.
+
+    `key` is deterministic (rule, indicator, breakdown, scope), so a re-run
+    updates the same alert instead of raising a new one.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("uq_alert_key", "la_code", "key", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    key: str = Field(max_length=255)
+    rule: str = Field(max_length=40)
+    indicator: str | None = Field(default=None, max_length=64)
+    breakdown: str | None = Field(default=None, max_length=64)
+    feed: str | None = Field(default=None, max_length=64)
+    scope: str = Field(max_length=64)
+    severity: str = Field(max_length=8)
+    subgroup: str = Field(max_length=32)
+    status: str = Field(max_length=16)  # open | acknowledged | resolved | silenced
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    first_period: str = Field(max_length=7)
+    last_period: str = Field(max_length=7)
+    cleared_period: str | None = Field(default=None, max_length=7)
+    acknowledged_by: str | None = Field(default=None, max_length=128)
+    ack_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    silenced_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    silenced_until: date | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PositiveSignal(SQLModel, table=True):
+    """An improvement (special cause in the good direction): shown, never alerted."""
+
+    __tablename__ = "positive_signal"
+    __table_args__ = (Index("uq_positive_signal", "la_code", "key", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    key: str = Field(max_length=255)
+    rule: str = Field(max_length=40)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    period: str = Field(max_length=7)
+    subgroup: str = Field(max_length=32)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))

@@ -33,7 +33,8 @@ def _prepare_prefect(settings: Settings) -> None:
     """Keep Prefect's own state under RADAR_HOME and its chatter out of the user's way."""
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")  # the embedded server's shutdown noise
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking
 
 
 def _print_json(data) -> None:
@@ -140,9 +141,8 @@ def indicators(
         console.print(f"[red]Unknown indicator {indicator!r}.[/] See `radar catalog`.")
         raise typer.Exit(2)
     frame = indicator_values(get_engine(ctx.settings.database_url), ctx.la_code, indicator)
-    rows = frame.select("period", "indicator", "breakdown", "value").to_dicts()
     if as_json:
-        _print_json(rows)
+        _print_json(frame.select("period", "indicator", "breakdown", "value").to_dicts())
     else:
         Console().print(frame)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from radar.catalogue import Catalogue, load_catalogue
 
@@ -41,6 +41,13 @@ class Partnership(Strict):
 
 class Population(Strict):
     source: str
+
+
+class Benchmarks(Strict):
+    """Where the published national statistics and statistical-neighbour groupings are."""
+
+    folder: str
+    neighbours: str
 
 
 class Storage(Strict):
@@ -74,6 +81,7 @@ class Target(Strict):
 class PartnershipConfig(Strict):
     partnership: Partnership
     population: Population
+    benchmarks: Benchmarks
     storage: Storage = Storage()
     pseudonymisation: Pseudonymisation = Pseudonymisation()
     agencies: dict[str, Agency]
@@ -106,11 +114,21 @@ class PartnershipConfig(Strict):
         return settings.due_day if settings else catalogue.feed_by_id[feed_id].due_day
 
     def population_path(self) -> Path:
-        """The population file: absolute, or relative to the working directory or the project."""
-        path = Path(self.population.source)
-        if path.is_absolute() or path.exists():
-            return path
-        return (PROJECT_ROOT / path).resolve()
+        return resolve_path(self.population.source)
+
+    def benchmarks_folder(self) -> Path:
+        return resolve_path(self.benchmarks.folder)
+
+    def neighbours_path(self) -> Path:
+        return resolve_path(self.benchmarks.neighbours)
+
+
+def resolve_path(configured: str) -> Path:
+    """A configured path: absolute, or relative to the working directory, else to the project."""
+    path = Path(configured)
+    if path.is_absolute() or path.exists():
+        return path.resolve()
+    return (PROJECT_ROOT / path).resolve()
 
 
 @dataclass(frozen=True)

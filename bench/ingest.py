@@ -1,0 +1,94 @@
+"""Ingest throughput on one million `mash_contacts` rows.
+
+Baseline (measured in the same run, same file, same database): a polars read
+of the file plus a plain bulk insert (DB-API executemany) of the same rows
+into the same table.  Radar's path is the real one without the Prefect
+harness: hash, read, validate with pandera, pseudonymise, archive and store
+in one transaction.  Figure: `ingest_vs_baseline` = Radar time / baseline time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROWS = 1_000_000
+PERIOD = "2020-01"
+SOURCES = ["police", "health", "schools", "la_services", "individual", "other"]
+OUTCOMES = ["referral_to_csc", "early_help", "advice_information", "no_further_action"]
+
+
+def write_contacts(path: Path, rows: int = ROWS, seed: int = 1) -> Path:
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 31, rows)
+    frame = pl.DataFrame({
+        "contact_id": [f"MC-{i:08d}" for i in range(rows)],
+        "child_ref": [f"LCS{n:07d}" for n in rng.integers(0, rows // 3, rows)],
+        "received_date": [(date(2020, 1, 1) + timedelta(days=int(d))).isoformat() for d in days],
+        "source": np.array(SOURCES)[rng.integers(0, len(SOURCES), rows)],
+        "outcome": np.array(OUTCOMES)[rng.integers(0, len(OUTCOMES), rows)],
+    })
+    frame.write_csv(path)
+    return path
+
+
+def baseline(path: Path, engine) -> float:
+    """polars read + plain executemany of the same rows into the same table."""
+    from models import store
+    from models.tables import MashContact
+
+    start = time.perf_counter()
+    frame = pl.read_csv(path, try_parse_dates=True)
+    with engine.begin() as conn:
+        submission_id = store.record_submission(
+            conn, la_code="E09000006", actor="bench", feed_id="mash_contacts", period=PERIOD,
+            file_name="baseline", file_hash="0" * 64, status="rejected",
+        )
+        rows = frame.with_columns(
+            submission_id=pl.lit(submission_id), la_code=pl.lit("E09000006"), period=pl.lit(PERIOD),
+            row_number=pl.int_range(2, frame.height + 2),
+        )
+        table = MashContact.__table__
+        columns = rows.columns
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join([marker] * len(columns))})',
+            list(rows.iter_rows()),
+        )
+    return time.perf_counter() - start
+
+
+def radar_ingest(path: Path) -> float:
+    from flows.ingest import accept, check, receive
+
+    start = time.perf_counter()
+    delivery = receive.fn(path)
+    result = check.fn(delivery)
+    assert result.ok, result.problems[:3]
+    outcome = accept.fn(delivery, result)
+    assert outcome.status in ("accepted", "replaced"), outcome
+    return time.perf_counter() - start
+
+
+def run(database_url: str | None = None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
+        home = Path(tmp)
+        os.environ["RADAR_HOME"] = str(home)
+        if database_url:
+            os.environ["RADAR_DATABASE_URL"] = database_url
+        from flows.runtime import engine
+
+        path = write_contacts(home / f"mash_contacts__{PERIOD}.csv")
+        size_mb = path.stat().st_size / 1e6
+        base = baseline(path, engine())
+        ours = radar_ingest(path)
+    ratio = ours / base
+    print(f"ingest of {ROWS:,} mash_contacts rows ({size_mb:.0f} MB): radar {ours:.1f}s, "
+          f"baseline (polars read + bulk insert) {base:.1f}s, ratio {ratio:.2f}x")
+    return {"ingest_vs_baseline": ratio, "ingest_seconds": ours, "ingest_baseline_seconds": base}

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: reads the store, never writes it (`streamlit run dashboard/app.py`)."""

@@ -1,0 +1,1 @@
+"""The dashboard's pages, each a Streamlit script registered in dashboard/app.py."""

@@ -1,0 +1,110 @@
+"""Feed status: which agency files arrived on time, late, corrected, rejected or not at all.
+
+The Independent Chair uses this grid to hold agencies to account for their
+data; statuses come from pipelines.feed_status, this page only lays them out.
+"""
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import agency_name, context, engine, period_label, show_no_data
+from models import queries
+from pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase, months, shift_period
+
+STATUS_LABELS = {
+    "on_time": "On time",
+    "late": "Late",
+    "replaced": "Corrected",
+    "rejected": "Rejected",
+    "missing": "Missing",
+    "not_due": "Not yet due",
+}
+LABEL_COLOURS = {
+    "On time": "#c8e6c9",
+    "Late": "#ffe0b2",
+    "Corrected": "#bbdefb",
+    "Rejected": "#e1bee7",
+    "Missing": "#ffcdd2",
+    "Not yet due": "#eeeeee",
+}
+DEFAULT_MONTHS = 12
+
+
+def cell_style(label: str) -> str:
+    colour = LABEL_COLOURS.get(label)
+    return f"background-color: {colour}; color: #1a1a1a" if colour else ""
+
+
+ctx = context()
+catalogue = ctx.catalogue
+st.title("Feed status")
+
+received = queries.submissions(engine(), ctx.la_code)
+periods = received["period"].drop_nulls()
+if periods.is_empty():
+    show_no_data()
+    st.stop()
+
+today = date.today()
+latest = periods.max()
+options = months(periods.min(), max(latest, shift_period(f"{today:%Y-%m}", -1)))
+start, end = st.select_slider(
+    "Months",
+    options,
+    value=(max(options[0], shift_period(latest, 1 - DEFAULT_MONTHS)), latest),
+    format_func=period_label,
+    key="months",
+)
+due_days = {feed.id: ctx.config.due_day(catalogue, feed.id) for feed in catalogue.feeds}
+status = feed_status(expected_submissions(catalogue, due_days, start, end), received, today)
+
+st.subheader(f"Agencies late for {period_label(end)}")
+chase = feeds_to_chase(status, end)
+if chase.is_empty():
+    st.success(f"No feed is late, missing or rejected for {period_label(end)}.")
+else:
+    agencies = [catalogue.feed_by_id[feed_id].agency for feed_id in chase["feed_id"]]
+    st.metric("Agencies late, missing or rejected", len(set(agencies)))
+    st.dataframe(
+        pl.DataFrame({
+            "Agency": [agency_name(ctx, feed_id) for feed_id in chase["feed_id"]],
+            "Feed": [catalogue.feed_by_id[feed_id].name for feed_id in chase["feed_id"]],
+            "Status": chase["status"].replace_strict(STATUS_LABELS),
+            "Due": chase["due_date"],
+            "Received": chase["received_at"],
+            "Contact": [ctx.config.agencies[agency].contact for agency in agencies],
+        }),
+        hide_index=True,
+        column_config={
+            "Due": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Received": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+        },
+    )
+
+st.subheader("Files by month")
+grid = status.with_columns(pl.col("status").replace_strict(STATUS_LABELS)).pivot(
+    on="period", index="feed_id", values="status", sort_columns=True
+)
+month_columns = {period: period_label(period) for period in grid.columns[1:]}
+table = grid.select(
+    pl.col("feed_id").replace_strict({f.id: agency_name(ctx, f.id) for f in catalogue.feeds}).alias("Agency"),
+    pl.col("feed_id").replace_strict({f.id: f.name for f in catalogue.feeds}).alias("Feed"),
+    pl.col("feed_id").replace_strict({f: f"day {d}" for f, d in due_days.items()}).alias("Due"),
+    *(pl.col(period).fill_null("").alias(label) for period, label in month_columns.items()),
+)
+st.dataframe(table.to_pandas().style.map(cell_style, subset=list(month_columns.values())), hide_index=True)
+st.markdown(
+    " ".join(
+        f'<span style="{cell_style(label)}; padding: 2px 8px; border-radius: 4px">{label}</span>'
+        for label in LABEL_COLOURS
+    ),
+    unsafe_allow_html=True,
+)
+st.caption(
+    "A file is on time when it arrives any time on its due day (UK time) of the following month. "
+    "*Late* judges the first accepted version, so a later correction does not hide it; "
+    "*Corrected* means delivered on time and later replaced. *Rejected* files must be sent again. "
+    "Quarterly feeds are blank in the months they are not due."
+)

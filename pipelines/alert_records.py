@@ -1,0 +1,224 @@
+"""Alert rules on record-level feeds: one setting drawing many LADO referrals, children missing again and again.
+
+Monthly totals can hide both patterns: five allegations about one school are
+lost in a borough's referrals, and a handful of children each missing many
+times look like ordinary episode counts.  These rules look at the records
+(already pseudonymised at ingest) and leave with counts only: no child
+reference ever reaches a message or evidence.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from datetime import date, timedelta
+
+import polars as pl
+
+from pipelines import messages
+from pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
+from pipelines.alert_settings import AlertSettings
+from pipelines.feed_status import months, shift_period
+from pipelines.spc import xmr
+
+LADO_FEED = "lado_referrals"
+MISSING_FEED = "missing_episodes"
+
+
+def poisson_tail(count: int, expected: float) -> float:
+    """P(X >= count) for X ~ Poisson(expected): 1 - sum over k < count of e^-expected expected^k / k!.
+
+    Written out with `math` (no scipy): the terms are built one from the last
+    and summed with `fsum`, which is exact enough for the 1% threshold and
+    never returns a negative probability.
+    """
+    if count <= 0:
+        return 1.0
+    term, below = math.exp(-expected), []
+    for k in range(count):
+        below.append(term)
+        term *= expected / (k + 1)
+    return max(0.0, 1.0 - math.fsum(below))
+
+
+# --- LADO referrals concentrated on one setting -------------------------------------
+
+SETTING_CONCENTRATION = Rule(
+    "setting_concentration",
+    "LADO referrals about setting {setting} ({setting_type}): {count} in the {window} months to {month}, "
+    "where {usual} would be usual.",
+    ("setting_ref", "setting_type", "period"),
+)
+
+
+def setting_concentration(referrals: pl.DataFrame, period: str, settings: AlertSettings) -> pl.DataFrame:
+    """Settings with clearly more LADO referrals in the window ending at `period` than they and their kind usually see.
+
+    A setting is a (setting_ref, setting_type) pair.  The history is every
+    month of `referrals` before the window; it must cover at least one whole
+    window, or there is no "usual" to compare with.  Per window of history:
+
+    - own average: the setting's referrals in the history / windows in it;
+    - type average: referrals about settings of its type in the history /
+      windows / the settings of that type Radar has seen (settings never
+      referred are unknown to it, which over-states the usual rate and keeps
+      the alert cautious).
+
+    Expected = the larger of the two, so a setting with a long record of
+    referrals is judged against itself and a new one against its peers.  The
+    alert needs at least `min_referrals` and a Poisson tail P(X >= count)
+    below `max_probability`.
+    """
+    thresholds = settings.setting_concentration
+    window_start = shift_period(period, -(thresholds.window_months - 1))
+    data = referrals.filter(pl.col("period") <= period)
+    if data.is_empty():
+        return candidate_frame([])
+    history_months = len(months(data["period"].min(), window_start)) - 1
+    if history_months < thresholds.window_months:
+        return candidate_frame([])
+    windows = history_months / thresholds.window_months
+    setting = ["setting_ref", "setting_type"]
+    history = data.filter(pl.col("period") < window_start)
+    own = history.group_by(setting).agg(own=pl.len())
+    by_type = (
+        data.group_by("setting_type")
+        .agg(settings_of_type=pl.col("setting_ref").n_unique())
+        .join(history.group_by("setting_type").agg(type_total=pl.len()), on="setting_type", how="left")
+    )
+    counts = (
+        data.filter(pl.col("period") >= window_start)
+        .group_by(setting)
+        .agg(count=pl.len())
+        .filter(pl.col("count") >= thresholds.min_referrals)
+        .join(own, on=setting, how="left")
+        .join(by_type, on="setting_type", how="left")
+        .with_columns(
+            own_average=pl.col("own").fill_null(0) / windows,
+            type_average=pl.col("type_total").fill_null(0) / windows / pl.col("settings_of_type"),
+        )
+        .with_columns(expected=pl.max_horizontal("own_average", "type_average"))
+        .sort(setting)
+    )
+    rows = []
+    for row in counts.iter_rows(named=True):
+        probability = poisson_tail(row["count"], row["expected"])
+        if probability >= thresholds.max_probability:
+            continue
+        rows.append(SETTING_CONCENTRATION.candidate(
+            indicator=LADO_FEED, breakdown=row["setting_type"], feed=LADO_FEED, scope=row["setting_ref"],
+            period=period, severity=settings.severity.of(SETTING_CONCENTRATION.id), subgroup=FEED_SUBGROUP,
+            evidence=messages.evidence(
+                count=row["count"], expected=row["expected"], own_average=row["own_average"],
+                type_average=row["type_average"], probability=probability, window_start=window_start,
+                window_end=period, history_months=history_months, settings_of_type=row["settings_of_type"],
+            ),
+            setting=row["setting_ref"], setting_type=messages.label(row["setting_type"]), count=str(row["count"]),
+            window=str(thresholds.window_months), month=messages.month(period), usual=_usual(row["expected"]),
+        ))
+    return candidate_frame(rows)
+
+
+def _usual(expected: float) -> str:
+    return "almost none" if expected < 0.05 else f"about {expected:.1f}"
+
+
+# --- Children missing repeatedly ----------------------------------------------------
+
+REPEAT_MISSING = Rule(
+    "repeat_missing",
+    "{children} went missing {times} or more times in the {days} days to {end}, more than usual: {reason}.",
+    ("child_ref", "start_date", "period"),
+)
+REPEAT_SERIES = "repeat_missing"  # the series key the monthly counts are charted under
+COUNTS_SCHEMA = {"period": pl.String, "value": pl.Float64}
+
+
+def repeat_missing_counts(episodes: pl.DataFrame, period: str, settings: AlertSettings) -> pl.DataFrame:
+    """Per month up to `period`: children with `min_episodes`+ episodes starting in the window to month end.
+
+    The window is the `window_days` days ending on the month's last day,
+    both ends included.  The series starts at the first month whose whole
+    window lies inside the data (a window reaching back before the first
+    month would undercount).  Months with no such child are 0.  Returns
+    [period, value] with counts only: child references never leave here.
+    """
+    counting = settings.repeat_missing
+    if episodes.is_empty():
+        return pl.DataFrame(schema=COUNTS_SCHEMA)
+    first = episodes["period"].min()
+    data_start = date(int(first[:4]), int(first[5:7]), 1)
+    windows = []
+    for month in months(first, period):
+        end = _month_end(month)
+        start = end - timedelta(days=counting.window_days - 1)
+        if start >= data_start:
+            windows.append((month, start, end))
+    if not windows:
+        return pl.DataFrame(schema=COUNTS_SCHEMA)
+    frame = pl.DataFrame(windows, schema={"period": pl.String, "from": pl.Date, "to": pl.Date}, orient="row")
+    repeats = (
+        frame.join(episodes.select("child_ref", "start_date"), how="cross")
+        .filter(pl.col("start_date").is_between(pl.col("from"), pl.col("to")))
+        .group_by("period", "child_ref")
+        .agg(episodes=pl.len())
+        .filter(pl.col("episodes") >= counting.min_episodes)
+        .group_by("period")
+        .agg(value=pl.len().cast(pl.Float64))
+    )
+    return (
+        frame.select("period")
+        .join(repeats, on="period", how="left")
+        .with_columns(pl.col("value").fill_null(0.0))
+        .sort("period")
+    )
+
+
+def _month_end(period: str) -> date:
+    year, month = int(period[:4]), int(period[5:7])
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+REASONS = {
+    "outside_limits": "above the usual range of {range}",
+    "trend": "the number has risen month after month",
+    "two_of_three": "near the top of the usual range ({range}) in two of the last three months",
+    "shift": "above the average of {mean} month after month",
+}
+
+
+def repeat_missing(episodes: pl.DataFrame, period: str, scope: str, settings: AlertSettings) -> pl.DataFrame:
+    """An alert when the monthly count of children missing repeatedly shows an upward special cause at `period`.
+
+    The counts (`repeat_missing_counts`) are charted with the same XmR rules
+    and settings as every indicator; more children is worse.  Message and
+    evidence hold counts and limits only.
+    """
+    series = repeat_missing_counts(episodes, period, settings).with_columns(indicator=pl.lit(REPEAT_SERIES))
+    if series.is_empty():
+        return candidate_frame([])
+    polarity = pl.DataFrame({"indicator": [REPEAT_SERIES], "polarity": ["up_is_bad"]})
+    points = xmr(series, ["indicator"], settings.spc_settings(), polarity=polarity)
+    latest = points.filter(
+        pl.col("period") == period, pl.col("label") == "ok", pl.col("signal").is_not_null(),
+        pl.col("direction") == "high",
+    )
+    counting = settings.repeat_missing
+    rows = []
+    for point in latest.iter_rows(named=True):
+        count = int(point["value"])
+        reason = REASONS[point["signal"]].format(
+            range=messages.value_range(point["lower"], point["upper"], "count"),
+            mean=messages.number(point["mean"], "count"),
+        )
+        rows.append(REPEAT_MISSING.candidate(
+            indicator=None, breakdown=None, feed=MISSING_FEED, scope=scope, period=period,
+            severity=settings.severity.of(REPEAT_MISSING.id), subgroup=FEED_SUBGROUP,
+            evidence=messages.evidence(
+                children=count, mean=point["mean"], lower=point["lower"], upper=point["upper"],
+                signal=point["signal"], window_days=counting.window_days, min_episodes=counting.min_episodes,
+            ),
+            children=messages.plural(count, "child", "children"), times=str(counting.min_episodes),
+            days=str(counting.window_days), end=messages.day(_month_end(period)), reason=reason,
+        ))
+    return candidate_frame(rows)

@@ -1,0 +1,405 @@
+"""Alert rules on indicators and feeds: which signals need a subgroup's attention this month.
+
+Each rule is a unit an analyst can find and question without reading the
+engine: a `Rule` (its id, the sentence a Board member reads, the fields it
+reads), declared just above the function that checks it.  Every check returns
+candidate alerts in CANDIDATE_SCHEMA for one cycle month; the lifecycle
+(pipelines/alert_lifecycle.py) turns candidates into open, resolved or
+silenced alerts.
+
+- `spc_signals`: the latest month of an XmR chart shows special-cause
+  variation.  A concern is an alert (`spc_<signal>`); an improvement is a
+  positive signal (`improvement_<signal>`) for the dashboard, never an alert.
+- `target_missed`: a local target is missed, or lies outside the usual range
+  (MDC assurance "consistently failing").
+- `benchmark_gap`: the latest DfE year is worse than both England and the
+  statistical neighbours by more than the configured margin.
+- `feed_alerts`: an agency's file is missing or was rejected.  Alerts on that
+  feed's indicators are then held back (`hold_back`), because a chart that is
+  missing its latest month says nothing about that month.
+
+Record-level rules (LADO settings, repeat missing) are in
+pipelines/alert_records.py.  Every candidate carries the feed its data came
+from (null for DfE benchmarks), which is what lets a late feed hold its alerts
+back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from pipelines import messages
+from pipelines.alert_settings import AlertSettings
+from pipelines.feed_status import shift_period
+from radar.catalogue import Catalogue, Indicator
+
+CANDIDATE_SCHEMA = {
+    "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
+    "scope": pl.String, "period": pl.String, "severity": pl.String, "subgroup": pl.String,
+    "message": pl.String, "evidence": pl.String,
+}
+SERIES_KEYS = ["indicator", "breakdown"]
+FEED_SUBGROUP = "pci"  # Performance, Challenge & Impact chases agencies for their data
+HOLDING_STATUSES = ("missing", "rejected")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alert rule: its stable id, the message template a Board member reads, and the fields it reads."""
+
+    id: str
+    message: str  # filled with str.format; every {field} is supplied by the rule's check
+    reads: tuple[str, ...]
+
+    def candidate(
+        self,
+        *,
+        indicator: str | None,
+        breakdown: str | None,
+        feed: str | None,
+        scope: str,
+        period: str,
+        severity: str | None,
+        subgroup: str,
+        evidence: str,
+        **fields: str,
+    ) -> dict:
+        """One candidate alert row; its key is deterministic so a re-run finds the same alert."""
+        return {
+            "key": alert_key(self.id, indicator, breakdown, scope),
+            "rule": self.id,
+            "indicator": indicator,
+            "breakdown": breakdown,
+            "feed": feed,
+            "scope": scope,
+            "period": period,
+            "severity": severity,
+            "subgroup": subgroup,
+            "message": self.message.format(**fields),
+            "evidence": evidence,
+        }
+
+
+def alert_key(rule: str, indicator: str | None, breakdown: str | None, scope: str) -> str:
+    """`rule|indicator|breakdown|scope`, with an empty part where a rule has no indicator or breakdown."""
+    return "|".join([rule, indicator or "", breakdown or "", scope])
+
+
+def candidate_frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=CANDIDATE_SCHEMA, orient="row").sort("key")
+
+
+# --- SPC special causes ----------------------------------------------------------------
+
+SPC_READS = ("indicator", "breakdown", "period", "value", "mean", "lower", "upper", "segment",
+             "label", "signal", "direction", "assessment")
+SPC_RULES = {
+    "outside_limits": Rule(
+        "spc_outside_limits",
+        "{name} stood at {value} in {month}, {side} the usual range of {range}.",
+        SPC_READS,
+    ),
+    "trend": Rule(
+        "spc_trend",
+        "{name} {moved} every month from {start_value} in {start} to {value} in {month}.",
+        SPC_READS,
+    ),
+    "two_of_three": Rule(
+        "spc_two_of_three",
+        "{name} came close to the {edge} of the usual range ({range}) in two of the last three months, "
+        "with {value} in {month}.",
+        SPC_READS,
+    ),
+    "shift": Rule(
+        "spc_shift",
+        "{name} stayed {side} average for {length} months running (since {start}).",
+        SPC_READS,
+    ),
+}
+
+
+def spc_signals(
+    points: pl.DataFrame, catalogue: Catalogue, period: str, scope: str, settings: AlertSettings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(concerns, improvements) from the XmR points (`pipelines.spc.xmr` output) at the cycle month.
+
+    Only a series whose chart is labelled `ok` and whose point at `period`
+    has a signal counts; MDC reports a point's highest-priority rule, so a
+    series raises at most one.  A neutral indicator's signal is neither a
+    concern nor an improvement and raises nothing.  Improvements carry no
+    severity: they are shown, never alerted.
+    """
+    firing = points.filter(
+        pl.col("period") == period, pl.col("label") == "ok", pl.col("signal").is_not_null(),
+        pl.col("assessment").is_in(["concern", "improvement"]),
+    )
+    concerns, improvements = [], []
+    for point in firing.iter_rows(named=True):
+        indicator = catalogue.indicator_by_id[point["indicator"]]
+        rule = SPC_RULES[point["signal"]]
+        history = points.filter(
+            pl.col("indicator") == point["indicator"], pl.col("breakdown") == point["breakdown"],
+            pl.col("period") <= period,
+        ).sort("period")
+        fields, extra = _spc_fields(point, indicator, history.to_dicts())
+        common = dict(
+            indicator=indicator.id, breakdown=point["breakdown"], feed=indicator.feed, scope=scope, period=period,
+            subgroup=indicator.subgroup,
+            evidence=messages.evidence(
+                value=point["value"], mean=point["mean"], lower=point["lower"], upper=point["upper"],
+                signal=point["signal"], direction=point["direction"], **extra,
+            ),
+            **fields,
+        )
+        if point["assessment"] == "concern":
+            concerns.append(rule.candidate(severity=settings.severity.of(rule.id), **common))
+        else:
+            improvement = replace(rule, id=f"improvement_{point['signal']}")
+            improvements.append(improvement.candidate(severity=None, **common))
+    return candidate_frame(concerns), candidate_frame(improvements)
+
+
+def _spc_fields(point: dict, indicator: Indicator, history: list[dict]) -> tuple[dict, dict]:
+    """The message fields of an SPC signal, and the run details that go into its evidence."""
+    unit, high = indicator.unit, point["direction"] == "high"
+    fields = {
+        "name": messages.series_name(indicator.name, point["breakdown"]),
+        "value": messages.number(point["value"], unit),
+        "month": messages.month(point["period"]),
+        "range": messages.value_range(point["lower"], point["upper"], unit),
+        "side": "above" if high else "below",
+        "edge": "top" if high else "bottom",
+        "moved": "rose" if high else "fell",
+    }
+    if point["signal"] not in ("trend", "shift"):
+        return fields, {}
+    sign = 1 if high else -1
+    if point["signal"] == "trend":
+        run = _run_back(history, lambda earlier, later: (later["value"] - earlier["value"]) * sign > 0)
+    else:
+        run = _run_back(history, lambda earlier, later: (earlier["value"] - earlier["mean"]) * sign > 0)
+    start = run[0]
+    fields |= {
+        "start": messages.month(start["period"]),
+        "start_value": messages.number(start["value"], unit),
+        "length": str(len(run)),
+    }
+    return fields, {"run_start": start["period"], "run_length": len(run)}
+
+
+def _run_back(history: list[dict], continues) -> list[dict]:
+    """The run of points ending at the last one: earlier points are added while
+    they are the month before, in the same segment, have a value and
+    `continues(earlier, later)` holds (the same test the SPC rule applied)."""
+    run = [history[-1]]
+    for earlier in reversed(history[:-1]):
+        later = run[0]
+        if (
+            earlier["value"] is None
+            or earlier["segment"] != later["segment"]
+            or earlier["period"] != shift_period(later["period"], -1)
+            or not continues(earlier, later)
+        ):
+            break
+        run.insert(0, earlier)
+    return run
+
+
+# --- Targets -------------------------------------------------------------------------
+
+TARGET_MISSED = Rule(
+    "target_missed",
+    "{name} stood at {value} in {month}, {comparison} the {year} target of {target}{outlook}.",
+    ("indicator", "breakdown", "period", "value", "lower", "upper", "assurance", "target", "year", "polarity"),
+)
+
+
+def target_missed(
+    points: pl.DataFrame,
+    summary: pl.DataFrame,
+    targets: pl.DataFrame,
+    catalogue: Catalogue,
+    period: str,
+    scope: str,
+    settings: AlertSettings,
+) -> pl.DataFrame:
+    """Total series that miss their local target at `period`, or cannot be expected to meet it.
+
+    `targets` holds indicator, value, year ("2019-20").  A target stands until
+    the partnership sets a newer one, so the month uses the latest target whose
+    year is not after the month's financial year.  Which side misses comes from
+    polarity (down_is_bad: below the target misses); a neutral indicator has no
+    "worse" side and never misses.  `summary` (`pipelines.spc.summarise`)
+    supplies the MDC assurance icon: `consistently_failing` fires even in a
+    month that happened to meet the target, because the process will usually
+    miss it.
+    """
+    year = _financial_year(period)
+    standing = (
+        targets.filter(pl.col("year") <= year)
+        .sort("year")
+        .group_by("indicator", maintain_order=True)
+        .last()
+        .select("indicator", target="value", target_year="year")
+    )
+    assurance = summary.filter(pl.col("breakdown") == "", pl.col("period") == period).select("indicator", "assurance")
+    latest = (
+        points.filter(pl.col("breakdown") == "", pl.col("period") == period, pl.col("value").is_not_null())
+        .join(standing, on="indicator")
+        .join(assurance, on="indicator", how="left")
+    )
+    rows = []
+    for point in latest.iter_rows(named=True):
+        indicator = catalogue.indicator_by_id[point["indicator"]]
+        if indicator.polarity == "neutral":
+            continue
+        value, target = point["value"], point["target"]
+        missed = value < target if indicator.polarity == "down_is_bad" else value > target
+        failing = point["assurance"] == "consistently_failing"
+        if not (missed or failing):
+            continue
+        unit = indicator.unit
+        outlook = (
+            f"; with a usual range of {messages.value_range(point['lower'], point['upper'], unit)}, "
+            "the target will mostly be missed unless something changes"
+            if failing else ""
+        )
+        rows.append(TARGET_MISSED.candidate(
+            indicator=indicator.id, breakdown="", feed=indicator.feed, scope=scope, period=period,
+            severity=settings.severity.of(TARGET_MISSED.id), subgroup=indicator.subgroup,
+            evidence=messages.evidence(
+                value=value, target=target, target_year=point["target_year"],
+                polarity=indicator.polarity, assurance=point["assurance"], lower=point["lower"], upper=point["upper"],
+            ),
+            name=indicator.name, value=messages.number(value, unit), month=messages.month(period),
+            comparison="missing" if missed else "meeting", year=point["target_year"],
+            target=messages.number(target, unit), outlook=outlook,
+        ))
+    return candidate_frame(rows)
+
+
+def _financial_year(period: str) -> str:
+    """"2020-03" -> "2019-20", "2020-04" -> "2020-21": the April-March year a month belongs to."""
+    return messages.financial_year(int(period[:4]) + (int(period[5:7]) >= 4))
+
+
+# --- National and statistical-neighbour benchmarks -----------------------------------
+
+BENCHMARK_GAP = Rule(
+    "benchmark_gap",
+    "{name} stood at {value} in {year}, worse than both England ({national}) "
+    "and similar areas ({sn_median}, the median of the statistical neighbours).",
+    ("indicator", "year", "la_value", "national", "sn_median", "polarity", "unit"),
+)
+
+
+def benchmark_gap(
+    comparison: pl.DataFrame, catalogue: Catalogue, period: str, scope: str, settings: AlertSettings
+) -> pl.DataFrame:
+    """Indicators whose latest DfE year is worse than England AND the statistical-neighbour median.
+
+    `comparison` holds indicator, year (DfE's year ending March, Int64),
+    la_value, national, sn_median (`pipelines.benchmarks.comparison`).
+    "Worse by more than the margin" is relative to each comparator: with a
+    10% margin an up_is_bad rate must exceed 1.1 x both.  Neutral indicators,
+    counts (which compare areas of different sizes, not performance) and rows
+    missing any of the three numbers never raise it.
+    """
+    margin = settings.benchmark_gap.margin
+    latest = (
+        comparison.filter(pl.col("la_value").is_not_null())
+        .sort("year")
+        .group_by("indicator", maintain_order=True)
+        .last()
+        .filter(pl.col("national").is_not_null(), pl.col("sn_median").is_not_null())
+        .sort("indicator")
+    )
+    rows = []
+    for row in latest.iter_rows(named=True):
+        indicator = catalogue.indicator_by_id[row["indicator"]]
+        if indicator.polarity == "neutral" or indicator.unit == "count":
+            continue
+        comparators = (row["national"], row["sn_median"])
+        if indicator.polarity == "up_is_bad":
+            worse = all(row["la_value"] > c + margin * abs(c) for c in comparators)
+        else:
+            worse = all(row["la_value"] < c - margin * abs(c) for c in comparators)
+        if not worse:
+            continue
+        unit = indicator.unit
+        rows.append(BENCHMARK_GAP.candidate(
+            indicator=indicator.id, breakdown="", feed=None, scope=scope, period=period,
+            severity=settings.severity.of(BENCHMARK_GAP.id), subgroup=indicator.subgroup,
+            evidence=messages.evidence(
+                year=row["year"], la_value=row["la_value"], national=row["national"], sn_median=row["sn_median"],
+                margin=margin, polarity=indicator.polarity,
+            ),
+            name=indicator.name, value=messages.number(row["la_value"], unit),
+            year=messages.financial_year(row["year"]), national=messages.number(row["national"], unit),
+            sn_median=messages.number(row["sn_median"], unit),
+        ))
+    return candidate_frame(rows)
+
+
+# --- Feeds -----------------------------------------------------------------------------
+
+FEED_READS = ("feed_id", "period", "due_date", "status")
+FEED_RULES = {
+    "missing": Rule(
+        "feed_late",
+        "No file has arrived for {month} from {agency} ({source}, due {due}), so alerts on {held} are held back.",
+        FEED_READS,
+    ),
+    "rejected": Rule(
+        "feed_rejected",
+        "The only file for {month} from {agency} ({source}) was rejected, "
+        "so alerts on {held} are held back until a corrected file arrives.",
+        FEED_READS,
+    ),
+}
+FEED_RULE_IDS = tuple(rule.id for rule in FEED_RULES.values())
+
+
+def feed_alerts(status: pl.DataFrame, catalogue: Catalogue, period: str, settings: AlertSettings) -> pl.DataFrame:
+    """`feed_late` for a file missing at `period`, `feed_rejected` for one whose only submission was rejected.
+
+    `status` is `pipelines.feed_status.feed_status` output.  A file that
+    arrived late is not alerted here: its data is in, and the feed-status page
+    already shows it was late.  Scope is the feed, subgroup always PCI.
+    """
+    agencies = {a.id: a.name for a in catalogue.agencies}
+    rows = []
+    to_alert = status.filter(pl.col("period") == period, pl.col("status").is_in(HOLDING_STATUSES))
+    for row in to_alert.iter_rows(named=True):
+        feed = catalogue.feed_by_id[row["feed_id"]]
+        rule = FEED_RULES[row["status"]]
+        held = catalogue.indicators_of(feed.id)
+        rows.append(rule.candidate(
+            indicator=None, breakdown=None, feed=feed.id, scope=feed.id, period=period,
+            severity=settings.severity.of(rule.id), subgroup=FEED_SUBGROUP,
+            evidence=messages.evidence(
+                feed_id=feed.id, period=period, due_date=row["due_date"], status=row["status"],
+                held_back=[i.id for i in held],
+            ),
+            month=messages.month(period), agency=agencies[feed.agency], source=messages.feed_title(feed.name),
+            due=messages.day(row["due_date"]), held=messages.indicator_list([i.name for i in held]),
+        ))
+    return candidate_frame(rows)
+
+
+def held_feeds(status: pl.DataFrame, period: str) -> list[str]:
+    """Feeds whose file for `period` is missing or was rejected: their indicators' alerts wait for the data."""
+    return sorted(status.filter(pl.col("period") == period, pl.col("status").is_in(HOLDING_STATUSES))["feed_id"])
+
+
+def hold_back(candidates: pl.DataFrame, held: list[str]) -> pl.DataFrame:
+    """Drop candidates computed from a held feed's data; the feed alerts themselves stay.
+
+    Pass the same `held` to `alert_lifecycle.reconcile`, so alerts already
+    open on those indicators are kept as they are instead of being resolved
+    for want of data.
+    """
+    from_held = pl.col("feed").is_in(held).fill_null(False) & ~pl.col("rule").is_in(FEED_RULE_IDS)
+    return candidates.filter(~from_held)

@@ -1,0 +1,150 @@
+"""Seasonality and slow drift in monthly indicator series.
+
+Safeguarding activity follows the school year: contacts from schools fall in
+August and peak in the autumn term, so a month-on-month SPC chart can read the
+summer dip as a signal.  These functions give the comparisons a partnership
+board asks for instead (this month against the same month last year, the last
+twelve months against the twelve before) and an opt-in seasonal adjustment a
+seasonal indicator can take before SPC.
+
+Every function takes a LONG frame of many series (the caller's key columns,
+`period` as "YYYY-MM" and a Float64 `value` that may be null) and returns it
+sorted by keys and period with columns added.  A missing month and a null value
+are both "no data": they are never read as zero.
+
+The small helpers at the top (`month_index`, `with_month`, `sorted_series`,
+`consecutive_run`) are shared with pipelines/spc.py.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MONTH = "_month"  # months since January of year 0: consecutive months differ by 1
+SERIES = "_series"  # an integer id per series, cheaper to window over than string keys
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def month_index(period: pl.Expr) -> pl.Expr:
+    """Turn "YYYY-MM" into a month count so month arithmetic is integer arithmetic."""
+    year = period.str.slice(0, 4).cast(pl.Int32)
+    month = period.str.slice(5, 2).cast(pl.Int32)
+    return year * 12 + month - 1
+
+
+def with_month(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the month count of `period`, refusing any period that is not "YYYY-MM".
+
+    Parsed explicitly: polars 2 no longer casts strings to dates, and a
+    malformed period must fail loudly rather than land in the wrong month.
+    """
+    bad = frame.select((~pl.col("period").str.contains(PERIOD_PATTERN)).fill_null(True).sum()).item()
+    if bad:
+        raise ValueError(f"{bad} period(s) are not of the form YYYY-MM")
+    return frame.with_columns(month_index(pl.col("period")).alias(MONTH))
+
+
+def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sort by series and month and number the series, refusing a repeated month.
+
+    Every vectorised step here (shifts, runs, rolling windows) relies on each
+    series' months being in order and unique; a repeated month would silently
+    pair a month with itself.
+    """
+    out = (
+        with_month(frame)
+        .sort([*keys, MONTH])
+        .with_columns(pl.struct(keys).rle_id().alias(SERIES))
+    )
+    repeats = out.select(
+        ((pl.col(SERIES) == pl.col(SERIES).shift(1)) & (pl.col(MONTH) == pl.col(MONTH).shift(1))).sum()
+    ).item()
+    if repeats:
+        raise ValueError(f"{repeats} row(s) repeat a period already present in the same series")
+    return out
+
+
+def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Expr:
+    """An id shared by each run of consecutive months that all have a value, within a group.
+
+    A row without a value gets an id of its own.  For a frame sorted by group
+    and month, "the same run" then means "adjacent, observed and in the same
+    group", which is what lets gaps break moving ranges, runs and rolling
+    windows without a Python loop per series.  The id never decreases, and
+    saying so (`set_sorted`) lets polars window over it several times faster.
+    """
+    continues = (group == group.shift(1)) & (month - month.shift(1) == 1) & has_value & has_value.shift(1)
+    return (~continues.fill_null(False)).cum_sum().set_sorted()
+
+
+def year_on_year(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Add `yoy_change` and `yoy_percent` against the same month a year earlier.
+
+    Comparing like months removes the school-year pattern without modelling
+    it.  Both are null when last year's month is missing or null; the percent
+    is also null when last year's value was zero (no base to divide by).
+    """
+    out = sorted_series(frame, keys)
+    last_year = out.select(SERIES, (pl.col(MONTH) + 12).alias(MONTH), pl.col("value").alias("_base"))
+    change = pl.col("value") - pl.col("_base")
+    return (
+        out.join(last_year, on=[SERIES, MONTH], how="left", maintain_order="left")
+        .with_columns(
+            change.alias("yoy_change"),
+            pl.when(pl.col("_base") != 0).then(100 * change / pl.col("_base")).alias("yoy_percent"),
+        )
+        .drop(MONTH, SERIES, "_base")
+    )
+
+
+def rolling_12(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Add `rolling_12_total` and `rolling_12_mean` over the last twelve months.
+
+    A rolling year smooths seasonality and shows slow drift; the total suits
+    flows (events in the year), the mean suits stocks and rates.  Both are null
+    unless the twelve months ending here are all present with a value, because
+    a year with a hole in it would read as a fall.
+    """
+    out = sorted_series(frame, keys)
+    run = consecutive_run(pl.col(SERIES), pl.col(MONTH), pl.col("value").is_not_null())
+    return out.with_columns(
+        pl.col("value").rolling_sum(12, min_samples=12).over(run).alias("rolling_12_total"),
+        pl.col("value").rolling_mean(12, min_samples=12).over(run).alias("rolling_12_mean"),
+    ).drop(MONTH, SERIES)
+
+
+def seasonal_baseline(frame: pl.DataFrame, keys: list[str], years: int = 3) -> pl.DataFrame:
+    """Add `seasonal_expected` and `deseasonalised` so a seasonal indicator can opt in before SPC.
+
+    `seasonal_expected` is the mean of the same calendar month in the previous
+    `years` years, needing at least two of them with a value (one year is an
+    anecdote, not a season).  `deseasonalised` is value - expected + the
+    series' mean expected value: the month's own pattern is taken out while the
+    series keeps its level, so limits computed on it stay in the indicator's
+    units.
+    """
+    if years < 2:
+        raise ValueError("seasonal_baseline needs years >= 2: the expected value needs at least two years")
+    out = sorted_series(frame, keys)
+    earlier = pl.concat(
+        [
+            out.select(SERIES, (pl.col(MONTH) + 12 * lag).alias(MONTH), pl.col("value").alias("_earlier"))
+            for lag in range(1, years + 1)
+        ]
+    )
+    expected = earlier.group_by(SERIES, MONTH).agg(
+        pl.col("_earlier").mean().alias("_mean"),
+        pl.col("_earlier").count().alias("_years"),
+    )
+    return (
+        out.join(expected, on=[SERIES, MONTH], how="left", maintain_order="left")
+        .with_columns(pl.when(pl.col("_years") >= 2).then(pl.col("_mean")).alias("seasonal_expected"))
+        .with_columns(
+            (
+                pl.col("value")
+                - pl.col("seasonal_expected")
+                + pl.col("seasonal_expected").mean().over(SERIES)
+            ).alias("deseasonalised")
+        )
+        .drop(MONTH, SERIES, "_mean", "_years")
+    )

@@ -1,0 +1,365 @@
+"""Statistical process control: NHS England "Making Data Count" (MDC) XmR charts.
+
+A partnership board needs to tell a real change in an indicator from the
+month-to-month noise every process has.  MDC's answer, used across the NHS and
+increasingly by local authorities, is the XmR chart: a mean, process limits at
+mean +/- 2.66 x the mean moving range, and four rules for special-cause
+variation.  Reporting the same icons (variation, assurance) as NHS partners
+means a Safeguarding Children Partnership reads its data the way its health
+members already do.
+
+Everything is vectorised over a LONG frame holding many series at once, because
+a national benchmark runs it on every local authority x indicator x breakdown
+x month (millions of rows).  Each frame is sorted by series and month once;
+from then on a series, a segment and a run of consecutive observed months are
+integer ids, and every rule is a shift or a window over one of those ids; there
+is no Python loop per series.
+
+Gaps (a missing month or a null value) end a "block" of consecutive observed
+points.  Moving ranges and all runs stay inside a block, so a gap never creates
+a spurious signal.  Limits are recomputed only at an explicit re-base (a
+`rebases` row with its reason), never automatically: MDC re-bases only for a
+known, sustained change in the process, and limits that chased every signal
+would absorb the very changes they are meant to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.seasonal import MONTH, SERIES, consecutive_run, sorted_series, with_month
+
+# MDC / Wheeler constants for moving ranges of two points.
+D2 = 1.128  # bias correction: sigma = mean moving range / d2
+LIMIT_FACTOR = 2.66  # 3 / d2: process limits at mean +/- 2.66 x mean moving range
+MR_SCREEN_FACTOR = 3.267  # D4: upper range limit; a larger moving range is itself unusual
+
+POLARITIES = ("up_is_bad", "down_is_bad", "neutral")
+RULES = ("outside_limits", "trend", "two_of_three", "shift")  # in MDC priority order
+OUTPUT_COLUMNS = (
+    "segment", "label", "mean", "mr", "mr_mean", "lower", "upper", "sigma",
+    *RULES, "signal", "direction", "assessment",
+)
+
+SEGMENT = "_segment_id"  # global id of a (series, segment)
+BLOCK = "_block"  # global id of a run of consecutive observed months inside a segment
+X = "_x"  # the value, null where it is null or NaN
+
+
+@dataclass(frozen=True)
+class SpcSettings:
+    """Choices a board may make about its charts; the defaults are MDC's."""
+
+    run_length: int = 7  # N for trend and shift (some boards use 6)
+    min_points: int = 12  # fewer points: series labelled "too_short", no limits, no signals
+    # exclude moving ranges above 3.267 x mean moving range before recomputing the mean MR
+    screen_moving_ranges: bool = False
+    baseline_points: int | None = None  # fix mean and limits on the first N points of each segment
+
+    def __post_init__(self) -> None:
+        if self.run_length < 2:
+            raise ValueError("run_length must be at least 2: a run of one point is every point")
+        if self.min_points < 2:
+            raise ValueError("min_points must be at least 2: limits need a moving range")
+        if self.baseline_points is not None and self.baseline_points < 2:
+            raise ValueError("baseline_points must be at least 2: limits need a moving range")
+
+
+def xmr(
+    frame: pl.DataFrame,
+    keys: list[str],
+    settings: SpcSettings = SpcSettings(),
+    polarity: pl.DataFrame | None = None,
+    rebases: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """XmR limits and MDC special-cause rules for every series in `frame`.
+
+    `frame` holds `keys` + `period` ("YYYY-MM") + `value` (Float64, may be
+    null).  `polarity` (a subset of keys, at least `indicator`, + `polarity`)
+    turns a signal's direction into a concern or an improvement.  `rebases`
+    (keys + `period` + `reason`) starts a new segment with its own limits from
+    that month on.  Returns one row per input row, sorted by keys and period,
+    with the columns in OUTPUT_COLUMNS added.
+
+    Each step adds columns the next one reads: polars runs a window nested in
+    another window many times slower than two windows one after the other.
+    """
+    points = _prepare(frame, keys, polarity, rebases)
+    points = _with_limits(points, settings)
+    points = _with_label(points, settings)
+    points = _with_rules(points, settings)
+    return _with_signal(points).select(*frame.columns, *OUTPUT_COLUMNS)
+
+
+def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per series: its latest point and the MDC variation and assurance icons.
+
+    The latest point is the latest month with a value (a late return should not
+    blank the icon).  `variation` comes from that point's signal:
+    `common_cause`, or `special_cause_{concern|improvement|neither}_{high|low}`.
+    `assurance` needs a target (`targets`: a subset of keys + `target` +
+    `polarity`): `consistently_passing` or `consistently_failing` when the
+    target lies outside the process limits (the process cannot help but pass,
+    or cannot pass, without a change to it), `hit_and_miss` when it lies within
+    them.  Both icons are null for a `no_data` or `too_short` segment: a
+    chart without limits supports neither claim.  A `constant` segment has
+    limits (both at its mean) and no signals, so it reads as common cause.
+    """
+    latest = (
+        with_month(points)
+        .sort([*keys, pl.col("value").is_not_null(), MONTH])
+        .group_by(keys, maintain_order=True)
+        .last()
+    )
+    charted = pl.col("label").is_in(["ok", "constant"])
+    variation = (
+        pl.when(~charted)
+        .then(None)
+        .when(pl.col("signal").is_null())
+        .then(pl.lit("common_cause"))
+        .otherwise(
+            pl.concat_str(
+                pl.lit("special_cause_"),
+                pl.col("assessment").fill_null("neither"),
+                pl.lit("_"),
+                pl.col("direction"),
+            )
+        )
+    )
+    latest = latest.with_columns(variation.alias("variation"))
+    if targets is None:
+        latest = latest.with_columns(pl.lit(None, dtype=pl.String).alias("assurance"))
+    else:
+        latest = _join_subset(latest, keys, targets, ["target", "polarity"])
+        latest = latest.with_columns(_assurance(charted).alias("assurance"))
+    return latest.select(*keys, "period", "value", "label", "variation", "assurance")
+
+
+def _prepare(
+    frame: pl.DataFrame, keys: list[str], polarity: pl.DataFrame | None, rebases: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Sort, number series, segments and blocks, and attach polarity."""
+    points = _segments(sorted_series(frame, keys), keys, rebases)
+    value = pl.col("value").cast(pl.Float64)
+    points = (
+        points.with_columns(pl.when(value.is_not_nan()).then(value).alias(X))
+        .with_columns(pl.struct(SERIES, "segment").rle_id().alias(SEGMENT))
+        .with_columns(consecutive_run(pl.col(SEGMENT), pl.col(MONTH), pl.col(X).is_not_null()).alias(BLOCK))
+    )
+    return _with_polarity(points, keys, polarity)
+
+
+def _segments(points: pl.DataFrame, keys: list[str], rebases: pl.DataFrame | None) -> pl.DataFrame:
+    """Number each series' segments: 0 before its first re-base, then 1, 2, ...
+
+    An as-of join, so a re-base month need not itself be in the data (a re-base
+    can fall in a gap).
+    """
+    if rebases is None:
+        return points.with_columns(pl.lit(0, dtype=pl.Int64).alias("segment"))
+    starts = (
+        with_month(rebases.select(*keys, "period"))
+        .select(*keys, MONTH)
+        .unique()
+        .sort([*keys, MONTH])
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(keys).alias("segment"))
+    )
+    # Both frames are sorted by month within each series, which is all join_asof needs.
+    segmented = points.join_asof(starts, on=MONTH, by=keys, strategy="backward", check_sortedness=False)
+    return segmented.with_columns(pl.col("segment").fill_null(0))
+
+
+def _join_subset(points: pl.DataFrame, keys: list[str], other: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Left-join `columns` of a lookup keyed on some of the series keys (e.g. polarity by indicator).
+
+    The joined columns are prefixed "_" so they never clash with the caller's
+    own columns.  Refuses an unknown polarity, and (through validate="m:1") a
+    lookup with two rows for one series, which would otherwise duplicate points.
+    """
+    on = [c for c in other.columns if c in keys]
+    if not on:
+        raise ValueError(f"a lookup of {columns} must share at least one key column with {keys}")
+    bad = set(other.get_column("polarity").drop_nulls()) - set(POLARITIES)
+    if bad:
+        raise ValueError(f"unknown polarity {sorted(bad)}; expected one of {POLARITIES}")
+    lookup = other.select(*on, *[pl.col(c).alias(f"_{c}") for c in columns])
+    return points.join(lookup, on=on, how="left", validate="m:1", maintain_order="left")
+
+
+def _with_polarity(points: pl.DataFrame, keys: list[str], polarity: pl.DataFrame | None) -> pl.DataFrame:
+    if polarity is None:
+        return points.with_columns(pl.lit(None, dtype=pl.String).alias("_polarity"))
+    return _join_subset(points, keys, polarity, ["polarity"])
+
+
+def _neighbour(expr: pl.Expr, offset: int) -> pl.Expr:
+    """`expr` on the point `offset` rows away (negative: later) if it is in the same block, else null.
+
+    Being in the same block means consecutive observed months of the same
+    segment, so a moving range or a run can never reach across a gap or a
+    re-base.
+    """
+    block = pl.col(BLOCK)
+    return pl.when(block.shift(offset) == block).then(expr.shift(offset))
+
+
+def _run_length(expr: pl.Expr) -> pl.Expr:
+    """The length of the run of equal values of `expr` (never null) each point belongs to, within its block."""
+    return pl.len().over(pl.struct(pl.col(BLOCK), expr).rle_id())
+
+
+def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
+    """Add the moving range, mean, mean moving range, limits and sigma of each segment.
+
+    The mean and mean MR come from the baseline: the first `baseline_points`
+    observed points of the segment, or all of them.  With screening (MDC's
+    optional step), moving ranges above 3.267 x the first mean MR are dropped
+    and the mean MR recomputed once, so one wild month does not widen the
+    limits enough to hide itself.
+    """
+    x = pl.col(X)
+    in_baseline = x.is_not_null()
+    if settings.baseline_points is not None:
+        in_baseline &= x.is_not_null().cum_sum().over(SEGMENT) <= settings.baseline_points
+    points = points.with_columns((x - _neighbour(x, 1)).abs().alias("mr"), in_baseline.alias("_baseline"))
+    baseline_mr = pl.when(pl.col("_baseline")).then(pl.col("mr"))
+    points = points.with_columns(
+        pl.when(pl.col("_baseline")).then(x).mean().over(SEGMENT).alias("mean"),
+        baseline_mr.mean().over(SEGMENT).alias("mr_mean"),
+    )
+    if settings.screen_moving_ranges:
+        usual = baseline_mr <= MR_SCREEN_FACTOR * pl.col("mr_mean")
+        points = points.with_columns(pl.when(usual).then(baseline_mr).mean().over(SEGMENT).alias("mr_mean"))
+    mean, mr_mean = pl.col("mean"), pl.col("mr_mean")
+    return points.with_columns(
+        (mean - LIMIT_FACTOR * mr_mean).alias("lower"),
+        (mean + LIMIT_FACTOR * mr_mean).alias("upper"),
+        (mr_mean / D2).alias("sigma"),
+    )
+
+
+def _with_label(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
+    """Label each segment `no_data`, `too_short`, `constant` or `ok`; only `ok` is tested for signals.
+
+    Too few points cannot estimate limits, so those segments lose their mean,
+    limits and sigma.  A constant segment (every value equal, a mean MR of 0)
+    keeps its mean as both limits but raises no signal: with zero-width limits
+    every later wobble would otherwise be "outside".
+    """
+    x = pl.col(X)
+    observed = x.count().over(SEGMENT)
+    label = (
+        pl.when(observed == 0)
+        .then(pl.lit("no_data"))
+        .when(observed < settings.min_points)
+        .then(pl.lit("too_short"))
+        .when(x.max().over(SEGMENT) == x.min().over(SEGMENT))
+        .then(pl.lit("constant"))
+        .otherwise(pl.lit("ok"))
+    )
+    points = points.with_columns(label.alias("label"))
+    estimable = ~pl.col("label").is_in(["no_data", "too_short"])
+    return points.with_columns(
+        pl.when(estimable).then(pl.col(c)).alias(c) for c in ("mean", "mr_mean", "lower", "upper", "sigma")
+    )
+
+
+def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
+    """Add the four MDC special-cause rules, flagging every point that takes part, and each rule's direction.
+
+    - outside_limits: a point above the upper or below the lower limit.
+    - trend: `run_length` consecutive points all strictly rising or all
+      strictly falling (a repeat value breaks it).
+    - two_of_three: two of three consecutive points beyond 2 sigma (2/3 of the
+      way from the mean to a limit) on the same side; the points beyond are
+      flagged.
+    - shift: `run_length` consecutive points all above or all below the mean; a
+      point exactly on the mean breaks the run.
+    Only segments labelled `ok` are tested.
+    """
+    x, mean, upper, lower = pl.col(X), pl.col("mean"), pl.col("upper"), pl.col("lower")
+    n = settings.run_length
+    zone = 2 / 3 * (upper - mean)
+    points = points.with_columns(
+        (x - mean).sign().fill_null(0).alias("_side"),
+        (x - _neighbour(x, 1)).sign().fill_null(0).alias("_step"),
+        (x > mean + zone).fill_null(False).alias("_beyond_high"),
+        (x < mean - zone).fill_null(False).alias("_beyond_low"),
+    )
+    side, step = pl.col("_side"), pl.col("_step")
+    points = points.with_columns(
+        ((step != 0) & (_run_length(step) >= n - 1)).alias("_in_trend_step"),
+        _two_of_three(pl.col("_beyond_high")).alias("_two_high"),
+        _two_of_three(pl.col("_beyond_low")).alias("_two_low"),
+        ((side != 0) & (_run_length(side) >= n)).alias("_shift"),
+    )
+    in_step = pl.col("_in_trend_step")
+    ok = pl.col("label") == "ok"
+    return points.with_columns(
+        (ok & ((x > upper) | (x < lower))).fill_null(False).alias("outside_limits"),
+        (ok & (in_step | _neighbour(in_step, -1).fill_null(False))).alias("trend"),
+        (ok & (pl.col("_two_high") | pl.col("_two_low"))).alias("two_of_three"),
+        (ok & pl.col("_shift")).alias("shift"),
+        _direction(x > upper).alias("_outside_direction"),
+        _direction(pl.when(in_step).then(step).otherwise(_neighbour(step, -1)) > 0).alias("_trend_direction"),
+        _direction(pl.col("_two_high")).alias("_two_direction"),
+        _direction(side > 0).alias("_shift_direction"),
+    )
+
+
+def _two_of_three(beyond: pl.Expr) -> pl.Expr:
+    """Flag points beyond 2 sigma sharing a window of three consecutive points with another on that side.
+
+    A window ends at each point and reaches back at most two points within the
+    block, so two points separated by a gap never count together.
+    """
+    count = beyond.cast(pl.Int8) + sum(_neighbour(beyond, k).fill_null(False).cast(pl.Int8) for k in (1, 2))
+    fires = count >= 2
+    return beyond & (fires | _neighbour(fires, -1).fill_null(False) | _neighbour(fires, -2).fill_null(False))
+
+
+def _direction(is_high: pl.Expr) -> pl.Expr:
+    return pl.when(is_high).then(pl.lit("high")).otherwise(pl.lit("low"))
+
+
+def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
+    """Add the highest-priority rule a point fires, its direction and what that means given polarity.
+
+    up_is_bad: high is a concern, low an improvement; down_is_bad the reverse;
+    neutral (or no polarity): neither.
+    """
+    directions = ("_outside_direction", "_trend_direction", "_two_direction", "_shift_direction")
+    signal = pl.when(pl.col(RULES[0])).then(pl.lit(RULES[0]))
+    direction = pl.when(pl.col(RULES[0])).then(pl.col(directions[0]))
+    for rule, rule_direction in zip(RULES[1:], directions[1:]):
+        signal = signal.when(pl.col(rule)).then(pl.lit(rule))
+        direction = direction.when(pl.col(rule)).then(pl.col(rule_direction))
+    points = points.with_columns(signal.alias("signal"), direction.alias("direction"))
+    polarity, high = pl.col("_polarity"), pl.col("direction") == "high"
+    assessment = (
+        pl.when(pl.col("direction").is_null())
+        .then(None)
+        .when(polarity == "up_is_bad")
+        .then(pl.when(high).then(pl.lit("concern")).otherwise(pl.lit("improvement")))
+        .when(polarity == "down_is_bad")
+        .then(pl.when(high).then(pl.lit("improvement")).otherwise(pl.lit("concern")))
+    )
+    return points.with_columns(assessment.alias("assessment"))
+
+
+def _assurance(charted: pl.Expr) -> pl.Expr:
+    """MDC assurance: where the target sits against the latest segment's process limits."""
+    target, polarity = pl.col("_target"), pl.col("_polarity")
+    lower_is_better = polarity == "up_is_bad"
+    passing, failing = pl.lit("consistently_passing"), pl.lit("consistently_failing")
+    return (
+        pl.when(~charted | target.is_null() | ~polarity.is_in(["up_is_bad", "down_is_bad"]).fill_null(False))
+        .then(None)
+        .when(target > pl.col("upper"))  # the whole process runs below the target
+        .then(pl.when(lower_is_better).then(passing).otherwise(failing))
+        .when(target < pl.col("lower"))  # the whole process runs above the target
+        .then(pl.when(lower_is_better).then(failing).otherwise(passing))
+        .otherwise(pl.lit("hit_and_miss"))
+    )

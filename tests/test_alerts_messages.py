@@ -1,0 +1,79 @@
+"""Golden tests for how alerts write numbers and months, and for the alert settings file."""
+
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from pipelines import messages
+from pipelines.alert_settings import ALERTS_FILE, parse_alert_settings
+
+
+def test_months_days_and_financial_years_are_written_for_people():
+    assert messages.month("2019-09") == "Sep 2019"
+    assert messages.month("2020-01") == "Jan 2020"
+    assert messages.day(date(2020, 4, 7)) == "7 Apr 2020"
+    assert messages.financial_year(2020) == "2019-20"
+    assert messages.financial_year(2000) == "1999-00"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (53.0, "percent", "53.0%"),
+        (52.96, "percent", "53.0%"),
+        (39.24, "rate_per_10k", "39.2 per 10,000 children"),
+        (426.4, "days", "426 days"),
+        (1234.0, "count", "1,234"),
+        (41.25, "count", "41.2"),  # a mean of counts keeps one decimal (banker's rounding of .25)
+        (7.0, "count", "7"),
+    ],
+)
+def test_numbers_carry_their_unit(value, unit, text):
+    assert messages.number(value, unit) == text
+
+
+def test_a_usual_range_writes_the_unit_once_and_never_goes_below_zero():
+    assert messages.value_range(-2.4, 35.0, "count") == "0 to 35"
+    assert messages.value_range(40.0, 60.25, "percent") == "40.0% to 60.2%"
+    assert messages.value_range(30.12, 50.2, "rate_per_10k") == "30.1 to 50.2 per 10,000 children"
+    assert messages.value_range(300.0, 420.0, "days") == "300 to 420 days"
+
+
+def test_names_breakdowns_and_lists():
+    assert messages.series_name("Child deaths", "") == "Child deaths"
+    assert messages.series_name("Plans", "emotional_abuse") == "Plans (emotional abuse)"
+    assert messages.feed_title("MASH contacts (one row per contact)") == "MASH contacts"
+    assert messages.indicator_list(["A"]) == "A"
+    assert messages.indicator_list(["A", "B"]) == "A and B"
+    assert messages.indicator_list(["A", "B", "C"]) == "A, B and C"
+    assert messages.indicator_list(["A", "B", "C", "D", "E"]) == "A, B and 3 other indicators"
+    assert messages.plural(1, "child", "children") == "1 child"
+    assert messages.plural(1200, "child", "children") == "1,200 children"
+
+
+def test_evidence_is_stable_json_with_sorted_keys():
+    text = messages.evidence(upper=31.32823, value=40.0, when=date(2020, 3, 1), p=0.000001234567, ids=("a", "b"))
+    assert text == '{"ids": ["a", "b"], "p": 1.23457e-06, "upper": 31.3282, "value": 40.0, "when": "2020-03-01"}'
+
+
+def test_the_packaged_settings_file_is_valid_and_says_what_the_brief_says():
+    settings = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
+    assert settings.severity.of("spc_outside_limits") == "high"
+    assert settings.severity.of("spc_shift") == "medium"
+    assert settings.severity.of("benchmark_gap") == "low"
+    assert settings.benchmark_gap.margin == 0.10
+    assert settings.setting_concentration.window_months == 6
+    assert settings.setting_concentration.min_referrals == 3
+    assert settings.repeat_missing.window_days == 90
+    assert settings.spc_settings().run_length == 7
+
+
+def test_a_typo_or_a_missing_rule_in_the_settings_is_an_error():
+    text = ALERTS_FILE.read_text(encoding="utf-8")
+    with pytest.raises(ValidationError, match="extra_forbidden"):
+        parse_alert_settings(text.replace("margin: 0.10", "margn: 0.10"))
+    with pytest.raises(ValidationError, match="repeat_missing"):
+        parse_alert_settings(text.replace("  repeat_missing: high", ""))
+    with pytest.raises(ValidationError, match="literal_error"):
+        parse_alert_settings(text.replace("benchmark_gap: low", "benchmark_gap: urgent"))

@@ -1,0 +1,119 @@
+"""deploy/: the files cannot be run here (no Docker engine), so check they parse and agree with the code.
+
+The Prefect deployments must name real flows with parameters those flows take,
+their schedules and triggers must be ones Prefect accepts, and the compose file
+must wire the store, the shared RADAR_HOME and the key the way the docs say.
+"""
+
+import ast
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import TypeAdapter
+
+from radar.config import PROJECT_ROOT
+
+DEPLOY = PROJECT_ROOT / "deploy"
+
+
+@pytest.fixture(scope="module")
+def prefect_yaml() -> dict:
+    return yaml.safe_load((DEPLOY / "prefect.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+
+
+def flow_signature(entrypoint: str) -> tuple[list[str], list[str]]:
+    """(all parameters, parameters without a default) of the @flow function an entrypoint names.
+
+    Read from the source with `ast`, so the check does not depend on importing the flows.
+    """
+    file_name, function = entrypoint.split(":")
+    tree = ast.parse((PROJECT_ROOT / file_name).read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    decorators = [d.func.id if isinstance(d, ast.Call) else d.id for d in node.decorator_list]
+    assert "flow" in decorators, f"{entrypoint} is not a Prefect flow"
+    names = [a.arg for a in node.args.args]
+    required = names[: len(names) - len(node.args.defaults)]
+    return names, required
+
+
+def test_deployments_are_the_three_radar_flows(prefect_yaml):
+    entrypoints = {d["name"]: d["entrypoint"] for d in prefect_yaml["deployments"]}
+    assert entrypoints == {
+        "ingest-files": "flows/ingest.py:ingest_files",
+        "ingest-feed": "flows/ingest.py:ingest_feed",
+        "monthly-cycle": "flows/cycle.py:monthly_cycle",
+    }
+
+
+def test_parameters_exist_and_unattended_runs_get_every_required_one(prefect_yaml):
+    for deployment in prefect_yaml["deployments"]:
+        names, required = flow_signature(deployment["entrypoint"])
+        given = set(deployment.get("parameters", {}))
+        assert given <= set(names), deployment["name"]
+        if deployment.get("schedules") or deployment.get("triggers"):  # nobody is there to supply them
+            assert set(required) <= given, f"{deployment['name']} runs unattended without {set(required) - given}"
+
+
+def test_schedules_are_every_15_minutes_and_monthly_after_the_last_due_day(prefect_yaml):
+    from prefect.client.schemas.schedules import CronSchedule
+
+    schedules = {d["name"]: d.get("schedules", []) for d in prefect_yaml["deployments"]}
+    assert [timedelta(seconds=s["interval"]) for s in schedules["ingest-files"]] == [timedelta(minutes=15)]
+    (cycle,) = schedules["monthly-cycle"]
+    CronSchedule(cron=cycle["cron"], timezone=cycle["timezone"])  # raises on a cron Prefect rejects
+    assert cycle["cron"].split()[2:] == ["21", "*", "*"]  # bromley.toml's latest due day is the 20th
+
+
+def test_file_arrival_trigger_is_a_valid_prefect_trigger(prefect_yaml):
+    from prefect.events import DeploymentTriggerTypes
+
+    ingest = next(d for d in prefect_yaml["deployments"] if d["name"] == "ingest-files")
+    (trigger,) = ingest["triggers"]
+    parsed = TypeAdapter(DeploymentTriggerTypes).validate_python(trigger)
+    assert parsed.expect == {"radar.file.arrived"}
+
+
+def test_deployments_run_on_the_pool_the_worker_serves(prefect_yaml, compose):
+    pools = {d["work_pool"]["name"] for d in prefect_yaml["deployments"]}
+    assert pools == {"radar"}
+    assert compose["services"]["worker"]["command"][3:5] == ["--pool", "radar"]
+    assert "set-concurrency-limit radar 1" in compose["services"]["register"]["command"][2]
+
+
+def test_inbox_parameter_is_the_workers_radar_home(prefect_yaml, compose):
+    worker = compose["services"]["worker"]
+    ingest = next(d for d in prefect_yaml["deployments"] if d["name"] == "ingest-files")
+    assert ingest["parameters"]["paths"] == [worker["environment"]["RADAR_HOME"] + "/inbox"]
+    assert "radar-home:/srv/radar" in worker["volumes"]
+
+
+def test_compose_wires_postgres_prefect_worker_and_dashboard(compose):
+    services = compose["services"]
+    assert set(services) == {"postgres", "prefect-server", "register", "worker", "dashboard"}
+    assert services["postgres"]["image"] == "postgres:15"
+    assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+    for name in ("register", "worker", "dashboard"):
+        env = services[name]["environment"]
+        assert "@postgres:5432/radar" in env["RADAR_DATABASE_URL"], name
+        assert env["PREFECT_API_URL"] == "http://prefect-server:4200/api", name
+    assert "radar-home:/srv/radar:ro" in services["dashboard"]["volumes"]
+    assert set(compose["volumes"]) == {"postgres-data", "prefect-data", "radar-home"}
+
+
+def test_only_the_worker_holds_the_pseudonym_key(compose):
+    holders = [name for name, s in compose["services"].items() if "RADAR_PSEUDONYM_KEY" in s.get("environment", {})]
+    assert holders == ["worker"]
+
+
+def test_image_is_slim_python_installed_with_pip_and_not_root():
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert [line for line in dockerfile.splitlines() if line.startswith("FROM ")] == ["FROM python:3.11-slim"]
+    assert "RUN pip install ." in dockerfile
+    assert [line for line in dockerfile.splitlines() if line.startswith("USER ")] == ["USER radar"]

@@ -1,0 +1,115 @@
+"""Golden tests for year-on-year change, rolling years and the seasonal baseline (pipelines/seasonal.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pipelines.seasonal import rolling_12, seasonal_baseline, year_on_year
+
+KEYS = ["indicator"]
+
+
+def frame(rows: list[tuple[str, str, float | None]]) -> pl.DataFrame:
+    schema = {"indicator": pl.String, "period": pl.String, "value": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def months(n: int, start_year: int = 2020) -> list[str]:
+    return [f"{start_year + m // 12}-{m % 12 + 1:02d}" for m in range(n)]
+
+
+def by_period(out: pl.DataFrame, column: str, indicator: str = "a") -> dict[str, float | None]:
+    rows = out.filter(pl.col("indicator") == indicator)
+    return dict(zip(rows["period"].to_list(), rows[column].to_list()))
+
+
+def test_year_on_year_change_and_percent():
+    out = year_on_year(
+        frame(
+            [
+                ("a", "2020-01", 10), ("a", "2020-02", 0), ("a", "2020-03", None),
+                ("a", "2021-01", 12), ("a", "2021-02", 5), ("a", "2021-03", 7), ("a", "2021-04", 4),
+                ("b", "2020-01", 100), ("b", "2021-01", 50),
+            ]
+        ),
+        KEYS,
+    )
+    change, percent = by_period(out, "yoy_change"), by_period(out, "yoy_percent")
+    assert change["2021-01"] == 2 and percent["2021-01"] == pytest.approx(20.0)  # 12 against 10
+    assert change["2021-02"] == 5 and percent["2021-02"] is None  # zero base: no percent
+    assert change["2021-03"] is None and percent["2021-03"] is None  # last year null
+    assert change["2021-04"] is None and percent["2021-04"] is None  # last year absent
+    assert change["2020-01"] is None  # no earlier year at all
+    assert by_period(out, "yoy_change", "b")["2021-01"] == -50
+    assert by_period(out, "yoy_percent", "b")["2021-01"] == pytest.approx(-50.0)
+    assert out.height == 9
+
+
+def test_rolling_year_needs_twelve_consecutive_months():
+    # Values 1..14: the year to month 12 sums 1..12 = 78 (mean 6.5); to month 13,
+    # 2..13 = 90 (7.5); to month 14, 3..14 = 102 (8.5).
+    out = rolling_12(frame([("a", p, float(v)) for v, p in enumerate(months(14), start=1)]), KEYS)
+    assert out["rolling_12_total"].to_list() == [None] * 11 + [78, 90, 102]
+    assert out["rolling_12_mean"].to_list() == [None] * 11 + [6.5, 7.5, 8.5]
+
+
+def test_rolling_year_across_a_null_and_a_missing_month():
+    # 24 months valued 1..24, month 5 null: no year ending in months 12-16
+    # contains twelve values; the year to month 17 is 6..17 = 138.
+    rows = [("a", p, None if v == 5 else float(v)) for v, p in enumerate(months(24), start=1)]
+    totals = by_period(rolling_12(frame(rows), KEYS), "rolling_12_total")
+    assert [totals[p] for p in months(24)[11:17]] == [None] * 5 + [138]
+    # The same with month 5 absent instead of null.
+    totals = by_period(rolling_12(frame([r for r in rows if r[2] is not None]), KEYS), "rolling_12_total")
+    assert totals["2021-04"] is None and totals["2021-05"] == 138
+
+
+def test_rolling_year_of_a_short_history_is_null():
+    out = rolling_12(frame([("a", p, 1.0) for p in months(11)]), KEYS)
+    assert out["rolling_12_total"].to_list() == [None] * 11
+
+
+# January and July over four years.
+SEASONAL = [
+    ("a", "2019-01", 10), ("a", "2020-01", 12), ("a", "2021-01", 14), ("a", "2022-01", 20),
+    ("a", "2019-07", 30), ("a", "2020-07", 32), ("a", "2021-07", 34), ("a", "2022-07", 30),
+]
+
+
+def test_seasonal_baseline_from_earlier_years():
+    # Expected: Jan 2021 = (10+12)/2 = 11, Jan 2022 = (10+12+14)/3 = 12,
+    # Jul 2021 = (30+32)/2 = 31, Jul 2022 = (30+32+34)/3 = 32; 2019 and 2020
+    # have fewer than two earlier years.  Mean expected (11+12+31+32)/4 = 21.5,
+    # so Jan 2022 deseasonalised = 20 - 12 + 21.5 = 29.5.
+    out = seasonal_baseline(frame(SEASONAL), KEYS)
+    expected, adjusted = by_period(out, "seasonal_expected"), by_period(out, "deseasonalised")
+    assert expected == {
+        "2019-01": None, "2019-07": None, "2020-01": None, "2020-07": None,
+        "2021-01": 11, "2021-07": 31, "2022-01": 12, "2022-07": 32,
+    }
+    assert adjusted["2022-01"] == pytest.approx(29.5)
+    assert adjusted["2022-07"] == pytest.approx(19.5)  # 30 - 32 + 21.5
+    assert adjusted["2021-01"] == adjusted["2021-07"] == pytest.approx(24.5)  # 14 - 11 + 21.5; 34 - 31 + 21.5
+    assert adjusted["2020-01"] is None
+
+
+def test_seasonal_baseline_over_two_years_and_with_a_missing_year():
+    two_years = by_period(seasonal_baseline(frame(SEASONAL), KEYS, years=2), "seasonal_expected")
+    assert two_years["2022-01"] == 13  # (12 + 14) / 2
+    # Without January 2020, January 2021 has one earlier year (too few) and
+    # January 2022 still has two: (10 + 14) / 2 = 12.
+    gappy = [r for r in SEASONAL if r[1] != "2020-01"]
+    expected = by_period(seasonal_baseline(frame(gappy), KEYS), "seasonal_expected")
+    assert expected["2021-01"] is None
+    assert expected["2022-01"] == 12
+
+
+def test_seasonal_baseline_needs_two_years():
+    with pytest.raises(ValueError, match="years >= 2"):
+        seasonal_baseline(frame(SEASONAL), KEYS, years=1)
+
+
+def test_repeated_month_is_refused():
+    with pytest.raises(ValueError, match="repeat a period"):
+        year_on_year(frame([("a", "2020-01", 1), ("a", "2020-01", 2)]), KEYS)

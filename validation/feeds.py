@@ -1,0 +1,106 @@
+"""Validating one delivered file: the entry point the ingest flow calls.
+
+The order matters to a data lead: first what can be judged without reading
+(the name, the size), then whether the file can be read at all, then the
+header, and only then the cells.  Problems that make later checks meaningless
+(an unknown feed, an unreadable file, a wrong header) stop there; from the
+cells on, every problem in the file is collected at once so one resubmission
+can fix them all.
+
+The result carries typed rows only when the file is accepted.  Raw child
+references are still in those rows: the caller pseudonymises them (see
+validation/pseudonymise.py) before anything is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from radar.catalogue import Catalogue, Feed
+from validation.aggregates import missing_indicators, numerators_above_denominators
+from validation.failures import schema_problems
+from validation.filenames import FileNameError, parse_file_name
+from validation.headers import header_problems
+from validation.problems import Problem, ProblemLog
+from validation.pseudonymise import pseudonymised_columns
+from validation.reading import ReadError, read_cells
+from validation.schemas import expected_columns, schema_for
+from validation.typed import typed_rows
+
+MB = 1024 * 1024
+
+
+@dataclass
+class ValidatedFile:
+    feed_id: str | None
+    period: str | None
+    frame: pl.DataFrame | None  # typed rows when accepted; None when rejected
+    problems: list[Problem]  # examples, at most EXAMPLES_PER_RULE per rule
+    problem_counts: dict[str, int]  # rule -> every failing cell or row
+    row_count: int
+
+    @property
+    def ok(self) -> bool:
+        return self.frame is not None and not self.problem_counts
+
+
+def validate_file(path: Path, catalogue: Catalogue, max_bytes: int) -> ValidatedFile:
+    """Check a delivered file against its feed's contract; never raises for bad content."""
+    try:
+        feed_id, period = parse_file_name(path.name, catalogue)
+    except FileNameError as error:
+        return _rejected(None, None, [error.problem])
+    feed = catalogue.feed_by_id[feed_id]
+    size = path.stat().st_size
+    if size > max_bytes:
+        return _rejected(feed_id, period, [_file_problem(
+            "file_too_large", f"The file is {size / MB:.1f} MB, more than Radar's limit of {max_bytes / MB:g} MB, "
+                              "so it was not read. Check it holds one month of one return.")])
+    if size == 0:
+        return _rejected(feed_id, period, [_file_problem(
+            "empty_file", "The file is empty (0 bytes): export it again.")])
+    try:
+        cells = read_cells(path)
+    except ReadError as error:
+        return _rejected(feed_id, period, [error.problem])
+    rows = _data_rows(cells)
+    problems = header_problems(list(cells.row(0)), expected_columns(feed))
+    if problems:
+        return _rejected(feed_id, period, problems, rows.height)
+    if rows.height == 0:
+        return _rejected(feed_id, period, [_file_problem(
+            "no_rows", "The file has a header row but no data under it.")])
+    rows = _named(rows, feed)
+    log = ProblemLog()
+    schema_problems(schema_for(feed, period, catalogue), rows.drop("row_number"), rows["row_number"],
+                    pseudonymised_columns(feed), log)
+    if feed.kind == "aggregate":
+        log.extend(missing_indicators(rows, feed_id, catalogue))
+        log.extend(numerators_above_denominators(rows, feed_id, catalogue))
+    frame = None if log.counts else typed_rows(rows, feed)
+    return ValidatedFile(feed_id, period, frame, log.examples, log.counts, rows.height)
+
+
+def _data_rows(cells: pl.DataFrame) -> pl.DataFrame:
+    """The rows under the header, numbered as a spreadsheet shows them, without fully empty rows."""
+    rows = cells.with_row_index("row_number", offset=1).slice(1)
+    return rows.filter(~pl.all_horizontal(pl.exclude("row_number").is_null()))
+
+
+def _named(rows: pl.DataFrame, feed: Feed) -> pl.DataFrame:
+    """Rows with the feed's column names; an aggregate's missing breakdown is the empty text."""
+    rows = rows.rename(dict(zip(rows.columns[1:], expected_columns(feed), strict=True)))
+    return rows.with_columns(pl.col("breakdown").fill_null("")) if feed.kind == "aggregate" else rows
+
+
+def _file_problem(rule: str, message: str) -> Problem:
+    return Problem(row=None, column=None, value=None, rule=rule, message=message)
+
+
+def _rejected(feed_id: str | None, period: str | None, problems: list[Problem], row_count: int = 0) -> ValidatedFile:
+    log = ProblemLog()
+    log.extend(problems)
+    return ValidatedFile(feed_id, period, None, log.examples, log.counts, row_count)

@@ -1,0 +1,63 @@
+"""The file-name contract: `<feed_id>__<YYYY-MM>.<csv|xlsx>`.
+
+The name is the only place a file says which return and which month it is, so
+it is checked before anything is read, and a wrong name gets a message that
+shows the expected pattern (and the feed ids, when the feed is unknown).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import NoReturn
+
+from radar.catalogue import Catalogue
+from validation.problems import Problem
+
+PATTERN = "<feed_id>__YYYY-MM.csv (or .xlsx)"
+EXTENSIONS = (".csv", ".xlsx")
+_NAME = re.compile(r"^(?P<feed>.+)__(?P<period>\d{4}-\d{2})(?P<ext>\.[A-Za-z0-9]+)$")
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+class FileNameError(ValueError):
+    """Raised with the Problem to report when a file name breaks the contract."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def month_name(period: str) -> str:
+    """'2024-03' -> 'March 2024', the way a data lead says it."""
+    return f"{_MONTHS[int(period[5:7]) - 1]} {period[:4]}"
+
+
+def parse_file_name(name: str, catalogue: Catalogue) -> tuple[str, str]:
+    """Return (feed_id, period) from a delivered file's name, or raise FileNameError."""
+    name = Path(name).name
+    match = _NAME.match(name)
+    if match is None:
+        _fail(f"The file name '{name}' does not follow the pattern {PATTERN}, e.g. csc_monthly__2024-03.csv "
+              "(two underscores between the feed id and the month).")
+    feed_id, period, ext = match["feed"], match["period"], match["ext"].lower()
+    if ext not in EXTENSIONS:
+        _fail(f"Radar reads .csv and .xlsx files, not '{ext}': save the return as 'CSV UTF-8' "
+              f"or 'Excel Workbook (.xlsx)' and name it {PATTERN}.")
+    if not 1 <= int(period[5:7]) <= 12:
+        _fail(f"'{period}' in the file name '{name}' is not a month: write YYYY-MM with a month from 01 to 12.")
+    feed = catalogue.feed_by_id.get(feed_id)
+    if feed is None:
+        close = difflib.get_close_matches(feed_id, list(catalogue.feed_by_id), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        _fail(f"'{feed_id}' is not a Radar feed.{hint} The file name must start with one of: "
+              f"{', '.join(catalogue.feed_by_id)}; the pattern is {PATTERN}.")
+    if not feed.expects(period):
+        _fail(f"{feed_id} is a quarterly return, sent for March, June, September and December only; "
+              f"{month_name(period)} is not one of those months.")
+    return feed_id, period
+
+
+def _fail(message: str) -> NoReturn:
+    raise FileNameError(Problem(row=None, column=None, value=None, rule="file_name", message=message))

@@ -1,0 +1,118 @@
+"""Reading a delivered file into cells of text.
+
+Every cell is read as text (polars `infer_schema=False`, fastexcel
+`dtypes="string"`): nothing is guessed, converted or evaluated, so a count of
+"12.5", a date of "31/03/2024" or a cell starting "=" reaches validation exactly
+as sent and gets a precise problem.  The header row comes back as row 0 so its
+spelling can be checked before anything relies on it.
+
+CSV text may be UTF-8 (with or without a byte-order mark) or Windows-1252,
+which is what Excel's plain "CSV" export writes on a UK machine ('£' is the
+single byte 0xA3); both are read correctly.  Error messages from the parsers are
+never passed on: they can quote a row, and a row can hold a child's reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import NoReturn
+
+import fastexcel
+import polars as pl
+
+from validation.problems import Problem
+
+ZIP_MAGIC = b"PK\x03\x04"  # how every .xlsx file starts
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+# Excel date cells come back from fastexcel as "YYYY-MM-DD 00:00:00".
+MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
+
+
+class ReadError(Exception):
+    """Raised with the Problem to report when a file cannot be turned into cells."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def read_cells(path: Path) -> pl.DataFrame:
+    """Every cell of the file (the first sheet of a workbook) as stripped text, empty cells null.
+
+    Row 0 is the header.  Columns that are empty from top to bottom (a trailing
+    comma on every line, formatted but unused spreadsheet columns) are dropped.
+    """
+    frame = _read_xlsx(path) if path.suffix.lower() == ".xlsx" else _read_csv(path)
+    frame = frame.with_columns(pl.all().str.strip_chars().replace("", None))
+    frame = frame.select([name for name in frame.columns if frame[name].null_count() < frame.height])
+    if frame.width == 0:
+        where = "The first sheet of the workbook" if path.suffix.lower() == ".xlsx" else "The file"
+        _fail("empty_file", f"{where} has nothing in it: put the return (header row first) there and send it again.")
+    return frame
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    raw = path.read_bytes()
+    if raw.startswith(ZIP_MAGIC):
+        _fail("unreadable", "This file is an Excel workbook but its name ends in .csv: "
+                            "rename it to .xlsx, or save it as 'CSV UTF-8 (comma delimited)'.")
+    if raw.startswith(UTF16_MARKS) or b"\x00" in raw[:4096]:
+        _fail("encoding", "The file is saved as 'Unicode text' (UTF-16), which Radar cannot read: "
+                          "save it as 'CSV UTF-8 (comma delimited)'.")
+    data = _as_utf8(raw)
+    try:
+        return pl.read_csv(data, has_header=False, infer_schema=False)
+    except pl.exceptions.NoDataError:
+        _fail("empty_file", "The file has nothing in it: export the return again.")
+    except pl.exceptions.PolarsError:
+        raise ReadError(_layout_problem(data.decode("utf-8"))) from None
+
+
+def _as_utf8(raw: bytes) -> bytes:
+    """UTF-8 bytes for polars: as delivered when already UTF-8, else decoded from Windows-1252."""
+    try:
+        raw.decode("utf-8")
+        return raw
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        _fail("encoding", "The file contains characters that are neither UTF-8 nor Windows-1252 text: "
+                          "save it as 'CSV UTF-8 (comma delimited)'.")
+
+
+def _layout_problem(text: str) -> Problem:
+    """Why polars could not split the text into a table: a row wider than the header, or broken quotes."""
+    width, first, count = 0, None, 0
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if number == 1:
+                width = len(cells)
+            elif len(cells) > width:
+                first, count = first or number, count + 1
+    except csv.Error:
+        first = None
+    if first is None:
+        return Problem(None, None, None, "unreadable",
+                       "Radar could not split the file into rows and columns, usually because a double quote (\") "
+                       "is opened but never closed. Check the file in a text editor and export it again.")
+    return Problem(first, None, None, "row_length",
+                   f"Row {first} has more cells than the header row's {width} ({count} row(s) like this). "
+                   "Usually a value contains a comma without double quotes around it, "
+                   "or something was typed to the right of the table.")
+
+
+def _read_xlsx(path: Path) -> pl.DataFrame:
+    try:
+        frame = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string").to_polars()
+    except fastexcel.FastExcelError:
+        _fail("unreadable", "Radar could not open this file as an Excel workbook (.xlsx): "
+                            "open it in Excel, save it as 'Excel Workbook' and send it again.")
+    return frame.with_columns(pl.all().str.replace(MIDNIGHT, "${1}"))
+
+
+def _fail(rule: str, message: str) -> NoReturn:
+    raise ReadError(Problem(row=None, column=None, value=None, rule=rule, message=message))

@@ -1,0 +1,96 @@
+"""The rejection report a data lead receives: a CSV of problems and a one-page summary.
+
+Both are written next to each other as `<file name>.report.csv` and
+`<file name>.report.md`.  A report opened in Excel must not run anything the
+agency sent: any text starting with =, +, -, @ (or a tab or carriage return)
+is a formula to a spreadsheet, so it is prefixed with an apostrophe
+(`neutralise`).  Writes are atomic: a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from validation.feeds import ValidatedFile
+from validation.problems import RULES, Problem
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = ["file", "row", "column", "value", "rule", "message"]
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet will show as text, never evaluate as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_report(result: ValidatedFile, file_name: str, out_dir: Path) -> tuple[Path, Path]:
+    """Write the CSV and Markdown reports for `result` into `out_dir`; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = out_dir / f"{file_name}.report.csv", out_dir / f"{file_name}.report.md"
+    _write_atomically(csv_path, _csv_text(result, file_name), encoding="utf-8-sig")  # Excel reads the BOM
+    _write_atomically(md_path, _markdown_text(result, file_name), encoding="utf-8")
+    return csv_path, md_path
+
+
+def _csv_text(result: ValidatedFile, file_name: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for p in result.problems:
+        writer.writerow([neutralise(_text(cell)) for cell in (file_name, p.row, p.column, p.value, p.rule, p.message)])
+    return out.getvalue()
+
+
+def _markdown_text(result: ValidatedFile, file_name: str) -> str:
+    what = (f"the `{result.feed_id}` return for {result.period}, {result.row_count} data row(s)"
+            if result.feed_id else "a file Radar could not match to a return")
+    lines = [f"# Radar report for {_cell(file_name)}", "", f"This file is {what}.", ""]
+    if result.ok:
+        return "\n".join([*lines, "It passed every check and has been accepted.", ""])
+    lines += [
+        "It was **not accepted**: nothing from it has been stored. "
+        "Correct the problems below and send the whole file again with the same name.", "",
+        "| Problem | How many rows | What to do |", "| --- | --- | --- |",
+    ]
+    for rule, count in result.problem_counts.items():
+        info = RULES[rule]
+        lines.append(f"| {_cell(info.title)} | {count} | {_cell(info.advice)} |")
+    shown = len(result.problems)
+    total = sum(result.problem_counts.values())
+    lines += ["", "## Examples", ""]
+    if shown < total:
+        lines += [f"The first {shown} of {total} problems (the CSV report lists the same).", ""]
+    lines += ["| Row | Column | Value | Problem |", "| --- | --- | --- | --- |"]
+    lines += [_example_row(p) for p in result.problems]
+    return "\n".join([*lines, ""])
+
+
+def _example_row(problem: Problem) -> str:
+    row = "whole file" if problem.row is None else str(problem.row)
+    return f"| {row} | {_cell(problem.column)} | {_cell(problem.value)} | {_cell(problem.message)} |"
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _cell(value: str | None) -> str:
+    """A table cell: neutralised, with characters that would break a Markdown table escaped."""
+    text = neutralise(_text(value))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _write_atomically(path: Path, text: str, encoding: str) -> None:
+    """Write to a temporary file in the same folder, then rename over `path` in one step."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
