@@ -17,8 +17,10 @@ st.sidebar.caption(f"{partnership.la_name} ({partnership.la_code}) · Radar stra
 
 page = st.navigation(
     [
-        st.Page("pages/feed_status.py", title="Feed status", icon=":material/inbox:", default=True),
+        st.Page("pages/overview.py", title="Overview", icon=":material/radar:", default=True),
+        st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
         st.Page("pages/indicators.py", title="Indicator explorer", icon=":material/monitoring:"),
+        st.Page("pages/feed_status.py", title="Feed status", icon=":material/inbox:"),
         st.Page("pages/rejected.py", title="Rejected files", icon=":material/report:"),
     ]
 )

@@ -3,19 +3,25 @@
 Pages stay thin: they load the context and engine from here, ask
 `models.queries` for data and `pipelines` for any status, and format what
 they show with these helpers so a percent or a rate reads the same on every
-page.  Nothing here computes a statistic.
+page.  Nothing here computes a statistic: the benchmark comparison is
+`pipelines.benchmarks.comparison`, only cached here.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
+from models import queries
 from models.engine import get_engine
+from pipelines.benchmarks import comparison
 from pipelines.feed_status import LOCAL_TIME_ZONE
 from radar.catalogue import Catalogue
 from radar.config import Context, get_context
+from validation.neighbours import statistical_neighbours
 
 NO_DATA = (
     "No data has been ingested yet. Load agency files with `radar ingest PATH` "
@@ -29,6 +35,21 @@ POLARITY_LABELS = {
     "neutral": "Neither direction is good or bad in itself",
 }
 WITHHELD = "(withheld)"
+# The Open Government Licence asks for this wherever DfE or ONS figures are shown.
+OGL_ATTRIBUTION = (
+    "Source: Department for Education and ONS. "
+    "Contains public sector information licensed under the Open Government Licence v3.0."
+)
+# What DfE's suppression symbols mean; a symbol is shown with its meaning, never as a number.
+SYMBOL_MEANINGS = {
+    "c": "suppressed",
+    "x": "not available",
+    "z": "not applicable",
+    "low": "rounds to zero",
+    "k": "rounds to zero",
+    "u": "low reliability",
+}
+BENCHMARKS_REFRESH_SECONDS = 600  # figures change only when `radar benchmarks import` runs
 
 
 def context() -> Context:
@@ -61,6 +82,13 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "days":
         return f"{value:,.0f} days"
     return format_count(value)
+
+
+def format_published(value: float | None, symbol: str | None, unit: str) -> str:
+    """A published figure: its value in its unit, or DfE's symbol and what it means ("c (suppressed)")."""
+    if symbol:
+        return f"{symbol} ({SYMBOL_MEANINGS.get(symbol, 'not published')})"
+    return format_value(value, unit)
 
 
 def format_count(value: float | None) -> str:
@@ -97,3 +125,32 @@ def agency_name(ctx: Context, feed_id: str) -> str:
 def pseudonymised_columns(catalogue: Catalogue) -> set[str]:
     """Columns whose raw values identify a child; their values are never shown."""
     return {c.name for feed in catalogue.feeds for c in feed.columns if c.pseudonymise}
+
+
+def benchmark_comparisons() -> pl.DataFrame:
+    """The authority beside England, its region and its statistical neighbours, for every indicator and year.
+
+    `pipelines.benchmarks.comparison` rows for each DfE year the authority
+    has figures for, plus `region` (the region's name) and `neighbours` (how
+    many statistical neighbours the authority has, to set beside `sn_count`).
+    Empty when no figure for the authority has been imported.
+    """
+    ctx = context()
+    return _benchmark_comparisons(ctx.settings.database_url, ctx.la_code, ctx.config.neighbours_path())
+
+
+@st.cache_data(ttl=BENCHMARKS_REFRESH_SECONDS, show_spinner=False)
+def _benchmark_comparisons(database_url: str, la_code: str, neighbours_path: Path) -> pl.DataFrame:
+    published = queries.benchmarks(_engine(database_url))
+    # The neighbour groupings use DfE's old three-digit code, which the authority's own rows carry.
+    own = published.filter(pl.col("area_code") == la_code)
+    old_code = own["old_la_code"].drop_nulls().first() if own.height else None
+    if old_code is None:
+        rows, region, neighbours = comparison(published.clear(), la_code, "", [], None), None, []
+    else:
+        neighbours = statistical_neighbours(neighbours_path, old_code)
+        years = own["year"].unique().sort()
+        rows = pl.concat([comparison(published, la_code, old_code, neighbours, year) for year in years])
+        region_code = own["region_code"].drop_nulls().first()
+        region = published.filter(pl.col("level") == "regional", pl.col("area_code") == region_code)["area_name"].first()
+    return rows.with_columns(region=pl.lit(region, pl.String), neighbours=pl.lit(len(neighbours), pl.Int64))

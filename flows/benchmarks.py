@@ -13,8 +13,8 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import context, engine
-from models import store
+from flows.runtime import context, engine, retry_on_io
+from models import queries, store
 from models.tables import Benchmark, utcnow
 from pipelines.benchmarks import BENCHMARK_SCHEMA, KEY, comparison, extract
 from validation.ees import EESError, EESProblem, load_benchmark_mapping, read_ees
@@ -51,7 +51,7 @@ def read_benchmarks(paths: list[Path]) -> pl.DataFrame:
     return extract(frames, mapping, all_populations(ctx.config.population_path()))
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
 def save_benchmarks(benchmarks: pl.DataFrame, sources: list[str]) -> dict[str, int]:
     """Replace the stored figures of the indicators and years imported, leaving the rest."""
     indicators = benchmarks["indicator"].unique().to_list()
@@ -75,14 +75,10 @@ def import_benchmarks(paths: list[Path]) -> dict[str, int]:
     return save_benchmarks(benchmarks, [p.name for p in benchmark_files(paths)])
 
 
-def stored_benchmarks(conn) -> pl.DataFrame:
-    return pl.read_database(BENCHMARK.select(), conn, schema_overrides=BENCHMARK_SCHEMA).select(list(BENCHMARK_SCHEMA))
-
-
-def compare(conn, la_code: str, year: int | None) -> pl.DataFrame:
+def compare(la_code: str, year: int | None) -> pl.DataFrame:
     """The authority against England, its region and its statistical neighbours."""
     ctx = context()
-    benchmarks = stored_benchmarks(conn)
+    benchmarks = queries.benchmarks(engine())
     la_rows = benchmarks.filter(pl.col("area_code") == la_code)
     old_code = la_rows["old_la_code"].drop_nulls().first() if la_rows.height else None
     if old_code is None:

@@ -1,33 +1,36 @@
-"""The monthly cycle: bring every indicator up to date to the end of a month.
+"""The monthly cycle: bring every indicator, chart and alert up to date to the end of a month.
 
 It reads what is in force in the store, computes with the pure pipelines and
-writes back only what changed, all in one transaction, so running it twice
-changes nothing and a crash leaves the previous values intact.
+writes back only what changed, each stage in one transaction, so running it
+twice changes nothing and a crash leaves the previous values intact.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.files import purge_quarantine
-from flows.runtime import context, engine
+from flows.runtime import context, engine, retry_on_io
+from flows.signals import compute_signals
 from models import store
+from pipelines.feed_status import shift_period
 from pipelines.indicators import compute_indicators
 from validation.population import population_for_periods, read_child_population
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
 def load_population():
     ctx = context()
     return read_child_population(ctx.config.population_path(), ctx.la_code)
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
 def recompute_indicators(period: str, population) -> dict[str, int]:
     ctx = context()
     with engine().begin() as conn:
@@ -44,12 +47,19 @@ def recompute_indicators(period: str, population) -> dict[str, int]:
 
 
 @flow(name="monthly-cycle")
-def monthly_cycle(period: str) -> dict[str, int]:
-    """Recompute everything up to and including `period` (YYYY-MM)."""
+def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[str, int]:
+    """Recompute everything up to and including `period` (YYYY-MM): indicators, SPC, alerts.
+
+    A scheduled run passes no period and gets last month.  `today` decides
+    which feeds are late (default: the real date).
+    """
+    today = today or date.today()
+    period = period or shift_period(f"{today:%Y-%m}", -1)
     if not PERIOD.match(period):
         raise ValueError(f"period must look like 2020-03, not {period!r}")
     ctx = context()
     counts = recompute_indicators(period, load_population())
+    counts |= compute_signals(period, today)
     purge_quarantine(ctx.settings.quarantine, ctx.config.storage.quarantine_retention_days)
-    get_run_logger().info("indicator values up to %s: %s", period, counts)
+    get_run_logger().info("cycle up to %s: %s", period, counts)
     return counts

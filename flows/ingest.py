@@ -21,10 +21,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy.exc import OperationalError
 
 from flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
-from flows.runtime import context, engine
+from flows.runtime import context, engine, retry_on_io
 from flows.secrets import pseudonym_key
 from models import store
 from validation.feeds import ValidatedFile, validate_file
@@ -70,6 +69,16 @@ def feed_files(paths: list[Path]) -> list[Path]:
     return found
 
 
+def in_inbox(path: Path) -> bool:
+    return path.parent.resolve() == context().settings.inbox.resolve()
+
+
+def consume(path: Path) -> None:
+    """Remove a handled file from the inbox (the archive keeps it, pseudonymised); files elsewhere are the sender's."""
+    if in_inbox(path):
+        path.unlink()
+
+
 def receive(path: Path) -> Delivery:
     """Hash the file and read its feed and period from its name (None when the name is wrong)."""
     try:
@@ -101,6 +110,7 @@ def record_duplicate(delivery: Delivery) -> IngestResult:
             file_name=delivery.path.name, file_hash=delivery.file_hash, status="duplicate",
             received_at=delivery.received_at, message=message,
         )
+    consume(delivery.path)
     return IngestResult(delivery.path.name, delivery.feed_id, delivery.period, "duplicate",
                         submission_id=submission_id, message=message)
 
@@ -116,7 +126,7 @@ def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     ctx = context()
     settings = ctx.settings
     quarantined = quarantine_copy(settings.quarantine, delivery.path, delivery.file_hash,
-                                  move=delivery.path.parent.resolve() == settings.inbox.resolve())
+                                  move=in_inbox(delivery.path))
     _, report_md = write_report(result, delivery.path.name, settings.quarantine)
     errors = [dataclasses.asdict(p) for p in result.problems]
     message = _summary(result)
@@ -149,21 +159,9 @@ def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
             file_name=delivery.path.name, file_hash=delivery.file_hash, archive_path=str(archived),
             rows=rows, received_at=delivery.received_at,
         )
-    if delivery.path.parent.resolve() == ctx.settings.inbox.resolve():
-        delivery.path.unlink()  # consumed: the archive holds it (pseudonymised)
+    consume(delivery.path)
     return IngestResult(delivery.path.name, feed.id, result.period, status, submission_id=submission_id,
                         message=f"{rows.height} rows stored")
-
-
-def retry_on_io(task, task_run, state) -> bool:
-    """Retry only faults of the disk or database: a bad file is an answer, not an error."""
-    try:
-        state.result()
-    except (OSError, OperationalError):
-        return True
-    except Exception:
-        return False
-    return False
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from models.engine import get_engine
 from radar.config import Context, get_context
@@ -14,3 +15,14 @@ def context() -> Context:
 
 def engine() -> Engine:
     return get_engine(context().settings.database_url)
+
+
+def retry_on_io(task, task_run, state) -> bool:
+    """Retry only faults of the disk or the database; a bad file or a bug is not cured by trying again."""
+    try:
+        state.result()
+    except (OSError, OperationalError):
+        return True
+    except Exception:
+        return False
+    return False

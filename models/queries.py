@@ -14,7 +14,7 @@ import json
 import polars as pl
 from sqlalchemy import Engine, select
 
-from models.tables import IndicatorValue, Submission
+from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
 
 SUBMISSION = Submission.__table__
 INDICATOR_VALUE = IndicatorValue.__table__
@@ -126,3 +126,67 @@ def indicator_values(engine: Engine, la_code: str, indicator: str | None = None)
         query = query.where(INDICATOR_VALUE.c.indicator == indicator)
     query = query.order_by(INDICATOR_VALUE.c.indicator, INDICATOR_VALUE.c.breakdown, INDICATOR_VALUE.c.period)
     return _read(engine, query, VALUES_SCHEMA)
+
+
+ALERT_SCHEMA = {
+    "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
+    "scope": pl.String, "last_period": pl.String, "first_period": pl.String, "cleared_period": pl.String,
+    "severity": pl.String, "subgroup": pl.String, "status": pl.String, "message": pl.String, "evidence": pl.String,
+    "acknowledged_by": pl.String, "ack_note": pl.String, "silenced_reason": pl.String, "silenced_until": pl.Date,
+}
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def alerts(engine: Engine, la_code: str, status: str | None = None) -> pl.DataFrame:
+    """Alerts (of one status, or all), most severe first, then by subgroup and rule."""
+    table = Alert.__table__
+    query = select(*(table.c[name] for name in ALERT_SCHEMA)).where(table.c.la_code == la_code)
+    if status:
+        query = query.where(table.c.status == status)
+    frame = _read(engine, query, ALERT_SCHEMA)
+    return frame.sort(pl.col("severity").replace_strict(SEVERITY_ORDER, default=3), "subgroup", "rule", "key")
+
+
+def positive_signals(engine: Engine, la_code: str) -> pl.DataFrame:
+    table = PositiveSignal.__table__
+    schema = {"rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "period": pl.String,
+              "subgroup": pl.String, "message": pl.String}
+    return _read(engine, select(*(table.c[c] for c in schema)).where(table.c.la_code == la_code), schema)
+
+
+SPC_SCHEMA = {
+    "period": pl.String, "value": pl.Float64, "mean": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+    "signal": pl.String, "direction": pl.String, "assessment": pl.String, "label": pl.String,
+}
+
+
+def spc_points(engine: Engine, la_code: str, indicator: str, breakdown: str = "") -> pl.DataFrame:
+    """An indicator's XmR chart as the last cycle computed it, oldest month first."""
+    table = SpcPoint.__table__
+    query = (
+        select(*(table.c[c] for c in SPC_SCHEMA))
+        .where(table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown)
+        .order_by(table.c.period)
+    )
+    return _read(engine, query, SPC_SCHEMA)
+
+
+def series_status(engine: Engine, la_code: str, indicator: str, breakdown: str = "") -> dict | None:
+    table = SeriesStatus.__table__
+    query = select(table).where(table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown)
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+BENCHMARK_SCHEMA = {
+    "indicator": pl.String, "year": pl.Int64, "level": pl.String, "area_code": pl.String,
+    "old_la_code": pl.String, "area_name": pl.String, "region_code": pl.String,
+    "value": pl.Float64, "symbol": pl.String,
+}
+
+
+def benchmarks(engine: Engine) -> pl.DataFrame:
+    """Every published figure loaded (England, regions, every local authority)."""
+    table = Benchmark.__table__
+    return _read(engine, select(*(table.c[c] for c in BENCHMARK_SCHEMA)), BENCHMARK_SCHEMA)

@@ -12,14 +12,17 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
+from sqlalchemy import types as sa_types
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
 from models.bulk import insert_frame
 from models.tables import (
     RECORD_TABLES,
+    Alert,
     AuditEvent,
     IndicatorValue,
     Observation,
+    SpcRebase,
     Submission,
     utcnow,
 )
@@ -115,6 +118,19 @@ def current_observations(conn: Connection, la_code: str) -> pl.DataFrame:
     return pl.read_database(query, conn, schema_overrides={"value": pl.Float64})
 
 
+POLARS_TYPES = ((sa_types.String, pl.String), (sa_types.Date, pl.Date), (sa_types.Boolean, pl.Boolean),
+                (sa_types.Integer, pl.Int64), (sa_types.Float, pl.Float64))
+
+
+def polars_schema(table: Table) -> dict[str, pl.DataType]:
+    """A table's columns as polars types, so even an empty result has the right schema."""
+    def polars_type(column):
+        kind = column.type.impl_instance if isinstance(column.type, sa_types.TypeDecorator) else column.type
+        return next(p for sa, p in POLARS_TYPES if isinstance(kind, sa))
+
+    return {c.name: polars_type(c) for c in table.columns}
+
+
 def current_records(conn: Connection, la_code: str, feed_id: str) -> pl.DataFrame:
     """Rows of a record-level feed in force."""
     table = RECORD_TABLES[feed_id].__table__
@@ -123,7 +139,7 @@ def current_records(conn: Connection, la_code: str, feed_id: str) -> pl.DataFram
         .join(SUBMISSION, SUBMISSION.c.id == table.c.submission_id)
         .where(SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code)
     )
-    return pl.read_database(query, conn, infer_schema_length=None)
+    return pl.read_database(query, conn, schema_overrides=polars_schema(table))
 
 
 def current_periods(conn: Connection, la_code: str) -> dict[str, list[str]]:
@@ -190,3 +206,34 @@ def latest_period(conn: Connection, la_code: str) -> str | None:
     return conn.execute(
         select(func.max(SUBMISSION.c.period)).where(and_(SUBMISSION.c.la_code == la_code, SUBMISSION.c.is_current))
     ).scalar()
+
+
+def read_alerts(conn: Connection, la_code: str, schema: dict) -> pl.DataFrame:
+    """The partnership's alerts in the lifecycle's own columns (`schema`)."""
+    table = Alert.__table__
+    query = select(*[table.c[c] for c in schema]).where(table.c.la_code == la_code)
+    return pl.read_database(query, conn, schema_overrides=schema).select(list(schema))
+
+
+def save_alerts(conn: Connection, la_code: str, state: pl.DataFrame, transitions: pl.DataFrame, actor: str) -> dict:
+    """Store the alerts' new state and audit every change of status."""
+    table = Alert.__table__
+    values = [c for c in state.columns if c != "key"]
+    counts = sync_rows(conn, table, state, keys=["key"], values=values, scope=[], fixed={"la_code": la_code},
+                       touch={"updated_at": utcnow()})
+    for row in transitions.iter_rows(named=True):
+        audit(conn, la_code, actor, "alert_status_changed", row["key"], row)
+    return counts
+
+
+def sync_series(conn: Connection, table: Table, la_code: str, rows: pl.DataFrame, keys: list[str]) -> dict:
+    """Replace a partnership's rows of a computed table (SPC points, series status, positive signals)."""
+    values = [c for c in rows.columns if c not in keys]
+    return sync_rows(conn, table, rows, keys=keys, values=values, scope=[], fixed={"la_code": la_code})
+
+
+def read_rebases(conn: Connection, la_code: str) -> pl.DataFrame:
+    table = SpcRebase.__table__
+    query = select(table.c.indicator, table.c.breakdown, table.c.period, table.c.reason).where(table.c.la_code == la_code)
+    return pl.read_database(query, conn, schema_overrides={
+        "indicator": pl.String, "breakdown": pl.String, "period": pl.String, "reason": pl.String})

@@ -51,6 +51,7 @@ class Severities(Strict):
 class SpcRules(Strict):
     run_length: int = Field(ge=2)
     min_points: int = Field(ge=2)
+    alert_on_breakdowns: bool  # False: only totals alert; breakdown charts are shown, not alerted
 
 
 class BenchmarkGap(Strict):

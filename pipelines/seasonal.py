@@ -77,6 +77,16 @@ def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Ex
     return (~continues.fill_null(False)).cum_sum().set_sorted()
 
 
+def _same_month_earlier(series: pl.DataFrame, years_back: int, name: str) -> pl.DataFrame:
+    """Add as `name` the value of the same month `years_back` years earlier (null when absent).
+
+    A join on month number rather than a shift, so a missing month is never
+    mistaken for the one before it.  `series` comes from `sorted_series`.
+    """
+    earlier = series.select(SERIES, (pl.col(MONTH) + 12 * years_back).alias(MONTH), pl.col("value").alias(name))
+    return series.join(earlier, on=[SERIES, MONTH], how="left", maintain_order="left")
+
+
 def year_on_year(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Add `yoy_change` and `yoy_percent` against the same month a year earlier.
 
@@ -84,11 +94,9 @@ def year_on_year(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     it.  Both are null when last year's month is missing or null; the percent
     is also null when last year's value was zero (no base to divide by).
     """
-    out = sorted_series(frame, keys)
-    last_year = out.select(SERIES, (pl.col(MONTH) + 12).alias(MONTH), pl.col("value").alias("_base"))
     change = pl.col("value") - pl.col("_base")
     return (
-        out.join(last_year, on=[SERIES, MONTH], how="left", maintain_order="left")
+        _same_month_earlier(sorted_series(frame, keys), 1, "_base")
         .with_columns(
             change.alias("yoy_change"),
             pl.when(pl.col("_base") != 0).then(100 * change / pl.col("_base")).alias("yoy_percent"),
@@ -126,25 +134,13 @@ def seasonal_baseline(frame: pl.DataFrame, keys: list[str], years: int = 3) -> p
     if years < 2:
         raise ValueError("seasonal_baseline needs years >= 2: the expected value needs at least two years")
     out = sorted_series(frame, keys)
-    earlier = pl.concat(
-        [
-            out.select(SERIES, (pl.col(MONTH) + 12 * lag).alias(MONTH), pl.col("value").alias("_earlier"))
-            for lag in range(1, years + 1)
-        ]
-    )
-    expected = earlier.group_by(SERIES, MONTH).agg(
-        pl.col("_earlier").mean().alias("_mean"),
-        pl.col("_earlier").count().alias("_years"),
-    )
+    earlier = [f"_year_{lag}" for lag in range(1, years + 1)]
+    for lag, name in enumerate(earlier, start=1):
+        out = _same_month_earlier(out, lag, name)
+    enough = pl.sum_horizontal(pl.col(earlier).is_not_null()) >= 2
+    expected = pl.col("seasonal_expected")
     return (
-        out.join(expected, on=[SERIES, MONTH], how="left", maintain_order="left")
-        .with_columns(pl.when(pl.col("_years") >= 2).then(pl.col("_mean")).alias("seasonal_expected"))
-        .with_columns(
-            (
-                pl.col("value")
-                - pl.col("seasonal_expected")
-                + pl.col("seasonal_expected").mean().over(SERIES)
-            ).alias("deseasonalised")
-        )
-        .drop(MONTH, SERIES, "_mean", "_years")
+        out.with_columns(pl.when(enough).then(pl.mean_horizontal(earlier)).alias("seasonal_expected"))
+        .with_columns((pl.col("value") - expected + expected.mean().over(SERIES)).alias("deseasonalised"))
+        .drop(MONTH, SERIES, *earlier)
     )

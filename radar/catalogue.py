@@ -98,6 +98,8 @@ class Indicator(Strict):
     from_records: FromRecords | None = None
     derived: Derivation | None = None
     comparator: Comparator | None = None
+    # School-year seasonality: SPC runs on the value less the same month's usual level (pipelines.seasonal).
+    seasonal: bool = False
 
     @property
     def is_sent(self) -> bool:
@@ -156,6 +158,22 @@ class Catalogue(Strict):
                 num, den = out[i.derived.numerator], out[i.derived.denominator]
                 out[i.id] = num if den in (None, num) else None
         return out
+
+    def parts_and_wholes(self, feed_id: str) -> list[tuple[str, str]]:
+        """(numerator, denominator) of every percentage computed from two figures a feed sends.
+
+        A share cannot exceed 100%, so the part may never be above its whole
+        (compared breakdown by breakdown); averages (days) and rates per
+        population have no such limit.  Validation enforces it and the feed
+        specification states it, from this one definition.
+        """
+        sent = {i.id for i in self.sent_indicators(feed_id)}
+        return [
+            (i.derived.numerator, i.derived.denominator)
+            for i in self.indicators_of(feed_id)
+            if i.derived and i.unit == "percent" and {i.derived.numerator, i.derived.denominator} <= sent
+            and self.dimension_of[i.derived.numerator] == self.dimension_of[i.derived.denominator]
+        ]
 
     def breakdown_values(self, indicator: Indicator) -> tuple[str, ...]:
         dim = self.dimension_of[indicator.id]
@@ -256,6 +274,7 @@ class Catalogue(Strict):
                 "subgroup": i.subgroup,
                 "breakdowns": list(self.breakdown_values(i)),
                 "derived": i.derived is not None,
+                "seasonal": i.seasonal,
                 "sent": i.is_sent,
             }
             if i.derived:
@@ -276,4 +295,4 @@ class Catalogue(Strict):
 
 def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
     with open(path, encoding="utf-8") as fh:
-        return Catalogue.model_validate(yaml.safe_load(fh))
+        return Catalogue.model_validate(yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -26,6 +27,8 @@ app = typer.Typer(help="Radar: a live strategic threat assessment for a Safeguar
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+OGL_ATTRIBUTION = ("Source: Department for Education and ONS. Contains public sector information licensed "
+                   "under the Open Government Licence v3.0.")
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 
 
@@ -71,7 +74,8 @@ def synth(
     with _progress() as progress:
         bar = progress.add_task("Writing sample feeds", total=None)
         files = generate(out, ctx.catalogue, start=start, end=end, seed=seed, with_bad_files=with_bad_files,
-                         progress=lambda done, total: progress.update(bar, completed=done, total=total))
+                         progress=lambda done, total: progress.update(bar, completed=done, total=total),
+                         due_days={f.id: ctx.config.due_day(ctx.catalogue, f.id) for f in ctx.catalogue.feeds})
     console.print(f"Wrote {len(files)} files to {out}")
 
 
@@ -124,7 +128,8 @@ def cycle(period: PeriodOption) -> None:
     """Bring every indicator up to date up to and including a month (running it twice changes nothing)."""
     counts = run_cycle(period)
     console.print(f"Indicator values up to {period}: {counts['inserted']} new, {counts['updated']} changed, "
-                  f"{counts['deleted']} removed")
+                  f"{counts['deleted']} removed; {counts['open_alerts']} open alerts, "
+                  f"{counts['alert_changes']} changes of alert status")
 
 
 @app.command()
@@ -161,6 +166,128 @@ def submissions(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
         Console().print(frame.select("id", "file_name", "feed_id", "period", "status", "is_current", "received_at"))
 
 
+alerts_app = typer.Typer(help="Alerts raised by the monthly cycle: list, acknowledge, silence.",
+                        invoke_without_command=True)
+benchmarks_app = typer.Typer(help="National, regional and statistical-neighbour benchmarks (DfE statistics).",
+                             no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(benchmarks_app, name="benchmarks")
+ALERT_STATUSES = ("open", "acknowledged", "resolved", "silenced", "all")
+
+
+@alerts_app.callback()
+def alerts(
+    typer_context: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    status: Annotated[str, typer.Option(help="open, acknowledged, resolved, silenced or all.")] = "open",
+) -> None:
+    """List alerts (open ones by default), most severe first."""
+    if typer_context.invoked_subcommand:
+        return
+    if status not in ALERT_STATUSES:
+        console.print(f"[red]--status must be one of {', '.join(ALERT_STATUSES)}.[/]")
+        raise typer.Exit(2)
+    from models.engine import get_engine
+    from models.queries import alerts as load_alerts
+
+    ctx = get_context()
+    frame = load_alerts(get_engine(ctx.settings.database_url), ctx.la_code, None if status == "all" else status)
+    rows = [
+        {"key": r["key"], "rule": r["rule"], "indicator": r["indicator"], "breakdown": r["breakdown"],
+         "feed": r["feed"], "period": r["last_period"], "severity": r["severity"], "subgroup": r["subgroup"],
+         "status": r["status"], "message": r["message"], "evidence": json.loads(r["evidence"] or "{}")}
+        for r in frame.iter_rows(named=True)
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("severity", "subgroup", "status", "message", "key", title=f"Alerts ({status})")
+    for r in rows:
+        table.add_row(r["severity"], r["subgroup"], r["status"], r["message"], r["key"])
+    Console().print(table)
+
+
+def _alert_action(action, *args) -> None:
+    try:
+        alert = action(*args)
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2)
+    console.print(f"{alert['key']}: now {alert['status']}")
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    key: Annotated[str, typer.Argument(help="The alert's key (see `radar alerts`).")],
+    by: Annotated[str, typer.Option(help="Who is dealing with it.")],
+    note: Annotated[str, typer.Option(help="What is being done.")],
+) -> None:
+    """Acknowledge an open alert: someone is dealing with it."""
+    from flows.alert_actions import acknowledge_alert
+
+    _alert_action(acknowledge_alert, key, by, note)
+
+
+@alerts_app.command("silence")
+def alerts_silence(
+    key: Annotated[str, typer.Argument(help="The alert's key (see `radar alerts`).")],
+    reason: Annotated[str, typer.Option(help="Why it may be ignored for now.")],
+    until: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day of the silence (YYYY-MM-DD).")],
+    by: Annotated[str, typer.Option(help="Who silenced it.")] = "cli",
+) -> None:
+    """Silence an alert until a date, with a reason (it reopens afterwards if its cause persists)."""
+    from flows.alert_actions import silence_alert
+
+    _alert_action(silence_alert, key, reason, until.date(), by)
+
+
+def run_benchmark_import(paths: list[Path]) -> dict:
+    _prepare_prefect(Settings.from_env())
+    from flows.benchmarks import import_benchmarks
+
+    with console.status("Importing DfE statistics"):
+        return import_benchmarks(paths)
+
+
+@benchmarks_app.command("import")
+def benchmarks_import(
+    paths: Annotated[list[Path], typer.Argument(help="DfE Explore Education Statistics CSV files or folders.",
+                                                exists=True)],
+) -> None:
+    """Load DfE statistics as benchmarks; a bad file changes nothing and says what is wrong."""
+    from validation.ees import EESError
+
+    try:
+        counts = run_benchmark_import(paths)
+    except EESError as error:
+        for problem in error.problems:
+            console.print(f"[red]{problem}[/]")
+        raise typer.Exit(1)
+    console.print(f"Benchmarks: {counts['inserted']} new, {counts['updated']} changed, {counts['deleted']} removed")
+
+
+@benchmarks_app.command("show")
+def benchmarks_show(
+    la: Annotated[str, typer.Option(help="Local-authority code, e.g. E09000006.")],
+    year: Annotated[Optional[int], typer.Option(help="DfE year ending 31 March (2020 = 2019-20).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The authority's value beside England, its region and its statistical-neighbour median."""
+    from flows.benchmarks import compare
+
+    rows = compare(la, year).to_dicts()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("indicator", "year", "value", "England", "region", "neighbours (median)",
+                  title=f"{la} against published figures", caption=OGL_ATTRIBUTION)
+    for r in rows:
+        shown = [r["la_value"] if r["la_value"] is not None else r["la_symbol"], r["national"], r["regional"],
+                 r["sn_median"]]
+        table.add_row(r["indicator"], str(r["year"]), *["—" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v) for v in shown])
+    Console().print(table)
+
+
 @app.command()
 def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 8501) -> None:
     """Start the Streamlit dashboard on localhost."""
@@ -186,6 +313,9 @@ def demo(
     for r in results:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
     console.print(f"Ingested {len(results)} files: {by_status}")
+    ctx = get_context()
+    counts = run_benchmark_import([ctx.config.benchmarks_folder()])
+    console.print(f"Loaded DfE benchmarks: {counts}")
     counts = run_cycle(end)
     console.print(f"Computed indicators up to {end}: {counts}")
     if not no_dashboard:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipelines.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
 from radar.catalogue import Catalogue, load_catalogue
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -165,11 +166,12 @@ class Settings:
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a command needs: settings, the partnership config and the catalogue."""
+    """Everything a command needs: settings, the partnership config, the catalogue and alert settings."""
 
     settings: Settings
     config: PartnershipConfig
     catalogue: Catalogue
+    alerts: AlertSettings
 
     @property
     def la_code(self) -> str:
@@ -187,7 +189,8 @@ def _cached_context(settings: Settings) -> Context:
     catalogue = load_catalogue()
     config = load_config(settings.config_path)
     config.check_against(catalogue)
-    return Context(settings=settings, config=config, catalogue=catalogue)
+    alerts = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
+    return Context(settings=settings, config=config, catalogue=catalogue, alerts=alerts)
 
 
 def get_context(settings: Settings | None = None) -> Context:

@@ -112,8 +112,8 @@ def _aggregate_feed(catalogue: Catalogue, feed: Feed) -> str:
     rules = [
         f"- Send every indicator every {'quarter' if feed.cadence == 'quarterly' else 'month'}: "
         "write 0 when there were none. A missing indicator rejects the file.",
-        f"- One row per indicator and breakdown value: {len(expected)} row{'s' if len(expected) != 1 else ''} in all, "
-        "each with the file's month as its `period`.",
+        f"- One row per indicator and breakdown value: {len(expected)} {'row' if len(expected) == 1 else 'rows'} "
+        "in all, each with the file's month as its `period`.",
         "- No totals: an indicator with breakdown values has one row per value and no total row "
         "(Radar adds the total).",
         "- Every value is a whole number of zero or more.",
@@ -128,29 +128,18 @@ def _aggregate_feed(catalogue: Catalogue, feed: Feed) -> str:
     return "\n".join([
         "### Header", "", "```", header, "```", "",
         "`period` is the month (YYYY-MM, as in the file name), `indicator` an id from the table below, "
-        "`breakdown` one of that indicator's breakdown values (empty when it has none) and `value` the count.",
+        "`breakdown` one of that indicator's breakdown values (empty when it has none) and `value` the figure.",
         "", "### Indicators to send", "", *table, "", "### Rules", "", *rules, "",
         "### Example", "", "```", *example, "```",
     ])
 
 
 def _part_and_whole(catalogue: Catalogue, feed: Feed) -> list[tuple[str, str, str]]:
-    """(numerator, denominator, scope) of every percentage computed from two figures this feed sends.
-
-    A share cannot exceed 100%, so the part may never be above its whole;
-    averages (days) and rates per population have no such limit.  The
-    selection is the one validation/aggregates.py enforces: both figures sent
-    here, with the same breakdown, compared breakdown by breakdown.
-    """
-    sent = {i.id for i in catalogue.sent_indicators(feed.id)}
+    """(numerator, denominator, scope) of each part that may not exceed its whole (see Catalogue.parts_and_wholes)."""
     pairs = []
-    for ind in catalogue.indicators_of(feed.id):
-        ratio = ind.derived
-        if (ratio is None or ind.unit != "percent" or not {ratio.numerator, ratio.denominator} <= sent
-                or catalogue.dimension_of[ratio.numerator] != catalogue.dimension_of[ratio.denominator]):
-            continue
-        dimension = catalogue.dimension_of[ratio.numerator]
-        pairs.append((ratio.numerator, ratio.denominator, f" (for each `{dimension}` value)" if dimension else ""))
+    for numerator, denominator in catalogue.parts_and_wholes(feed.id):
+        dimension = catalogue.dimension_of[numerator]
+        pairs.append((numerator, denominator, f" (for each `{dimension}` value)" if dimension else ""))
     return pairs
 
 

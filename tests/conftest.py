@@ -45,7 +45,7 @@ def store_url(request, tmp_path):
     admin.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def catalogue():
     from radar.catalogue import load_catalogue
 

@@ -1,11 +1,13 @@
 """The dashboard pages, run with Streamlit's AppTest against a small temporary store.
 
-The store is filled directly with a handful of submissions and indicator
-values whose statuses and formatted numbers are worked out by hand below.
-Rows for a second partnership (E09000007) must never show.
+The store is filled directly with a handful of submissions, indicator
+values, SPC points, alerts and DfE benchmarks whose statuses and formatted
+numbers are worked out by hand below.  Rows for a second partnership
+(E09000007) must never show.
 """
 
-from datetime import datetime, timezone
+import json
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -13,10 +15,12 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from dashboard.charts import series_chart
-from dashboard.common import NO_DATA, format_value, period_label
+from dashboard.charts import spc_chart
+from dashboard.common import NO_DATA, OGL_ATTRIBUTION, format_published, format_value, period_label
+from dashboard.signals import cycle_month, evidence_table, series_badges
 from models.engine import get_engine
-from models.tables import IndicatorValue, Submission
+from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
+from pipelines.feed_status import months
 from radar.config import get_context
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -48,6 +52,89 @@ def value(la_code: str, indicator: str, period: str, v: float | None, **extra) -
                           computed_at=utc(2025, 5, 1), **extra)
 
 
+# cpp_repeat_rate (percent, up is bad): twelve months around a mean of 20% with limits 10% to 30%,
+# and April 2025 at 34%, above the upper limit: a special cause of concern.
+REPEAT_MONTHS = months("2024-05", "2025-04")
+REPEAT_VALUES = [18.0, 22.0, 19.0, 21.0, 20.0, 17.0, 23.0, 19.0, 21.0, 18.0, 22.0, 34.0]
+SPC_MESSAGE = "Second or subsequent plans (%) stood at 34.0% in Apr 2025, above the usual range of 10.0% to 30.0%."
+FEED_MESSAGE = "No file has arrived for Mar 2025 from NHS trusts (Health monthly return, due 15 Apr 2025)."
+EHE_MESSAGE = "Children electively home educated rose every month from 150 in Oct 2024 to 190 in Apr 2025."
+GAP_MESSAGE = "Placement instability stood at 12.0% in 2023-24, worse than both England and similar areas."
+ACK_MESSAGE = "Children looked after stayed above average for 7 months running (since Oct 2024)."
+RESOLVED_MESSAGE = "Children in need per 10,000 children stayed above average for 7 months running."
+IMPROVEMENT = "Return home interviews completed rose above the usual range in Apr 2025."
+
+
+def spc_point(indicator: str, period: str, v: float | None, **extra) -> SpcPoint:
+    return SpcPoint(la_code=LA, indicator=indicator, period=period, value=v, **extra)
+
+
+def alert(rule: str, indicator: str | None, severity: str, subgroup: str, status: str, message: str,
+          first: str, last: str, la_code: str = LA, **extra) -> Alert:
+    return Alert(la_code=la_code, key=f"{rule}|{indicator or extra.get('feed')}", rule=rule, indicator=indicator,
+                 breakdown="" if indicator else None, scope=la_code, severity=severity, subgroup=subgroup,
+                 status=status, message=message, first_period=first, last_period=last, **extra)
+
+
+def benchmark(level: str, area_code: str, v: float | None, year: int = 2024, symbol: str | None = None,
+              old_la_code: str | None = None, name: str = "An area") -> Benchmark:
+    return Benchmark(indicator="cpp_repeat_rate", year=year, level=level, area_code=area_code,
+                     old_la_code=old_la_code, area_name=name, region_code="E13000002" if level == "la" else None,
+                     value=v, symbol=symbol, source_file="d3_cpps_subsequent_plan_2013_to_2025.csv")
+
+
+def signal_rows() -> list:
+    """SPC points, series statuses, alerts, an improvement and DfE benchmarks."""
+    repeat = [
+        spc_point("cpp_repeat_rate", period, v, mean=20.0, lower=10.0, upper=30.0)
+        for period, v in zip(REPEAT_MONTHS[:-1], REPEAT_VALUES[:-1])
+    ]
+    return [
+        *(value(LA, "cpp_repeat_rate", period, v) for period, v in zip(REPEAT_MONTHS, REPEAT_VALUES)),
+        *repeat,
+        spc_point("cpp_repeat_rate", "2025-04", 34.0, mean=20.0, lower=10.0, upper=30.0,
+                  signal="outside_limits", direction="high", assessment="concern"),
+        SeriesStatus(la_code=LA, indicator="cpp_repeat_rate", latest_period="2025-04", latest_value=34.0,
+                     variation="special_cause_concern_high", label="ok"),
+        # cin_rate has three months: too short for limits.
+        *(spc_point("cin_rate", p, v, label="too_short") for p, v in
+          (("2025-01", 322.5), ("2025-02", None), ("2025-04", 330.0))),
+        SeriesStatus(la_code=LA, indicator="cin_rate", latest_period="2025-04", latest_value=330.0, label="too_short"),
+        # Open: one high, two medium, one low; one acknowledged and one resolved are not open.
+        alert("spc_outside_limits", "cpp_repeat_rate", "high", "pci", "open", SPC_MESSAGE, "2025-04", "2025-04",
+              evidence=json.dumps({"value": 34.0, "mean": 20.0, "lower": 10.0, "upper": 30.0,
+                                   "signal": "outside_limits", "direction": "high"})),
+        alert("feed_late", None, "medium", "pci", "open", FEED_MESSAGE, "2025-03", "2025-04", feed="health_monthly",
+              evidence=json.dumps({"feed_id": "health_monthly", "held_back": ["camhs_referrals_to_csc"]})),
+        alert("spc_trend", "ehe_registered", "medium", "education", "open", EHE_MESSAGE, "2025-04", "2025-04"),
+        alert("benchmark_gap", "cla_placement_instability", "low", "pci", "open", GAP_MESSAGE, "2025-01", "2025-04"),
+        alert("spc_shift", "cla_open", "medium", "pci", "acknowledged", ACK_MESSAGE, "2025-02", "2025-04",
+              acknowledged_by="PCI chair", ack_note="Placement sufficiency review under way"),
+        alert("spc_shift", "cin_rate", "medium", "pci", "resolved", RESOLVED_MESSAGE, "2024-10", "2025-01",
+              cleared_period="2025-02"),
+        alert("spc_outside_limits", "cpp_repeat_rate", "high", "pci", "open", "OTHER LA ALERT", "2025-04", "2025-04",
+              la_code=OTHER_LA),
+        PositiveSignal(la_code=LA, key="improvement_outside_limits|rhi_completed||E09000006",
+                       rule="improvement_outside_limits", indicator="rhi_completed", period="2025-04",
+                       subgroup="pci", message=IMPROVEMENT),
+        # Bromley's 2023-24 figure is suppressed; three of its ten neighbours published one (median 22.0).
+        benchmark("national", "E92000001", 23.0, name="England"),
+        benchmark("regional", "E13000002", 20.5, name="Outer London"),
+        benchmark("la", LA, None, symbol="c", old_la_code="305", name="Bromley"),
+        benchmark("la", "E06000022", 18.0, old_la_code="358"),
+        benchmark("la", "E06000036", 22.0, old_la_code="919"),
+        benchmark("la", "E06000037", 26.0, old_la_code="867"),
+        benchmark("la", "E06000038", None, symbol="c", old_la_code="319"),
+        benchmark("la", "E09000002", 99.0, old_la_code="301"),  # not a neighbour
+        # 2022-23: Bromley 19.5%, two neighbours (median 19.0).
+        benchmark("national", "E92000001", 22.0, year=2023, name="England"),
+        benchmark("regional", "E13000002", 21.0, year=2023, name="Outer London"),
+        benchmark("la", LA, 19.5, year=2023, old_la_code="305", name="Bromley"),
+        benchmark("la", "E06000022", 17.0, year=2023, old_la_code="358"),
+        benchmark("la", "E06000036", 21.0, year=2023, old_la_code="919"),
+    ]
+
+
 def fill(home: Path) -> None:
     (home / "reports").mkdir()
     (home / "reports" / "mash_contacts__2025-03.md").write_text(REPORT, encoding="utf-8")
@@ -72,6 +159,7 @@ def fill(home: Path) -> None:
         value(OTHER_LA, "cin_rate", "2025-01", 999.9),
         value(LA, "cpp_open", "2025-01", 250),
         value(LA, "cpp_open", "2025-01", 120, breakdown="neglect"),
+        *signal_rows(),
     ]
     with Session(get_engine(get_context().settings.database_url)) as session:
         session.add_all(rows)
@@ -116,7 +204,7 @@ def test_sidebar_names_the_partnership(store):
 
 
 def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
-    app = run()
+    app = run("pages/feed_status.py")
     assert app.title[0].value == "Feed status"
     # The other partnership's April file must not stretch the range: it ends at March.
     assert app.select_slider(key="months").value == ("2025-02", "2025-03")
@@ -138,7 +226,7 @@ def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
 
 
 def test_feed_status_summary_lists_the_agencies_to_chase(store):
-    app = run()
+    app = run("pages/feed_status.py")
     assert app.subheader[0].value == "Agencies late for Mar 2025"
     chase = frame(app, 0)
     statuses = dict(zip(chase["Feed"], chase["Status"]))
@@ -201,23 +289,71 @@ def test_rejected_file_without_its_report_says_so(store):
     assert "No row-level problems were recorded" in app.markdown[-1].value
 
 
-@pytest.mark.parametrize("page", [None, "pages/indicators.py", "pages/rejected.py"])
-def test_an_empty_store_says_how_to_load_data(tmp_path, monkeypatch, page):
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch):
     monkeypatch.setenv("RADAR_HOME", str(tmp_path))
     monkeypatch.delenv("RADAR_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("page", [None, "pages/feed_status.py", "pages/indicators.py", "pages/rejected.py"])
+def test_an_empty_store_says_how_to_load_data(empty_store, page):
     app = run(page)
     assert app.info[0].value == NO_DATA
     assert "radar ingest PATH" in NO_DATA and "make demo" in NO_DATA
 
 
+def test_an_empty_store_has_no_open_alerts_and_says_when_they_appear(empty_store):
+    app = run("pages/alerts.py")
+    assert app.info[0].value == "No open alerts"
+    assert "radar cycle" in app.caption[0].value
+    assert "No improvement has been signalled" in app.caption[-1].value
+
+
+def chart_points(values: list[float | None], **columns) -> pl.DataFrame:
+    """An SPC frame for consecutive months from Jan 2025, limits and signals null unless given."""
+    n = len(values)
+    spc = {"mean": pl.Float64, "lower": pl.Float64, "upper": pl.Float64, "signal": pl.String, "assessment": pl.String}
+    return pl.DataFrame(
+        {"period": months("2025-01", f"2025-{n:02d}"), "value": values}
+        | {name: columns.get(name, [None] * n) for name in spc},
+        schema={"period": pl.String, "value": pl.Float64} | spc,
+    )
+
+
 def test_a_missing_value_is_a_gap_in_the_chart_not_a_zero():
-    series = pl.DataFrame({"period": ["2025-01", "2025-02"], "value": [322.5, None], "note": ["", "why"]})
-    spec = series_chart(series, "rate_per_10k", [("England 2018-19: 334.0 per 10,000", 334.0)]).to_dict()
-    line, rule, label = spec["layer"]
-    assert line["mark"]["invalid"] == "break-paths-show-domains"
+    points = chart_points([322.5, None])
+    spec = spc_chart(points, "rate_per_10k", [("England 2018-19: 334.0 per 10,000", 334.0)]).to_dict()
+    limits, mean, line, dots, rule, label = spec["layer"]
+    for layer in (limits, mean, line):
+        assert layer["mark"]["invalid"] == "break-paths-show-domains"
     assert [row["value"] for row in spec["datasets"][line["data"]["name"]]] == [322.5, None]
     assert spec["datasets"][rule["data"]["name"]] == [{"label": "England 2018-19: 334.0 per 10,000", "value": 334.0}]
     assert label["encoding"]["text"]["field"] == "label"
+
+
+def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
+    points = chart_points(
+        [20.0, 34.0, 5.0, 40.0], mean=[20.0] * 4, lower=[10.0] * 4, upper=[30.0] * 4,
+        signal=[None, "outside_limits", "outside_limits", "outside_limits"],
+        assessment=[None, "concern", "improvement", None],
+    )
+    spec = spc_chart(points, "percent", []).to_dict()
+    limits, mean, line, dots, *_ = spec["layer"]
+    rows = spec["datasets"][dots["data"]["name"]]
+    assert [r["variation"] for r in rows] == [
+        "Common cause", "Special cause: concern", "Special cause: improvement",
+        "Special cause: neither better nor worse",
+    ]
+    scale = dots["encoding"]["color"]["scale"]
+    colours = dict(zip(scale["domain"], scale["range"]))
+    assert colours["Special cause: concern"] == "#f28e2b"
+    assert colours["Special cause: improvement"] == "#1f6fb4"
+    assert colours["Special cause: neither better nor worse"] == "#a0a0a0"
+    assert mean["encoding"]["y"]["field"] == "mean" and "strokeDash" not in mean["mark"]
+    assert limits["mark"]["strokeDash"] == [6, 4]
+    levels = {(r["limit"], r["level"]) for r in spec["datasets"][limits["data"]["name"]]}
+    assert levels == {("Lower process limit", 10.0), ("Upper process limit", 30.0)}
 
 
 @pytest.mark.parametrize(
@@ -233,3 +369,180 @@ def test_format_value(value, unit, text):
 def test_period_label():
     assert period_label("2025-03") == "Mar 2025"
     assert period_label("2024-12") == "Dec 2024"
+
+
+# --- Signals: SPC chart, benchmarks, alerts, overview ---------------------------------------
+
+
+def chart_data(app: AppTest) -> dict[str, pl.DataFrame]:
+    """The chart's datasets (Streamlit sends them as Arrow), keyed by their columns."""
+    import pyarrow as pa
+
+    chart = app.get("vega_lite_chart")[0].proto
+    frames = [pl.from_arrow(pa.ipc.open_stream(d.data.data).read_all()) for d in chart.datasets]
+    return {",".join(f.columns): f for f in frames}
+
+
+def markdown(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown]
+
+
+def table_with(app: AppTest, column: str) -> pl.DataFrame:
+    return next(frame(app, i) for i in range(len(app.dataframe)) if column in frame(app, i).columns)
+
+
+def test_spc_chart_shows_mean_limits_and_the_variation_badge(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
+    assert ":orange-badge[Special cause — concerning high]" in markdown(app)
+    assert "**Usual range:** 10.0% to 30.0% around a mean of 20.0% (process limits in Apr 2025)." in markdown(app)
+    points = next(f for columns, f in chart_data(app).items() if "variation" in columns)
+    assert points.height == 12
+    assert points["mean"].unique().to_list() == [20.0]
+    assert points["upper"].unique().to_list() == [30.0]
+    april = points.filter(pl.col("period") == "2025-04").row(0, named=True)
+    assert (april["value"], april["variation"]) == (34.0, "Special cause: concern")
+    assert points.filter(pl.col("period") == "2025-03")["variation"].item() == "Common cause"
+    assert not app.info  # a full chart needs no note
+
+
+def test_a_short_series_says_it_has_no_limits_and_lists_a_recently_resolved_alert(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cin_rate").run()
+    assert app.info[0].value.startswith("Fewer than 12 months of data: no process limits yet")
+    assert not any(m.startswith("**Usual range:**") for m in markdown(app))
+    # Resolved in Feb 2025, within three months of the series' last month (Apr 2025).
+    assert RESOLVED_MESSAGE in markdown(app)
+    assert ":gray-badge[Resolved]" in next(m for m in markdown(app) if "Children in need per 10,000" in m)
+
+
+def test_a_series_the_cycle_has_not_charted_says_when_limits_appear(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cpp_open").run()
+    assert "Limits and signals appear once the monthly cycle" in app.caption[1].value
+    assert "No open or recently resolved alerts for this series." in [c.value for c in app.caption]
+    assert not any("badge[" in m for m in markdown(app))
+
+
+def test_indicator_alerts_show_their_message_and_evidence(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
+    assert ":red-badge[High] :gray-badge[Open] **Second or subsequent plans (%)** · Raised Apr 2025" in markdown(app)
+    assert SPC_MESSAGE in markdown(app)
+    assert "OTHER LA ALERT" not in every_text(app)
+    evidence = pl.from_pandas(app.table[0].value)
+    assert dict(zip(evidence["Measure"], evidence["Value"]))["Upper process limit"] == "30.0"
+
+
+def test_benchmarks_show_a_suppressed_figure_as_its_symbol_and_the_attribution(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
+    table = table_with(app, "Similar areas (median)")
+    assert table.columns == ["Year", "Bromley", "England", "Outer London", "Similar areas (median)", "Neighbours"]
+    assert table.row(0) == ("2023-24", "c (suppressed)", "23.0%", "20.5%", "22.0%", "3 of 10")
+    assert table.row(1) == ("2022-23", "19.5%", "22.0%", "21.0%", "19.0%", "2 of 10")
+    assert OGL_ATTRIBUTION in [c.value for c in app.caption]
+    assert "99.0" not in table.write_csv()  # not a neighbour
+
+
+def test_no_benchmark_table_without_published_figures(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cin_rate").run()
+    assert "Published benchmarks" not in [h.value for h in app.subheader]
+    assert OGL_ATTRIBUTION not in [c.value for c in app.caption]
+
+
+def test_alerts_page_lists_open_alerts_under_their_subgroup(store):
+    app = run("pages/alerts.py")
+    headings = [h.value for h in app.subheader]
+    assert headings == ["Performance, Challenge & Impact (3)", "Education Safeguarding Advisory Committee (1)"]
+    assert "Chair: Chair, Performance Challenge and Impact · pci-chair@bscp.example.org" == app.caption[0].value
+    assert "Chair: Secondary School DSL (ESAC) · esac-chair@bscp.example.org" == app.caption[1].value
+    text = markdown(app)
+    for message in (SPC_MESSAGE, FEED_MESSAGE, GAP_MESSAGE, EHE_MESSAGE):
+        assert message in text
+    # Most severe first within the subgroup.
+    assert text.index(SPC_MESSAGE) < text.index(FEED_MESSAGE) < text.index(GAP_MESSAGE)
+    assert RESOLVED_MESSAGE not in text and ACK_MESSAGE not in text
+    assert "OTHER LA ALERT" not in every_text(app)
+    improvements = table_with(app, "Improvement")
+    assert improvements.row(0) == ("Apr 2025", "Performance, Challenge & Impact", IMPROVEMENT)
+
+
+def test_alerts_page_filters_by_status_and_severity(store):
+    app = run("pages/alerts.py")
+    app.multiselect(key="status").set_value(["resolved", "acknowledged"]).run()
+    text = markdown(app)
+    assert RESOLVED_MESSAGE in text and ACK_MESSAGE in text and SPC_MESSAGE not in text
+    assert "Acknowledged by PCI chair: Placement sufficiency review under way" in [c.value for c in app.caption]
+    app.multiselect(key="status").set_value(["open"]).run()
+    app.multiselect(key="severity").set_value(["low"]).run()
+    assert [h.value for h in app.subheader] == ["Performance, Challenge & Impact (1)"]
+    assert GAP_MESSAGE in markdown(app) and SPC_MESSAGE not in markdown(app)
+    app.multiselect(key="status").set_value(["silenced"]).run()
+    assert app.info[0].value == "No alerts match these filters"
+
+
+def test_overview_counts_open_alerts_by_severity_and_subgroup(store):
+    app = run()
+    assert app.title[0].value == "Strategic threat assessment"
+    assert {m.label: m.value for m in app.metric} == {"Open alerts": "4", "High": "1", "Medium": "2", "Low": "1"}
+    by_subgroup = table_with(app, "Subgroup")
+    assert by_subgroup.rows() == [
+        ("Performance, Challenge & Impact", "Chair, Performance Challenge and Impact", 1, 1, 1, 3),
+        ("Education Safeguarding Advisory Committee", "Secondary School DSL (ESAC)", 0, 1, 0, 1),
+    ]
+
+
+def test_overview_shows_what_is_worse_new_late_and_improving(store):
+    app = run()
+    sections = dict(zip([h.value for h in app.subheader], app.subheader))
+    assert list(sections) == ["Open alerts by subgroup", "Getting worse", "New in Apr 2025",
+                              "Agencies late with their data", "Improvements"]
+    worse, new, improvements = markdown(app)[0], markdown(app)[1], markdown(app)[2]
+    assert SPC_MESSAGE in worse and EHE_MESSAGE in worse and FEED_MESSAGE not in worse
+    assert SPC_MESSAGE in new and EHE_MESSAGE in new
+    assert FEED_MESSAGE not in new and GAP_MESSAGE not in new  # first raised before April
+    assert "*(Education Safeguarding Advisory Committee)*" in new
+    late = table_with(app, "Agency")
+    assert late.rows() == [("Oxleas NHS FT, King's College Hospital and Bromley Healthcare",
+                            "Health monthly return (CAMHS and acute trust)", "No file", "Mar 2025",
+                            "data-lead@health.example.org")]
+    assert IMPROVEMENT in improvements
+    assert "OTHER LA ALERT" not in every_text(app)
+
+
+def test_an_empty_overview_says_how_to_load_data(empty_store):
+    app = run()
+    assert app.info[0].value == NO_DATA
+
+
+@pytest.mark.parametrize(
+    ("value", "symbol", "text"),
+    [(None, "c", "c (suppressed)"), (None, "x", "x (not available)"), (None, "low", "low (rounds to zero)"),
+     (None, "q", "q (not published)"), (23.04, None, "23.0%"), (None, None, "—")],
+)
+def test_format_published_never_turns_a_symbol_into_a_number(value, symbol, text):
+    assert format_published(value, symbol, "percent") == text
+
+
+def test_evidence_table_reads_as_words_and_withholds_child_references():
+    evidence = json.dumps({"held_back": ["cpp_open", "cin_rate"], "mean": 20.0, "child_ref": "RAW-1",
+                           "looked_after": True, "note": None})
+    table = evidence_table(evidence, {"child_ref"})
+    assert table.rows() == [("Indicators held back", "cpp open, cin rate"), ("Mean", "20.0"),
+                            ("Child ref", "(withheld)"), ("Looked after", "yes"), ("Note", "—")]
+    assert evidence_table("{}", set()).is_empty()
+
+
+def test_series_badges():
+    assert series_badges({"variation": "special_cause_improvement_low", "assurance": "consistently_failing"}) == (
+        ":blue-badge[Special cause — improving low] :orange-badge[Consistently failing the target]"
+    )
+    assert series_badges({"variation": None, "assurance": None}) == ""
+
+
+def test_cycle_month_is_the_latest_month_seen_or_cleared():
+    alerts = pl.DataFrame({"last_period": ["2025-02", "2025-03"], "cleared_period": ["2025-04", None]})
+    assert cycle_month(alerts) == "2025-04"
+    assert cycle_month(alerts.clear()) is None

@@ -1,7 +1,6 @@
 """The feed specification (docs/feeds.md) says everything the catalogue and Bromley's config say, and is current."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -68,14 +67,16 @@ def test_record_rules_name_the_key_period_dates_order_and_implication(spec):
     assert "- `start_date` falls inside the file's month." in missing
     assert "- `end_date`, when given, is not before `start_date`." in missing
     assert "- `rhi_completed` can be `true` only when `rhi_offered` is `true`." in missing
-    assert "- Never empty: `episode_id`, `child_ref`, `start_date`, `looked_after`, `rhi_offered`, `rhi_completed`." in missing
+    assert ("- Never empty: `episode_id`, `child_ref`, `start_date`, `looked_after`, `rhi_offered`, "
+            "`rhi_completed`.") in missing
     assert "`received_date` falls inside the file's month." in section(spec, "`lado_referrals`")
 
 
 def test_bromley_due_days_come_from_the_partnership_config(spec):
     # bromley.toml: mash_contacts 7, health_monthly 15, cdop_monthly 20 (the catalogue default is 10).
-    assert "day 7 of the following month, e.g. the March 2024 file by 7 April 2024" in section(spec, "`mash_contacts`")
-    assert "day 15 of the following month, e.g. the March 2024 file by 15 April 2024" in section(spec, "`health_monthly`")
+    mash, health = section(spec, "`mash_contacts`"), section(spec, "`health_monthly`")
+    assert "day 7 of the following month, e.g. the March 2024 file by 7 April 2024" in mash
+    assert "day 15 of the following month, e.g. the March 2024 file by 15 April 2024" in health
     assert "day 20 of the following month" in section(spec, "`cdop_monthly`")
     assert "| `education_monthly` | Education welfare monthly return | Education and education welfare: " \
            "Bromley Education Welfare Service | monthly | 12 |" in spec
@@ -132,7 +133,8 @@ def test_record_examples_pass_the_feeds_own_rules(spec, catalogue):
                     assert row[col.implies] == "true"
                 if col.dimension:
                     assert value in catalogue.column_values(col)
-    assert code_block(section(spec, "`missing_episodes`"), "### Example")[3] == "EPISODE1003,CHILD1003,2024-03-22,,true,true,true"
+    last_episode = code_block(section(spec, "`missing_episodes`"), "### Example")[3]
+    assert last_episode == "EPISODE1003,CHILD1003,2024-03-22,,true,true,true"
 
 
 def test_computed_indicators_show_their_formula_and_counting(spec):
@@ -159,7 +161,7 @@ def test_intro_states_the_file_contract_and_the_arrival_promises(spec):
 
 def test_committed_feed_spec_is_current(spec):
     """docs/feeds.md is what agencies receive: regenerate it with `radar docs` after changing the catalogue."""
-    assert Path(COMMITTED).read_text(encoding="utf-8") == spec
+    assert COMMITTED.read_text(encoding="utf-8") == spec
 
 
 def test_examples_pass_radars_own_validation(spec, catalogue, tmp_path):
@@ -170,5 +172,6 @@ def test_examples_pass_radars_own_validation(spec, catalogue, tmp_path):
         path = tmp_path / f"{feed.id}__2024-03.csv"
         path.write_text("\n".join(code_block(section(spec, f"`{feed.id}`"), "### Example")) + "\n", encoding="utf-8")
         result = validate_file(path, catalogue, max_bytes=1024 * 1024)
-        complete = feed.kind == "records" or feed.id in ("substance_misuse_monthly", "cdop_monthly")
+        rows_due = sum(len(catalogue.breakdown_values(i)) or 1 for i in catalogue.sent_indicators(feed.id))
+        complete = feed.kind == "records" or rows_due <= 3  # e.g. health_monthly: 3 indicators, 3 rows
         assert set(result.problem_counts) == (set() if complete else {"missing_indicator"}), feed.id

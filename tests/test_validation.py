@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from feedfiles import catalogue_once, write_aggregate
+from feedfiles import write_aggregate
 
 from radar.catalogue import Column, Feed
 from validation.feeds import ValidatedFile, validate_file
@@ -14,11 +14,6 @@ from validation.schemas import AGGREGATE_COLUMNS, expected_columns, schema_for
 
 LIMIT = 10 * 1024 * 1024
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 def checks_by_column(schema):

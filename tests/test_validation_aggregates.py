@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from feedfiles import AGGREGATE_HEADER, aggregate_rows, catalogue_once, write_aggregate, write_csv
+from feedfiles import AGGREGATE_HEADER, aggregate_rows, write_aggregate, write_csv
 
 from validation.feeds import validate_file
 from validation.problems import RULES
@@ -13,11 +13,6 @@ LIMIT = 10 * 1024 * 1024
 PERIOD = "2024-03"
 CPP = ("neglect", "emotional_abuse", "physical_abuse", "sexual_abuse", "multiple")
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 def validate_rows(tmp_path, catalogue, feed_id, rows):

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from feedfiles import catalogue_once
 
 from validation.filenames import FileNameError, month_name, parse_file_name
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 @pytest.mark.parametrize("name, expected", [

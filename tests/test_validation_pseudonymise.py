@@ -7,18 +7,12 @@ import hmac
 
 import polars as pl
 import pytest
-from feedfiles import catalogue_once
 
 import validation.pseudonymise as pseudo
 from validation.pseudonymise import pseudonymise, pseudonymised_columns, pseudonymiser
 
 KEY = b"k" * 32
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 def frame():

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 from feedfiles import (
-    AGGREGATE_HEADER, aggregate_rows, catalogue_once, record_rows, write_aggregate, write_csv, write_records,
+    AGGREGATE_HEADER, aggregate_rows, record_rows, write_aggregate, write_csv, write_records,
 )
 
 from validation.feeds import validate_file
@@ -16,11 +16,6 @@ from validation.problems import RULES
 
 LIMIT = 10 * 1024 * 1024
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 def only_problem(result):

@@ -6,7 +6,7 @@ import datetime
 
 import polars as pl
 import pytest
-from feedfiles import catalogue_once, record_rows, write_records
+from feedfiles import record_rows, write_records
 
 from validation.failures import schema_problems
 from validation.feeds import validate_file
@@ -17,11 +17,6 @@ from validation.schemas import schema_for
 LIMIT = 10 * 1024 * 1024
 PERIOD = "2024-03"
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 def validate(tmp_path, catalogue, feed_id, rows):

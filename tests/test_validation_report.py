@@ -5,18 +5,13 @@ from __future__ import annotations
 import csv
 
 import pytest
-from feedfiles import AGGREGATE_HEADER, aggregate_rows, catalogue_once, write_aggregate, write_csv
+from feedfiles import AGGREGATE_HEADER, aggregate_rows, write_aggregate, write_csv
 
 from validation.feeds import validate_file
 from validation.report import neutralise, write_report
 
 LIMIT = 10 * 1024 * 1024
 
-
-@pytest.fixture
-def catalogue():
-    """The shared conftest fixture re-parses the YAML for every test; these tests share one parse."""
-    return catalogue_once()
 
 
 @pytest.mark.parametrize("text, expected", [

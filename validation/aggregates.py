@@ -32,23 +32,18 @@ def missing_indicators(cells: pl.DataFrame, feed_id: str, catalogue: Catalogue) 
 
 def numerators_above_denominators(cells: pl.DataFrame, feed_id: str, catalogue: Catalogue) -> list[Problem]:
     """A problem on each numerator row whose count exceeds its denominator's (same breakdown)."""
-    sent = {i.id for i in catalogue.sent_indicators(feed_id)}
     counts = cells.select("row_number", "indicator", "breakdown", pl.col("value").str.to_integer(strict=False)).filter(
         pl.col("value") >= 0  # blanks, words and negatives are reported by their own rules
     )
     problems = []
-    for derived in catalogue.indicators_of(feed_id):
-        ratio = derived.derived
-        if (ratio is None or derived.unit != "percent" or not {ratio.numerator, ratio.denominator} <= sent
-                or catalogue.dimension_of[ratio.numerator] != catalogue.dimension_of[ratio.denominator]):
-            continue
-        part = counts.filter(pl.col("indicator") == ratio.numerator)
-        whole = counts.filter(pl.col("indicator") == ratio.denominator).select("breakdown", whole="value")
+    for numerator, denominator in catalogue.parts_and_wholes(feed_id):
+        part = counts.filter(pl.col("indicator") == numerator)
+        whole = counts.filter(pl.col("indicator") == denominator).select("breakdown", whole="value")
         above = part.join(whole, on="breakdown").filter(pl.col("value") > pl.col("whole")).sort("row_number")
         problems += [
             Problem(row, "value", str(value), "numerator_above_denominator",
-                    f"{ratio.numerator} ({value}) is more than {ratio.denominator} ({total})"
-                    f"{f' for {breakdown}' if breakdown else ''}: it counts part of {ratio.denominator}, "
+                    f"{numerator} ({value}) is more than {denominator} ({total})"
+                    f"{f' for {breakdown}' if breakdown else ''}: it counts part of {denominator}, "
                     "so it cannot be larger. Check both figures.")
             for row, breakdown, value, total in above.select("row_number", "breakdown", "value", "whole").iter_rows()
         ]

@@ -61,6 +61,7 @@ def as_true(column: str) -> pl.Expr:
 
 
 def month_bounds(period: str) -> tuple[date, date]:
+    """The first and last day of a YYYY-MM month."""
     year, month = int(period[:4]), int(period[5:7])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 

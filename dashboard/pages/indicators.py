@@ -1,31 +1,38 @@
-"""Indicator explorer: one indicator's monthly series against its comparator and target.
+"""Indicator explorer: one indicator's XmR chart against its comparator, target and published benchmarks.
 
-Values come from the store exactly as the monthly cycle computed them; a
-month without a value is shown as a gap and a dash, with the reason, never
-as a zero.  The national comparator is the catalogue's, the local target the
-partnership's.
+Values, limits and icons come from the store exactly as the monthly cycle
+computed them; a month without a value is shown as a gap and a dash, with
+the reason, never as a zero.  The national comparator is the catalogue's,
+the local target the partnership's, the benchmarks DfE's.
 """
 
 import polars as pl
 import streamlit as st
 
-from dashboard.charts import series_chart
+from dashboard.charts import spc_chart
 from dashboard.common import (
     MISSING,
+    OGL_ATTRIBUTION,
     POLARITY_LABELS,
     UNIT_LABELS,
+    benchmark_comparisons,
     context,
     engine,
     format_count,
+    format_published,
     format_value,
     humanise,
     period_label,
+    pseudonymised_columns,
     show_no_data,
 )
+from dashboard.signals import label_note, series_badges, show_alert
 from models import queries
-from pipelines.feed_status import months
+from pipelines.feed_status import months, shift_period
+from pipelines.messages import financial_year
 
 NOT_STORED = "No value stored for this month."
+RECENT_MONTHS = 3  # a resolved alert is listed for this many months after it cleared
 
 ctx = context()
 catalogue = ctx.catalogue
@@ -87,14 +94,87 @@ if stored.is_empty():
 series = pl.DataFrame({"period": months(stored["period"].min(), stored["period"].max())}).join(
     stored, on="period", how="left", maintain_order="left"
 )
-st.altair_chart(series_chart(series, unit, references))
-table = {
-    "Month": [period_label(p) for p in series["period"]],
-    "Value": [format_value(v, unit) for v in series["value"]],
-}
-if indicator.derived:
-    table["Numerator"] = [format_count(v) for v in series["numerator"]]
-    table["Denominator"] = [format_count(v) for v in series["denominator"]]
-table["Note"] = [NOT_STORED if note is None else note for note in series["note"]]
-st.dataframe(pl.DataFrame(table), hide_index=True)
-st.caption(f"{MISSING} marks a month without a value; the note says why.")
+spc = queries.spc_points(engine(), ctx.la_code, indicator.id, breakdown)
+status = queries.series_status(engine(), ctx.la_code, indicator.id, breakdown)
+if status:
+    badges = series_badges(status)
+    if badges:
+        st.markdown(badges)
+    note = label_note(status["label"], ctx.alerts.spc.min_points)
+    if note:
+        st.info(note, icon=":material/show_chart:")
+limits = spc.filter(pl.col("upper").is_not_null()).tail(1).to_dicts()
+if limits:
+    point = limits[0]
+    # None of Radar's units can be negative, so a limit below zero reads as 0, as in the alert messages.
+    st.markdown(
+        f"**Usual range:** {format_value(max(point['lower'], 0.0), unit)} to {format_value(point['upper'], unit)} "
+        f"around a mean of {format_value(point['mean'], unit)} (process limits in {period_label(point['period'])})."
+    )
+
+# Without a stored chart the values are drawn alone: joining the empty chart frame gives null limits.
+charted = spc if not spc.is_empty() else stored.select("period", "value").join(spc.drop("value"), on="period", how="left")
+st.altair_chart(spc_chart(series.select("period").join(charted, on="period", how="left"), unit, references))
+captions = [
+    "Solid grey line: the mean. Dashed grey lines: the process limits, the range the month-to-month "
+    "variation usually stays within. Orange points are a special cause of concern, blue an improvement, "
+    "grey a change in an indicator where neither direction is better."
+]
+if spc.is_empty():
+    captions.append("Limits and signals appear once the monthly cycle (`radar cycle`) has charted this series.")
+elif indicator.seasonal:
+    captions.append(
+        "This indicator follows the school year, so the chart shows seasonally adjusted values: each month "
+        "less the usual level of the same month in earlier years (from the third year on), so that August "
+        "is not read as an alarm. The monthly values below are as reported."
+    )
+st.caption(" ".join(captions))
+
+with st.expander("Monthly values"):
+    table = {
+        "Month": [period_label(p) for p in series["period"]],
+        "Value": [format_value(v, unit) for v in series["value"]],
+    }
+    if indicator.derived:
+        table["Numerator"] = [format_count(v) for v in series["numerator"]]
+        table["Denominator"] = [format_count(v) for v in series["denominator"]]
+    table["Note"] = [NOT_STORED if note is None else note for note in series["note"]]
+    st.dataframe(pl.DataFrame(table), hide_index=True)
+    st.caption(f"{MISSING} marks a month without a value; the note says why.")
+
+st.subheader("Alerts")
+recent = shift_period(stored["period"].max(), 1 - RECENT_MONTHS)
+related = queries.alerts(engine(), ctx.la_code).filter(
+    pl.col("indicator") == indicator.id,
+    pl.col("breakdown").fill_null("") == breakdown,
+    (pl.col("status") != "resolved") | (pl.col("cleared_period") >= recent),
+)
+if related.is_empty():
+    st.caption("No open or recently resolved alerts for this series.")
+withheld = pseudonymised_columns(catalogue)
+for alert in related.iter_rows(named=True):
+    show_alert(ctx, alert, withheld)
+
+published = benchmark_comparisons().filter(pl.col("indicator") == indicator.id).sort("year", descending=True)
+if not breakdown and not published.is_empty():
+    st.subheader("Published benchmarks")
+    region = published["region"][0] or "Region"
+    st.dataframe(
+        pl.DataFrame({
+            "Year": [financial_year(y) for y in published["year"]],
+            ctx.config.partnership.la_name: [
+                format_published(v, s, unit) for v, s in zip(published["la_value"], published["la_symbol"])
+            ],
+            "England": [format_value(v, unit) for v in published["national"]],
+            region: [format_value(v, unit) for v in published["regional"]],
+            "Similar areas (median)": [format_value(v, unit) for v in published["sn_median"]],
+            "Neighbours": [f"{n} of {published['neighbours'][0]}" for n in published["sn_count"]],
+        }),
+        hide_index=True,
+    )
+    st.caption(
+        f"DfE reporting years ending 31 March. Similar areas: the median of {ctx.config.partnership.la_name}'s "
+        f"statistical neighbours that published a figure (Neighbours says how many). {MISSING} marks a figure "
+        "not published for that year."
+    )
+    st.caption(OGL_ATTRIBUTION)
