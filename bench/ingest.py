@@ -65,14 +65,11 @@ def baseline(path: Path, engine) -> float:
 
 
 def radar_ingest(path: Path) -> float:
-    from flows.ingest import accept, check, receive
+    from flows.ingest import ingest_one
 
     start = time.perf_counter()
-    delivery = receive.fn(path)
-    result = check.fn(delivery)
-    assert result.ok, result.problems[:3]
-    outcome = accept.fn(delivery, result)
-    assert outcome.status in ("accepted", "replaced"), outcome
+    outcome = ingest_one.fn(path)
+    assert outcome.status in ("accepted", "replaced"), outcome.errors[:3]
     return time.perf_counter() - start
 
 

@@ -165,3 +165,17 @@ def _draw(values: tuple[str, ...], weights: dict[str, float], n: int, rng) -> pl
     """`n` category values drawn with the given weights (the catalogue decides which values exist)."""
     p = np.array([weights[v] for v in values])
     return pl.Series(values).gather(rng.choice(len(values), n, p=p / p.sum()))
+
+
+def restrict(history: History, la_codes: list[str]) -> History:
+    """The same history for some authorities only (the fairness check's sample)."""
+    def keep(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("la_code").is_in(la_codes))
+
+    return History(
+        periods=history.periods,
+        observations=keep(history.observations),
+        records=keep(history.records),
+        delivered=keep(history.delivered),
+        population=keep(history.population),
+    )

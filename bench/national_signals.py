@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from bench.stopwatch import direct
 from pipelines.alert_rules import spc_signals
 from pipelines.alert_settings import AlertSettings
 from pipelines.indicators import BASE_SCHEMA, RESULT_SCHEMA, _derivations
@@ -139,14 +140,18 @@ def compute_indicators(
     records: dict[str, pl.DataFrame],
     delivered: dict[str, pl.DataFrame],
     population: pl.DataFrame,
+    run=direct,
 ) -> pl.DataFrame:
     """`pipelines.indicators.compute_indicators` per authority, left unsorted (`xmr` sorts what it charts)."""
-    counted = [count_records(catalogue, feed_id, frame, delivered[feed_id]) for feed_id, frame in records.items()]
-    base = pl.concat([add_totals(catalogue, observations), *counted])
+    counted = [
+        run("count records", count_records, catalogue, feed_id, frame, delivered[feed_id])
+        for feed_id, frame in records.items()
+    ]
+    base = pl.concat([run("add totals", add_totals, catalogue, observations), *counted])
     values = base.with_columns(
         numerator=pl.lit(None, pl.Float64), denominator=pl.lit(None, pl.Float64), note=pl.lit("")
     )
-    return pl.concat([values, derive(catalogue, base, population)]).select(*BY, *RESULT_SCHEMA)
+    return pl.concat([values, run("derive", derive, catalogue, base, population)]).select(*BY, *RESULT_SCHEMA)
 
 
 def charted_values(catalogue: Catalogue, values: pl.DataFrame) -> pl.DataFrame:
@@ -165,11 +170,6 @@ def polarities(catalogue: Catalogue) -> pl.DataFrame:
     })
 
 
-def chart(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame) -> pl.DataFrame:
-    """XmR points of every authority's series (no re-bases: they are a partnership's own decisions)."""
-    return xmr(charted_values(catalogue, values), SERIES_KEYS, settings.spc_settings(), polarities(catalogue))
-
-
 def alerts(catalogue: Catalogue, settings: AlertSettings, points: pl.DataFrame, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`spc_signals` (concerns, improvements) at `period` for each authority, on the series that may alert."""
     alerting = points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == "")
@@ -180,8 +180,10 @@ def alerts(catalogue: Catalogue, settings: AlertSettings, points: pl.DataFrame, 
     return pl.concat([c for c, _ in found]).sort("key"), pl.concat([i for _, i in found]).sort("key")
 
 
-def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame, period: str) -> Signals:
-    """SPC over every series, its summary, and the SPC alerts at `period` (the latest month)."""
-    points = chart(catalogue, settings, values)
-    concerns, improvements = alerts(catalogue, settings, points, period)
-    return Signals(points, summarise(points, SERIES_KEYS), concerns, improvements)
+def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame, period: str, run=direct) -> Signals:
+    """SPC over every series (no re-bases: they are each partnership's own), its summary, and the alerts at `period`."""
+    charted = run("seasonal baseline", charted_values, catalogue, values)
+    points = run("xmr", xmr, charted, SERIES_KEYS, settings.spc_settings(), polarities(catalogue))
+    summary = run("summarise", summarise, points, SERIES_KEYS)
+    concerns, improvements = run("alerts", alerts, catalogue, settings, points, period)
+    return Signals(points, summary, concerns, improvements)

@@ -35,11 +35,6 @@ POLARITY_LABELS = {
     "neutral": "Neither direction is good or bad in itself",
 }
 WITHHELD = "(withheld)"
-# The Open Government Licence asks for this wherever DfE or ONS figures are shown.
-OGL_ATTRIBUTION = (
-    "Source: Department for Education and ONS. "
-    "Contains public sector information licensed under the Open Government Licence v3.0."
-)
 # What DfE's suppression symbols mean; a symbol is shown with its meaning, never as a number.
 SYMBOL_MEANINGS = {
     "c": "suppressed",
@@ -152,5 +147,6 @@ def _benchmark_comparisons(database_url: str, la_code: str, neighbours_path: Pat
         years = own["year"].unique().sort()
         rows = pl.concat([comparison(published, la_code, old_code, neighbours, year) for year in years])
         region_code = own["region_code"].drop_nulls().first()
-        region = published.filter(pl.col("level") == "regional", pl.col("area_code") == region_code)["area_name"].first()
+        regions = published.filter(pl.col("level") == "regional", pl.col("area_code") == region_code)
+        region = regions["area_name"].first()
     return rows.with_columns(region=pl.lit(region, pl.String), neighbours=pl.lit(len(neighbours), pl.Int64))

@@ -128,7 +128,7 @@ def alert_line(ctx: Context, alert: dict) -> str:
 
 
 def evidence_table(evidence: str, withheld: set[str]) -> pl.DataFrame:
-    """An alert's evidence (a JSON object) as a two-column table of text.
+    """An alert's evidence (a JSON object) as a two-column table of text, known measures first.
 
     Keys in `withheld` (columns holding a child's reference) keep their row
     but never their value.  Lists read as comma-separated words.
@@ -142,7 +142,9 @@ def evidence_table(evidence: str, withheld: set[str]) -> pl.DataFrame:
             return "yes" if value else "no"
         return str(value).replace("_", " ")
 
-    items = json.loads(evidence or "{}").items()
+    # The measures Radar knows first, in the order a reader takes them in; any other after them.
+    order = {key: n for n, key in enumerate(EVIDENCE_LABELS)}
+    items = sorted(json.loads(evidence or "{}").items(), key=lambda item: order.get(item[0], len(order)))
     return pl.DataFrame(
         {
             "Measure": [EVIDENCE_LABELS.get(key, humanise(key)) for key, _ in items],

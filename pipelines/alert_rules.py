@@ -164,8 +164,10 @@ def spc_signals(
 def _spc_fields(point: dict, indicator: Indicator, history: list[dict]) -> tuple[dict, dict]:
     """The message fields of an SPC signal, and the run details that go into its evidence."""
     unit, high = indicator.unit, point["direction"] == "high"
+    # A seasonal indicator is charted net of its usual level for the month: say so.
+    name = f"{indicator.name}, allowing for the time of year," if indicator.seasonal else indicator.name
     fields = {
-        "name": messages.series_name(indicator.name, point["breakdown"]),
+        "name": messages.series_name(name, point["breakdown"]),
         "value": messages.number(point["value"], unit),
         "month": messages.month(point["period"]),
         "range": messages.value_range(point["lower"], point["upper"], unit),

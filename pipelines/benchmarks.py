@@ -29,6 +29,8 @@ from validation.ees import (
 )
 
 PER_10K = 10_000
+ATTRIBUTION = ("Source: Department for Education and ONS. Contains public sector information licensed under "
+               "the Open Government Licence v3.0.")
 BENCHMARK_SCHEMA = {
     "indicator": pl.String, "year": pl.Int64, "level": pl.String, "area_code": pl.String,
     "old_la_code": pl.String, "area_name": pl.String, "region_code": pl.String,

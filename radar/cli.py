@@ -27,8 +27,6 @@ app = typer.Typer(help="Radar: a live strategic threat assessment for a Safeguar
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-OGL_ATTRIBUTION = ("Source: Department for Education and ONS. Contains public sector information licensed "
-                   "under the Open Government Licence v3.0.")
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 
 
@@ -36,6 +34,7 @@ def _prepare_prefect(settings: Settings) -> None:
     """Keep Prefect's own state under RADAR_HOME and its chatter out of the user's way."""
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # first start migrates its DB
     os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")  # the embedded server's shutdown noise
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking
 
@@ -274,13 +273,16 @@ def benchmarks_show(
 ) -> None:
     """The authority's value beside England, its region and its statistical-neighbour median."""
     from flows.benchmarks import compare
+    from pipelines.benchmarks import ATTRIBUTION
 
     rows = compare(la, year).to_dicts()
+    if not rows:
+        console.print(f"No published figures for {la}: load them with `radar benchmarks import PATH`.")
     if as_json:
         _print_json(rows)
         return
     table = Table("indicator", "year", "value", "England", "region", "neighbours (median)",
-                  title=f"{la} against published figures", caption=OGL_ATTRIBUTION)
+                  title=f"{la} against published figures", caption=ATTRIBUTION)
     for r in rows:
         shown = [r["la_value"] if r["la_value"] is not None else r["la_symbol"], r["national"], r["regional"],
                  r["sn_median"]]

@@ -16,9 +16,10 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from dashboard.charts import spc_chart
-from dashboard.common import NO_DATA, OGL_ATTRIBUTION, format_published, format_value, period_label
+from dashboard.common import NO_DATA, format_published, format_value, period_label
 from dashboard.signals import cycle_month, evidence_table, series_badges
 from models.engine import get_engine
+from pipelines.benchmarks import ATTRIBUTION
 from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
 from pipelines.feed_status import months
 from radar.config import get_context
@@ -100,6 +101,9 @@ def signal_rows() -> list:
         *(spc_point("cin_rate", p, v, label="too_short") for p, v in
           (("2025-01", 322.5), ("2025-02", None), ("2025-04", 330.0))),
         SeriesStatus(la_code=LA, indicator="cin_rate", latest_period="2025-04", latest_value=330.0, label="too_short"),
+        # mash_enquiries is seasonal: its chart is of adjusted values (the cycle's), its table as reported.
+        value(LA, "mash_enquiries", "2025-04", 700),
+        spc_point("mash_enquiries", "2025-04", 655.5, label="too_short"),
         # Open: one high, two medium, one low; one acknowledged and one resolved are not open.
         alert("spc_outside_limits", "cpp_repeat_rate", "high", "pci", "open", SPC_MESSAGE, "2025-04", "2025-04",
               evidence=json.dumps({"value": 34.0, "mean": 20.0, "lower": 10.0, "upper": 30.0,
@@ -383,7 +387,7 @@ def chart_data(app: AppTest) -> dict[str, pl.DataFrame]:
     return {",".join(f.columns): f for f in frames}
 
 
-def markdown(app: AppTest) -> list[str]:
+def markdowns(app: AppTest) -> list[str]:
     return [m.value for m in app.markdown]
 
 
@@ -394,8 +398,10 @@ def table_with(app: AppTest, column: str) -> pl.DataFrame:
 def test_spc_chart_shows_mean_limits_and_the_variation_badge(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
-    assert ":orange-badge[Special cause — concerning high]" in markdown(app)
-    assert "**Usual range:** 10.0% to 30.0% around a mean of 20.0% (process limits in Apr 2025)." in markdown(app)
+    assert ":orange-badge[Special cause — concerning high]" in markdowns(app)
+    assert "**Usual range:** 10.0% to 30.0% around a mean of 20.0% (process limits in Apr 2025)." in markdowns(app)
+    evidence = pl.from_pandas(app.table[0].value)
+    assert evidence["Measure"].to_list()[:4] == ["Value", "Mean", "Lower process limit", "Upper process limit"]
     points = next(f for columns, f in chart_data(app).items() if "variation" in columns)
     assert points.height == 12
     assert points["mean"].unique().to_list() == [20.0]
@@ -410,25 +416,36 @@ def test_a_short_series_says_it_has_no_limits_and_lists_a_recently_resolved_aler
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cin_rate").run()
     assert app.info[0].value.startswith("Fewer than 12 months of data: no process limits yet")
-    assert not any(m.startswith("**Usual range:**") for m in markdown(app))
+    assert not any(m.startswith("**Usual range:**") for m in markdowns(app))
+    assert not any(c.value.startswith("Solid grey line: the mean") for c in app.caption)
     # Resolved in Feb 2025, within three months of the series' last month (Apr 2025).
-    assert RESOLVED_MESSAGE in markdown(app)
-    assert ":gray-badge[Resolved]" in next(m for m in markdown(app) if "Children in need per 10,000" in m)
+    assert RESOLVED_MESSAGE in markdowns(app)
+    assert ":gray-badge[Resolved]" in next(m for m in markdowns(app) if "Children in need per 10,000" in m)
 
 
 def test_a_series_the_cycle_has_not_charted_says_when_limits_appear(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_open").run()
-    assert "Limits and signals appear once the monthly cycle" in app.caption[1].value
-    assert "No open or recently resolved alerts for this series." in [c.value for c in app.caption]
-    assert not any("badge[" in m for m in markdown(app))
+    captions = [c.value for c in app.caption]
+    assert "Limits and signals appear once the monthly cycle (`radar cycle`) has charted this series." in captions
+    assert "No open or recently resolved alerts for this series." in captions
+    assert not any("badge[" in m for m in markdowns(app))
+
+
+def test_a_seasonal_indicator_says_its_chart_is_seasonally_adjusted(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("mash_enquiries").run()
+    assert any("shows seasonally adjusted values" in c.value for c in app.caption)
+    assert frame(app, 0)["Value"].to_list() == ["700"]
+    points = next(f for columns, f in chart_data(app).items() if "variation" in columns)
+    assert points["value"].to_list() == [655.5]
 
 
 def test_indicator_alerts_show_their_message_and_evidence(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
-    assert ":red-badge[High] :gray-badge[Open] **Second or subsequent plans (%)** · Raised Apr 2025" in markdown(app)
-    assert SPC_MESSAGE in markdown(app)
+    assert ":red-badge[High] :gray-badge[Open] **Second or subsequent plans (%)** · Raised Apr 2025" in markdowns(app)
+    assert SPC_MESSAGE in markdowns(app)
     assert "OTHER LA ALERT" not in every_text(app)
     evidence = pl.from_pandas(app.table[0].value)
     assert dict(zip(evidence["Measure"], evidence["Value"]))["Upper process limit"] == "30.0"
@@ -441,7 +458,7 @@ def test_benchmarks_show_a_suppressed_figure_as_its_symbol_and_the_attribution(s
     assert table.columns == ["Year", "Bromley", "England", "Outer London", "Similar areas (median)", "Neighbours"]
     assert table.row(0) == ("2023-24", "c (suppressed)", "23.0%", "20.5%", "22.0%", "3 of 10")
     assert table.row(1) == ("2022-23", "19.5%", "22.0%", "21.0%", "19.0%", "2 of 10")
-    assert OGL_ATTRIBUTION in [c.value for c in app.caption]
+    assert ATTRIBUTION in [c.value for c in app.caption]
     assert "99.0" not in table.write_csv()  # not a neighbour
 
 
@@ -449,7 +466,7 @@ def test_no_benchmark_table_without_published_figures(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cin_rate").run()
     assert "Published benchmarks" not in [h.value for h in app.subheader]
-    assert OGL_ATTRIBUTION not in [c.value for c in app.caption]
+    assert ATTRIBUTION not in [c.value for c in app.caption]
 
 
 def test_alerts_page_lists_open_alerts_under_their_subgroup(store):
@@ -458,7 +475,7 @@ def test_alerts_page_lists_open_alerts_under_their_subgroup(store):
     assert headings == ["Performance, Challenge & Impact (3)", "Education Safeguarding Advisory Committee (1)"]
     assert "Chair: Chair, Performance Challenge and Impact · pci-chair@bscp.example.org" == app.caption[0].value
     assert "Chair: Secondary School DSL (ESAC) · esac-chair@bscp.example.org" == app.caption[1].value
-    text = markdown(app)
+    text = markdowns(app)
     for message in (SPC_MESSAGE, FEED_MESSAGE, GAP_MESSAGE, EHE_MESSAGE):
         assert message in text
     # Most severe first within the subgroup.
@@ -472,13 +489,13 @@ def test_alerts_page_lists_open_alerts_under_their_subgroup(store):
 def test_alerts_page_filters_by_status_and_severity(store):
     app = run("pages/alerts.py")
     app.multiselect(key="status").set_value(["resolved", "acknowledged"]).run()
-    text = markdown(app)
+    text = markdowns(app)
     assert RESOLVED_MESSAGE in text and ACK_MESSAGE in text and SPC_MESSAGE not in text
     assert "Acknowledged by PCI chair: Placement sufficiency review under way" in [c.value for c in app.caption]
     app.multiselect(key="status").set_value(["open"]).run()
     app.multiselect(key="severity").set_value(["low"]).run()
     assert [h.value for h in app.subheader] == ["Performance, Challenge & Impact (1)"]
-    assert GAP_MESSAGE in markdown(app) and SPC_MESSAGE not in markdown(app)
+    assert GAP_MESSAGE in markdowns(app) and SPC_MESSAGE not in markdowns(app)
     app.multiselect(key="status").set_value(["silenced"]).run()
     assert app.info[0].value == "No alerts match these filters"
 
@@ -499,7 +516,7 @@ def test_overview_shows_what_is_worse_new_late_and_improving(store):
     sections = dict(zip([h.value for h in app.subheader], app.subheader))
     assert list(sections) == ["Open alerts by subgroup", "Getting worse", "New in Apr 2025",
                               "Agencies late with their data", "Improvements"]
-    worse, new, improvements = markdown(app)[0], markdown(app)[1], markdown(app)[2]
+    worse, new, improvements = markdowns(app)[0], markdowns(app)[1], markdowns(app)[2]
     assert SPC_MESSAGE in worse and EHE_MESSAGE in worse and FEED_MESSAGE not in worse
     assert SPC_MESSAGE in new and EHE_MESSAGE in new
     assert FEED_MESSAGE not in new and GAP_MESSAGE not in new  # first raised before April
@@ -530,7 +547,7 @@ def test_evidence_table_reads_as_words_and_withholds_child_references():
     evidence = json.dumps({"held_back": ["cpp_open", "cin_rate"], "mean": 20.0, "child_ref": "RAW-1",
                            "looked_after": True, "note": None})
     table = evidence_table(evidence, {"child_ref"})
-    assert table.rows() == [("Indicators held back", "cpp open, cin rate"), ("Mean", "20.0"),
+    assert table.rows() == [("Mean", "20.0"), ("Indicators held back", "cpp open, cin rate"),
                             ("Child ref", "(withheld)"), ("Looked after", "yes"), ("Note", "—")]
     assert evidence_table("{}", set()).is_empty()
 

@@ -12,7 +12,6 @@ import streamlit as st
 from dashboard.charts import spc_chart
 from dashboard.common import (
     MISSING,
-    OGL_ATTRIBUTION,
     POLARITY_LABELS,
     UNIT_LABELS,
     benchmark_comparisons,
@@ -28,8 +27,9 @@ from dashboard.common import (
 )
 from dashboard.signals import label_note, series_badges, show_alert
 from models import queries
+from pipelines.benchmarks import ATTRIBUTION
 from pipelines.feed_status import months, shift_period
-from pipelines.messages import financial_year
+from pipelines.messages import financial_year, number, value_range
 
 NOT_STORED = "No value stored for this month."
 RECENT_MONTHS = 3  # a resolved alert is listed for this many months after it cleared
@@ -106,20 +106,23 @@ if status:
 limits = spc.filter(pl.col("upper").is_not_null()).tail(1).to_dicts()
 if limits:
     point = limits[0]
-    # None of Radar's units can be negative, so a limit below zero reads as 0, as in the alert messages.
     st.markdown(
-        f"**Usual range:** {format_value(max(point['lower'], 0.0), unit)} to {format_value(point['upper'], unit)} "
-        f"around a mean of {format_value(point['mean'], unit)} (process limits in {period_label(point['period'])})."
+        f"**Usual range:** {value_range(point['lower'], point['upper'], unit)} around a mean of "
+        f"{number(point['mean'], unit)} (process limits in {period_label(point['period'])})."
     )
 
-# Without a stored chart the values are drawn alone: joining the empty chart frame gives null limits.
-charted = spc if not spc.is_empty() else stored.select("period", "value").join(spc.drop("value"), on="period", how="left")
+charted = spc
+if spc.is_empty():
+    # Not charted yet: the values are drawn alone, joined to the empty chart frame for its (null) columns.
+    charted = stored.select("period", "value").join(spc.drop("value"), on="period", how="left")
 st.altair_chart(spc_chart(series.select("period").join(charted, on="period", how="left"), unit, references))
-captions = [
-    "Solid grey line: the mean. Dashed grey lines: the process limits, the range the month-to-month "
-    "variation usually stays within. Orange points are a special cause of concern, blue an improvement, "
-    "grey a change in an indicator where neither direction is better."
-]
+captions = []
+if limits:
+    captions.append(
+        "Solid grey line: the mean. Dashed grey lines: the process limits, the range the month-to-month "
+        "variation usually stays within. Orange points are a special cause of concern, blue an improvement, "
+        "grey a change in an indicator where neither direction is better."
+    )
 if spc.is_empty():
     captions.append("Limits and signals appear once the monthly cycle (`radar cycle`) has charted this series.")
 elif indicator.seasonal:
@@ -128,7 +131,8 @@ elif indicator.seasonal:
         "less the usual level of the same month in earlier years (from the third year on), so that August "
         "is not read as an alarm. The monthly values below are as reported."
     )
-st.caption(" ".join(captions))
+if captions:
+    st.caption(" ".join(captions))
 
 with st.expander("Monthly values"):
     table = {
@@ -177,4 +181,4 @@ if not breakdown and not published.is_empty():
         f"statistical neighbours that published a figure (Neighbours says how many). {MISSING} marks a figure "
         "not published for that year."
     )
-    st.caption(OGL_ATTRIBUTION)
+    st.caption(ATTRIBUTION)

@@ -49,14 +49,6 @@ if open_alerts.is_empty():
     st.success("No open alerts.", icon=":material/check_circle:")
     st.caption(ALERTS_APPEAR)
 else:
-    counts = open_alerts.group_by("severity").len()
-    per_severity = dict(zip(counts["severity"], counts["len"]))
-    columns = st.columns(1 + len(SEVERITIES))
-    columns[0].metric("Open alerts", open_alerts.height)
-    for column, severity in zip(columns[1:], SEVERITIES):
-        column.metric(SEVERITY_BADGES[severity][0], per_severity.get(severity, 0))
-
-    st.subheader("Open alerts by subgroup")
     by_subgroup = (
         open_alerts.group_by("subgroup").agg(
             *(pl.col("severity").eq(s).sum().alias(SEVERITY_BADGES[s][0]) for s in SEVERITIES),
@@ -64,6 +56,13 @@ else:
         )
         .sort("Total", "subgroup", descending=[True, False])
     )
+    columns = st.columns(1 + len(SEVERITIES))
+    columns[0].metric("Open alerts", open_alerts.height)
+    for column, severity in zip(columns[1:], SEVERITIES):
+        label = SEVERITY_BADGES[severity][0]
+        column.metric(label, by_subgroup[label].sum())
+
+    st.subheader("Open alerts by subgroup")
     chairs = {s: chair.chair for s, chair in ctx.config.subgroups.items()}
     st.dataframe(
         pl.DataFrame({

@@ -1,0 +1,247 @@
+"""National-scale benchmark of the Signals stage: every English local authority at once.
+
+Input (bench/national_data.py, in memory, deterministic): 153 local
+authorities x 120 months of every sent indicator, 20 million MASH contact
+records and the real child populations, plus one more month of both for the
+incremental cycle.  Every path starts from the same in-memory frames.
+
+Timed in one process, best of REPEATS (other work shares the two cores):
+
+- scan, the floor: one polars group_by over the records by every column an
+  indicator counts or filters by, with len(), and a sum of the returned
+  values by authority and indicator;
+- radar full: every authority's indicators from records and returns
+  (bench/national_signals.py), the seasonal baseline, `pipelines.spc.xmr`
+  over every (la_code, indicator, breakdown) series, `summarise`, and
+  `pipelines.alert_rules.spc_signals` at the latest month;
+- radar incremental: one month arrives.  Only that month's indicators are
+  computed (its records and returns); the seasonal baseline, XmR and summary
+  are recomputed over every series' whole history, because a new point moves
+  each series' mean, limits and seasonal level; alerts read the new month;
+- pandas: the full computation as vectorised pandas (bench/pandas_reference.py).
+
+Before timing, both full paths run on a sample of authorities and must give
+the same values, XmR points, summary and alerts.
+
+Figures: full_vs_scan, pandas_vs_radar, incremental_vs_full, peak_rss_gib (the
+process's peak resident memory, so `python -m bench` runs this benchmark
+first), and the raw seconds.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from bench import national_signals as radar
+from bench import pandas_reference as reference
+from bench.national_data import RECORD_FEED, History, la_populations, month_range, restrict, synthesise
+from bench.stopwatch import Stopwatch, direct
+from pipelines.alert_settings import AlertSettings
+from radar.catalogue import Catalogue
+from radar.config import get_context
+from validation.population import all_populations
+
+MONTHS = 120
+FIRST_MONTH = "2015-01"
+RECORDS = 20_000_000
+STEP_MONTHS = 8  # the stepped series rise over the last eight months of the history
+SAMPLE_SIZE = 5  # authorities in the fairness check, Bromley among them
+BROMLEY = "E09000006"
+REPEATS = 2
+GIB = 2**30
+POINT_KEYS = [*radar.SERIES_KEYS, "period"]
+
+
+@dataclass(frozen=True)
+class Setup:
+    catalogue: Catalogue
+    settings: AlertSettings
+    history: History
+    next_month: History
+
+    def restricted(self, la_codes: list[str]) -> Setup:
+        return replace(self, history=restrict(self.history, la_codes), next_month=restrict(self.next_month, la_codes))
+
+
+def build(records: int = RECORDS, months: int = MONTHS, la_codes: list[str] | None = None) -> Setup:
+    """The national history and its next month (only `la_codes` when given: the tests' tiny size)."""
+    ctx = get_context()
+    populations = la_populations(all_populations(ctx.config.population_path()))
+    if la_codes is not None:
+        populations = populations.filter(pl.col("la_code").is_in(la_codes))
+    periods = month_range(FIRST_MONTH, months + 1)
+    step_from = periods[-1 - STEP_MONTHS]
+    return Setup(
+        catalogue=ctx.catalogue,
+        settings=ctx.alerts,
+        history=synthesise(ctx.catalogue, populations, periods[:-1], records, step_from, seed=1),
+        next_month=synthesise(ctx.catalogue, populations, periods[-1:], records // months, step_from, seed=2),
+    )
+
+
+def counted_columns(catalogue: Catalogue) -> list[str]:
+    """Every record column an indicator breaks down or filters by."""
+    columns = []
+    for ind in catalogue.indicators_of(RECORD_FEED):
+        if ind.from_records:
+            columns += [c for c in [ind.from_records.by, *ind.from_records.where] if c and c not in columns]
+    return columns
+
+
+def scan(setup: Setup) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The floor: each record and each returned value read and aggregated once."""
+    history = setup.history
+    counts = history.records.group_by("la_code", "period", *counted_columns(setup.catalogue)).agg(pl.len())
+    sums = history.observations.group_by("la_code", "indicator").agg(pl.col("value").sum())
+    return counts, sums
+
+
+def radar_full(setup: Setup, run=direct) -> tuple[pl.DataFrame, radar.Signals]:
+    history = setup.history
+    values = radar.compute_indicators(
+        setup.catalogue, history.observations, {RECORD_FEED: history.records}, {RECORD_FEED: history.delivered},
+        history.population, run,
+    )
+    return values, radar.signals(setup.catalogue, setup.settings, values, history.periods[-1], run)
+
+
+def radar_incremental(setup: Setup, values: pl.DataFrame, run=direct) -> radar.Signals:
+    """The new month's indicators appended to `values` (the full run's), then SPC and alerts at that month."""
+    new = setup.next_month
+    added = radar.compute_indicators(
+        setup.catalogue, new.observations, {RECORD_FEED: new.records}, {RECORD_FEED: new.delivered},
+        new.population, run,
+    )
+    return radar.signals(setup.catalogue, setup.settings, pl.concat([values, added]), new.periods[-1], run)
+
+
+def pandas_inputs(history: History) -> dict[str, pd.DataFrame]:
+    return {
+        "observations": history.observations.to_pandas(),
+        "records": history.records.to_pandas(),
+        "delivered": history.delivered.to_pandas(),
+        "population": history.population.to_pandas(),
+    }
+
+
+def pandas_full(setup: Setup, frames: dict[str, pd.DataFrame], run=direct) -> tuple[pd.DataFrame, ...]:
+    """(values, points, summary, firing) from bench/pandas_reference.py."""
+    values = reference.compute_indicators(
+        setup.catalogue, frames["observations"], {RECORD_FEED: frames["records"]}, {RECORD_FEED: frames["delivered"]},
+        frames["population"], run,
+    )
+    return values, *reference.signals(setup.catalogue, setup.settings, values, setup.history.periods[-1], run)
+
+
+def check_agreement(setup: Setup) -> None:
+    """Both full paths give the same values, XmR points, summary and alerts (the benchmark's fairness check)."""
+    values, signals = radar_full(setup)
+    pandas_values, points, summary, fired = pandas_full(setup, pandas_inputs(setup.history))
+    assert_frame_equal(values.sort(POINT_KEYS), pl.from_pandas(pandas_values).sort(POINT_KEYS), check_dtypes=False)
+    assert_frame_equal(
+        signals.points.sort(POINT_KEYS), pl.from_pandas(points[signals.points.columns]).sort(POINT_KEYS), check_dtypes=False
+    )
+    assert_frame_equal(signals.summary.sort(POINT_KEYS), pl.from_pandas(summary).sort(POINT_KEYS), check_dtypes=False)
+    alerted = pl.concat([signals.concerns, signals.improvements]).select(
+        pl.col("scope").alias("la_code"), "indicator", "breakdown", "rule"
+    )
+    prefix = pl.when(pl.col("assessment") == "concern").then(pl.lit("spc_")).otherwise(pl.lit("improvement_"))
+    expected = pl.from_pandas(fired).select(*radar.SERIES_KEYS, rule=pl.concat_str(prefix, "signal"))
+    assert_frame_equal(alerted.sort(pl.all()), expected.sort(pl.all()))
+
+
+def timed(job: Callable[[Stopwatch], Any]) -> tuple[float, Stopwatch, Any]:
+    """(wall seconds, stage times, result) of the fastest of REPEATS runs of `job`."""
+    best: tuple[float, Stopwatch] | None = None
+    for _ in range(REPEATS):
+        result = None  # let the previous run's frames go before the next one
+        watch = Stopwatch()
+        start = time.perf_counter()
+        result = job(watch)
+        seconds = time.perf_counter() - start
+        if best is None or seconds < best[0]:
+            best = (seconds, watch)
+    return best[0], best[1], result
+
+
+def stage_table(runs: dict[str, tuple[float, Stopwatch]]) -> str:
+    """Seconds per stage (rows) for each timed path (columns), with the glue between stages as `other`."""
+    stages = list(dict.fromkeys(s for _, watch in runs.values() for s in watch.seconds))
+    lines = ["  stage              " + "".join(f"{name:>14}" for name in runs)]
+    for stage in [*stages, "other", "total"]:
+        cells = []
+        for seconds, watch in runs.values():
+            if stage == "total":
+                value = seconds
+            elif stage == "other":
+                value = seconds - sum(watch.seconds.values())
+            else:
+                value = watch.seconds.get(stage)
+            cells.append(f"{value:>14.2f}" if value is not None else f"{'-':>14}")
+        lines.append(f"  {stage:<19}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # ru_maxrss is in KiB on Linux
+
+
+def run() -> dict[str, float]:
+    start = time.perf_counter()
+    setup = build()
+    history = setup.history
+    authorities = history.delivered["la_code"].unique().sort().to_list()
+    print(f"national history: {len(authorities)} authorities x {len(history.periods)} months, "
+          f"{history.observations.height:,} returned values, {history.records.height:,} MASH contact records "
+          f"(built in {time.perf_counter() - start:.0f}s)")
+
+    sample = [BROMLEY, *authorities[:: len(authorities) // (SAMPLE_SIZE - 1)]][:SAMPLE_SIZE]
+    check_agreement(setup.restricted(sample))
+    print(f"fairness check: polars and pandas agree on {', '.join(sample)} (values, XmR points, summary, alerts)")
+
+    scan_s, _, _ = timed(lambda watch: watch("scan", scan, setup))
+    full_s, full_watch, (values, signals) = timed(lambda watch: radar_full(setup, watch))
+    print(f"latest month {history.periods[-1]}: {signals.points.height:,} SPC points in "
+          f"{signals.summary.height:,} series, {signals.concerns.height} concerns, "
+          f"{signals.improvements.height} improvements")
+    incremental_s, incremental_watch, _ = timed(lambda watch: radar_incremental(setup, values, watch))
+    del values, signals
+    frames = pandas_inputs(history)
+    pandas_s, pandas_watch, _ = timed(lambda watch: pandas_full(setup, frames, watch))
+    del frames
+
+    figures = {
+        "full_vs_scan": full_s / scan_s,
+        "pandas_vs_radar": pandas_s / full_s,
+        "incremental_vs_full": incremental_s / full_s,
+        "peak_rss_gib": peak_rss_gib(),
+        "national_scan_seconds": scan_s,
+        "national_full_seconds": full_s,
+        "national_incremental_seconds": incremental_s,
+        "national_pandas_seconds": pandas_s,
+    }
+    print(f"scan (floor) {scan_s:.1f}s, radar full {full_s:.1f}s, incremental {incremental_s:.1f}s, "
+          f"pandas {pandas_s:.1f}s (best of {REPEATS})")
+    verdicts = [
+        ("full_vs_scan", "<=", 3.0), ("pandas_vs_radar", ">=", 5.0),
+        ("incremental_vs_full", "<", 0.10), ("peak_rss_gib", "<", 6.0),
+    ]
+    for name, sense, target in verdicts:
+        value = figures[name]
+        met = value >= target if sense == ">=" else value <= target if sense == "<=" else value < target
+        print(f"  {name:<20} {value:7.2f}  (target {sense} {target}: {'met' if met else 'MISSED'})")
+    print("where the time goes (seconds, fastest run):")
+    print(stage_table({
+        "radar full": (full_s, full_watch), "incremental": (incremental_s, incremental_watch),
+        "pandas": (pandas_s, pandas_watch),
+    }))
+    print(f"national benchmark took {time.perf_counter() - start:.0f}s")
+    return figures
