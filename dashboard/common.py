@@ -19,6 +19,7 @@ from models import queries
 from models.engine import get_engine
 from pipelines.benchmarks import comparison
 from pipelines.feed_status import LOCAL_TIME_ZONE
+from pipelines.messages import number
 from radar.catalogue import Catalogue
 from radar.config import Context, get_context
 from validation.neighbours import statistical_neighbours
@@ -67,16 +68,8 @@ def show_no_data() -> None:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A value in its unit: "87.0%", "322.5 per 10,000", "426 days", "1,234"; a dash when missing."""
-    if value is None:
-        return MISSING
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "rate_per_10k":
-        return f"{value:,.1f} per 10,000"
-    if unit == "days":
-        return f"{value:,.0f} days"
-    return format_count(value)
+    """A value in its unit, written as alert messages write it ("87.0%"); a dash when missing."""
+    return MISSING if value is None else number(value, unit)
 
 
 def format_published(value: float | None, symbol: str | None, unit: str) -> str:

@@ -188,8 +188,9 @@ def ingest_files(paths: list[Path], on_result=None) -> list[dict]:
     for path in feed_files([Path(p) for p in paths]):
         try:
             result = ingest_one(path)
-        except Exception:  # a fault in Radar, not in the file: report it and carry on with the others
-            logger.exception("%s: could not be processed", path.name)
+        except Exception as fault:  # a fault in Radar, not in the file: report it and carry on with the others
+            # Only the fault's type is logged: its text or traceback could quote a cell of the file.
+            logger.error("%s: could not be processed (%s)", path.name, type(fault).__name__)
             result = IngestResult(path.name, None, None, "rejected", errors=[{
                 "row": None, "column": None, "value": None, "rule": "internal_error",
                 "message": "Radar could not process this file because of an internal fault; nothing was stored. "

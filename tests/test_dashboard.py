@@ -249,12 +249,12 @@ def test_indicator_explorer_shows_values_gaps_and_the_comparator(store):
     app.selectbox(key="indicator").set_value("cin_rate").run()
     table = frame(app, 0)
     assert table["Month"].to_list() == ["Jan 2025", "Feb 2025", "Mar 2025", "Apr 2025"]
-    assert table["Value"].to_list() == ["322.5 per 10,000", "—", "—", "330.0 per 10,000"]
+    assert table["Value"].to_list() == ["322.5 per 10,000 children", "—", "—", "330.0 per 10,000 children"]
     assert table["Numerator"].to_list() == ["2,150", "—", "—", "2,200"]
     assert table["Denominator"].to_list()[0] == "66,667"
     assert table["Note"].to_list()[1:3] == ["Population estimate for 2025 not published", "No value stored for this month."]
     markdown = [m.value for m in app.markdown]
-    assert "**National comparator:** 334.0 per 10,000 (2018-19). England average quoted in the BSCP annual report 2019-20." in markdown
+    assert "**National comparator:** 334.0 per 10,000 children (2018-19). England average quoted in the BSCP annual report 2019-20." in markdown
     assert "999.9" not in every_text(app)
 
 
@@ -327,12 +327,12 @@ def chart_points(values: list[float | None], **columns) -> pl.DataFrame:
 
 def test_a_missing_value_is_a_gap_in_the_chart_not_a_zero():
     points = chart_points([322.5, None])
-    spec = spc_chart(points, "rate_per_10k", [("England 2018-19: 334.0 per 10,000", 334.0)]).to_dict()
+    spec = spc_chart(points, "rate_per_10k", [("England 2018-19: 334.0 per 10,000 children", 334.0)]).to_dict()
     limits, mean, line, dots, rule, label = spec["layer"]
     for layer in (limits, mean, line):
         assert layer["mark"]["invalid"] == "break-paths-show-domains"
     assert [row["value"] for row in spec["datasets"][line["data"]["name"]]] == [322.5, None]
-    assert spec["datasets"][rule["data"]["name"]] == [{"label": "England 2018-19: 334.0 per 10,000", "value": 334.0}]
+    assert spec["datasets"][rule["data"]["name"]] == [{"label": "England 2018-19: 334.0 per 10,000 children", "value": 334.0}]
     assert label["encoding"]["text"]["field"] == "label"
 
 
@@ -362,8 +362,8 @@ def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
 
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
-    [(87.0, "percent", "87.0%"), (86.96, "percent", "87.0%"), (322.5, "rate_per_10k", "322.5 per 10,000"),
-     (12345.67, "rate_per_10k", "12,345.7 per 10,000"), (426.4, "days", "426 days"), (1234, "count", "1,234"),
+    [(87.0, "percent", "87.0%"), (86.96, "percent", "87.0%"), (322.5, "rate_per_10k", "322.5 per 10,000 children"),
+     (12345.67, "rate_per_10k", "12,345.7 per 10,000 children"), (426.4, "days", "426 days"), (1234, "count", "1,234"),
      (0, "count", "0"), (None, "percent", "—")],
 )
 def test_format_value(value, unit, text):
@@ -420,7 +420,7 @@ def test_a_short_series_says_it_has_no_limits_and_lists_a_recently_resolved_aler
     assert not any(c.value.startswith("Solid grey line: the mean") for c in app.caption)
     # Resolved in Feb 2025, within three months of the series' last month (Apr 2025).
     assert RESOLVED_MESSAGE in markdowns(app)
-    assert ":gray-badge[Resolved]" in next(m for m in markdowns(app) if "Children in need per 10,000" in m)
+    assert ":gray-badge[Resolved]" in next(m for m in markdowns(app) if "Children in need per 10,000 children" in m)
 
 
 def test_a_series_the_cycle_has_not_charted_says_when_limits_appear(store):

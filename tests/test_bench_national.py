@@ -1,0 +1,134 @@
+"""The national benchmark's computations at a tiny size: fairness (polars = pandas), fidelity to the pipeline, incremental = full."""
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from bench import national, national_signals, pandas_reference
+from bench.national_data import History, month_range
+from pipelines.indicators import compute_indicators
+from pipelines.spc import SpcSettings, xmr
+
+AUTHORITIES = ["E09000006", "E06000001", "E08000025"]  # Bromley, Hartlepool, Birmingham
+SORT = ["la_code", "indicator", "breakdown", "period"]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return national.build(records=5_000, months=36, la_codes=AUTHORITIES)
+
+
+def test_month_range_crosses_the_year():
+    assert month_range("2024-11", 3) == ["2024-11", "2024-12", "2025-01"]
+
+
+def test_tiny_history_has_every_authority_month_and_record(setup):
+    history = setup.history
+    assert history.records.height == 5_000
+    assert history.delivered.height == 3 * 36
+    assert sorted(history.records["la_code"].unique()) == sorted(AUTHORITIES)
+    assert setup.next_month.periods == ["2018-01"]
+    # Board attendance is quarterly: no returns in the months between quarters.
+    board = history.observations.filter(pl.col("indicator") == "board_seats")
+    assert set(board["period"].str.slice(5, 2)) == {"03", "06", "09", "12"}
+
+
+def test_scan_groups_by_every_column_an_indicator_counts_by(setup):
+    assert national.counted_columns(setup.catalogue) == ["source", "outcome"]
+
+
+def test_national_counts_by_hand(catalogue):
+    records = pl.DataFrame({
+        "la_code": ["A", "A", "A", "B"],
+        "period": ["2020-01"] * 4,
+        "child_ref": [1, 1, 2, 3],
+        "source": ["police", "police", "health", "police"],
+        "outcome": ["referral_to_csc", "early_help", "referral_to_csc", "early_help"],
+    })
+    delivered = pl.DataFrame({"la_code": ["A", "B", "B"], "period": ["2020-01", "2020-01", "2020-02"]})
+    out = national_signals.count_records(catalogue, "mash_contacts", records, delivered)
+
+    def value(la_code, indicator, period="2020-01", breakdown=""):
+        return out.filter(
+            la_code=la_code, indicator=indicator, period=period, breakdown=breakdown
+        )["value"].item()
+
+    assert value("A", "mash_enquiries") == 3
+    assert value("A", "mash_enquiries", breakdown="police") == 2
+    assert value("A", "mash_referrals") == 2
+    assert value("A", "mash_referrals", breakdown="police") == 1
+    assert value("A", "mash_children") == 2
+    assert value("B", "mash_enquiries") == 1
+    assert value("B", "mash_referrals") == 0
+    assert value("B", "mash_children", period="2020-02") == 0  # delivered empty: a true zero
+    assert out.filter(la_code="A", period="2020-02").height == 0  # not delivered: nothing
+
+
+def test_national_indicators_equal_the_pipeline_authority_by_authority(setup):
+    history = setup.history
+    national_values = national_signals.compute_indicators(
+        setup.catalogue, history.observations, {"mash_contacts": history.records},
+        {"mash_contacts": history.delivered}, history.population,
+    )
+    for la_code in AUTHORITIES:
+        def own(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.filter(pl.col("la_code") == la_code).drop("la_code")
+
+        pipeline = compute_indicators(
+            setup.catalogue, own(history.observations),
+            {"mash_contacts": own(history.records)}, {"mash_contacts": history.periods}, own(history.population),
+        )
+        assert_frame_equal(own(national_values).sort(SORT[1:]), pipeline.sort(SORT[1:]))
+
+
+def test_polars_and_pandas_agree(setup):
+    national.check_agreement(setup)  # raises on any difference
+    _, signals = national.radar_full(setup)
+    fired = set(signals.points["signal"].drop_nulls())
+    assert fired == {"outside_limits", "trend", "two_of_three", "shift"}  # the comparison covers every rule
+
+
+def test_the_fairness_check_catches_a_different_number(setup, monkeypatch):
+    monkeypatch.setattr(pandas_reference, "LIMIT_FACTOR", 3.0)
+    with pytest.raises(AssertionError):
+        national.check_agreement(setup)
+
+
+def test_xmr_by_hand_in_both_engines():
+    # Eleven quiet months then 20: mean 42/12 = 3.5, mean moving range 27/11,
+    # upper limit 3.5 + 2.66 * 27/11 = 10.029, so the last month is outside;
+    # the eleven before it all sit below the mean, a shift (a run of at least 7).
+    values = [1.0, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 20]
+    frame = pl.DataFrame({
+        "la_code": "A", "indicator": "self_harm_attendances", "breakdown": "",
+        "period": month_range("2020-01", 12), "value": values,
+    })
+    polarity = pl.DataFrame({"indicator": ["self_harm_attendances"], "polarity": ["up_is_bad"]})
+    ours = xmr(frame, national_signals.SERIES_KEYS, SpcSettings(), polarity)
+    theirs = pandas_reference.xmr(frame.to_pandas(), SpcSettings(), {"self_harm_attendances": "up_is_bad"})
+    for points in (ours.to_pandas(), theirs):
+        last = points.iloc[-1]
+        assert last["mean"] == pytest.approx(3.5)
+        assert last["upper"] == pytest.approx(3.5 + 2.66 * 27 / 11)
+        assert (last["signal"], last["direction"], last["assessment"]) == ("outside_limits", "high", "concern")
+        assert set(zip(points["signal"].iloc[:-1], points["direction"].iloc[:-1], points["assessment"].iloc[:-1])) == {
+            ("shift", "low", "improvement")
+        }
+
+
+def test_incremental_cycle_equals_a_full_recompute_over_all_months(setup):
+    values, _ = national.radar_full(setup)
+    incremental = national.radar_incremental(setup, values)
+    history, new = setup.history, setup.next_month
+    combined = History(
+        periods=[*history.periods, *new.periods],
+        observations=pl.concat([history.observations, new.observations]),
+        records=pl.concat([history.records, new.records]),
+        delivered=pl.concat([history.delivered, new.delivered]),
+        population=pl.concat([history.population, new.population]),
+    )
+    _, full = national.radar_full(national.Setup(setup.catalogue, setup.settings, combined, new))
+    assert_frame_equal(incremental.points.sort(SORT), full.points.sort(SORT))
+    assert_frame_equal(incremental.summary.sort(SORT), full.summary.sort(SORT))
+    assert_frame_equal(incremental.concerns, full.concerns)
+    assert (incremental.summary["period"] == "2018-01").any()
