@@ -8,6 +8,7 @@ the pipeline would read them, and compared with those figures.
 from __future__ import annotations
 
 import random
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
@@ -440,3 +441,19 @@ def test_validation_accepts_good_files_and_rejects_bad_ones(bad_run):
     for path in sorted(out.iterdir()):
         result = validate_file(path, CATALOGUE, max_bytes=150 * 1024 * 1024)
         assert result.ok == (path.name not in bad_names), (path.name, result.problems[:3])
+
+
+def test_files_carry_plausible_arrival_times(default_run):
+    """Modification times (Radar's arrival times) fall around the due day of the following month."""
+    files = default_run[1]
+    arrivals = {}
+    for path in files[:480]:
+        feed_id, period = path.stem.split("__")
+        year, month = (int(x) for x in period.split("-"))
+        nxt = date(year + month // 12, month % 12 + 1, 1)
+        arrived = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date()
+        assert nxt <= arrived <= nxt + timedelta(days=27 + 12), (path.name, arrived)
+        arrivals[path.name] = arrived
+    due = {f.id: f.due_day for f in CATALOGUE.feeds}
+    late = sum(a.day > due[name.split("__")[0]] for name, a in arrivals.items())
+    assert 0.02 < late / len(arrivals) < 0.2  # most on time, some late
