@@ -31,6 +31,8 @@ read before pandas starts) and the raw seconds.
 
 from __future__ import annotations
 
+import operator
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -41,8 +43,7 @@ import pandas as pd
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from bench import national_signals as radar
-from bench import pandas_reference as reference
+from bench import national_signals, pandas_reference
 from bench.national_data import RECORD_FEED, History, la_populations, month_range, restrict, synthesise
 from bench.stopwatch import Stopwatch, direct
 from pipelines.alert_settings import AlertSettings
@@ -58,7 +59,12 @@ SAMPLE_SIZE = 5  # authorities in the fairness check, Bromley among them
 BROMLEY = "E09000006"
 REPEATS = 3
 GIB = 2**30
-POINT_KEYS = [*radar.SERIES_KEYS, "period"]
+POINT_KEYS = [*national_signals.SERIES_KEYS, "period"]
+TARGETS = [
+    ("full_vs_scan", "<=", 3.0), ("pandas_vs_radar", ">=", 5.0),
+    ("incremental_vs_full", "<", 0.10), ("peak_rss_gib", "<", 6.0),
+]
+COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
 
 
 @dataclass(frozen=True)
@@ -105,23 +111,23 @@ def scan(setup: Setup) -> tuple[pl.DataFrame, pl.DataFrame]:
     return counts, sums
 
 
-def radar_full(setup: Setup, run=direct) -> tuple[pl.DataFrame, radar.Signals]:
+def radar_full(setup: Setup, run=direct) -> tuple[pl.DataFrame, national_signals.Signals]:
     history = setup.history
-    values = radar.compute_indicators(
+    values = national_signals.compute_indicators(
         setup.catalogue, history.observations, {RECORD_FEED: history.records}, {RECORD_FEED: history.delivered},
         history.population, run,
     )
-    return values, radar.signals(setup.catalogue, setup.settings, values, history.periods[-1], run)
+    return values, national_signals.signals(setup.catalogue, setup.settings, values, history.periods[-1], run)
 
 
-def radar_incremental(setup: Setup, values: pl.DataFrame, run=direct) -> radar.Signals:
+def radar_incremental(setup: Setup, values: pl.DataFrame, run=direct) -> national_signals.Signals:
     """The new month's indicators appended to `values` (the full run's), then SPC and alerts at that month."""
     new = setup.next_month
-    added = radar.compute_indicators(
+    added = national_signals.compute_indicators(
         setup.catalogue, new.observations, {RECORD_FEED: new.records}, {RECORD_FEED: new.delivered},
         new.population, run,
     )
-    return radar.signals(setup.catalogue, setup.settings, pl.concat([values, added]), new.periods[-1], run)
+    return national_signals.signals(setup.catalogue, setup.settings, pl.concat([values, added]), new.periods[-1], run)
 
 
 def pandas_inputs(history: History) -> dict[str, pd.DataFrame]:
@@ -135,11 +141,11 @@ def pandas_inputs(history: History) -> dict[str, pd.DataFrame]:
 
 def pandas_full(setup: Setup, frames: dict[str, pd.DataFrame], run=direct) -> tuple[pd.DataFrame, ...]:
     """(values, points, summary, firing) from bench/pandas_reference.py."""
-    values = reference.compute_indicators(
+    values = pandas_reference.compute_indicators(
         setup.catalogue, frames["observations"], {RECORD_FEED: frames["records"]}, {RECORD_FEED: frames["delivered"]},
         frames["population"], run,
     )
-    return values, *reference.signals(setup.catalogue, setup.settings, values, setup.history.periods[-1], run)
+    return values, *pandas_reference.signals(setup.catalogue, setup.settings, values, setup.history.periods[-1], run)
 
 
 def check_agreement(setup: Setup) -> None:
@@ -148,14 +154,15 @@ def check_agreement(setup: Setup) -> None:
     pandas_values, points, summary, fired = pandas_full(setup, pandas_inputs(setup.history))
     assert_frame_equal(values.sort(POINT_KEYS), pl.from_pandas(pandas_values).sort(POINT_KEYS), check_dtypes=False)
     assert_frame_equal(
-        signals.points.sort(POINT_KEYS), pl.from_pandas(points[signals.points.columns]).sort(POINT_KEYS), check_dtypes=False
+        signals.points.sort(POINT_KEYS), pl.from_pandas(points[signals.points.columns]).sort(POINT_KEYS),
+        check_dtypes=False,
     )
     assert_frame_equal(signals.summary.sort(POINT_KEYS), pl.from_pandas(summary).sort(POINT_KEYS), check_dtypes=False)
     alerted = pl.concat([signals.concerns, signals.improvements]).select(
         pl.col("scope").alias("la_code"), "indicator", "breakdown", "rule"
     )
     prefix = pl.when(pl.col("assessment") == "concern").then(pl.lit("spc_")).otherwise(pl.lit("improvement_"))
-    expected = pl.from_pandas(fired).select(*radar.SERIES_KEYS, rule=pl.concat_str(prefix, "signal"))
+    expected = pl.from_pandas(fired).select(*national_signals.SERIES_KEYS, rule=pl.concat_str(prefix, "signal"))
     assert_frame_equal(alerted.sort(pl.all()), expected.sort(pl.all()))
 
 
@@ -202,7 +209,8 @@ def run() -> dict[str, float]:
     authorities = history.delivered["la_code"].unique().sort().to_list()
     print(f"national history: {len(authorities)} authorities x {len(history.periods)} months, "
           f"{history.observations.height:,} returned values, {history.records.height:,} MASH contact records "
-          f"(built in {time.perf_counter() - start:.0f}s)")
+          f"(built in {time.perf_counter() - start:.0f}s; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores)")
 
     sample = [BROMLEY, *authorities[:: len(authorities) // (SAMPLE_SIZE - 1)]][:SAMPLE_SIZE]
     check_agreement(setup.restricted(sample))
@@ -233,14 +241,9 @@ def run() -> dict[str, float]:
     }
     print(f"scan (floor) {scan_s:.1f}s, radar full {full_s:.1f}s, incremental {incremental_s:.1f}s, "
           f"pandas {pandas_s:.1f}s (best of {REPEATS}); peak memory {radar_peak:.2f} GiB before pandas started")
-    verdicts = [
-        ("full_vs_scan", "<=", 3.0), ("pandas_vs_radar", ">=", 5.0),
-        ("incremental_vs_full", "<", 0.10), ("peak_rss_gib", "<", 6.0),
-    ]
-    for name, sense, target in verdicts:
-        value = figures[name]
-        met = value >= target if sense == ">=" else value <= target if sense == "<=" else value < target
-        print(f"  {name:<20} {value:7.2f}  (target {sense} {target}: {'met' if met else 'MISSED'})")
+    for name, sense, target in TARGETS:
+        met = COMPARE[sense](figures[name], target)
+        print(f"  {name:<20} {figures[name]:7.2f}  (target {sense} {target}: {'met' if met else 'MISSED'})")
     print("where the time goes (seconds, fastest run):")
     print(stage_table({
         "radar full": (full_s, full_watch), "incremental": (incremental_s, incremental_watch),

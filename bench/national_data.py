@@ -68,7 +68,9 @@ def la_populations(populations: pl.DataFrame) -> pl.DataFrame:
     whose boundaries changed (published only in recent years) keep the years
     they have, and their earlier months get no rate, as in Radar.
     """
-    la = populations.filter(pl.col("level") == "la").select(pl.col("new_la_code").alias("la_code"), "year", "population")
+    la = populations.filter(pl.col("level") == "la").select(
+        pl.col("new_la_code").alias("la_code"), "year", "population"
+    )
     current = la.filter(pl.col("year") == pl.col("year").max()).select("la_code")
     return la.join(current, on="la_code").sort("la_code", "year")
 
@@ -124,9 +126,13 @@ def _sent_series(catalogue: Catalogue) -> pl.DataFrame:
 
 def _observations(catalogue: Catalogue, authorities: pl.DataFrame, months: pl.DataFrame, rng) -> pl.DataFrame:
     """Each authority's aggregate returns: one row per sent series and month the feed is due."""
-    due = pl.DataFrame(
-        [{"feed": f.id, "period": p} for f in catalogue.feeds if f.kind == "aggregate" for p in months["period"] if f.expects(p)]
-    )
+    due = pl.DataFrame([
+        {"feed": f.id, "period": p}
+        for f in catalogue.feeds
+        if f.kind == "aggregate"
+        for p in months["period"]
+        if f.expects(p)
+    ])
     files = authorities.select("la_code", "size").join(due, how="cross")
     files = files.filter(pl.Series(rng.random(files.height) >= MISSING_FILE_SHARE))
     grid = files.join(_sent_series(catalogue), on="feed").join(months, on="period")
@@ -141,7 +147,9 @@ def _observations(catalogue: Catalogue, authorities: pl.DataFrame, months: pl.Da
     )
 
 
-def _records(catalogue: Catalogue, authorities: pl.DataFrame, months: pl.DataFrame, n_records: int, rng) -> pl.DataFrame:
+def _records(
+    catalogue: Catalogue, authorities: pl.DataFrame, months: pl.DataFrame, n_records: int, rng
+) -> pl.DataFrame:
     """`n_records` MASH contacts, already grouped by authority and month as a store returns them."""
     cells = authorities.join(months, how="cross").with_columns(
         weight=pl.col("size") * pl.when(pl.col("august")).then(AUGUST_DIP).otherwise(1.0)

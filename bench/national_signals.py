@@ -57,7 +57,9 @@ def count_records(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, del
         for column, allowed in spec.where.items():
             rows = rows.filter(pl.col(column).is_in(list(allowed)))
         measure = pl.len() if spec.count == "rows" else pl.col(spec.column).n_unique()
-        total = month_grid.join(rows.group_by(*BY, "period").agg(measure.alias("value")), on=[*BY, "period"], how="left")
+        total = month_grid.join(
+            rows.group_by(*BY, "period").agg(measure.alias("value")), on=[*BY, "period"], how="left"
+        )
         parts = [total.with_columns(breakdown=pl.lit(""))]
         if spec.by:
             grid = month_grid.join(pl.DataFrame({"breakdown": catalogue.breakdown_values(ind)}), how="cross")
@@ -108,7 +110,9 @@ def derive(catalogue: Catalogue, base: pl.DataFrame, population: pl.DataFrame) -
         denominators, on=[*BY, "period", "denominator_id", "breakdown"], how="left"
     )
     on_total = numerators.filter(~pl.col("denominator_by_breakdown") & (pl.col("denominator_id") != POPULATION)).join(
-        denominators.filter(pl.col("breakdown") == "").drop("breakdown"), on=[*BY, "period", "denominator_id"], how="left"
+        denominators.filter(pl.col("breakdown") == "").drop("breakdown"),
+        on=[*BY, "period", "denominator_id"],
+        how="left",
     )
     on_population = numerators.filter(pl.col("denominator_id") == POPULATION).join(
         population_rows, on=[*BY, "period", "denominator_id"], how="left"
@@ -170,7 +174,9 @@ def polarities(catalogue: Catalogue) -> pl.DataFrame:
     })
 
 
-def alerts(catalogue: Catalogue, settings: AlertSettings, points: pl.DataFrame, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def alerts(
+    catalogue: Catalogue, settings: AlertSettings, points: pl.DataFrame, period: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`spc_signals` (concerns, improvements) at `period` for each authority, on the series that may alert."""
     alerting = points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == "")
     found = [

@@ -139,7 +139,8 @@ def sorted_series(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def seasonal_baseline(values: pd.DataFrame, years: int = 3) -> pd.DataFrame:
-    """Each value less the mean of the same month in the previous `years` years (at least two), plus the series' mean expectation."""
+    """`pipelines.seasonal.seasonal_baseline`: the value less the same month's mean over the previous `years`
+    years (at least two of them), plus the series' mean expectation."""
     out = sorted_series(values)
     earlier = pd.concat(
         [out[["series", "month", "value"]].assign(month=out["month"] + 12 * lag) for lag in range(1, years + 1)]
@@ -237,7 +238,8 @@ def summarise(points: pd.DataFrame) -> pd.DataFrame:
         [None, "common_cause"],
         "special_cause_" + latest["assessment"].fillna("neither") + "_" + latest["direction"],
     )
-    return latest.assign(variation=variation, assurance=None)[[*KEYS, "period", "value", "label", "variation", "assurance"]]
+    columns = [*KEYS, "period", "value", "label", "variation", "assurance"]
+    return latest.assign(variation=variation, assurance=None)[columns]
 
 
 def firing(points: pd.DataFrame, period: str, alert_on_breakdowns: bool) -> pd.DataFrame:
@@ -251,7 +253,9 @@ def firing(points: pd.DataFrame, period: str, alert_on_breakdowns: bool) -> pd.D
     return points.loc[chosen, [*KEYS, "signal", "assessment"]]
 
 
-def signals(catalogue: Catalogue, settings: AlertSettings, values: pd.DataFrame, period: str, run=direct):
+def signals(
+    catalogue: Catalogue, settings: AlertSettings, values: pd.DataFrame, period: str, run=direct
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(points, summary, firing) for every authority's series, stage by stage as in the polars path."""
     polarity = {i.id: i.polarity for i in catalogue.indicators}
     charted = run("seasonal baseline", charted_values, catalogue, values)

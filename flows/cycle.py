@@ -17,7 +17,7 @@ from flows.files import purge_quarantine
 from flows.runtime import context, engine, retry_on_io
 from flows.signals import compute_signals
 from models import store
-from pipelines.feed_status import shift_period
+from radar.periods import shift
 from pipelines.indicators import compute_indicators
 from validation.population import population_for_periods, read_child_population
 
@@ -54,7 +54,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[
     which feeds are late (default: the real date).
     """
     today = today or date.today()
-    period = period or shift_period(f"{today:%Y-%m}", -1)
+    period = period or shift(f"{today:%Y-%m}", -1)
     if not PERIOD.match(period):
         raise ValueError(f"period must look like 2020-03, not {period!r}")
     ctx = context()

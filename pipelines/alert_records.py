@@ -18,7 +18,7 @@ import polars as pl
 from pipelines import messages
 from pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
 from pipelines.alert_settings import AlertSettings
-from pipelines.feed_status import months, shift_period
+from radar.periods import month_range, shift
 from pipelines.spc import xmr
 
 LADO_FEED = "lado_referrals"
@@ -70,11 +70,11 @@ def setting_concentration(referrals: pl.DataFrame, period: str, settings: AlertS
     below `max_probability`.
     """
     thresholds = settings.setting_concentration
-    window_start = shift_period(period, -(thresholds.window_months - 1))
+    window_start = shift(period, -(thresholds.window_months - 1))
     data = referrals.filter(pl.col("period") <= period)
     if data.is_empty():
         return candidate_frame([])
-    history_months = len(months(data["period"].min(), window_start)) - 1
+    history_months = len(month_range(data["period"].min(), window_start)) - 1
     if history_months < thresholds.window_months:
         return candidate_frame([])
     windows = history_months / thresholds.window_months
@@ -149,7 +149,7 @@ def repeat_missing_counts(episodes: pl.DataFrame, period: str, settings: AlertSe
     first = episodes["period"].min()
     data_start = date(int(first[:4]), int(first[5:7]), 1)
     windows = []
-    for month in months(first, period):
+    for month in month_range(first, period):
         end = _month_end(month)
         start = end - timedelta(days=counting.window_days - 1)
         if start >= data_start:

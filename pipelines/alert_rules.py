@@ -32,7 +32,7 @@ import polars as pl
 
 from pipelines import messages
 from pipelines.alert_settings import AlertSettings
-from pipelines.feed_status import shift_period
+from radar.periods import financial_year, shift
 from radar.catalogue import Catalogue, Indicator
 
 CANDIDATE_SCHEMA = {
@@ -201,7 +201,7 @@ def _run_back(history: list[dict], continues) -> list[dict]:
         if (
             earlier["value"] is None
             or earlier["segment"] != later["segment"]
-            or earlier["period"] != shift_period(later["period"], -1)
+            or earlier["period"] != shift(later["period"], -1)
             or not continues(earlier, later)
         ):
             break
@@ -284,7 +284,7 @@ def target_missed(
 
 def _financial_year(period: str) -> str:
     """"2020-03" -> "2019-20", "2020-04" -> "2020-21": the April-March year a month belongs to."""
-    return messages.financial_year(int(period[:4]) + (int(period[5:7]) >= 4))
+    return messages.financial_year(financial_year(period) + 1)
 
 
 # --- National and statistical-neighbour benchmarks -----------------------------------

@@ -20,12 +20,12 @@ the following month.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import polars as pl
 
 from radar.catalogue import Catalogue
+from radar.periods import month_range, parse_period, shift
 
 # The statuses that mean an agency needs chasing for a month.
 TO_CHASE = ("late", "missing", "rejected")
@@ -33,33 +33,10 @@ TO_CHASE = ("late", "missing", "rejected")
 DELIVERED = ("accepted", "replaced")
 EXPECTED_SCHEMA = {"feed_id": pl.String, "period": pl.String, "due_date": pl.Date}
 LOCAL_TIME_ZONE = "Europe/London"  # due dates are English calendar days
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _month_number(period: str) -> int:
-    if not _PERIOD.match(period):
-        raise ValueError(f"a period must be YYYY-MM, got {period!r}")
-    return int(period[:4]) * 12 + int(period[5:7]) - 1
-
-
-def _period(month_number: int) -> str:
-    return f"{month_number // 12:04d}-{month_number % 12 + 1:02d}"
-
-
-def shift_period(period: str, months: int) -> str:
-    """The period `months` after (or, when negative, before) `period`."""
-    return _period(_month_number(period) + months)
-
-
-def months(start: str, end: str) -> list[str]:
-    """Every period from `start` to `end`, both included (empty when start is after end)."""
-    return [_period(n) for n in range(_month_number(start), _month_number(end) + 1)]
-
-
 def due_date(period: str, due_day: int) -> date:
     """The day a month's file is due: `due_day` of the following month."""
-    following = shift_period(period, 1)
-    return date(int(following[:4]), int(following[5:7]), due_day)
+    year, month = parse_period(shift(period, 1))
+    return date(year, month, due_day)
 
 
 def expected_submissions(catalogue: Catalogue, due_days: dict[str, int], start: str, end: str) -> pl.DataFrame:
@@ -72,7 +49,7 @@ def expected_submissions(catalogue: Catalogue, due_days: dict[str, int], start: 
     rows = [
         (feed.id, period, due_date(period, due_days.get(feed.id, feed.due_day)))
         for feed in catalogue.feeds
-        for period in months(start, end)
+        for period in month_range(start, end)
         if feed.expects(period)
     ]
     return pl.DataFrame(rows, schema=EXPECTED_SCHEMA, orient="row")

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.alert_records import poisson_tail, repeat_missing, repeat_missing_counts, setting_concentration
 from pipelines.alert_settings import ALERTS_FILE, parse_alert_settings
-from pipelines.feed_status import months
+from radar.periods import month_range
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
 LA = "E09000006"
@@ -135,7 +135,7 @@ def monthly_repeaters(per_month: list[int], start: str = "2019-01") -> pl.DataFr
     three-month sum of `per_month`.
     """
     rows = []
-    for i, (p, k) in enumerate(zip(months(start, "2099-12"), per_month)):
+    for i, (p, k) in enumerate(zip(month_range(start, "2099-12"), per_month)):
         first = date(int(p[:4]), int(p[5:7]), 15)
         rows += [(f"SECRET-CHILD-{i:02d}-{j}", first + timedelta(days=d)) for j in range(k) for d in range(3)]
     return episodes(*rows)

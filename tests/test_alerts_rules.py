@@ -22,7 +22,7 @@ from pipelines.alert_rules import (
     target_missed,
 )
 from pipelines.alert_settings import ALERTS_FILE, parse_alert_settings
-from pipelines.feed_status import months
+from radar.periods import month_range
 from radar.catalogue import load_catalogue
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
@@ -50,7 +50,7 @@ def series(
     label: str = "ok",
 ) -> pl.DataFrame:
     """One series of XmR points; the signal (if any) is on its last month. A None value drops the month."""
-    periods = months(start, "2099-12")[: len(values)]
+    periods = month_range(start, "2099-12")[: len(values)]
     rows = [
         (indicator, breakdown, p, v, mean, lower, upper, 0, label,
          *((signal, direction, assessment) if i == len(values) - 1 else (None, None, None)))
@@ -185,7 +185,7 @@ def test_the_real_xmr_output_feeds_the_spc_rules():
     # eleven 2s and one 18, mean 40/12 = 3.3333; limits 22.4615 -/+ 2.66 x 3.3333 = 13.595 and 31.328.
     values = [20.0, 22.0] * 6 + [40.0]
     frame = pl.DataFrame({
-        "indicator": "self_harm_attendances", "breakdown": "", "period": months("2019-01", "2020-01"), "value": values,
+        "indicator": "self_harm_attendances", "breakdown": "", "period": month_range("2019-01", "2020-01"), "value": values,
     })
     polarity = pl.DataFrame({"indicator": ["self_harm_attendances"], "polarity": ["up_is_bad"]})
     points = spc.xmr(frame, ["indicator", "breakdown"], SETTINGS.spc_settings(), polarity=polarity)

@@ -1,4 +1,9 @@
-"""The national benchmark's computations at a tiny size: fairness (polars = pandas), fidelity to the pipeline, incremental = full."""
+"""The national benchmark's computations at a tiny size.
+
+Fairness (the polars and pandas paths agree), fidelity (the national
+composition equals the pipeline authority by authority) and honesty (the
+incremental cycle equals a full recompute over every month).
+"""
 
 import polars as pl
 import pytest

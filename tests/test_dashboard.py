@@ -21,7 +21,7 @@ from dashboard.signals import cycle_month, evidence_table, series_badges
 from models.engine import get_engine
 from pipelines.benchmarks import ATTRIBUTION
 from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
-from pipelines.feed_status import months
+from radar.periods import month_range
 from radar.config import get_context
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -55,7 +55,7 @@ def value(la_code: str, indicator: str, period: str, v: float | None, **extra) -
 
 # cpp_repeat_rate (percent, up is bad): twelve months around a mean of 20% with limits 10% to 30%,
 # and April 2025 at 34%, above the upper limit: a special cause of concern.
-REPEAT_MONTHS = months("2024-05", "2025-04")
+REPEAT_MONTHS = month_range("2024-05", "2025-04")
 REPEAT_VALUES = [18.0, 22.0, 19.0, 21.0, 20.0, 17.0, 23.0, 19.0, 21.0, 18.0, 22.0, 34.0]
 SPC_MESSAGE = "Second or subsequent plans (%) stood at 34.0% in Apr 2025, above the usual range of 10.0% to 30.0%."
 FEED_MESSAGE = "No file has arrived for Mar 2025 from NHS trusts (Health monthly return, due 15 Apr 2025)."
@@ -319,7 +319,7 @@ def chart_points(values: list[float | None], **columns) -> pl.DataFrame:
     n = len(values)
     spc = {"mean": pl.Float64, "lower": pl.Float64, "upper": pl.Float64, "signal": pl.String, "assessment": pl.String}
     return pl.DataFrame(
-        {"period": months("2025-01", f"2025-{n:02d}"), "value": values}
+        {"period": month_range("2025-01", f"2025-{n:02d}"), "value": values}
         | {name: columns.get(name, [None] * n) for name in spc},
         schema={"period": pl.String, "value": pl.Float64} | spc,
     )

@@ -11,10 +11,9 @@ from pipelines.feed_status import (
     expected_submissions,
     feed_status,
     feeds_to_chase,
-    months,
-    shift_period,
 )
 from radar.catalogue import load_catalogue
+from radar.periods import month_range, shift
 
 SUBMISSION_SCHEMA = {
     "feed_id": pl.String, "period": pl.String, "status": pl.String,
@@ -35,15 +34,15 @@ def expected(*feeds: tuple[str, date]) -> pl.DataFrame:
 
 
 def test_months_cross_a_year_and_include_both_ends():
-    assert months("2024-11", "2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
-    assert months("2025-03", "2025-03") == ["2025-03"]
-    assert months("2025-04", "2025-03") == []
+    assert month_range("2024-11", "2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    assert month_range("2025-03", "2025-03") == ["2025-03"]
+    assert month_range("2025-04", "2025-03") == []
 
 
 def test_shift_period_goes_both_ways_across_years():
-    assert shift_period("2025-01", -1) == "2024-12"
-    assert shift_period("2024-12", 1) == "2025-01"
-    assert shift_period("2025-03", -11) == "2024-04"
+    assert shift("2025-01", -1) == "2024-12"
+    assert shift("2024-12", 1) == "2025-01"
+    assert shift("2025-03", -11) == "2024-04"
 
 
 def test_due_date_is_in_the_following_month():
@@ -54,7 +53,7 @@ def test_due_date_is_in_the_following_month():
 @pytest.mark.parametrize("bad", ["2025-13", "2025-3", "March 2025", "2025-00"])
 def test_a_malformed_period_is_refused(bad):
     with pytest.raises(ValueError, match="YYYY-MM"):
-        months(bad, "2025-03")
+        month_range(bad, "2025-03")
 
 
 def test_expected_submissions_use_partnership_due_days_and_quarterly_cadence():

@@ -11,7 +11,8 @@ import streamlit as st
 
 from dashboard.common import agency_name, context, engine, period_label, show_no_data
 from models import queries
-from pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase, months, shift_period
+from pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase
+from radar.periods import month_range, shift
 
 STATUS_LABELS = {
     "on_time": "On time",
@@ -49,11 +50,11 @@ if periods.is_empty():
 
 today = date.today()
 latest = periods.max()
-options = months(periods.min(), max(latest, shift_period(f"{today:%Y-%m}", -1)))
+options = month_range(periods.min(), max(latest, shift(f"{today:%Y-%m}", -1)))
 start, end = st.select_slider(
     "Months",
     options,
-    value=(max(options[0], shift_period(latest, 1 - DEFAULT_MONTHS)), latest),
+    value=(max(options[0], shift(latest, 1 - DEFAULT_MONTHS)), latest),
     format_func=period_label,
     key="months",
 )

@@ -28,7 +28,7 @@ from dashboard.common import (
 from dashboard.signals import label_note, series_badges, show_alert
 from models import queries
 from pipelines.benchmarks import ATTRIBUTION
-from pipelines.feed_status import months, shift_period
+from radar.periods import month_range, shift
 from pipelines.messages import financial_year, number, value_range
 
 NOT_STORED = "No value stored for this month."
@@ -91,7 +91,7 @@ if stored.is_empty():
     st.stop()
 
 # Every month from the first to the last, so a month with no stored row is a visible gap too.
-series = pl.DataFrame({"period": months(stored["period"].min(), stored["period"].max())}).join(
+series = pl.DataFrame({"period": month_range(stored["period"].min(), stored["period"].max())}).join(
     stored, on="period", how="left", maintain_order="left"
 )
 spc = queries.spc_points(engine(), ctx.la_code, indicator.id, breakdown)
@@ -147,7 +147,7 @@ with st.expander("Monthly values"):
     st.caption(f"{MISSING} marks a month without a value; the note says why.")
 
 st.subheader("Alerts")
-recent = shift_period(stored["period"].max(), 1 - RECENT_MONTHS)
+recent = shift(stored["period"].max(), 1 - RECENT_MONTHS)
 related = queries.alerts(engine(), ctx.la_code).filter(
     pl.col("indicator") == indicator.id,
     pl.col("breakdown").fill_null("") == breakdown,

@@ -9,7 +9,7 @@ from radar.catalogue import Catalogue
 from radar.synth.arrival import arrival_time, stamp
 from radar.synth.bad_files import BAD_FILES
 from radar.synth.files import file_name, write_csv
-from radar.synth.months import month_range
+from radar.periods import month_range
 from radar.synth.sample import SampleData
 
 
@@ -28,6 +28,8 @@ def generate(out_dir: Path, catalogue: Catalogue, start: str = "2017-04", end: s
     good files first.
     """
     due = {f.id: f.due_day for f in catalogue.feeds} | (due_days or {})
+    if not month_range(start, end):
+        raise ValueError(f"start {start} is after end {end}")
     sample = SampleData(catalogue, seed)
     bad = BAD_FILES if with_bad_files else ()
     withheld = {(b.feed_id, end) for b in bad if b.withholds_good}

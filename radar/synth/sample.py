@@ -11,7 +11,8 @@ from radar.catalogue import Catalogue
 from radar.synth import records
 from radar.synth.calibration import AGGREGATES, RECORD_COUNTS
 from radar.synth.files import AGGREGATE_HEADER
-from radar.synth.months import financial_year, fy_index
+from radar.periods import financial_year
+from radar.synth.months import fy_index
 from radar.synth.series import Key, rng_for, year_values
 
 Rows = list[list[str]]

@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from radar.synth.months import fy_months, parse_period
+from radar.periods import parse_period
+from radar.synth.months import fy_months
 
 T = TypeVar("T")
 FLAT = (1.0,) * 12
