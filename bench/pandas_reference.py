@@ -24,7 +24,7 @@ import pandas as pd
 
 from bench.stopwatch import direct
 from pipelines.alert_settings import AlertSettings
-from pipelines.indicators import _derivations
+from pipelines.indicators import derivations
 from pipelines.spc import D2, LIMIT_FACTOR, RULES, SpcSettings
 from radar.catalogue import POPULATION, Catalogue
 
@@ -78,7 +78,7 @@ def add_totals(catalogue: Catalogue, observations: pd.DataFrame) -> pd.DataFrame
 
 
 def derive(catalogue: Catalogue, base: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
-    spec = _derivations(catalogue).to_pandas()
+    spec = derivations(catalogue).to_pandas()
     numerators = spec.merge(base.rename(columns={"indicator": "numerator_id", "value": "numerator"}), on="numerator_id")
     numerators = numerators[numerators["by_breakdown"] | (numerators["breakdown"] == "")]
     population_rows = population[CELL].assign(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -40,7 +41,8 @@ def recompute_indicators(period: str, population) -> dict[str, int]:
         observations = store.current_observations(conn, ctx.la_code)
         months = sorted({p for ps in periods.values() for p in ps})
         values = compute_indicators(
-            ctx.catalogue, observations, records, {f: periods.get(f, []) for f in record_feeds},
+            ctx.catalogue, observations, records,
+            {f: pl.DataFrame({"period": periods.get(f, [])}, schema={"period": pl.String}) for f in record_feeds},
             population_for_periods(population, months),
         )
         return store.save_indicator_values(conn, ctx.la_code, values, up_to=period)

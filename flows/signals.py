@@ -20,7 +20,8 @@ from models.tables import PositiveSignal, SeriesStatus, SpcPoint
 from pipelines import alert_records, alert_rules
 from pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
 from pipelines.feed_status import expected_submissions, feed_status
-from pipelines.seasonal import rolling_12, seasonal_baseline, year_on_year
+from pipelines.charting import charted_values, polarities
+from pipelines.seasonal import rolling_12, year_on_year
 from pipelines.spc import summarise, xmr
 from radar.config import Context
 
@@ -28,26 +29,12 @@ KEYS = ["indicator", "breakdown"]
 ACTOR = "monthly_cycle"
 
 
-def charted_values(ctx: Context, values: pl.DataFrame) -> pl.DataFrame:
-    """The series SPC is run on: the values, seasonally adjusted for indicators that opt in."""
-    seasonal = [i.id for i in ctx.catalogue.indicators if i.seasonal]
-    adjusted = seasonal_baseline(values.filter(pl.col("indicator").is_in(seasonal)), KEYS)
-    return pl.concat([
-        values.filter(~pl.col("indicator").is_in(seasonal)),
-        adjusted.select(*KEYS, "period", pl.col("deseasonalised").alias("value")),
-    ])
-
-
-def catalogue_frames(ctx: Context) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Polarity per indicator, and the partnership's targets with the polarity they are judged by."""
-    polarity = pl.DataFrame(
-        {"indicator": [i.id for i in ctx.catalogue.indicators], "polarity": [i.polarity for i in ctx.catalogue.indicators]}
-    )
-    targets = pl.DataFrame(
+def target_frame(ctx: Context) -> pl.DataFrame:
+    """The partnership's local targets: indicator, value, year."""
+    return pl.DataFrame(
         [{"indicator": k, "value": t.value, "year": t.year} for k, t in ctx.config.targets.items()],
         schema={"indicator": pl.String, "value": pl.Float64, "year": pl.String},
     )
-    return polarity, targets
 
 
 def slow_drift(values: pl.DataFrame, period: str) -> pl.DataFrame:
@@ -56,8 +43,8 @@ def slow_drift(values: pl.DataFrame, period: str) -> pl.DataFrame:
     return latest.select(*KEYS, "yoy_change", "rolling_12_total")
 
 
-def candidate_alerts(ctx: Context, conn, points, summary, targets, status, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every rule's candidates at `period` (held back where a feed is missing), and the improvements."""
+def candidate_alerts(ctx: Context, conn, points, summary, status, period: str, held: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements."""
     settings, la_code = ctx.alerts, ctx.la_code
     alerting = points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == "")
     concerns, improvements = alert_rules.spc_signals(alerting, ctx.catalogue, period, la_code, settings)
@@ -65,13 +52,30 @@ def candidate_alerts(ctx: Context, conn, points, summary, targets, status, perio
     missing = store.current_records(conn, la_code, "missing_episodes")
     candidates = pl.concat([frame for frame in (
         concerns,
-        alert_rules.target_missed(points, summary, targets, ctx.catalogue, period, la_code, settings),
+        alert_rules.target_missed(points, summary, target_frame(ctx), ctx.catalogue, period, la_code, settings),
         alert_rules.benchmark_gap(compare(la_code, None), ctx.catalogue, period, la_code, settings),
         alert_rules.feed_alerts(status, ctx.catalogue, period, settings),
         alert_records.setting_concentration(lado, period, settings) if lado.height else None,
         alert_records.repeat_missing(missing, period, la_code, settings) if missing.height else None,
     ) if frame is not None], how="vertical_relaxed")
-    return alert_rules.hold_back(candidates, alert_rules.held_feeds(status, period)), improvements
+    return alert_rules.hold_back(candidates, held), improvements
+
+
+def current_feed_status(ctx: Context, period: str, today: date) -> pl.DataFrame:
+    """Each feed's status for every month from the first delivery to `period`, as of `today`."""
+    submissions = queries.submissions(engine(), ctx.la_code)
+    due_days = {f.id: ctx.config.due_day(ctx.catalogue, f.id) for f in ctx.catalogue.feeds}
+    first = submissions["period"].drop_nulls().min() or period
+    return feed_status(expected_submissions(ctx.catalogue, due_days, first, period), submissions, today)
+
+
+def chart(ctx: Context, conn, values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """XmR points for every series, and each series' icons judged against the local targets."""
+    polarity = polarities(ctx.catalogue)
+    rebases = store.read_rebases(conn, ctx.la_code)
+    points = xmr(charted_values(ctx.catalogue, values, KEYS), KEYS, ctx.alerts.spc_settings(), polarity, rebases)
+    targets = target_frame(ctx).join(polarity, on="indicator").select("indicator", target="value", polarity="polarity")
+    return points, summarise(points, KEYS, targets)
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
@@ -79,19 +83,12 @@ def compute_signals(period: str, today: date) -> dict[str, int]:
     ctx = context()
     la_code = ctx.la_code
     values = queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period).select(*KEYS, "period", "value")
-    submissions = queries.submissions(engine(), la_code)
-    polarity, targets = catalogue_frames(ctx)
-    due_days = {f.id: ctx.config.due_day(ctx.catalogue, f.id) for f in ctx.catalogue.feeds}
-    first = submissions["period"].drop_nulls().min() or period
-    status = feed_status(expected_submissions(ctx.catalogue, due_days, first, period), submissions, today)
+    status = current_feed_status(ctx, period, today)
+    held = alert_rules.held_feeds(status, period)
     with engine().begin() as conn:
-        points = xmr(charted_values(ctx, values), KEYS, ctx.alerts.spc_settings(), polarity, store.read_rebases(conn, la_code))
-        summary = summarise(points, KEYS, targets.join(polarity, on="indicator").select("indicator", target="value", polarity="polarity"))
-        candidates, improvements = candidate_alerts(ctx, conn, points, summary, targets, status, period)
-        state, transitions = reconcile(
-            store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today,
-            held=alert_rules.held_feeds(status, period),
-        )
+        points, summary = chart(ctx, conn, values)
+        candidates, improvements = candidate_alerts(ctx, conn, points, summary, status, period, held)
+        state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
         series_status = summary.join(slow_drift(values, period), on=KEYS, how="left").select(
             *KEYS, latest_period="period", latest_value="value", variation="variation", assurance="assurance",
             label="label", yoy_change="yoy_change", rolling_12_total="rolling_12_total",

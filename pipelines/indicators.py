@@ -12,10 +12,14 @@ Three steps, each one statistical idea:
    or missing denominator gives a missing value with a note, not a number.
 
 `compute_indicators` chains them.  Every frame is long:
-period (YYYY-MM), indicator, breakdown ("" = total), value.
+period (YYYY-MM), indicator, breakdown ("" = total), value, preceded by the
+group keys `by`: none for one partnership, `["la_code"]` to compute many
+authorities at once (a regional hub, or the national benchmark).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -26,19 +30,19 @@ BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.Stri
 RESULT_SCHEMA = BASE_SCHEMA | {"numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String}
 
 
-def _empty(schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(schema=schema)
-
-
-def count_records(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, periods: list[str]) -> pl.DataFrame:
+def count_records(
+    catalogue: Catalogue, feed_id: str, records: pl.DataFrame, delivered: pl.DataFrame, by: Sequence[str] = ()
+) -> pl.DataFrame:
     """Count a record feed's rows into its indicators for each delivered month.
 
     `records` holds the current rows of the feed with a `period` column;
-    `periods` lists the months for which a current file exists, so a month
-    whose file had no rows of some kind gets a true zero rather than nothing.
+    `delivered` ((`by`,) period) lists the months for which a current file
+    exists, so a month whose file had no rows of some kind gets a true zero
+    rather than nothing.
     """
+    by = list(by)
     frames = []
-    month_grid = pl.DataFrame({"period": periods}, schema={"period": pl.String})
+    month_grid = delivered.select(*by, pl.col("period").cast(pl.String))
     for ind in catalogue.indicators_of(feed_id):
         spec = ind.from_records
         if spec is None:
@@ -47,37 +51,40 @@ def count_records(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, per
         for column, allowed in spec.where.items():
             rows = rows.filter(pl.col(column).is_in(list(allowed)))
         measure = pl.len() if spec.count == "rows" else pl.col(spec.column).n_unique()
-        total = month_grid.join(rows.group_by("period").agg(measure.alias("value")), on="period", how="left")
+        total = month_grid.join(
+            rows.group_by(*by, "period").agg(measure.alias("value")), on=[*by, "period"], how="left"
+        )
         parts = [total.with_columns(breakdown=pl.lit(""))]
         if spec.by:
             grid = month_grid.join(pl.DataFrame({"breakdown": catalogue.breakdown_values(ind)}), how="cross")
-            by = rows.group_by("period", pl.col(spec.by).alias("breakdown")).agg(measure.alias("value"))
-            parts.append(grid.join(by, on=["period", "breakdown"], how="left"))
+            counted = rows.group_by(*by, "period", pl.col(spec.by).alias("breakdown")).agg(measure.alias("value"))
+            parts.append(grid.join(counted, on=[*by, "period", "breakdown"], how="left"))
         frames += [p.with_columns(indicator=pl.lit(ind.id)) for p in parts]
     if not frames:
-        return _empty(BASE_SCHEMA)
+        return pl.DataFrame(schema={k: delivered.schema[k] for k in by} | BASE_SCHEMA)
     return (
         pl.concat(frames, how="diagonal")
         .with_columns(pl.col("value").fill_null(0).cast(pl.Float64))
-        .select(BASE_SCHEMA.keys())
+        .select(*by, *BASE_SCHEMA)
     )
 
 
-def add_totals(catalogue: Catalogue, observations: pl.DataFrame) -> pl.DataFrame:
+def add_totals(catalogue: Catalogue, observations: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Add the total row of every indicator sent by breakdown."""
-    observations = observations.select(BASE_SCHEMA.keys()).cast(BASE_SCHEMA)
+    by = list(by)
+    observations = observations.select(*by, *BASE_SCHEMA).cast(BASE_SCHEMA)
     broken_down = [i.id for i in catalogue.indicators if i.is_sent and catalogue.dimension_of[i.id]]
     totals = (
         observations.filter(pl.col("indicator").is_in(broken_down))
-        .group_by("period", "indicator")
+        .group_by(*by, "period", "indicator")
         .agg(pl.col("value").sum())
         .with_columns(breakdown=pl.lit(""))
-        .select(BASE_SCHEMA.keys())
+        .select(*by, *BASE_SCHEMA)
     )
     return pl.concat([observations, totals])
 
 
-def _derivations(catalogue: Catalogue) -> pl.DataFrame:
+def derivations(catalogue: Catalogue) -> pl.DataFrame:
     """One row per derived indicator: its inputs, scale and whether it keeps breakdowns."""
     rows = [
         {
@@ -99,17 +106,19 @@ def _derivations(catalogue: Catalogue) -> pl.DataFrame:
     )
 
 
-def derive(catalogue: Catalogue, base: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
+def derive(catalogue: Catalogue, base: pl.DataFrame, population: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Compute every derived indicator from `base` (counts incl. totals) and the child population.
 
-    `population` has columns period, population, population_year and
+    `population` has columns (`by`,) period, population, population_year and
     carried_forward (bool): a rate that used a carried-forward estimate says so.
     """
-    spec = _derivations(catalogue)
+    by = list(by)
+    spec = derivations(catalogue)
     numerators = spec.join(
         base.rename({"indicator": "numerator_id", "value": "numerator"}), on="numerator_id"
     ).filter(pl.col("by_breakdown") | (pl.col("breakdown") == ""))
     population_rows = population.select(
+        *by,
         "period",
         pl.lit(POPULATION).alias("denominator_id"),
         pl.col("population").cast(pl.Float64).alias("denominator"),
@@ -119,21 +128,23 @@ def derive(catalogue: Catalogue, base: pl.DataFrame, population: pl.DataFrame) -
         .alias("population_note"),
     )
     denominators = base.select(
-        "period", pl.col("indicator").alias("denominator_id"), "breakdown", pl.col("value").alias("denominator")
+        *by, "period", pl.col("indicator").alias("denominator_id"), "breakdown", pl.col("value").alias("denominator")
     )
     by_breakdown = numerators.filter(pl.col("denominator_by_breakdown")).join(
-        denominators, on=["period", "denominator_id", "breakdown"], how="left"
+        denominators, on=[*by, "period", "denominator_id", "breakdown"], how="left"
     )
     on_total = numerators.filter(~pl.col("denominator_by_breakdown") & (pl.col("denominator_id") != POPULATION)).join(
-        denominators.filter(pl.col("breakdown") == "").drop("breakdown"), on=["period", "denominator_id"], how="left"
+        denominators.filter(pl.col("breakdown") == "").drop("breakdown"), on=[*by, "period", "denominator_id"],
+        how="left",
     )
     on_population = numerators.filter(pl.col("denominator_id") == POPULATION).join(
-        population_rows, on=["period", "denominator_id"], how="left"
+        population_rows, on=[*by, "period", "denominator_id"], how="left"
     )
     joined = pl.concat([by_breakdown, on_total, on_population], how="diagonal")
     if "population_note" not in joined.columns:
         joined = joined.with_columns(population_note=pl.lit(""))
     return joined.select(
+        *by,
         "period",
         "indicator",
         "breakdown",
@@ -156,18 +167,22 @@ def compute_indicators(
     catalogue: Catalogue,
     observations: pl.DataFrame,
     records: dict[str, pl.DataFrame],
-    record_periods: dict[str, list[str]],
+    delivered: dict[str, pl.DataFrame],
     population: pl.DataFrame,
+    by: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Every indicator value the delivered data supports, as one long frame.
+    """Every indicator value the delivered data supports, as one long frame sorted by series and month.
 
-    `observations`: current aggregate rows (period, indicator, breakdown, value);
-    `records`: current rows of each record feed; `record_periods`: the months
-    each record feed has a current file for; `population`: see `derive`.
+    `observations`: current aggregate rows ((`by`,) period, indicator,
+    breakdown, value); `records`: current rows of each record feed;
+    `delivered`: for each record feed, the ((`by`,) period) it has a current
+    file for; `population`: see `derive`.
     """
-    counted = [count_records(catalogue, feed_id, frame, record_periods.get(feed_id, [])) for feed_id, frame in records.items()]
-    base = pl.concat([add_totals(catalogue, observations), *counted])
+    by = list(by)
+    counted = [count_records(catalogue, feed_id, frame, delivered[feed_id], by) for feed_id, frame in records.items()]
+    base = pl.concat([add_totals(catalogue, observations, by), *counted])
     values = base.with_columns(
         numerator=pl.lit(None, pl.Float64), denominator=pl.lit(None, pl.Float64), note=pl.lit("")
     )
-    return pl.concat([values, derive(catalogue, base, population)]).select(RESULT_SCHEMA.keys()).sort(KEYS)
+    derived = derive(catalogue, base, population, by)
+    return pl.concat([values, derived]).select(*by, *RESULT_SCHEMA).sort(*by, *KEYS)

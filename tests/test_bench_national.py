@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 from bench import national, national_signals, pandas_reference
 from bench.national_data import History, month_range
-from pipelines.indicators import compute_indicators
+from pipelines.indicators import compute_indicators, count_records
 from pipelines.spc import SpcSettings, xmr
 
 AUTHORITIES = ["E09000006", "E06000001", "E08000025"]  # Bromley, Hartlepool, Birmingham
@@ -51,7 +51,7 @@ def test_national_counts_by_hand(catalogue):
         "outcome": ["referral_to_csc", "early_help", "referral_to_csc", "early_help"],
     })
     delivered = pl.DataFrame({"la_code": ["A", "B", "B"], "period": ["2020-01", "2020-01", "2020-02"]})
-    out = national_signals.count_records(catalogue, "mash_contacts", records, delivered)
+    out = count_records(catalogue, "mash_contacts", records, delivered, by=["la_code"])
 
     def value(la_code, indicator, period="2020-01", breakdown=""):
         return out.filter(
@@ -81,7 +81,7 @@ def test_national_indicators_equal_the_pipeline_authority_by_authority(setup):
 
         pipeline = compute_indicators(
             setup.catalogue, own(history.observations),
-            {"mash_contacts": own(history.records)}, {"mash_contacts": history.periods}, own(history.population),
+            {"mash_contacts": own(history.records)}, {"mash_contacts": own(history.delivered)}, own(history.population),
         )
         assert_frame_equal(own(national_values).sort(SORT[1:]), pipeline.sort(SORT[1:]))
 

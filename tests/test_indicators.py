@@ -22,6 +22,10 @@ def mash(rows):
     )
 
 
+def months(*periods):
+    return pl.DataFrame({"period": list(periods)})
+
+
 def population(periods, count=80_000, carried=False):
     return pl.DataFrame({
         "period": periods, "population": [count] * len(periods),
@@ -36,7 +40,7 @@ def test_record_counts_by_source_with_explicit_zeros(catalogue):
         ("2019-07", "b", "health", "referral_to_csc"),
         ("2019-07", "c", "schools", "early_help"),
     ])
-    out = count_records(catalogue, "mash_contacts", records, ["2019-07", "2019-08"])
+    out = count_records(catalogue, "mash_contacts", records, months("2019-07", "2019-08"))
     assert value(out, "mash_enquiries", "2019-07") == 4
     assert value(out, "mash_enquiries", "2019-07", "police") == 2
     assert value(out, "mash_enquiries", "2019-07", "individual") == 0
@@ -56,7 +60,7 @@ def test_boolean_filters_on_missing_episodes(catalogue):
         "rhi_offered": [True, True, False],
         "rhi_completed": [True, False, False],
     })
-    out = count_records(catalogue, "missing_episodes", records, ["2020-01"])
+    out = count_records(catalogue, "missing_episodes", records, months("2020-01"))
     assert value(out, "missing_episodes", "2020-01") == 3
     assert value(out, "missing_episodes_cla", "2020-01") == 2
     assert value(out, "children_missing", "2020-01") == 2
@@ -121,8 +125,24 @@ def test_compute_indicators_end_to_end_small(catalogue):
     })
     records = {"mash_contacts": mash([("2019-04", "a", "police", "referral_to_csc"),
                                       ("2019-04", "b", "police", "early_help")])}
-    out = compute_indicators(catalogue, obs, records, {"mash_contacts": ["2019-04"]}, population(["2019-04"]))
+    out = compute_indicators(catalogue, obs, records, {"mash_contacts": months("2019-04")}, population(["2019-04"]))
     assert value(out, "swa_timeliness", "2019-04") == pytest.approx(90.0)
     assert value(out, "mash_conversion", "2019-04") == pytest.approx(50.0)
     assert out.select(["period", "indicator", "breakdown"]).is_duplicated().sum() == 0
     assert out.schema["period"] == pl.String
+
+
+def test_many_authorities_at_once_give_each_authoritys_own_values(catalogue):
+    """With `by=["la_code"]` nothing is summed or joined across authorities."""
+    obs = pl.DataFrame({
+        "la_code": ["A", "A", "B", "B"], "period": ["2019-04"] * 4,
+        "indicator": ["swa_completed", "swa_within_45_days"] * 2, "breakdown": [""] * 4, "value": [10, 9, 20, 5],
+    })
+    records = {"mash_contacts": mash([("2019-04", "a", "police", "referral_to_csc")]).with_columns(la_code=pl.lit("A"))}
+    delivered = {"mash_contacts": pl.DataFrame({"la_code": ["A", "B"], "period": ["2019-04"] * 2})}
+    pops = pl.concat([population(["2019-04"], 1000).with_columns(la_code=pl.lit(code)) for code in "AB"])
+    out = compute_indicators(catalogue, obs, records, delivered, pops, by=["la_code"])
+    timeliness = out.filter(pl.col("indicator") == "swa_timeliness").select("la_code", "value").rows()
+    assert timeliness == [("A", pytest.approx(90.0)), ("B", pytest.approx(25.0))]
+    enquiries = out.filter((pl.col("indicator") == "mash_enquiries") & (pl.col("breakdown") == ""))
+    assert enquiries.select("la_code", "value").rows() == [("A", 1.0), ("B", 0.0)]
