@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.seasonal import MONTH, SERIES, consecutive_run, sorted_series, with_month
+from pipelines.seasonal import MONTH, MONTH_SPAN, SERIES, consecutive_run, sorted_series, with_month
 
 # MDC / Wheeler constants for moving ranges of two points.
 D2 = 1.128  # bias correction: sigma = mean moving range / d2
@@ -107,12 +107,7 @@ def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | Non
     chart without limits supports neither claim.  A `constant` segment has
     limits (both at its mean) and no signals, so it reads as common cause.
     """
-    latest = (
-        with_month(points)
-        .sort([*keys, pl.col("value").is_not_null(), MONTH])
-        .group_by(keys, maintain_order=True)
-        .last()
-    )
+    latest = with_month(points).filter(_is_latest(keys)).sort(keys)
     charted = pl.col("label").is_in(["ok", "constant"])
     variation = (
         pl.when(~charted)
@@ -135,6 +130,18 @@ def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | Non
         latest = _join_subset(latest, keys, targets, ["target", "polarity"])
         latest = latest.with_columns(_assurance(charted).alias("assurance"))
     return latest.select(*keys, "period", "value", "label", "variation", "assurance")
+
+
+def _is_latest(keys: list[str]) -> pl.Expr:
+    """True on each series' latest month with a value, or its latest month when none has a value.
+
+    A window maximum of (has a value, month) packed into one integer: no sort
+    of the millions of points on their string keys, only of the one row per
+    series it leaves.  `points` gives each month of a series once, as `xmr`
+    does, so exactly one row per series is the latest.
+    """
+    rank = pl.col("value").is_not_null().cast(pl.Int64) * MONTH_SPAN + pl.col(MONTH)
+    return rank == rank.max().over(keys)
 
 
 def _prepare(
@@ -302,10 +309,10 @@ def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
         (ok & (in_step | _neighbour(in_step, -1).fill_null(False))).alias("trend"),
         (ok & (pl.col("_two_high") | pl.col("_two_low"))).alias("two_of_three"),
         (ok & pl.col("_shift")).alias("shift"),
-        _direction(x > upper).alias("_outside_direction"),
-        _direction(pl.when(in_step).then(step).otherwise(_neighbour(step, -1)) > 0).alias("_trend_direction"),
-        _direction(pl.col("_two_high")).alias("_two_direction"),
-        _direction(side > 0).alias("_shift_direction"),
+        _is_high(x > upper).alias("_outside_limits_high"),
+        _is_high(pl.when(in_step).then(step).otherwise(_neighbour(step, -1)) > 0).alias("_trend_high"),
+        _is_high(pl.col("_two_high")).alias("_two_of_three_high"),
+        _is_high(side > 0).alias("_shift_high"),
     )
 
 
@@ -320,8 +327,14 @@ def _two_of_three(beyond: pl.Expr) -> pl.Expr:
     return beyond & (fires | _neighbour(fires, -1).fill_null(False) | _neighbour(fires, -2).fill_null(False))
 
 
-def _direction(is_high: pl.Expr) -> pl.Expr:
-    return pl.when(is_high).then(pl.lit("high")).otherwise(pl.lit("low"))
+def _is_high(expr: pl.Expr) -> pl.Expr:
+    """A rule's direction as a boolean (True: high), null counting as low.
+
+    Booleans rather than "high"/"low" strings: only the one direction a point
+    reports is ever spelt out, and building four string columns of millions of
+    rows each is most of the cost of this step.
+    """
+    return expr.fill_null(False)
 
 
 def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
@@ -330,23 +343,23 @@ def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
     up_is_bad: high is a concern, low an improvement; down_is_bad the reverse;
     neutral (or no polarity): neither.
     """
-    directions = ("_outside_direction", "_trend_direction", "_two_direction", "_shift_direction")
     signal = pl.when(pl.col(RULES[0])).then(pl.lit(RULES[0]))
-    direction = pl.when(pl.col(RULES[0])).then(pl.col(directions[0]))
-    for rule, rule_direction in zip(RULES[1:], directions[1:]):
+    is_high = pl.when(pl.col(RULES[0])).then(pl.col(f"_{RULES[0]}_high"))
+    for rule in RULES[1:]:
         signal = signal.when(pl.col(rule)).then(pl.lit(rule))
-        direction = direction.when(pl.col(rule)).then(pl.col(rule_direction))
-    points = points.with_columns(signal.alias("signal"), direction.alias("direction"))
-    polarity, high = pl.col("_polarity"), pl.col("direction") == "high"
+        is_high = is_high.when(pl.col(rule)).then(pl.col(f"_{rule}_high"))
+    points = points.with_columns(signal.alias("signal"), is_high.alias("_high"))
+    polarity, high = pl.col("_polarity"), pl.col("_high")
+    direction = pl.when(high).then(pl.lit("high")).when(~high).then(pl.lit("low"))
     assessment = (
-        pl.when(pl.col("direction").is_null())
+        pl.when(high.is_null())
         .then(None)
         .when(polarity == "up_is_bad")
         .then(pl.when(high).then(pl.lit("concern")).otherwise(pl.lit("improvement")))
         .when(polarity == "down_is_bad")
         .then(pl.when(high).then(pl.lit("improvement")).otherwise(pl.lit("concern")))
     )
-    return points.with_columns(assessment.alias("assessment"))
+    return points.with_columns(direction.alias("direction"), assessment.alias("assessment"))
 
 
 def _assurance(charted: pl.Expr) -> pl.Expr:
