@@ -14,6 +14,7 @@ import json
 import polars as pl
 from sqlalchemy import Engine, select
 
+from models.store import polars_schema
 from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
 
 SUBMISSION = Submission.__table__
@@ -179,14 +180,8 @@ def series_status(engine: Engine, la_code: str, indicator: str, breakdown: str =
     return dict(row) if row else None
 
 
-BENCHMARK_SCHEMA = {
-    "indicator": pl.String, "year": pl.Int64, "level": pl.String, "area_code": pl.String,
-    "old_la_code": pl.String, "area_name": pl.String, "region_code": pl.String,
-    "value": pl.Float64, "symbol": pl.String,
-}
-
-
 def benchmarks(engine: Engine) -> pl.DataFrame:
     """Every published figure loaded (England, regions, every local authority)."""
     table = Benchmark.__table__
-    return _read(engine, select(*(table.c[c] for c in BENCHMARK_SCHEMA)), BENCHMARK_SCHEMA)
+    schema = {c: t for c, t in polars_schema(table).items() if c not in ("id", "source_file", "imported_at")}
+    return _read(engine, select(*(table.c[c] for c in schema)), schema)

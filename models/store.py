@@ -118,8 +118,9 @@ def current_observations(conn: Connection, la_code: str) -> pl.DataFrame:
     return pl.read_database(query, conn, schema_overrides={"value": pl.Float64})
 
 
-POLARS_TYPES = ((sa_types.String, pl.String), (sa_types.Date, pl.Date), (sa_types.Boolean, pl.Boolean),
-                (sa_types.Integer, pl.Int64), (sa_types.Float, pl.Float64))
+POLARS_TYPES = ((sa_types.String, pl.String), (sa_types.DateTime, pl.Datetime("us", "UTC")),
+                (sa_types.Date, pl.Date), (sa_types.Boolean, pl.Boolean), (sa_types.Integer, pl.Int64),
+                (sa_types.Float, pl.Float64))
 
 
 def polars_schema(table: Table) -> dict[str, pl.DataType]:

@@ -7,7 +7,7 @@ numbers are worked out by hand below.  Rows for a second partnership
 """
 
 import json
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl

@@ -7,7 +7,6 @@ must wire the store, the shared RADAR_HOME and the key the way the docs say.
 
 import ast
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import yaml

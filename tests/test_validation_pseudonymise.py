@@ -6,7 +6,6 @@ import hashlib
 import hmac
 
 import polars as pl
-import pytest
 
 import validation.pseudonymise as pseudo
 from validation.pseudonymise import pseudonymise, pseudonymised_columns, pseudonymiser
