@@ -40,8 +40,8 @@ def write_contacts(path: Path, rows: int = ROWS, seed: int = 1) -> Path:
 
 def baseline(path: Path, engine) -> float:
     """polars read + plain executemany of the same rows into the same table."""
-    from models import store
-    from models.tables import MashContact
+    from radar.models import store
+    from radar.models.tables import MashContact
 
     start = time.perf_counter()
     frame = pl.read_csv(path, try_parse_dates=True)
@@ -65,7 +65,7 @@ def baseline(path: Path, engine) -> float:
 
 
 def radar_ingest(path: Path) -> float:
-    from flows.ingest import ingest_one
+    from radar.flows.ingest import ingest_one
 
     start = time.perf_counter()
     outcome = ingest_one.fn(path)
@@ -79,7 +79,7 @@ def run(database_url: str | None = None) -> dict[str, float]:
         os.environ["RADAR_HOME"] = str(home)
         if database_url:
             os.environ["RADAR_DATABASE_URL"] = database_url
-        from flows.runtime import engine
+        from radar.flows.runtime import engine
 
         path = write_contacts(home / f"mash_contacts__{PERIOD}.csv")
         size_mb = path.stat().st_size / 1e6

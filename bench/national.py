@@ -46,10 +46,10 @@ from polars.testing import assert_frame_equal
 from bench import national_signals, pandas_reference
 from bench.national_data import RECORD_FEED, History, la_populations, month_range, restrict, synthesise
 from bench.stopwatch import Stopwatch, direct
-from pipelines.alert_settings import AlertSettings
-from radar.catalogue import Catalogue
-from radar.config import get_context
-from validation.population import all_populations
+from radar.core.alert_settings import AlertSettings
+from radar.core.catalogue import Catalogue
+from radar.core.config import get_context
+from radar.validation.population import all_populations
 
 MONTHS = 120
 FIRST_MONTH = "2015-01"

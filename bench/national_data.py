@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from radar.catalogue import Catalogue
-from validation.population import population_for_periods
+from radar.core.catalogue import Catalogue
+from radar.validation.population import population_for_periods
 
 RECORD_FEED = "mash_contacts"
 LEVEL_SEED = 20_190_401

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from bench.stopwatch import direct
-from pipelines.alert_settings import AlertSettings
-from pipelines.indicators import derivations
-from pipelines.spc import D2, LIMIT_FACTOR, RULES, SpcSettings
-from radar.catalogue import POPULATION, Catalogue
+from radar.core.alert_settings import AlertSettings
+from radar.pipelines.indicators import derivations
+from radar.core.alert_settings import SpcSettings
+from radar.pipelines.spc import D2, LIMIT_FACTOR, RULES
+from radar.core.catalogue import POPULATION, Catalogue
 
 KEYS = ["la_code", "indicator", "breakdown"]
 CELL = ["la_code", "period"]

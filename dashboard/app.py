@@ -7,7 +7,7 @@ in dashboard/pages/, registered here so the sidebar shows plain titles.
 
 import streamlit as st
 
-from dashboard.common import context
+from radar.dashboard.common import context
 
 st.set_page_config(page_title="Radar", page_icon=":material/radar:", layout="wide")
 

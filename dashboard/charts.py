@@ -18,7 +18,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from dashboard.common import UNIT_LABELS
+from radar.dashboard.common import UNIT_LABELS
 
 # Vega-Lite's default joins the points either side of a missing value; this breaks the path.
 BREAK_AT_MISSING = "break-paths-show-domains"

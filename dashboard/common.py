@@ -15,14 +15,14 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
-from models import queries
-from models.engine import get_engine
-from pipelines.benchmarks import comparison
-from pipelines.feed_status import LOCAL_TIME_ZONE
-from pipelines.messages import number
-from radar.catalogue import Catalogue
-from radar.config import Context, get_context
-from validation.neighbours import statistical_neighbours
+from radar.models import queries
+from radar.models.engine import get_engine
+from radar.pipelines.benchmarks import comparison
+from radar.pipelines.feed_status import LOCAL_TIME_ZONE
+from radar.pipelines.messages import number
+from radar.core.catalogue import Catalogue
+from radar.core.config import Context, get_context
+from radar.validation.neighbours import statistical_neighbours
 
 NO_DATA = (
     "No data has been ingested yet. Load agency files with `radar ingest PATH` "
@@ -49,7 +49,7 @@ BENCHMARKS_REFRESH_SECONDS = 600  # figures change only when `radar benchmarks i
 
 
 def context() -> Context:
-    """The partnership context for the current environment (radar.config caches it per settings)."""
+    """The partnership context for the current environment (radar.core.config caches it per settings)."""
     return get_context()
 
 

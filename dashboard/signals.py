@@ -14,8 +14,8 @@ import json
 import polars as pl
 import streamlit as st
 
-from dashboard.common import MISSING, WITHHELD, humanise, period_label
-from radar.config import Context
+from radar.dashboard.common import MISSING, WITHHELD, humanise, period_label
+from radar.core.config import Context
 
 # Making Data Count icons, as badges: (text, Streamlit badge colour).
 # Orange is a concern and blue an improvement, as on the SPC chart's points.

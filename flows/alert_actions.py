@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.runtime import context, engine
-from models import store
-from pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
+from radar.flows.runtime import context, engine
+from radar.models import store
+from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
 
 
 def _apply(action, actor: str, key: str, *args) -> dict:

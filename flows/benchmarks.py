@@ -13,13 +13,13 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import context, engine, retry_on_io
-from models import queries, store
-from models.tables import Benchmark, utcnow
-from pipelines.benchmarks import BENCHMARK_SCHEMA, KEY, comparison, extract
-from validation.ees import EESError, EESProblem, load_benchmark_mapping, read_ees
-from validation.neighbours import statistical_neighbours
-from validation.population import all_populations
+from radar.flows.runtime import context, engine, retry_on_io
+from radar.models import queries, store
+from radar.models.tables import Benchmark, utcnow
+from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, KEY, comparison, extract
+from radar.validation.ees import EESError, EESProblem, load_benchmark_mapping, read_ees
+from radar.validation.neighbours import statistical_neighbours
+from radar.validation.population import all_populations
 
 BENCHMARK = Benchmark.__table__
 
@@ -46,7 +46,7 @@ def read_benchmarks(paths: list[Path]) -> pl.DataFrame:
     if problems:
         raise EESError(problems)
     if not frames:
-        raise EESError([EESProblem(str(p), None, None, None, "no file here matches a publication in radar/benchmarks.yaml")
+        raise EESError([EESProblem(str(p), None, None, None, "no file here matches a publication in radar/core/benchmarks.yaml")
                         for p in paths])
     return extract(frames, mapping, all_populations(ctx.config.population_path()))
 

@@ -14,13 +14,13 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.files import purge_quarantine
-from flows.runtime import context, engine, retry_on_io
-from flows.signals import compute_signals
-from models import store
-from radar.periods import shift
-from pipelines.indicators import compute_indicators
-from validation.population import population_for_periods, read_child_population
+from radar.flows.files import purge_quarantine
+from radar.flows.runtime import context, engine, retry_on_io
+from radar.flows.signals import compute_signals
+from radar.models import store
+from radar.core.periods import shift
+from radar.pipelines.indicators import compute_indicators
+from radar.validation.population import population_for_periods, read_child_population
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

@@ -22,14 +22,14 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
-from flows.runtime import context, engine, retry_on_io
-from flows.secrets import pseudonym_key
-from models import store
-from validation.feeds import ValidatedFile, validate_file
-from validation.filenames import FileNameError, parse_file_name
-from validation.pseudonymise import pseudonymise, pseudonymised_columns
-from validation.report import write_report
+from radar.flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
+from radar.flows.runtime import context, engine, retry_on_io
+from radar.flows.secrets import pseudonym_key
+from radar.models import store
+from radar.validation.feeds import ValidatedFile, validate_file
+from radar.validation.filenames import FileNameError, parse_file_name
+from radar.validation.pseudonymise import pseudonymise, pseudonymised_columns
+from radar.validation.report import write_report
 
 FEED_SUFFIXES = {".csv", ".xlsx"}
 ACTOR = "ingest"

@@ -14,8 +14,8 @@ import json
 import polars as pl
 from sqlalchemy import Engine, select
 
-from models.store import polars_schema
-from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
+from radar.models.store import polars_schema
+from radar.models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
 
 SUBMISSION = Submission.__table__
 INDICATOR_VALUE = IndicatorValue.__table__

@@ -15,8 +15,8 @@ import polars as pl
 from sqlalchemy import types as sa_types
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
-from models.bulk import insert_frame
-from models.tables import (
+from radar.models.bulk import insert_frame
+from radar.models.tables import (
     RECORD_TABLES,
     Alert,
     AuditEvent,

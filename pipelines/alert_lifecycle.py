@@ -23,7 +23,7 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.alert_rules import FEED_RULE_IDS
+from radar.pipelines.alert_rules import FEED_RULE_IDS
 
 STATE_SCHEMA = {
     "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from pipelines import messages
-from pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
-from pipelines.alert_settings import AlertSettings
-from radar.periods import month_range, shift
-from pipelines.spc import xmr
+from radar.pipelines import messages
+from radar.pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
+from radar.core.alert_settings import AlertSettings
+from radar.core.periods import month_range, shift
+from radar.pipelines.spc import xmr
 
 LADO_FEED = "lado_referrals"
 MISSING_FEED = "missing_episodes"

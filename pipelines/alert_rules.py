@@ -30,10 +30,10 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from pipelines import messages
-from pipelines.alert_settings import AlertSettings
-from radar.periods import financial_year, shift
-from radar.catalogue import Catalogue, Indicator
+from radar.pipelines import messages
+from radar.core.alert_settings import AlertSettings
+from radar.core.periods import financial_year, shift
+from radar.core.catalogue import Catalogue, Indicator
 
 CANDIDATE_SCHEMA = {
     "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,

@@ -2,7 +2,7 @@
 
 Pure polars: the flow reads the files (validation.ees.read_ees) and the ONS
 population (validation.population.all_populations) and hands the frames here.
-What to take from which file is radar/benchmarks.yaml; nothing here knows a
+What to take from which file is radar/core/benchmarks.yaml; nothing here knows a
 file by name.
 
 A suppressed figure keeps its symbol and a null value all the way through: a
@@ -17,7 +17,7 @@ from fnmatch import fnmatch
 
 import polars as pl
 
-from validation.ees import (
+from radar.validation.ees import (
     BenchmarkMapping,
     BenchmarkSource,
     EESError,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.seasonal import seasonal_baseline
-from radar.catalogue import Catalogue
+from radar.pipelines.seasonal import seasonal_baseline
+from radar.core.catalogue import Catalogue
 
 
 def charted_values(catalogue: Catalogue, values: pl.DataFrame, keys: list[str]) -> pl.DataFrame:

@@ -24,8 +24,8 @@ from datetime import date
 
 import polars as pl
 
-from radar.catalogue import Catalogue
-from radar.periods import month_range, parse_period, shift
+from radar.core.catalogue import Catalogue
+from radar.core.periods import month_range, parse_period, shift
 
 # The statuses that mean an agency needs chasing for a month.
 TO_CHASE = ("late", "missing", "rejected")

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from radar.catalogue import POPULATION, UNIT_SCALE, Catalogue
+from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue
 
 KEYS = ["period", "indicator", "breakdown"]
 BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}

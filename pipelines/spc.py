@@ -25,11 +25,10 @@ would absorb the very changes they are meant to show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from pipelines.seasonal import MONTH, MONTH_SPAN, SERIES, consecutive_run, sorted_series, with_month
+from radar.core.alert_settings import SpcSettings
+from radar.pipelines.seasonal import MONTH, MONTH_SPAN, SERIES, consecutive_run, sorted_series, with_month
 
 # MDC / Wheeler constants for moving ranges of two points.
 D2 = 1.128  # bias correction: sigma = mean moving range / d2
@@ -46,25 +45,6 @@ OUTPUT_COLUMNS = (
 SEGMENT = "_segment_id"  # global id of a (series, segment)
 BLOCK = "_block"  # global id of a run of consecutive observed months inside a segment
 X = "_x"  # the value, null where it is null or NaN
-
-
-@dataclass(frozen=True)
-class SpcSettings:
-    """Choices a board may make about its charts; the defaults are MDC's."""
-
-    run_length: int = 7  # N for trend and shift (some boards use 6)
-    min_points: int = 12  # fewer points: series labelled "too_short", no limits, no signals
-    # exclude moving ranges above 3.267 x mean moving range before recomputing the mean MR
-    screen_moving_ranges: bool = False
-    baseline_points: int | None = None  # fix mean and limits on the first N points of each segment
-
-    def __post_init__(self) -> None:
-        if self.run_length < 2:
-            raise ValueError("run_length must be at least 2: a run of one point is every point")
-        if self.min_points < 2:
-            raise ValueError("min_points must be at least 2: limits need a moving range")
-        if self.baseline_points is not None and self.baseline_points < 2:
-            raise ValueError("baseline_points must be at least 2: limits need a moving range")
 
 
 def xmr(

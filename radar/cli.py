@@ -21,12 +21,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from radar.config import Settings, get_context
+from radar.core.config import Settings, get_context
 
 app = typer.Typer(help="Radar: a live strategic threat assessment for a Safeguarding Children Partnership.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
-DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 
 
@@ -85,7 +84,7 @@ def _progress() -> Progress:
 
 def run_ingest(paths: list[Path]) -> list[dict]:
     _prepare_prefect(Settings.from_env())
-    from flows.ingest import feed_files, ingest_files
+    from radar.flows.ingest import feed_files, ingest_files
 
     files = feed_files(paths)
     with _progress() as progress:
@@ -116,7 +115,7 @@ def ingest(
 
 def run_cycle(period: str) -> dict:
     _prepare_prefect(Settings.from_env())
-    from flows.cycle import monthly_cycle
+    from radar.flows.cycle import monthly_cycle
 
     with console.status(f"Computing indicators up to {period}"):
         return monthly_cycle(period)
@@ -137,8 +136,8 @@ def indicators(
     indicator: Annotated[Optional[str], typer.Option(help="Only this indicator id.")] = None,
 ) -> None:
     """Print stored indicator values (period, indicator, breakdown, value)."""
-    from models.engine import get_engine
-    from models.queries import indicator_values
+    from radar.models.engine import get_engine
+    from radar.models.queries import indicator_values
 
     ctx = get_context()
     if indicator and indicator not in ctx.catalogue.indicator_by_id:
@@ -154,8 +153,8 @@ def indicators(
 @app.command()
 def submissions(as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False) -> None:
     """Print every submission (accepted, replaced, duplicate, rejected) with its time and reasons."""
-    from models.engine import get_engine
-    from models.queries import submissions as load_submissions
+    from radar.models.engine import get_engine
+    from radar.models.queries import submissions as load_submissions
 
     ctx = get_context()
     frame = load_submissions(get_engine(ctx.settings.database_url), ctx.la_code)
@@ -186,8 +185,8 @@ def alerts(
     if status not in ALERT_STATUSES:
         console.print(f"[red]--status must be one of {', '.join(ALERT_STATUSES)}.[/]")
         raise typer.Exit(2)
-    from models.engine import get_engine
-    from models.queries import alerts as load_alerts
+    from radar.models.engine import get_engine
+    from radar.models.queries import alerts as load_alerts
 
     ctx = get_context()
     frame = load_alerts(get_engine(ctx.settings.database_url), ctx.la_code, None if status == "all" else status)
@@ -222,7 +221,7 @@ def alerts_ack(
     note: Annotated[str, typer.Option(help="What is being done.")],
 ) -> None:
     """Acknowledge an open alert: someone is dealing with it."""
-    from flows.alert_actions import acknowledge_alert
+    from radar.flows.alert_actions import acknowledge_alert
 
     _alert_action(acknowledge_alert, key, by, note)
 
@@ -235,14 +234,14 @@ def alerts_silence(
     by: Annotated[str, typer.Option(help="Who silenced it.")] = "cli",
 ) -> None:
     """Silence an alert until a date, with a reason (it reopens afterwards if its cause persists)."""
-    from flows.alert_actions import silence_alert
+    from radar.flows.alert_actions import silence_alert
 
     _alert_action(silence_alert, key, reason, until.date(), by)
 
 
 def run_benchmark_import(paths: list[Path]) -> dict:
     _prepare_prefect(Settings.from_env())
-    from flows.benchmarks import import_benchmarks
+    from radar.flows.benchmarks import import_benchmarks
 
     with console.status("Importing DfE statistics"):
         return import_benchmarks(paths)
@@ -254,7 +253,7 @@ def benchmarks_import(
                                                 exists=True)],
 ) -> None:
     """Load DfE statistics as benchmarks; a bad file changes nothing and says what is wrong."""
-    from validation.ees import EESError
+    from radar.validation.ees import EESError
 
     try:
         counts = run_benchmark_import(paths)
@@ -272,8 +271,8 @@ def benchmarks_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The authority's value beside England, its region and its statistical-neighbour median."""
-    from flows.benchmarks import compare
-    from pipelines.benchmarks import ATTRIBUTION
+    from radar.flows.benchmarks import compare
+    from radar.pipelines.benchmarks import ATTRIBUTION
 
     rows = compare(la, year).to_dicts()
     if not rows:
@@ -293,9 +292,11 @@ def benchmarks_show(
 @app.command()
 def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 8501) -> None:
     """Start the Streamlit dashboard on localhost."""
+    from radar import dashboard as package
+
     console.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
     subprocess.run(
-        [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(Path(package.__file__).with_name("app.py")), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "localhost", "--browser.gatherUsageStats", "false"],
         check=False,
     )

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from models.engine import normalise_url
+from radar.models.engine import normalise_url
 
 PG_URL = os.environ.get("RADAR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="RADAR_TEST_DATABASE_URL not set"))]
@@ -37,7 +37,7 @@ def store_url(request, tmp_path):
         return
     admin, name, url = _fresh_postgres_database()
     yield url
-    from models.engine import get_engine
+    from radar.models.engine import get_engine
 
     get_engine.cache_clear()  # release pooled connections before dropping the database
     with admin.connect() as conn:
@@ -47,6 +47,6 @@ def store_url(request, tmp_path):
 
 @pytest.fixture(scope="session")
 def catalogue():
-    from radar.catalogue import load_catalogue
+    from radar.core.catalogue import load_catalogue
 
     return load_catalogue()

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import xlsxwriter
 
-from radar.catalogue import Catalogue, load_catalogue
+from radar.core.catalogue import Catalogue, load_catalogue
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the repository tests run from
 AGGREGATE_HEADER = ["period", "indicator", "breakdown", "value"]
 
 

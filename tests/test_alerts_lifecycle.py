@@ -5,8 +5,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.alert_lifecycle import STATE_SCHEMA, TRANSITION_SCHEMA, acknowledge, empty_state, reconcile, silence
-from pipelines.alert_rules import CANDIDATE_SCHEMA
+from radar.pipelines.alert_lifecycle import STATE_SCHEMA, TRANSITION_SCHEMA, acknowledge, empty_state, reconcile, silence
+from radar.pipelines.alert_rules import CANDIDATE_SCHEMA
 
 TODAY = date(2020, 4, 20)
 SPC_KEY = "spc_shift|missing_episodes||E09000006"

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from pipelines import messages
-from pipelines.alert_settings import ALERTS_FILE, parse_alert_settings
+from radar.pipelines import messages
+from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 
 
 def test_months_days_and_financial_years_are_written_for_people():

@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipelines.alert_rules import (
+from radar.pipelines.alert_rules import (
     CANDIDATE_SCHEMA,
     alert_key,
     benchmark_gap,
@@ -21,9 +21,9 @@ from pipelines.alert_rules import (
     spc_signals,
     target_missed,
 )
-from pipelines.alert_settings import ALERTS_FILE, parse_alert_settings
-from radar.periods import month_range
-from radar.catalogue import load_catalogue
+from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
+from radar.core.periods import month_range
+from radar.core.catalogue import load_catalogue
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
 CATALOGUE = load_catalogue()
@@ -180,7 +180,8 @@ def test_no_signal_no_alert():
 
 
 def test_the_real_xmr_output_feeds_the_spc_rules():
-    spc = pytest.importorskip("pipelines.spc")
+    from radar.pipelines import spc
+
     # Twelve months alternating 20 and 22, then 40 in Jan 2020.  Mean = 292/13 = 22.4615; moving ranges are
     # eleven 2s and one 18, mean 40/12 = 3.3333; limits 22.4615 -/+ 2.66 x 3.3333 = 13.595 and 31.328.
     values = [20.0, 22.0] * 6 + [40.0]

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from models import store
-from models.engine import get_engine
-from pipelines.alert_lifecycle import empty_state, reconcile
-from pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
+from radar.models import store
+from radar.models.engine import get_engine
+from radar.pipelines.alert_lifecycle import empty_state, reconcile
+from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
 from radar.cli import app
 
 DFE = "../shared/data/dfe"
@@ -90,7 +90,7 @@ def test_alert_status_changes_are_audited(home):
     run("alerts", "ack", key, "--by", "PCI chair", "--note", "on it")
     from sqlalchemy import select
 
-    from models.tables import AuditEvent
+    from radar.models.tables import AuditEvent
 
     with get_engine(home).connect() as conn:
         rows = conn.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.subject == key)).all()
@@ -99,9 +99,9 @@ def test_alert_status_changes_are_audited(home):
 
 def test_a_bad_benchmark_file_changes_nothing(home, tmp_path):
     """Task functions called directly: the whole import is checked before anything is written."""
-    from flows.benchmarks import read_benchmarks, save_benchmarks
-    from models.queries import benchmarks
-    from validation.ees import EESError
+    from radar.flows.benchmarks import read_benchmarks, save_benchmarks
+    from radar.models.queries import benchmarks
+    from radar.validation.ees import EESError
 
     save_benchmarks.fn(read_benchmarks.fn([Path(DFE)]), ["dfe"])
     before = benchmarks(get_engine(home)).height
@@ -118,7 +118,7 @@ def test_a_bad_benchmark_file_changes_nothing(home, tmp_path):
 
 
 def test_benchmarks_show_reproduces_the_reports_comparisons(home):
-    from flows.benchmarks import read_benchmarks, save_benchmarks
+    from radar.flows.benchmarks import read_benchmarks, save_benchmarks
 
     save_benchmarks.fn(read_benchmarks.fn([Path(DFE)]), ["dfe"])
     code, out = run("benchmarks", "show", "--la", "E09000006", "--year", "2020", "--json")

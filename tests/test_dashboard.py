@@ -15,14 +15,14 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from dashboard.charts import spc_chart
-from dashboard.common import NO_DATA, format_published, format_value, period_label
-from dashboard.signals import cycle_month, evidence_table, series_badges
-from models.engine import get_engine
-from pipelines.benchmarks import ATTRIBUTION
-from models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
-from radar.periods import month_range
-from radar.config import get_context
+from radar.dashboard.charts import spc_chart
+from radar.dashboard.common import NO_DATA, format_published, format_value, period_label
+from radar.dashboard.signals import cycle_month, evidence_table, series_badges
+from radar.models.engine import get_engine
+from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
+from radar.core.periods import month_range
+from radar.core.config import get_context
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 LA, OTHER_LA = "E09000006", "E09000007"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
-from radar.config import PROJECT_ROOT
+from feedfiles import PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import yaml
 
-from validation.ees import (
+from radar.validation.ees import (
     BENCHMARKS_FILE,
     EESError,
     load_benchmark_mapping,

@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from pipelines.feed_status import (
+from radar.pipelines.feed_status import (
     due_date,
     expected_submissions,
     feed_status,
     feeds_to_chase,
 )
-from radar.catalogue import load_catalogue
-from radar.periods import month_range, shift
+from radar.core.catalogue import load_catalogue
+from radar.core.periods import month_range, shift
 
 SUBMISSION_SCHEMA = {
     "feed_id": pl.String, "period": pl.String, "status": pl.String,

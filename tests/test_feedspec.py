@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from radar.catalogue import load_catalogue
-from radar.config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
+from radar.core.catalogue import load_catalogue
+from radar.core.config import DEFAULT_CONFIG, load_config
+from feedfiles import PROJECT_ROOT
 from radar.feedspec import _due_date, render_feed_spec
 
 COMMITTED = PROJECT_ROOT / "docs" / "feeds.md"
@@ -166,7 +167,7 @@ def test_committed_feed_spec_is_current(spec):
 
 def test_examples_pass_radars_own_validation(spec, catalogue, tmp_path):
     """A data lead copying an example gets no problem but the rows an aggregate example leaves out."""
-    from validation.feeds import validate_file
+    from radar.validation.feeds import validate_file
 
     for feed in catalogue.feeds:
         path = tmp_path / f"{feed.id}__2024-03.csv"

@@ -7,8 +7,8 @@ import time
 
 import polars as pl
 
-from flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
-from flows.secrets import pseudonym_key
+from radar.flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
+from radar.flows.secrets import pseudonym_key
 
 
 def test_hash_is_of_the_delivered_bytes(tmp_path):

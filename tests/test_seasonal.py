@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.seasonal import rolling_12, seasonal_baseline, year_on_year
+from radar.pipelines.seasonal import rolling_12, seasonal_baseline, year_on_year
 
 KEYS = ["indicator"]
 

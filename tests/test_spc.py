@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.spc import D2, LIMIT_FACTOR, MR_SCREEN_FACTOR, SpcSettings, summarise, xmr
+from radar.core.alert_settings import SpcSettings
+from radar.pipelines.spc import D2, LIMIT_FACTOR, MR_SCREEN_FACTOR, summarise, xmr
 
 KEYS = ["indicator"]
 # Twelve points with no special cause.  Sum 78 -> mean 6.5.  Moving ranges

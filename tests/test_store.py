@@ -9,9 +9,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
-from models import store
-from models.engine import make_engine, upgrade
-from models.tables import AuditEvent, IndicatorValue, MashContact, Observation, Submission
+from radar.models import store
+from radar.models.engine import make_engine, upgrade
+from radar.models.tables import AuditEvent, IndicatorValue, MashContact, Observation, Submission
 
 LA = "E09000006"
 

@@ -7,10 +7,10 @@ import random
 import pytest
 from feedfiles import write_aggregate
 
-from radar.catalogue import Column, Feed
-from validation.feeds import ValidatedFile, validate_file
-from validation.problems import RULES, Problem
-from validation.schemas import AGGREGATE_COLUMNS, expected_columns, schema_for
+from radar.core.catalogue import Column, Feed
+from radar.validation.feeds import ValidatedFile, validate_file
+from radar.validation.problems import RULES, Problem
+from radar.validation.schemas import AGGREGATE_COLUMNS, expected_columns, schema_for
 
 LIMIT = 10 * 1024 * 1024
 

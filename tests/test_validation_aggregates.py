@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 from feedfiles import AGGREGATE_HEADER, aggregate_rows, write_aggregate, write_csv
 
-from validation.feeds import validate_file
-from validation.problems import RULES
+from radar.validation.feeds import validate_file
+from radar.validation.problems import RULES
 
 LIMIT = 10 * 1024 * 1024
 PERIOD = "2024-03"

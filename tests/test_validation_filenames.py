@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from validation.filenames import FileNameError, month_name, parse_file_name
+from radar.validation.filenames import FileNameError, month_name, parse_file_name
 
 
 

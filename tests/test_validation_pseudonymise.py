@@ -7,8 +7,8 @@ import hmac
 
 import polars as pl
 
-import validation.pseudonymise as pseudo
-from validation.pseudonymise import pseudonymise, pseudonymised_columns, pseudonymiser
+import radar.validation.pseudonymise as pseudo
+from radar.validation.pseudonymise import pseudonymise, pseudonymised_columns, pseudonymiser
 
 KEY = b"k" * 32
 

@@ -11,8 +11,8 @@ from feedfiles import (
     AGGREGATE_HEADER, aggregate_rows, record_rows, write_aggregate, write_csv, write_records,
 )
 
-from validation.feeds import validate_file
-from validation.problems import RULES
+from radar.validation.feeds import validate_file
+from radar.validation.problems import RULES
 
 LIMIT = 10 * 1024 * 1024
 
@@ -118,7 +118,7 @@ def test_too_large_is_refused_without_reading(tmp_path, catalogue, monkeypatch):
     def must_not_read(_):
         raise AssertionError("a file over the limit was read")
 
-    monkeypatch.setattr("validation.feeds.read_cells", must_not_read)
+    monkeypatch.setattr("radar.validation.feeds.read_cells", must_not_read)
     problem = only_problem(validate_file(path, catalogue, 2 * 1024 * 1024))
     assert problem.rule == "file_too_large"
     assert "3.0 MB" in problem.message and "limit of 2 MB" in problem.message
@@ -249,7 +249,7 @@ def test_header_problems_stop_before_the_cells(tmp_path, catalogue):
 
 def test_every_cell_is_read_as_text(tmp_path):
     """Leading zeros, formulas and long digit strings survive reading unchanged."""
-    from validation.reading import read_cells
+    from radar.validation.reading import read_cells
 
     path = tmp_path / "x.csv"
     path.write_text("a,b,c\n007,=SUM(A1:A2),12345678901234567890\n")

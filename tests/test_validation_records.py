@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from feedfiles import record_rows, write_records
 
-from validation.failures import schema_problems
-from validation.feeds import validate_file
-from validation.problems import EXAMPLES_PER_RULE, HIDDEN, RULES, ProblemLog
-from validation.report import write_report
-from validation.schemas import schema_for
+from radar.validation.failures import schema_problems
+from radar.validation.feeds import validate_file
+from radar.validation.problems import EXAMPLES_PER_RULE, HIDDEN, RULES, ProblemLog
+from radar.validation.report import write_report
+from radar.validation.schemas import schema_for
 
 LIMIT = 10 * 1024 * 1024
 PERIOD = "2024-03"

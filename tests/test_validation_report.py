@@ -7,8 +7,8 @@ import csv
 import pytest
 from feedfiles import AGGREGATE_HEADER, aggregate_rows, write_aggregate, write_csv
 
-from validation.feeds import validate_file
-from validation.report import neutralise, write_report
+from radar.validation.feeds import validate_file
+from radar.validation.report import neutralise, write_report
 
 LIMIT = 10 * 1024 * 1024
 
@@ -98,7 +98,7 @@ def test_writes_are_atomic(tmp_path, catalogue, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("validation.report.os.replace", broken_replace)
+    monkeypatch.setattr("radar.validation.report.os.replace", broken_replace)
     with pytest.raises(OSError):
         write_report(result, "f.csv", tmp_path / "out")
     assert csv_path.read_bytes() == before

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from radar.catalogue import Catalogue
-from validation.problems import Problem
+from radar.core.catalogue import Catalogue
+from radar.validation.problems import Problem
 
 
 def missing_indicators(cells: pl.DataFrame, feed_id: str, catalogue: Catalogue) -> list[Problem]:

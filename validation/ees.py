@@ -13,7 +13,7 @@ the spreadsheet row (header = row 1) and the column, so a data lead can open
 the file and find the cell.
 
 Which file and column feeds which indicator is data, not code:
-radar/benchmarks.yaml, loaded here into strict models and checked against the
+radar/core/benchmarks.yaml, loaded here into strict models and checked against the
 catalogue.
 """
 
@@ -28,7 +28,7 @@ import polars as pl
 import yaml
 from pydantic import field_validator, model_validator
 
-from radar.catalogue import CATALOGUE_FILE, Catalogue, Strict, load_catalogue
+from radar.core.catalogue import CATALOGUE_FILE, Catalogue, Strict, load_catalogue
 
 # EES symbols: c suppressed, x not available, z not applicable,
 # low / k rounds to zero but is not zero, u low reliability.
@@ -198,7 +198,7 @@ def with_areas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# --- The mapping from DfE publications to catalogue indicators (radar/benchmarks.yaml) ---
+# --- The mapping from DfE publications to catalogue indicators (radar/core/benchmarks.yaml) ---
 
 
 class BenchmarkSource(Strict):

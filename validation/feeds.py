@@ -19,16 +19,16 @@ from pathlib import Path
 
 import polars as pl
 
-from radar.catalogue import Catalogue, Feed
-from validation.aggregates import missing_indicators, numerators_above_denominators
-from validation.failures import schema_problems
-from validation.filenames import FileNameError, parse_file_name
-from validation.headers import header_problems
-from validation.problems import Problem, ProblemLog
-from validation.pseudonymise import pseudonymised_columns
-from validation.reading import ReadError, read_cells
-from validation.schemas import expected_columns, schema_for
-from validation.typed import typed_rows
+from radar.core.catalogue import Catalogue, Feed
+from radar.validation.aggregates import missing_indicators, numerators_above_denominators
+from radar.validation.failures import schema_problems
+from radar.validation.filenames import FileNameError, parse_file_name
+from radar.validation.headers import header_problems
+from radar.validation.problems import Problem, ProblemLog
+from radar.validation.pseudonymise import pseudonymised_columns
+from radar.validation.reading import ReadError, read_cells
+from radar.validation.schemas import expected_columns, schema_for
+from radar.validation.typed import typed_rows
 
 MB = 1024 * 1024
 

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import NoReturn
 
-from radar.catalogue import Catalogue
-from validation.problems import Problem
+from radar.core.catalogue import Catalogue
+from radar.validation.problems import Problem
 
 PATTERN = "<feed_id>__YYYY-MM.csv (or .xlsx)"
 EXTENSIONS = (".csv", ".xlsx")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 
-from validation.problems import Problem, shown_value
+from radar.validation.problems import Problem, shown_value
 
 SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 

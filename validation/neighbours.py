@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from validation.ees import read_text_csv
+from radar.validation.ees import read_text_csv
 
 NEIGHBOURS = 10
 # (key column, neighbour column pattern) of each known layout, after snake-casing.

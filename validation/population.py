@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from validation.ees import measure, read_ees, with_areas
+from radar.validation.ees import measure, read_ees, with_areas
 
 CHILDREN = "Children aged 0 to 17 years"
 POPULATION_SCHEMA = {

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from radar.catalogue import Feed
+from radar.core.catalogue import Feed
 
 PSEUDONYM_CHARS = 32
 PSEUDONYM = "__pseudonym__"  # a working column while the pseudonyms are joined on

@@ -22,7 +22,7 @@ from typing import NoReturn
 import fastexcel
 import polars as pl
 
-from validation.problems import Problem
+from radar.validation.problems import Problem
 
 ZIP_MAGIC = b"PK\x03\x04"  # how every .xlsx file starts
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")

@@ -15,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from validation.feeds import ValidatedFile
-from validation.problems import RULES, Problem
+from radar.validation.feeds import ValidatedFile
+from radar.validation.problems import RULES, Problem
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["file", "row", "column", "value", "rule", "message"]

@@ -25,8 +25,8 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from radar.catalogue import Catalogue, Column, Feed
-from validation.filenames import month_name
+from radar.core.catalogue import Catalogue, Column, Feed
+from radar.validation.filenames import month_name
 
 AGGREGATE_COLUMNS = ["period", "indicator", "breakdown", "value"]
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"

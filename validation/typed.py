@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from radar.catalogue import Feed
-from validation.schemas import as_date, as_true
+from radar.core.catalogue import Feed
+from radar.validation.schemas import as_date, as_true
 
 
 def typed_rows(cells: pl.DataFrame, feed: Feed) -> pl.DataFrame:

@@ -11,8 +11,8 @@ commands.  This page only lays them out.
 import polars as pl
 import streamlit as st
 
-from dashboard.common import context, engine, period_label, pseudonymised_columns
-from dashboard.signals import (
+from radar.dashboard.common import context, engine, period_label, pseudonymised_columns
+from radar.dashboard.signals import (
     ALERT_STATUSES,
     ALERTS_APPEAR,
     SEVERITIES,
@@ -20,7 +20,7 @@ from dashboard.signals import (
     show_alert,
     subgroup_name,
 )
-from models import queries
+from radar.models import queries
 
 ctx = context()
 st.title("Alerts")

@@ -9,10 +9,10 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dashboard.common import agency_name, context, engine, period_label, show_no_data
-from models import queries
-from pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase
-from radar.periods import month_range, shift
+from radar.dashboard.common import agency_name, context, engine, period_label, show_no_data
+from radar.models import queries
+from radar.pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase
+from radar.core.periods import month_range, shift
 
 STATUS_LABELS = {
     "on_time": "On time",

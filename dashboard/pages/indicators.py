@@ -9,8 +9,8 @@ the local target the partnership's, the benchmarks DfE's.
 import polars as pl
 import streamlit as st
 
-from dashboard.charts import spc_chart
-from dashboard.common import (
+from radar.dashboard.charts import spc_chart
+from radar.dashboard.common import (
     MISSING,
     POLARITY_LABELS,
     UNIT_LABELS,
@@ -25,11 +25,11 @@ from dashboard.common import (
     pseudonymised_columns,
     show_no_data,
 )
-from dashboard.signals import label_note, series_badges, show_alert
-from models import queries
-from pipelines.benchmarks import ATTRIBUTION
-from radar.periods import month_range, shift
-from pipelines.messages import financial_year, number, value_range
+from radar.dashboard.signals import label_note, series_badges, show_alert
+from radar.models import queries
+from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.core.periods import month_range, shift
+from radar.pipelines.messages import financial_year, number, value_range
 
 NOT_STORED = "No value stored for this month."
 RECENT_MONTHS = 3  # a resolved alert is listed for this many months after it cleared

@@ -9,8 +9,8 @@ stored; the Alerts page has the detail and the evidence.
 import polars as pl
 import streamlit as st
 
-from dashboard.common import agency_name, context, engine, period_label, show_no_data
-from dashboard.signals import (
+from radar.dashboard.common import agency_name, context, engine, period_label, show_no_data
+from radar.dashboard.signals import (
     ALERTS_APPEAR,
     FEED_RULES,
     SEVERITIES,
@@ -20,7 +20,7 @@ from dashboard.signals import (
     cycle_month,
     subgroup_name,
 )
-from models import queries
+from radar.models import queries
 
 FEED_PROBLEMS = {"feed_late": "No file", "feed_rejected": "File rejected"}
 

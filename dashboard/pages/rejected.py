@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from dashboard.common import (
+from radar.dashboard.common import (
     WITHHELD,
     context,
     engine,
@@ -20,7 +20,7 @@ from dashboard.common import (
     pseudonymised_columns,
     show_no_data,
 )
-from models import queries
+from radar.models import queries
 
 ctx = context()
 st.title("Rejected files")

@@ -11,7 +11,7 @@ import os
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from radar.periods import shift
+from radar.core.periods import shift
 from radar.synth.series import rng_for
 
 LATE_SHARE = 1 / 12

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from radar.synth.files import write_csv, write_xlsx
-from radar.periods import parse_period, shift
+from radar.core.periods import parse_period, shift
 from radar.synth.sample import SampleData
 
 

@@ -1,4 +1,4 @@
-"""Financial-year month helpers for the sample generator (general month arithmetic: radar.periods).
+"""Financial-year month helpers for the sample generator (general month arithmetic: radar.core.periods).
 
 Periods are `YYYY-MM` strings, as in feed file names.  The calibration figures
 are financial-year figures (April to March, as the annual report gives them),
@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from radar.periods import parse_period, shift
+from radar.core.periods import parse_period, shift
 
 def fy_index(period: str) -> int:
     """Position of the month in its financial year: April 0 ... March 11."""

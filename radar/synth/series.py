@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from radar.periods import parse_period
+from radar.core.periods import parse_period
 from radar.synth.months import fy_months
 
 T = TypeVar("T")

@@ -1,4 +1,4 @@
-"""Alert-rule settings (radar/alerts.yaml) as strict typed models.
+"""Alert-rule and SPC settings (radar/core/alerts.yaml) as strict typed models.
 
 Thresholds are data, not code, so a partnership can make Radar more or less
 sensitive without a release.  `extra="forbid"` and the absence of defaults
@@ -13,15 +13,34 @@ whoever loads the configuration reads ALERTS_FILE and calls
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.spc import SpcSettings
+ALERTS_FILE = Path(__file__).with_name("alerts.yaml")
 
-ALERTS_FILE = Path(__file__).resolve().parents[1] / "radar" / "alerts.yaml"
+
+@dataclass(frozen=True)
+class SpcSettings:
+    """Choices a board may make about its charts; the defaults are MDC's."""
+
+    run_length: int = 7  # N for trend and shift (some boards use 6)
+    min_points: int = 12  # fewer points: series labelled "too_short", no limits, no signals
+    # exclude moving ranges above 3.267 x mean moving range before recomputing the mean MR
+    screen_moving_ranges: bool = False
+    baseline_points: int | None = None  # fix mean and limits on the first N points of each segment
+
+    def __post_init__(self) -> None:
+        if self.run_length < 2:
+            raise ValueError("run_length must be at least 2: a run of one point is every point")
+        if self.min_points < 2:
+            raise ValueError("min_points must be at least 2: limits need a moving range")
+        if self.baseline_points is not None and self.baseline_points < 2:
+            raise ValueError("baseline_points must be at least 2: limits need a moving range")
+
 
 Severity = Literal["high", "medium", "low"]
 
@@ -82,5 +101,5 @@ class AlertSettings(Strict):
 
 
 def parse_alert_settings(text: str) -> AlertSettings:
-    """Validate the YAML text of radar/alerts.yaml."""
+    """Validate the YAML text of radar/core/alerts.yaml."""
     return AlertSettings.model_validate(yaml.safe_load(text))

@@ -1,6 +1,6 @@
 """Partnership configuration and runtime settings.
 
-A partnership is one TOML file (radar/partnerships/bromley.toml is the default);
+A partnership is one TOML file (radar/core/partnerships/bromley.toml is the default);
 a second partnership is a second file, never a code change.  The file is loaded
 into strict pydantic models so that a misspelt key fails loudly.  Runtime
 settings (where state lives, which database) come from the environment:
@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib import resources
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
-from radar.catalogue import Catalogue, load_catalogue
+from radar.core.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
+from radar.core.catalogue import Catalogue, load_catalogue
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = Path(__file__).with_name("partnerships") / "bromley.toml"
+SHIPPED_DATA_PREFIX = "data:"  # a configured path inside the public statistics shipped with Radar (radar.data)
 
 
 class Strict(BaseModel):
@@ -80,6 +81,7 @@ class Target(Strict):
 
 
 class PartnershipConfig(Strict):
+    source: Path | None = Field(None, exclude=True)  # the file it was read from; relative paths start there
     partnership: Partnership
     population: Population
     benchmarks: Benchmarks
@@ -115,21 +117,29 @@ class PartnershipConfig(Strict):
         return settings.due_day if settings else catalogue.feed_by_id[feed_id].due_day
 
     def population_path(self) -> Path:
-        return resolve_path(self.population.source)
+        return self.resolve_path(self.population.source)
 
     def benchmarks_folder(self) -> Path:
-        return resolve_path(self.benchmarks.folder)
+        return self.resolve_path(self.benchmarks.folder)
 
     def neighbours_path(self) -> Path:
-        return resolve_path(self.benchmarks.neighbours)
+        return self.resolve_path(self.benchmarks.neighbours)
+
+    def resolve_path(self, configured: str) -> Path:
+        """A configured path: `data:NAME` inside the statistics shipped with Radar, absolute, or relative
+        to the config file's folder -- never to the working directory, which changes with who runs Radar."""
+        if configured.startswith(SHIPPED_DATA_PREFIX):
+            return shipped_data() / configured.removeprefix(SHIPPED_DATA_PREFIX)
+        path = Path(configured)
+        if path.is_absolute():
+            return path
+        base = self.source.parent if self.source else Path.cwd()
+        return (base / path).resolve()
 
 
-def resolve_path(configured: str) -> Path:
-    """A configured path: absolute, or relative to the working directory, else to the project."""
-    path = Path(configured)
-    if path.is_absolute() or path.exists():
-        return path.resolve()
-    return (PROJECT_ROOT / path).resolve()
+def shipped_data() -> Path:
+    """The folder of public statistics installed with Radar (the repository's data/ folder)."""
+    return Path(str(resources.files("radar.data")))
 
 
 @dataclass(frozen=True)
@@ -180,7 +190,7 @@ class Context:
 
 def load_config(path: Path) -> PartnershipConfig:
     with open(path, "rb") as fh:
-        config = PartnershipConfig.model_validate(tomllib.load(fh))
+        config = PartnershipConfig.model_validate(tomllib.load(fh) | {"source": Path(path).resolve()})
     return config
 
 
