@@ -44,7 +44,14 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from bench import national_signals, pandas_reference
-from bench.national_data import RECORD_FEED, History, la_populations, month_range, restrict, synthesise
+from bench.national_data import (
+    RECORD_FEED,
+    History,
+    la_populations,
+    month_range,
+    restrict,
+    synthesise,
+)
 from bench.stopwatch import Stopwatch, direct
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue

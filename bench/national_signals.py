@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from bench.stopwatch import direct
-from radar.pipelines.alert_rules import spc_signals
 from radar.core.alert_settings import AlertSettings
-from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
-from radar.pipelines.charting import charted_values, polarities
-from radar.pipelines.spc import summarise, xmr
 from radar.core.catalogue import Catalogue
+from radar.pipelines.alert_rules import spc_signals
+from radar.pipelines.charting import charted_values, polarities
+from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
+from radar.pipelines.spc import summarise, xmr
 
 BY = ["la_code"]
 SERIES_KEYS = [*BY, "indicator", "breakdown"]

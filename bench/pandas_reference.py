@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from bench.stopwatch import direct
-from radar.core.alert_settings import AlertSettings
-from radar.pipelines.indicators import derivations
-from radar.core.alert_settings import SpcSettings
-from radar.pipelines.spc import D2, LIMIT_FACTOR, RULES
+from radar.core.alert_settings import AlertSettings, SpcSettings
 from radar.core.catalogue import POPULATION, Catalogue
+from radar.pipelines.indicators import derivations
+from radar.pipelines.spc import D2, LIMIT_FACTOR, RULES
 
 KEYS = ["la_code", "indicator", "breakdown"]
 CELL = ["la_code", "period"]

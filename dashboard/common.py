@@ -15,13 +15,13 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
+from radar.core.catalogue import Catalogue
+from radar.core.config import Context, get_context
 from radar.models import queries
 from radar.models.engine import get_engine
 from radar.pipelines.benchmarks import comparison
 from radar.pipelines.feed_status import LOCAL_TIME_ZONE
 from radar.pipelines.messages import number
-from radar.core.catalogue import Catalogue
-from radar.core.config import Context, get_context
 from radar.validation.neighbours import statistical_neighbours
 
 NO_DATA = (
@@ -86,12 +86,6 @@ def format_count(value: float | None) -> str:
 def local_time(column: str) -> pl.Expr:
     """A stored UTC time column in UK time, as the agencies and chairs read the clock."""
     return pl.col(column).dt.convert_time_zone(LOCAL_TIME_ZONE)
-
-
-def period_label(period: str) -> str:
-    """"2025-03" -> "Mar 2025"."""
-    month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[int(period[5:7]) - 1]
-    return f"{month} {period[:4]}"
 
 
 def humanise(identifier: str) -> str:

@@ -14,8 +14,9 @@ import json
 import polars as pl
 import streamlit as st
 
-from radar.dashboard.common import MISSING, WITHHELD, humanise, period_label
+from radar.core import periods
 from radar.core.config import Context
+from radar.dashboard.common import MISSING, WITHHELD, humanise
 
 # Making Data Count icons, as badges: (text, Streamlit badge colour).
 # Orange is a concern and blue an improvement, as on the SPC chart's points.
@@ -113,11 +114,11 @@ def alert_subject(ctx: Context, alert: dict) -> str:
 
 def alert_when(alert: dict) -> str:
     """"Raised Mar 2025", "Raised Jan 2025, still seen Mar 2025" or "… resolved Apr 2025"."""
-    when = f"Raised {period_label(alert['first_period'])}"
+    when = f"Raised {periods.label(alert['first_period'])}"
     if alert["last_period"] != alert["first_period"]:
-        when += f", still seen {period_label(alert['last_period'])}"
+        when += f", still seen {periods.label(alert['last_period'])}"
     if alert["status"] == "resolved" and alert["cleared_period"]:
-        when += f", resolved {period_label(alert['cleared_period'])}"
+        when += f", resolved {periods.label(alert['cleared_period'])}"
     return when
 
 

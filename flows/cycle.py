@@ -7,22 +7,19 @@ twice changes nothing and a crash leaves the previous values intact.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from radar.core.periods import is_period, of_date, shift
 from radar.flows.files import purge_quarantine
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.signals import compute_signals
 from radar.models import store
-from radar.core.periods import shift
 from radar.pipelines.indicators import compute_indicators
 from radar.validation.population import population_for_periods, read_child_population
-
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
@@ -56,8 +53,8 @@ def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[
     which feeds are late (default: the real date).
     """
     today = today or date.today()
-    period = period or shift(f"{today:%Y-%m}", -1)
-    if not PERIOD.match(period):
+    period = period or shift(of_date(today), -1)
+    if not is_period(period):
         raise ValueError(f"period must look like 2020-03, not {period!r}")
     ctx = context()
     counts = recompute_indicators(period, load_population())

@@ -22,7 +22,13 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from radar.flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
+from radar.flows.files import (
+    archive_copy,
+    purge_quarantine,
+    quarantine_copy,
+    received_time,
+    sha256_of,
+)
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.secrets import pseudonym_key
 from radar.models import store

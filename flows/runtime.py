@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from radar.models.engine import get_engine
 from radar.core.config import Context, get_context
+from radar.models.engine import get_engine
 
 
 def context() -> Context:

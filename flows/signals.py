@@ -13,17 +13,17 @@ import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from radar.core.config import Context
 from radar.flows.benchmarks import compare
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint
 from radar.pipelines import alert_records, alert_rules
 from radar.pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
-from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.charting import charted_values, polarities
+from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.seasonal import rolling_12, year_on_year
 from radar.pipelines.spc import summarise, xmr
-from radar.core.config import Context
 
 KEYS = ["indicator", "breakdown"]
 ACTOR = "monthly_cycle"

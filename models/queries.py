@@ -15,7 +15,15 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from radar.models.store import polars_schema
-from radar.models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
+from radar.models.tables import (
+    Alert,
+    Benchmark,
+    IndicatorValue,
+    PositiveSignal,
+    SeriesStatus,
+    SpcPoint,
+    Submission,
+)
 
 SUBMISSION = Submission.__table__
 INDICATOR_VALUE = IndicatorValue.__table__

@@ -12,8 +12,18 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy import types as sa_types
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
 from radar.models.bulk import insert_frame
 from radar.models.tables import (

@@ -9,16 +9,16 @@ reference ever reaches a message or evidence.
 
 from __future__ import annotations
 
-import calendar
 import math
 from datetime import date, timedelta
 
 import polars as pl
 
-from radar.pipelines import messages
-from radar.pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
+from radar.core import periods
 from radar.core.alert_settings import AlertSettings
 from radar.core.periods import month_range, shift
+from radar.pipelines import messages
+from radar.pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
 from radar.pipelines.spc import xmr
 
 LADO_FEED = "lado_referrals"
@@ -114,7 +114,7 @@ def setting_concentration(referrals: pl.DataFrame, period: str, settings: AlertS
                 window_end=period, history_months=history_months, settings_of_type=row["settings_of_type"],
             ),
             setting=row["setting_ref"], setting_type=messages.label(row["setting_type"]), count=str(row["count"]),
-            window=str(thresholds.window_months), month=messages.month(period), usual=_usual(row["expected"]),
+            window=str(thresholds.window_months), month=periods.label(period), usual=_usual(row["expected"]),
         ))
     return candidate_frame(rows)
 
@@ -150,7 +150,7 @@ def repeat_missing_counts(episodes: pl.DataFrame, period: str, settings: AlertSe
     data_start = date(int(first[:4]), int(first[5:7]), 1)
     windows = []
     for month in month_range(first, period):
-        end = _month_end(month)
+        end = periods.last_day(month)
         start = end - timedelta(days=counting.window_days - 1)
         if start >= data_start:
             windows.append((month, start, end))
@@ -173,10 +173,6 @@ def repeat_missing_counts(episodes: pl.DataFrame, period: str, settings: AlertSe
         .sort("period")
     )
 
-
-def _month_end(period: str) -> date:
-    year, month = int(period[:4]), int(period[5:7])
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 REASONS = {
@@ -219,6 +215,6 @@ def repeat_missing(episodes: pl.DataFrame, period: str, scope: str, settings: Al
                 signal=point["signal"], window_days=counting.window_days, min_episodes=counting.min_episodes,
             ),
             children=messages.plural(count, "child", "children"), times=str(counting.min_episodes),
-            days=str(counting.window_days), end=messages.day(_month_end(period)), reason=reason,
+            days=str(counting.window_days), end=periods.day_label(periods.last_day(period)), reason=reason,
         ))
     return candidate_frame(rows)

@@ -30,10 +30,11 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from radar.pipelines import messages
+from radar.core import periods
 from radar.core.alert_settings import AlertSettings
-from radar.core.periods import financial_year, shift
 from radar.core.catalogue import Catalogue, Indicator
+from radar.core.periods import shift
+from radar.pipelines import messages
 
 CANDIDATE_SCHEMA = {
     "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
@@ -169,7 +170,7 @@ def _spc_fields(point: dict, indicator: Indicator, history: list[dict]) -> tuple
     fields = {
         "name": messages.series_name(name, point["breakdown"]),
         "value": messages.number(point["value"], unit),
-        "month": messages.month(point["period"]),
+        "month": periods.label(point["period"]),
         "range": messages.value_range(point["lower"], point["upper"], unit),
         "side": "above" if high else "below",
         "edge": "top" if high else "bottom",
@@ -184,7 +185,7 @@ def _spc_fields(point: dict, indicator: Indicator, history: list[dict]) -> tuple
         run = _run_back(history, lambda earlier, later: (earlier["value"] - earlier["mean"]) * sign > 0)
     start = run[0]
     fields |= {
-        "start": messages.month(start["period"]),
+        "start": periods.label(start["period"]),
         "start_value": messages.number(start["value"], unit),
         "length": str(len(run)),
     }
@@ -238,7 +239,7 @@ def target_missed(
     month that happened to meet the target, because the process will usually
     miss it.
     """
-    year = _financial_year(period)
+    year = periods.financial_year_of(period)
     standing = (
         targets.filter(pl.col("year") <= year)
         .sort("year")
@@ -275,16 +276,12 @@ def target_missed(
                 value=value, target=target, target_year=point["target_year"],
                 polarity=indicator.polarity, assurance=point["assurance"], lower=point["lower"], upper=point["upper"],
             ),
-            name=indicator.name, value=messages.number(value, unit), month=messages.month(period),
+            name=indicator.name, value=messages.number(value, unit), month=periods.label(period),
             comparison="missing" if missed else "meeting", year=point["target_year"],
             target=messages.number(target, unit), outlook=outlook,
         ))
     return candidate_frame(rows)
 
-
-def _financial_year(period: str) -> str:
-    """"2020-03" -> "2019-20", "2020-04" -> "2020-21": the April-March year a month belongs to."""
-    return messages.financial_year(financial_year(period) + 1)
 
 
 # --- National and statistical-neighbour benchmarks -----------------------------------
@@ -339,7 +336,7 @@ def benchmark_gap(
                 margin=margin, polarity=indicator.polarity,
             ),
             name=indicator.name, value=messages.number(row["la_value"], unit),
-            year=messages.financial_year(row["year"]), national=messages.number(row["national"], unit),
+            year=periods.financial_year_label(row["year"]), national=messages.number(row["national"], unit),
             sn_median=messages.number(row["sn_median"], unit),
         ))
     return candidate_frame(rows)
@@ -385,8 +382,8 @@ def feed_alerts(status: pl.DataFrame, catalogue: Catalogue, period: str, setting
                 feed_id=feed.id, period=period, due_date=row["due_date"], status=row["status"],
                 held_back=[i.id for i in held],
             ),
-            month=messages.month(period), agency=agencies[feed.agency], source=messages.feed_title(feed.name),
-            due=messages.day(row["due_date"]), held=messages.indicator_list([i.name for i in held]),
+            month=periods.label(period), agency=agencies[feed.agency], source=messages.feed_title(feed.name),
+            due=periods.day_label(row["due_date"]), held=messages.indicator_list([i.name for i in held]),
         ))
     return candidate_frame(rows)
 

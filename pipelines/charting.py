@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from radar.pipelines.seasonal import seasonal_baseline
 from radar.core.catalogue import Catalogue
+from radar.pipelines.seasonal import seasonal_baseline
 
 
 def charted_values(catalogue: Catalogue, values: pl.DataFrame, keys: list[str]) -> pl.DataFrame:

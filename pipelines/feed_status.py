@@ -25,7 +25,7 @@ from datetime import date
 import polars as pl
 
 from radar.core.catalogue import Catalogue
-from radar.core.periods import month_range, parse_period, shift
+from radar.core.periods import due_date, month_range
 
 # The statuses that mean an agency needs chasing for a month.
 TO_CHASE = ("late", "missing", "rejected")
@@ -33,12 +33,6 @@ TO_CHASE = ("late", "missing", "rejected")
 DELIVERED = ("accepted", "replaced")
 EXPECTED_SCHEMA = {"feed_id": pl.String, "period": pl.String, "due_date": pl.Date}
 LOCAL_TIME_ZONE = "Europe/London"  # due dates are English calendar days
-def due_date(period: str, due_day: int) -> date:
-    """The day a month's file is due: `due_day` of the following month."""
-    year, month = parse_period(shift(period, 1))
-    return date(year, month, due_day)
-
-
 def expected_submissions(catalogue: Catalogue, due_days: dict[str, int], start: str, end: str) -> pl.DataFrame:
     """One row per file due from `start` to `end`: feed_id, period, due_date.
 

@@ -12,23 +12,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def month(period: str) -> str:
-    """"2019-09" -> "Sep 2019"."""
-    return f"{MONTH_NAMES[int(period[5:7]) - 1]} {period[:4]}"
-
-
-def day(when: date) -> str:
-    """A calendar day as "10 Apr 2020"."""
-    return f"{when.day} {MONTH_NAMES[when.month - 1]} {when.year}"
-
-
-def financial_year(year_ending_march: int) -> str:
-    """DfE's year ending 31 March (2020) as the partnership writes it ("2019-20")."""
-    return f"{year_ending_march - 1}-{year_ending_march % 100:02d}"
-
 
 def number(value: float, unit: str) -> str:
     """A value with its unit: "53.0%", "39.2 per 10,000 children", "426 days", "1,234" or "41.3"."""

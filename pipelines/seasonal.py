@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from radar.core.periods import PATTERN
+
 MONTH = "_month"  # months since January of year 0: consecutive months differ by 1
 SERIES = "_series"  # an integer id per series, cheaper to sort and window over than string keys
 MONTH_SPAN = 2**17  # more than any month count of a four-digit year (9999 * 12 + 11)
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def month_index(period: pl.Expr) -> pl.Expr:
@@ -42,7 +43,7 @@ def with_month(frame: pl.DataFrame) -> pl.DataFrame:
     most, where a national frame has millions of rows).
     """
     periods = frame.get_column("period").unique()
-    bad = (~periods.str.contains(PERIOD_PATTERN)).fill_null(True).sum()
+    bad = (~periods.str.contains(PATTERN)).fill_null(True).sum()
     if bad:
         raise ValueError(f"{bad} distinct period(s) are not of the form YYYY-MM")
     return frame.with_columns(month_index(pl.col("period")).alias(MONTH))

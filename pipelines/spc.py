@@ -28,7 +28,14 @@ from __future__ import annotations
 import polars as pl
 
 from radar.core.alert_settings import SpcSettings
-from radar.pipelines.seasonal import MONTH, MONTH_SPAN, SERIES, consecutive_run, sorted_series, with_month
+from radar.pipelines.seasonal import (
+    MONTH,
+    MONTH_SPAN,
+    SERIES,
+    consecutive_run,
+    sorted_series,
+    with_month,
+)
 
 # MDC / Wheeler constants for moving ranges of two points.
 D2 = 1.128  # bias correction: sigma = mean moving range / d2

@@ -13,9 +13,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue, Column, Feed, Indicator
+from radar.core.catalogue import (
+    POPULATION,
+    UNIT_SCALE,
+    Catalogue,
+    Column,
+    Feed,
+    Indicator,
+)
 from radar.core.config import PartnershipConfig
-from radar.validation.filenames import month_name
+from radar.core.periods import due_date, long_label, of_date
 from radar.validation.schemas import expected_columns
 
 # A quarter's last month, so every feed's example (quarterly ones too) can use it.
@@ -93,9 +100,9 @@ def _feed_section(catalogue: Catalogue, config: PartnershipConfig, feed: Feed) -
         "",
         f"- **Agency:** {_agency(catalogue, config, feed)}",
         f"- **Cadence:** {cadence}",
-        f"- **Due:** day {due} of the following month, e.g. the {month_name(EXAMPLE_PERIOD)} file "
+        f"- **Due:** day {due} of the following month, e.g. the {long_label(EXAMPLE_PERIOD)} file "
         f"by {_due_date(EXAMPLE_PERIOD, due)}",
-        f"- **File name:** `{feed.id}__{EXAMPLE_PERIOD}.csv` (or `.xlsx`) for {month_name(EXAMPLE_PERIOD)}",
+        f"- **File name:** `{feed.id}__{EXAMPLE_PERIOD}.csv` (or `.xlsx`) for {long_label(EXAMPLE_PERIOD)}",
     ]
     body = _aggregate_feed(catalogue, feed) if feed.kind == "aggregate" else _record_feed(catalogue, feed)
     return "\n".join(facts + ["", body])
@@ -255,8 +262,8 @@ def _agency(catalogue: Catalogue, config: PartnershipConfig, feed: Feed) -> str:
 
 def _due_date(period: str, due_day: int) -> str:
     """'10 April 2024' for the March 2024 file due on day 10."""
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{due_day} {month_name(f'{year + month // 12}-{month % 12 + 1:02d}')}"
+    due = due_date(period, due_day)
+    return f"{due.day} {long_label(of_date(due))}"
 
 
 def _code(value: str | bool) -> str:

@@ -5,7 +5,14 @@ from datetime import date
 import polars as pl
 import pytest
 
-from radar.pipelines.alert_lifecycle import STATE_SCHEMA, TRANSITION_SCHEMA, acknowledge, empty_state, reconcile, silence
+from radar.pipelines.alert_lifecycle import (
+    STATE_SCHEMA,
+    TRANSITION_SCHEMA,
+    acknowledge,
+    empty_state,
+    reconcile,
+    silence,
+)
 from radar.pipelines.alert_rules import CANDIDATE_SCHEMA
 
 TODAY = date(2020, 4, 20)

@@ -6,9 +6,14 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from radar.pipelines.alert_records import poisson_tail, repeat_missing, repeat_missing_counts, setting_concentration
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.periods import month_range
+from radar.pipelines.alert_records import (
+    poisson_tail,
+    repeat_missing,
+    repeat_missing_counts,
+    setting_concentration,
+)
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
 LA = "E09000006"

@@ -11,6 +11,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
+from radar.core.catalogue import load_catalogue
+from radar.core.periods import month_range
 from radar.pipelines.alert_rules import (
     CANDIDATE_SCHEMA,
     alert_key,
@@ -21,9 +24,6 @@ from radar.pipelines.alert_rules import (
     spc_signals,
     target_missed,
 )
-from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
-from radar.core.periods import month_range
-from radar.core.catalogue import load_catalogue
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
 CATALOGUE = load_catalogue()

@@ -11,8 +11,8 @@ from polars.testing import assert_frame_equal
 
 from bench import national, national_signals, pandas_reference
 from bench.national_data import History, month_range
-from radar.pipelines.indicators import compute_indicators, count_records
 from radar.core.alert_settings import SpcSettings
+from radar.pipelines.indicators import compute_indicators, count_records
 from radar.pipelines.spc import xmr
 
 AUTHORITIES = ["E09000006", "E06000001", "E08000025"]  # Bromley, Hartlepool, Birmingham

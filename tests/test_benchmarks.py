@@ -9,11 +9,21 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, comparison, extract
 from radar.core.config import DEFAULT_CONFIG, load_config
-from radar.validation.ees import BenchmarkMapping, BenchmarkSource, EESError, load_benchmark_mapping, read_ees
+from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, comparison, extract
+from radar.validation.ees import (
+    BenchmarkMapping,
+    BenchmarkSource,
+    EESError,
+    load_benchmark_mapping,
+    read_ees,
+)
 from radar.validation.neighbours import statistical_neighbours
-from radar.validation.population import all_populations, population_for_periods, read_child_population
+from radar.validation.population import (
+    all_populations,
+    population_for_periods,
+    read_child_population,
+)
 
 DFE = load_config(DEFAULT_CONFIG).population_path().parent
 POPULATION_FILE = DFE / "ons_mid-year_population_estimates_2012_to_2024.csv"

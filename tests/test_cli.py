@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from radar.cli import app
 from radar.models import store
 from radar.models.engine import get_engine
 from radar.pipelines.alert_lifecycle import empty_state, reconcile
 from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
-from radar.cli import app
 
 DFE = "../shared/data/dfe"
 runner = CliRunner()

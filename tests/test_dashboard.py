@@ -15,14 +15,22 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from radar.core.config import get_context
+from radar.core.periods import month_range
 from radar.dashboard.charts import spc_chart
-from radar.dashboard.common import NO_DATA, format_published, format_value, period_label
+from radar.dashboard.common import NO_DATA, format_published, format_value
 from radar.dashboard.signals import cycle_month, evidence_table, series_badges
 from radar.models.engine import get_engine
+from radar.models.tables import (
+    Alert,
+    Benchmark,
+    IndicatorValue,
+    PositiveSignal,
+    SeriesStatus,
+    SpcPoint,
+    Submission,
+)
 from radar.pipelines.benchmarks import ATTRIBUTION
-from radar.models.tables import Alert, Benchmark, IndicatorValue, PositiveSignal, SeriesStatus, SpcPoint, Submission
-from radar.core.periods import month_range
-from radar.core.config import get_context
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 LA, OTHER_LA = "E09000006", "E09000007"
@@ -368,11 +376,6 @@ def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
 )
 def test_format_value(value, unit, text):
     assert format_value(value, unit) == text
-
-
-def test_period_label():
-    assert period_label("2025-03") == "Mar 2025"
-    assert period_label("2024-12") == "Dec 2024"
 
 
 # --- Signals: SPC chart, benchmarks, alerts, overview ---------------------------------------

@@ -10,9 +10,8 @@ from datetime import timedelta
 
 import pytest
 import yaml
-from pydantic import TypeAdapter
-
 from feedfiles import PROJECT_ROOT
+from pydantic import TypeAdapter
 
 DEPLOY = PROJECT_ROOT / "deploy"
 

@@ -18,10 +18,10 @@ from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from radar.core.catalogue import load_catalogue
 from radar.models.engine import get_engine
 from radar.models.queries import indicator_values, submissions
 from radar.models.tables import MashContact
-from radar.core.catalogue import load_catalogue
 from radar.synth import generate
 
 START, END = "2019-04", "2020-03"
@@ -67,9 +67,9 @@ def value_of(frame, indicator, period, breakdown=""):
 
 
 def test_feeds_flow_end_to_end(radar_home, feeds, store_url):
+    from radar.core.config import get_context
     from radar.flows.cycle import monthly_cycle
     from radar.flows.ingest import ingest_files
-    from radar.core.config import get_context
 
     first = ingest_files([feeds])
     assert by_status(first) == {"accepted": len(first) - 5, "rejected": 5}
@@ -114,9 +114,9 @@ def test_feeds_flow_end_to_end(radar_home, feeds, store_url):
 
 
 def test_corrected_resubmission_replaces(radar_home, feeds, store_url, tmp_path):
+    from radar.core.config import get_context
     from radar.flows.cycle import monthly_cycle
     from radar.flows.ingest import ingest_files
-    from radar.core.config import get_context
 
     name = "education_monthly__2019-06.csv"
     assert ingest_files([feeds / name])[0]["status"] == "accepted"

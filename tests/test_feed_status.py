@@ -6,14 +6,13 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
+from radar.core.catalogue import load_catalogue
+from radar.core.periods import month_range, shift
 from radar.pipelines.feed_status import (
-    due_date,
     expected_submissions,
     feed_status,
     feeds_to_chase,
 )
-from radar.core.catalogue import load_catalogue
-from radar.core.periods import month_range, shift
 
 SUBMISSION_SCHEMA = {
     "feed_id": pl.String, "period": pl.String, "status": pl.String,
@@ -43,11 +42,6 @@ def test_shift_period_goes_both_ways_across_years():
     assert shift("2025-01", -1) == "2024-12"
     assert shift("2024-12", 1) == "2025-01"
     assert shift("2025-03", -11) == "2024-04"
-
-
-def test_due_date_is_in_the_following_month():
-    assert due_date("2024-12", 7) == date(2025, 1, 7)
-    assert due_date("2025-02", 28) == date(2025, 3, 28)
 
 
 @pytest.mark.parametrize("bad", ["2025-13", "2025-3", "March 2025", "2025-00"])

@@ -3,10 +3,10 @@
 from datetime import date
 
 import pytest
+from feedfiles import PROJECT_ROOT
 
 from radar.core.catalogue import load_catalogue
 from radar.core.config import DEFAULT_CONFIG, load_config
-from feedfiles import PROJECT_ROOT
 from radar.feedspec import _due_date, render_feed_spec
 
 COMMITTED = PROJECT_ROOT / "docs" / "feeds.md"

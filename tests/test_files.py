@@ -7,7 +7,13 @@ import time
 
 import polars as pl
 
-from radar.flows.files import archive_copy, purge_quarantine, quarantine_copy, received_time, sha256_of
+from radar.flows.files import (
+    archive_copy,
+    purge_quarantine,
+    quarantine_copy,
+    received_time,
+    sha256_of,
+)
 from radar.flows.secrets import pseudonym_key
 
 

@@ -4,7 +4,12 @@
 import polars as pl
 import pytest
 
-from radar.pipelines.indicators import add_totals, compute_indicators, count_records, derive
+from radar.pipelines.indicators import (
+    add_totals,
+    compute_indicators,
+    count_records,
+    derive,
+)
 
 
 def value(frame: pl.DataFrame, indicator: str, period: str, breakdown: str = "") -> float | None:

@@ -11,7 +11,13 @@ from sqlmodel import SQLModel
 
 from radar.models import store
 from radar.models.engine import make_engine, upgrade
-from radar.models.tables import AuditEvent, IndicatorValue, MashContact, Observation, Submission
+from radar.models.tables import (
+    AuditEvent,
+    IndicatorValue,
+    MashContact,
+    Observation,
+    Submission,
+)
 
 LA = "E09000006"
 

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from radar.core.catalogue import load_catalogue
-from radar.synth import BAD_FILES, generate
 from radar.core.periods import financial_year, month_range, parse_period, shift
+from radar.synth import BAD_FILES, generate
 from radar.synth.months import fy_months
 from radar.synth.series import Flow, Ratio, Stock, allocate, nearest
 

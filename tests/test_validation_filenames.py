@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from radar.validation.filenames import FileNameError, month_name, parse_file_name
-
+from radar.validation.filenames import FileNameError, parse_file_name
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -41,7 +40,3 @@ def test_unknown_feed_lists_every_feed_id(catalogue):
     assert all(feed.id in caught.value.problem.message for feed in catalogue.feeds)
     assert "Did you mean" not in caught.value.problem.message
 
-
-def test_month_name():
-    assert month_name("2024-03") == "March 2024"
-    assert month_name("2019-12") == "December 2019"

@@ -8,7 +8,11 @@ import hmac
 import polars as pl
 
 import radar.validation.pseudonymise as pseudo
-from radar.validation.pseudonymise import pseudonymise, pseudonymised_columns, pseudonymiser
+from radar.validation.pseudonymise import (
+    pseudonymise,
+    pseudonymised_columns,
+    pseudonymiser,
+)
 
 KEY = b"k" * 32
 

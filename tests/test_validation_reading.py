@@ -8,7 +8,12 @@ import polars as pl
 import pytest
 import xlsxwriter
 from feedfiles import (
-    AGGREGATE_HEADER, aggregate_rows, record_rows, write_aggregate, write_csv, write_records,
+    AGGREGATE_HEADER,
+    aggregate_rows,
+    record_rows,
+    write_aggregate,
+    write_csv,
+    write_records,
 )
 
 from radar.validation.feeds import validate_file

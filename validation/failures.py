@@ -13,7 +13,13 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from radar.validation.problems import EXAMPLES_PER_RULE, HIDDEN, Problem, ProblemLog, shown_value
+from radar.validation.problems import (
+    EXAMPLES_PER_RULE,
+    HIDDEN,
+    Problem,
+    ProblemLog,
+    shown_value,
+)
 
 # pandera's built-in checks -> Radar rule and message (with the column's name)
 BUILT_IN = {

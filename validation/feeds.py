@@ -20,7 +20,10 @@ from pathlib import Path
 import polars as pl
 
 from radar.core.catalogue import Catalogue, Feed
-from radar.validation.aggregates import missing_indicators, numerators_above_denominators
+from radar.validation.aggregates import (
+    missing_indicators,
+    numerators_above_denominators,
+)
 from radar.validation.failures import schema_problems
 from radar.validation.filenames import FileNameError, parse_file_name
 from radar.validation.headers import header_problems

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from radar.core.catalogue import Catalogue
+from radar.core.periods import is_period, long_label
 from radar.validation.problems import Problem
 
 PATTERN = "<feed_id>__YYYY-MM.csv (or .xlsx)"
 EXTENSIONS = (".csv", ".xlsx")
-_NAME = re.compile(r"^(?P<feed>.+)__(?P<period>\d{4}-\d{2})(?P<ext>\.[A-Za-z0-9]+)$")
-_MONTHS = "January February March April May June July August September October November December".split()
+_NAME = re.compile(r"^(?P<feed>.+)__(?P<period>[0-9]{4}-[0-9]{2})(?P<ext>\.[A-Za-z0-9]+)$", re.ASCII)
 
 
 class FileNameError(ValueError):
@@ -27,11 +27,6 @@ class FileNameError(ValueError):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
-
-
-def month_name(period: str) -> str:
-    """'2024-03' -> 'March 2024', the way a data lead says it."""
-    return f"{_MONTHS[int(period[5:7]) - 1]} {period[:4]}"
 
 
 def parse_file_name(name: str, catalogue: Catalogue) -> tuple[str, str]:
@@ -45,7 +40,7 @@ def parse_file_name(name: str, catalogue: Catalogue) -> tuple[str, str]:
     if ext not in EXTENSIONS:
         _fail(f"Radar reads .csv and .xlsx files, not '{ext}': save the return as 'CSV UTF-8' "
               f"or 'Excel Workbook (.xlsx)' and name it {PATTERN}.")
-    if not 1 <= int(period[5:7]) <= 12:
+    if not is_period(period):
         _fail(f"'{period}' in the file name '{name}' is not a month: write YYYY-MM with a month from 01 to 12.")
     feed = catalogue.feed_by_id.get(feed_id)
     if feed is None:
@@ -55,7 +50,7 @@ def parse_file_name(name: str, catalogue: Catalogue) -> tuple[str, str]:
               f"{', '.join(catalogue.feed_by_id)}; the pattern is {PATTERN}.")
     if not feed.expects(period):
         _fail(f"{feed_id} is a quarterly return, sent for March, June, September and December only; "
-              f"{month_name(period)} is not one of those months.")
+              f"{long_label(period)} is not one of those months.")
     return feed_id, period
 
 

@@ -18,15 +18,13 @@ bad cell gives one problem.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable
-from datetime import date
 
 import pandera.polars as pa
 import polars as pl
 
 from radar.core.catalogue import Catalogue, Column, Feed
-from radar.validation.filenames import month_name
+from radar.core.periods import first_day, last_day, long_label
 
 AGGREGATE_COLUMNS = ["period", "indicator", "breakdown", "value"]
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -60,12 +58,6 @@ def as_true(column: str) -> pl.Expr:
     return pl.when(text.is_in(TRUE_FALSE)).then(text == "true")
 
 
-def month_bounds(period: str) -> tuple[date, date]:
-    """The first and last day of a YYYY-MM month."""
-    year, month = int(period[:4]), int(period[5:7])
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
 def _check(rule: str, message: str, passes: Callable[[str], pl.Expr]) -> pa.Check:
     """A check reported as `rule` with `message`; `passes(column)` is True for good cells.
 
@@ -92,7 +84,7 @@ def _aggregate_columns(feed: Feed, period: str, catalogue: Catalogue) -> dict[st
     indicator, breakdown = pl.col("indicator"), pl.col("breakdown")
     return {
         "period": pa.Column(pl.String, checks=[_check(
-            "period_mismatch", f"The period must be {period}, the month in the file name ({month_name(period)}).",
+            "period_mismatch", f"The period must be {period}, the month in the file name ({long_label(period)}).",
             lambda c: pl.col(c) == period)]),
         "indicator": pa.Column(pl.String, checks=[
             _check("unknown_indicator", "This is not a Radar indicator id: check the spelling against the feed guide.",
@@ -122,8 +114,8 @@ def _record_column(column: Column, feed: Feed, period: str, catalogue: Catalogue
         checks.append(_check("not_a_date", f"{name} must be a date written YYYY-MM-DD (for example {period}-15).",
                              lambda c: as_date(c).is_not_null()))
     if column.in_period:
-        first, last = month_bounds(period)
-        checks.append(_check("date_outside_period", f"{name} must fall in {month_name(period)} "
+        first, last = first_day(period), last_day(period)
+        checks.append(_check("date_outside_period", f"{name} must fall in {long_label(period)} "
                                                     f"({first} to {last}), the month in the file name.",
                              lambda c: as_date(c).is_between(first, last)))
     if column.not_before:

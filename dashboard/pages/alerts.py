@@ -11,7 +11,8 @@ commands.  This page only lays them out.
 import polars as pl
 import streamlit as st
 
-from radar.dashboard.common import context, engine, period_label, pseudonymised_columns
+from radar.core import periods
+from radar.dashboard.common import context, engine, pseudonymised_columns
 from radar.dashboard.signals import (
     ALERT_STATUSES,
     ALERTS_APPEAR,
@@ -61,7 +62,7 @@ if improvements.is_empty():
 else:
     st.dataframe(
         pl.DataFrame({
-            "Month": [period_label(p) for p in improvements["period"]],
+            "Month": [periods.label(p) for p in improvements["period"]],
             "Subgroup": [subgroup_name(ctx, s) for s in improvements["subgroup"]],
             "Improvement": improvements["message"],
         }),

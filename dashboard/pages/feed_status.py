@@ -9,10 +9,10 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from radar.dashboard.common import agency_name, context, engine, period_label, show_no_data
+from radar.core import periods
+from radar.dashboard.common import agency_name, context, engine, show_no_data
 from radar.models import queries
 from radar.pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase
-from radar.core.periods import month_range, shift
 
 STATUS_LABELS = {
     "on_time": "On time",
@@ -43,28 +43,28 @@ catalogue = ctx.catalogue
 st.title("Feed status")
 
 received = queries.submissions(engine(), ctx.la_code)
-periods = received["period"].drop_nulls()
-if periods.is_empty():
+delivered = received["period"].drop_nulls()
+if delivered.is_empty():
     show_no_data()
     st.stop()
 
 today = date.today()
-latest = periods.max()
-options = month_range(periods.min(), max(latest, shift(f"{today:%Y-%m}", -1)))
+latest = delivered.max()
+options = periods.month_range(delivered.min(), max(latest, periods.shift(periods.of_date(today), -1)))
 start, end = st.select_slider(
     "Months",
     options,
-    value=(max(options[0], shift(latest, 1 - DEFAULT_MONTHS)), latest),
-    format_func=period_label,
+    value=(max(options[0], periods.shift(latest, 1 - DEFAULT_MONTHS)), latest),
+    format_func=periods.label,
     key="months",
 )
 due_days = {feed.id: ctx.config.due_day(catalogue, feed.id) for feed in catalogue.feeds}
 status = feed_status(expected_submissions(catalogue, due_days, start, end), received, today)
 
-st.subheader(f"Agencies late for {period_label(end)}")
+st.subheader(f"Agencies late for {periods.label(end)}")
 chase = feeds_to_chase(status, end)
 if chase.is_empty():
-    st.success(f"No feed is late, missing or rejected for {period_label(end)}.")
+    st.success(f"No feed is late, missing or rejected for {periods.label(end)}.")
 else:
     agencies = [catalogue.feed_by_id[feed_id].agency for feed_id in chase["feed_id"]]
     st.metric("Agencies late, missing or rejected", len(set(agencies)))
@@ -88,7 +88,7 @@ st.subheader("Files by month")
 grid = status.with_columns(pl.col("status").replace_strict(STATUS_LABELS)).pivot(
     on="period", index="feed_id", values="status", sort_columns=True
 )
-month_columns = {period: period_label(period) for period in grid.columns[1:]}
+month_columns = {period: periods.label(period) for period in grid.columns[1:]}
 table = grid.select(
     pl.col("feed_id").replace_strict({f.id: agency_name(ctx, f.id) for f in catalogue.feeds}).alias("Agency"),
     pl.col("feed_id").replace_strict({f.id: f.name for f in catalogue.feeds}).alias("Feed"),

@@ -9,6 +9,7 @@ the local target the partnership's, the benchmarks DfE's.
 import polars as pl
 import streamlit as st
 
+from radar.core import periods
 from radar.dashboard.charts import spc_chart
 from radar.dashboard.common import (
     MISSING,
@@ -21,15 +22,13 @@ from radar.dashboard.common import (
     format_published,
     format_value,
     humanise,
-    period_label,
     pseudonymised_columns,
     show_no_data,
 )
 from radar.dashboard.signals import label_note, series_badges, show_alert
 from radar.models import queries
 from radar.pipelines.benchmarks import ATTRIBUTION
-from radar.core.periods import month_range, shift
-from radar.pipelines.messages import financial_year, number, value_range
+from radar.pipelines.messages import number, value_range
 
 NOT_STORED = "No value stored for this month."
 RECENT_MONTHS = 3  # a resolved alert is listed for this many months after it cleared
@@ -91,7 +90,7 @@ if stored.is_empty():
     st.stop()
 
 # Every month from the first to the last, so a month with no stored row is a visible gap too.
-series = pl.DataFrame({"period": month_range(stored["period"].min(), stored["period"].max())}).join(
+series = pl.DataFrame({"period": periods.month_range(stored["period"].min(), stored["period"].max())}).join(
     stored, on="period", how="left", maintain_order="left"
 )
 spc = queries.spc_points(engine(), ctx.la_code, indicator.id, breakdown)
@@ -108,7 +107,7 @@ if limits:
     point = limits[0]
     st.markdown(
         f"**Usual range:** {value_range(point['lower'], point['upper'], unit)} around a mean of "
-        f"{number(point['mean'], unit)} (process limits in {period_label(point['period'])})."
+        f"{number(point['mean'], unit)} (process limits in {periods.label(point['period'])})."
     )
 
 charted = spc
@@ -136,7 +135,7 @@ if captions:
 
 with st.expander("Monthly values"):
     table = {
-        "Month": [period_label(p) for p in series["period"]],
+        "Month": [periods.label(p) for p in series["period"]],
         "Value": [format_value(v, unit) for v in series["value"]],
     }
     if indicator.derived:
@@ -147,7 +146,7 @@ with st.expander("Monthly values"):
     st.caption(f"{MISSING} marks a month without a value; the note says why.")
 
 st.subheader("Alerts")
-recent = shift(stored["period"].max(), 1 - RECENT_MONTHS)
+recent = periods.shift(stored["period"].max(), 1 - RECENT_MONTHS)
 related = queries.alerts(engine(), ctx.la_code).filter(
     pl.col("indicator") == indicator.id,
     pl.col("breakdown").fill_null("") == breakdown,
@@ -165,7 +164,7 @@ if not breakdown and not published.is_empty():
     region = published["region"][0] or "Region"
     st.dataframe(
         pl.DataFrame({
-            "Year": [financial_year(y) for y in published["year"]],
+            "Year": [periods.financial_year_label(y) for y in published["year"]],
             ctx.config.partnership.la_name: [
                 format_published(v, s, unit) for v, s in zip(published["la_value"], published["la_symbol"])
             ],

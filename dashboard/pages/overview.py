@@ -9,7 +9,8 @@ stored; the Alerts page has the detail and the evidence.
 import polars as pl
 import streamlit as st
 
-from radar.dashboard.common import agency_name, context, engine, period_label, show_no_data
+from radar.core import periods
+from radar.dashboard.common import agency_name, context, engine, show_no_data
 from radar.dashboard.signals import (
     ALERTS_APPEAR,
     FEED_RULES,
@@ -34,7 +35,7 @@ if alerts.is_empty() and queries.submissions(engine(), ctx.la_code).is_empty():
 
 month = cycle_month(alerts)
 if month:
-    st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {period_label(month)}")
+    st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {periods.label(month)}")
 open_alerts = alerts.filter(pl.col("status") == "open")
 
 
@@ -76,7 +77,7 @@ else:
     bullet_list(open_alerts.filter(pl.col("rule").is_in(SPC_RULES)),
                 "No indicator shows an open concern on its SPC chart.")
 
-    st.subheader(f"New in {period_label(month)}")
+    st.subheader(f"New in {periods.label(month)}")
     bullet_list(open_alerts.filter(pl.col("first_period") == month), "No alert was first raised this month.")
 
 st.subheader("Agencies late with their data")
@@ -89,7 +90,7 @@ else:
             "Agency": [agency_name(ctx, feed) for feed in late["feed"]],
             "Feed": [ctx.catalogue.feed_by_id[feed].name for feed in late["feed"]],
             "Problem": late["rule"].replace_strict(FEED_PROBLEMS),
-            "Since": [period_label(p) for p in late["first_period"]],
+            "Since": [periods.label(p) for p in late["first_period"]],
             "Contact": [ctx.config.agencies[ctx.catalogue.feed_by_id[feed].agency].contact for feed in late["feed"]],
         }),
         hide_index=True,

@@ -10,13 +10,13 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from radar.core import periods
 from radar.dashboard.common import (
     WITHHELD,
     context,
     engine,
     feed_label,
     local_time,
-    period_label,
     pseudonymised_columns,
     show_no_data,
 )
@@ -37,7 +37,7 @@ st.dataframe(
     pl.DataFrame({
         "File": rejected["file_name"],
         "Feed": [feed_label(ctx, f) for f in rejected["feed_id"]],
-        "Month": [period_label(p) if p else "Unknown" for p in rejected["period"]],
+        "Month": [periods.label(p) if p else "Unknown" for p in rejected["period"]],
         "Received": rejected["received_at"],
         "Problems": rejected["error_count"],
         "Message": rejected["message"],

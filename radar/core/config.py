@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from importlib import resources
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field

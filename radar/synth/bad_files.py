@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from radar.synth.files import write_csv, write_xlsx
 from radar.core.periods import parse_period, shift
+from radar.synth.files import write_csv, write_xlsx
 from radar.synth.sample import SampleData
 
 

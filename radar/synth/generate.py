@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from radar.core.catalogue import Catalogue
+from radar.core.periods import month_range
 from radar.synth.arrival import arrival_time, stamp
 from radar.synth.bad_files import BAD_FILES
 from radar.synth.files import file_name, write_csv
-from radar.core.periods import month_range
 from radar.synth.sample import SampleData
 
 

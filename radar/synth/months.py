@@ -13,6 +13,7 @@ from datetime import date
 
 from radar.core.periods import parse_period, shift
 
+
 def fy_index(period: str) -> int:
     """Position of the month in its financial year: April 0 ... March 11."""
     return (parse_period(period)[1] - 4) % 12

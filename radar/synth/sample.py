@@ -8,10 +8,10 @@ are drawn from the seed's fixed pools of children and settings.
 from __future__ import annotations
 
 from radar.core.catalogue import Catalogue
+from radar.core.periods import financial_year
 from radar.synth import records
 from radar.synth.calibration import AGGREGATES, RECORD_COUNTS
 from radar.synth.files import AGGREGATE_HEADER
-from radar.core.periods import financial_year
 from radar.synth.months import fy_index
 from radar.synth.series import Key, rng_for, year_values
 
