@@ -239,15 +239,20 @@ class Alert(SQLModel, table=True):
     """A signal that needs a subgroup's attention, with its evidence and lifecycle.
 
     `key` is deterministic (rule, indicator, breakdown, scope), so a re-run
-    updates the same alert instead of raising a new one.
+    updates the same alert instead of raising a new one; `ref` is the short,
+    shell-safe id derived from it that people type and read (`spc-k3f9qa2b`).
     """
 
     __tablename__ = "alert"
-    __table_args__ = (Index("uq_alert_key", "la_code", "key", unique=True),)
+    __table_args__ = (
+        Index("uq_alert_key", "la_code", "key", unique=True),
+        Index("uq_alert_ref", "la_code", "ref", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     la_code: str = Field(max_length=9)
     key: str = Field(max_length=255)
+    ref: str = Field(max_length=24)
     rule: str = Field(max_length=40)
     indicator: str | None = Field(default=None, max_length=64)
     breakdown: str | None = Field(default=None, max_length=64)
@@ -258,9 +263,10 @@ class Alert(SQLModel, table=True):
     status: str = Field(max_length=16)  # open | acknowledged | resolved | silenced
     message: str = Field(sa_column=Column(Text, nullable=False))
     evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
-    first_period: str = Field(max_length=7)
+    first_period: str = Field(max_length=7)  # the month its cause began (the first month of the run)
     last_period: str = Field(max_length=7)
     cleared_period: str | None = Field(default=None, max_length=7)
+    raised_on: date | None = None  # the day a cycle first raised it
     acknowledged_by: str | None = Field(default=None, max_length=128)
     ack_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     silenced_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -23,13 +23,13 @@ from datetime import date
 
 import polars as pl
 
-from radar.pipelines.alert_rules import FEED_RULE_IDS
+from radar.pipelines.alert_rules import FEED_RULE_IDS, alert_ref
 
 STATE_SCHEMA = {
-    "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
+    "key": pl.String, "ref": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
     "scope": pl.String, "severity": pl.String, "subgroup": pl.String, "status": pl.String,
     "message": pl.String, "evidence": pl.String, "first_period": pl.String, "last_period": pl.String,
-    "cleared_period": pl.String, "acknowledged_by": pl.String, "ack_note": pl.String,
+    "cleared_period": pl.String, "raised_on": pl.Date, "acknowledged_by": pl.String, "ack_note": pl.String,
     "silenced_reason": pl.String, "silenced_until": pl.Date,
 }
 TRANSITION_SCHEMA = {"key": pl.String, "from_status": pl.String, "to_status": pl.String, "reason": pl.String}
@@ -71,7 +71,7 @@ def reconcile(
     for key in sorted(alerts.keys() | firing.keys()):
         alert, candidate = alerts.get(key), firing.get(key)
         if alert is None:
-            state.append(_raised(candidate, period))
+            state.append(_raised(candidate, period, today))
             transitions.append((key, None, "open", f"raised for {period}"))
             continue
         new, why = _next(alert, candidate, period, today, held)
@@ -81,9 +81,10 @@ def reconcile(
     return _state(state), _transitions(transitions)
 
 
-def _raised(candidate: dict, period: str) -> dict:
+def _raised(candidate: dict, period: str, today: date) -> dict:
     alert = {column: candidate.get(column) for column in STATE_SCHEMA}
-    return alert | {"status": "open", "first_period": period, "last_period": period}
+    return alert | {"ref": alert_ref(candidate["key"]), "status": "open", "first_period": period,
+                    "last_period": period, "raised_on": today}
 
 
 def _next(alert: dict, candidate: dict | None, period: str, today: date, held: Collection[str]) -> tuple[dict, str]:

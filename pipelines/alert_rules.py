@@ -26,6 +26,8 @@ back.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -86,6 +88,16 @@ class Rule:
 def alert_key(rule: str, indicator: str | None, breakdown: str | None, scope: str) -> str:
     """`rule|indicator|breakdown|scope`, with an empty part where a rule has no indicator or breakdown."""
     return "|".join([rule, indicator or "", breakdown or "", scope])
+
+
+def alert_ref(key: str) -> str:
+    """The id people type: the rule's family and eight base-32 characters of the key's hash (`spc-k3f9qa2b`).
+
+    Letters, digits and one hyphen, so it survives a terminal, a shell without
+    quotes and an e-mail; derived from the key, so it is the same on every run.
+    """
+    digest = base64.b32encode(hashlib.blake2b(key.encode(), digest_size=5).digest()).decode().lower()
+    return f"{key.split('_')[0].split('|')[0]}-{digest}"
 
 
 def candidate_frame(rows: list[dict]) -> pl.DataFrame:

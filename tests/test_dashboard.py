@@ -30,6 +30,7 @@ from radar.models.tables import (
     SpcPoint,
     Submission,
 )
+from radar.pipelines.alert_rules import alert_ref
 from radar.pipelines.benchmarks import ATTRIBUTION
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -80,7 +81,8 @@ def spc_point(indicator: str, period: str, v: float | None, **extra) -> SpcPoint
 
 def alert(rule: str, indicator: str | None, severity: str, subgroup: str, status: str, message: str,
           first: str, last: str, la_code: str = LA, **extra) -> Alert:
-    return Alert(la_code=la_code, key=f"{rule}|{indicator or extra.get('feed')}", rule=rule, indicator=indicator,
+    key = f"{rule}|{indicator or extra.get('feed')}"
+    return Alert(la_code=la_code, key=key, ref=alert_ref(key), rule=rule, indicator=indicator,
                  breakdown="" if indicator else None, scope=la_code, severity=severity, subgroup=subgroup,
                  status=status, message=message, first_period=first, last_period=last, **extra)
 
