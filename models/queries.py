@@ -138,7 +138,8 @@ def indicator_values(engine: Engine, la_code: str, indicator: str | None = None)
 
 
 ALERT_SCHEMA = {
-    "key": pl.String, "ref": pl.String, "raised_on": pl.Date, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
+    "key": pl.String, "ref": pl.String, "raised_on": pl.Date,
+    "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
     "scope": pl.String, "last_period": pl.String, "first_period": pl.String, "cleared_period": pl.String,
     "severity": pl.String, "subgroup": pl.String, "status": pl.String, "message": pl.String, "evidence": pl.String,
     "acknowledged_by": pl.String, "ack_note": pl.String, "silenced_reason": pl.String, "silenced_until": pl.Date,
