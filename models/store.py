@@ -243,6 +243,26 @@ def sync_series(conn: Connection, table: Table, la_code: str, rows: pl.DataFrame
     return sync_rows(conn, table, rows, keys=keys, values=values, scope=[], fixed={"la_code": la_code})
 
 
+def record_rebase(conn: Connection, la_code: str, *, indicator: str, breakdown: str, period: str, reason: str,
+                  by: str) -> bool:
+    """Record a decision to re-base a chart's limits from `period`; False when it is already recorded.
+
+    The decision is data (who, when, why) rather than a setting, so the
+    Board can see why a chart's limits moved; the next cycle applies it.
+    """
+    table = SpcRebase.__table__
+    already = conn.execute(select(table.c.id).where(
+        table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown,
+        table.c.period == period,
+    )).first()
+    if already:
+        return False
+    conn.execute(insert(table).values(la_code=la_code, indicator=indicator, breakdown=breakdown, period=period,
+                                      reason=reason, created_by=by, created_at=utcnow()))
+    audit(conn, la_code, by, "spc_rebased", f"{indicator}|{breakdown}|{period}", {"reason": reason})
+    return True
+
+
 def read_rebases(conn: Connection, la_code: str) -> pl.DataFrame:
     table = SpcRebase.__table__
     query = select(table.c.indicator, table.c.breakdown, table.c.period, table.c.reason).where(table.c.la_code == la_code)

@@ -36,8 +36,14 @@ PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YY
 
 
 def _prepare_prefect(settings: Settings) -> None:
-    """Keep Prefect's own state under RADAR_HOME and its chatter out of the user's way."""
-    os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
+    """Keep Prefect's own state under RADAR_HOME and its chatter out of the user's way.
+
+    RADAR_HOME and Prefect's folder are created first: Prefect does not create
+    missing parents, and without its folder its server never starts (it waited
+    minutes, then failed with an error that did not name the folder).
+    """
+    prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect")))
+    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # first start migrates its DB
     os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")  # the embedded server's shutdown noise
@@ -255,14 +261,15 @@ def run_benchmark_import(paths: list[Path]) -> dict:
 
 @benchmarks_app.command("import")
 def benchmarks_import(
-    paths: Annotated[list[Path], typer.Argument(help="DfE Explore Education Statistics CSV files or folders.",
-                                                exists=True)],
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="DfE Explore Education Statistics CSV files or folders (default: the statistics shipped with Radar, "
+             "as the partnership config names them).", exists=True)] = None,
 ) -> None:
     """Load DfE statistics as benchmarks; a bad file changes nothing and says what is wrong."""
     from radar.validation.ees import EESError
 
     try:
-        counts = run_benchmark_import(paths)
+        counts = run_benchmark_import(paths or [get_context().config.benchmarks_folder()])
     except EESError as error:
         for problem in error.problems:
             console.print(f"[red]{problem}[/]")
@@ -295,6 +302,50 @@ def benchmarks_show(
     Console().print(table)
 
 
+spc_app = typer.Typer(help="Statistical process control charts: re-base an indicator's limits.", no_args_is_help=True)
+app.add_typer(spc_app, name="spc")
+
+
+@spc_app.command("rebase")
+def spc_rebase(
+    indicator: Annotated[str, typer.Argument(help="The indicator id (see `radar catalog`).")],
+    from_period: Annotated[str, typer.Option("--from", help="First month of the new limits.", metavar="YYYY-MM")],
+    reason: Annotated[str, typer.Option(help="Why the process changed (shown with the chart).")],
+    by: Annotated[str, typer.Option(help="Who decided.")],
+    breakdown: Annotated[str, typer.Option(help="A breakdown value; the total when omitted.")] = "",
+) -> None:
+    """Start new limits for an indicator's chart from a month, after a known, lasting change in the process.
+
+    Radar never re-bases by itself: limits that chased every signal would absorb the changes they exist to
+    show. The next `radar cycle` draws the chart with the new limits.
+    """
+    from radar.core.periods import is_period
+    from radar.models import store
+    from radar.models.engine import get_engine
+
+    ctx = get_context()
+    problems = []
+    found = ctx.catalogue.indicator_by_id.get(indicator)
+    if found is None:
+        problems.append(f"{indicator!r} is not an indicator; `radar catalog` lists them.")
+    elif breakdown and breakdown not in ctx.catalogue.breakdown_values(found):
+        problems.append(f"{breakdown!r} is not a breakdown of {indicator}; it has "
+                        f"{', '.join(ctx.catalogue.breakdown_values(found)) or 'none'}.")
+    if not is_period(from_period):
+        problems.append(f"--from must be a month written YYYY-MM, such as 2020-04, not {from_period!r}.")
+    if not reason.strip() or not by.strip():
+        problems.append("--reason and --by must say why and who: the Board reads them beside the chart.")
+    if problems:
+        for problem in problems:
+            console.print(f"[red]{problem}[/]")
+        raise typer.Exit(2)
+    with get_engine(ctx.settings.database_url).begin() as conn:
+        recorded = store.record_rebase(conn, ctx.la_code, indicator=indicator, breakdown=breakdown,
+                                       period=from_period, reason=reason.strip(), by=by.strip())
+    console.print(f"Re-base of {indicator} from {from_period} "
+                  f"{'recorded' if recorded else 'was already recorded'}; the next `radar cycle` applies it.")
+
+
 @app.command()
 def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 8501) -> None:
     """Start the Streamlit dashboard on localhost."""
@@ -322,8 +373,7 @@ def demo(
     for r in results:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
     console.print(f"Ingested {len(results)} files: {by_status}")
-    ctx = get_context()
-    counts = run_benchmark_import([ctx.config.benchmarks_folder()])
+    counts = run_benchmark_import([get_context().config.benchmarks_folder()])
     console.print(f"Loaded DfE benchmarks: {counts}")
     counts = run_cycle(end)
     console.print(f"Computed indicators up to {end}: {counts}")

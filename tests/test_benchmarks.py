@@ -31,9 +31,6 @@ SN_2021 = DFE / "New_Statistical_Neighbour_Groupings_April_2021.csv"
 SN_2025 = DFE / "sn_model_2025_wide.csv"
 BROMLEY, BROMLEY_OLD = "E09000006", "305"
 
-needs_dfe = pytest.mark.skipif(not POPULATION_FILE.exists(), reason=f"DfE statistics not found in {DFE}")
-
-
 @pytest.fixture(scope="module")
 def population() -> pl.DataFrame:
     return all_populations(POPULATION_FILE)
@@ -54,14 +51,12 @@ def value(benchmarks: pl.DataFrame, indicator: str, year: int, area_code: str) -
 # --- population ----------------------------------------------------------------
 
 
-@needs_dfe
 def test_bromley_child_population(population):
     bromley = read_child_population(POPULATION_FILE, BROMLEY)
     assert bromley.schema == {"year": pl.Int64, "population": pl.Int64}
     assert dict(bromley.filter(pl.col("year").is_in([2019, 2020, 2024])).rows()) == {2019: 73165, 2020: 73175, 2024: 73457}
 
 
-@needs_dfe
 def test_all_populations_has_every_level_and_leaves_out_unpublished(population):
     england = population.filter(level="national", year=2019)
     assert england.select("area_code", "population").row(0) == ("E92000001", 11790492)
@@ -88,7 +83,6 @@ def test_months_use_the_estimate_of_their_financial_year():
 # --- statistical neighbours -------------------------------------------------------
 
 
-@needs_dfe
 def test_neighbours_from_either_layout():
     assert statistical_neighbours(SN_2021, BROMLEY_OLD) == [
         "358", "919", "867", "319", "356", "822", "931", "334", "850", "823"
@@ -112,13 +106,11 @@ def test_neighbours_reject_an_unknown_layout_and_an_unknown_la(tmp_path):
 # --- extract from the real files ------------------------------------------------
 
 
-@needs_dfe
 def test_extract_schema(benchmarks):
     assert benchmarks.schema == BENCHMARK_SCHEMA
     assert set(benchmarks["level"]) == {"national", "regional", "la"}
 
 
-@needs_dfe
 def test_bromley_2019_20_counts(benchmarks):
     assert value(benchmarks, "cin_open", 2020, BROMLEY) == (2419.0, None)
     assert value(benchmarks, "cpp_open", 2020, BROMLEY) == (294.0, None)
@@ -128,7 +120,6 @@ def test_bromley_2019_20_counts(benchmarks):
     assert value(benchmarks, "mash_referrals", 2020, BROMLEY) == (3829.0, None)
 
 
-@needs_dfe
 def test_rates_use_the_mid_year_before_31_march(benchmarks):
     # 2419 children in need / 73,165 children (mid-2019) x 10,000
     assert value(benchmarks, "cin_rate", 2020, BROMLEY)[0] == pytest.approx(330.6226, abs=1e-4)
@@ -139,7 +130,6 @@ def test_rates_use_the_mid_year_before_31_march(benchmarks):
     assert value(benchmarks, "cin_rate", 2020, "E13000002")[0] == pytest.approx(313.4077, abs=1e-4)
 
 
-@needs_dfe
 def test_looked_after_children_start_in_2021(benchmarks):
     # The CLA file covers 2021-2025 only: Bromley's 331 at March 2020 is not in it.
     assert benchmarks.filter(indicator="cla_open", year=2020).height == 0
@@ -150,7 +140,6 @@ def test_looked_after_children_start_in_2021(benchmarks):
     assert value(benchmarks, "cla_placement_instability", 2021, "E92000001") == (9.0, None)
 
 
-@needs_dfe
 def test_real_suppression_symbols_are_kept(benchmarks):
     # City of London, 31 March 2025: children_count `c`; Hackney 2021 (d3): `x`.
     assert value(benchmarks, "cla_open", 2025, "E09000001") == (None, "c")
@@ -158,14 +147,12 @@ def test_real_suppression_symbols_are_kept(benchmarks):
     assert value(benchmarks, "cpp_repeat_rate", 2021, "E09000012") == (None, "x")
 
 
-@needs_dfe
 def test_quoted_empty_region_on_the_national_row(benchmarks):
     # d3's national rows have region_code "" and la_name "".
     row = benchmarks.filter(indicator="cpp_started", year=2020, level="national")
     assert row.select("area_code", "area_name", "region_code", "value").row(0) == ("E92000001", "England", None, 66380.0)
 
 
-@needs_dfe
 def test_bromley_comparison_2019_20(benchmarks):
     neighbours = statistical_neighbours(SN_2021, BROMLEY_OLD)
     table = comparison(benchmarks, BROMLEY, BROMLEY_OLD, neighbours, 2020)

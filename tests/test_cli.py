@@ -12,12 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from radar.cli import app
+from radar.core.config import shipped_data
 from radar.models import store
 from radar.models.engine import get_engine
 from radar.pipelines.alert_lifecycle import empty_state, reconcile
 from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
 
-DFE = "../shared/data/dfe"
+DFE = str(shipped_data() / "dfe")  # the DfE statistics shipped with Radar
 runner = CliRunner()
 
 
