@@ -20,7 +20,7 @@ from bench.stopwatch import direct
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
 from radar.pipelines.alert_rules import spc_signals
-from radar.pipelines.charting import charted_values, polarities
+from radar.pipelines.charting import charted_values, limit_bounds, polarities
 from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
 from radar.pipelines.spc import summarise, xmr
 
@@ -73,7 +73,11 @@ def alerts(
 def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame, period: str, run=direct) -> Signals:
     """SPC over every series (no re-bases: they are each partnership's own), its summary, and the alerts at `period`."""
     charted = run("seasonal baseline", charted_values, catalogue, values, SERIES_KEYS)
-    points = run("xmr", xmr, charted, SERIES_KEYS, settings.spc_settings(), polarities(catalogue))
+    no_rebases = None
+    points = run(
+        "xmr", xmr, charted, SERIES_KEYS, settings.spc_settings(), polarities(catalogue), no_rebases,
+        limit_bounds(catalogue),
+    )
     summary = run("summarise", summarise, points, SERIES_KEYS)
     concerns, improvements = run("alerts", alerts, catalogue, settings, points, period)
     return Signals(points, summary, concerns, improvements)

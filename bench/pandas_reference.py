@@ -3,7 +3,8 @@
 It takes the same frames as bench/national_signals.py (converted with
 `to_pandas`, so strings are pandas 3's Arrow-backed `str`) and computes the
 same numbers: record counts with explicit zeros, totals, derived indicators,
-the seasonal baseline, XmR limits and the four MDC rules, the summary, and the
+the seasonal baseline, XmR limits (clamped to what each unit allows) and the
+four MDC rules as NHSRplotthedots 0.2.2 has them, the summary, and the
 concerns and improvements at the latest month.  It is written the way a
 pandas user would write it for speed: groupby / transform / merge / shift over
 the whole frame, series numbered once and windows keyed on integers, no Python
@@ -25,6 +26,7 @@ import pandas as pd
 from bench.stopwatch import direct
 from radar.core.alert_settings import AlertSettings, SpcSettings
 from radar.core.catalogue import POPULATION, Catalogue
+from radar.pipelines.charting import UNIT_BOUNDS
 from radar.pipelines.indicators import derivations
 from radar.pipelines.spc import D2, LIMIT_FACTOR, RULES
 
@@ -162,8 +164,17 @@ def charted_values(catalogue: Catalogue, values: pd.DataFrame) -> pd.DataFrame:
     ], ignore_index=True)
 
 
-def xmr(frame: pd.DataFrame, settings: SpcSettings, polarity: dict[str, str]) -> pd.DataFrame:
-    """XmR limits, label, the four MDC rules and the signal of every point, as `pipelines.spc.xmr` defines them."""
+def xmr(
+    frame: pd.DataFrame,
+    settings: SpcSettings,
+    polarity: dict[str, str],
+    bounds: dict[str, tuple[float, float | None]] | None = None,
+) -> pd.DataFrame:
+    """XmR limits, label, the four MDC rules and the signal of every point, as `pipelines.spc.xmr` defines them.
+
+    `bounds` maps an indicator to its (floor, ceiling): the stored limits are
+    clipped to them, the rules judged against the limits as computed.
+    """
     points = sorted_series(frame)
     x, series = points["value"], points["series"]
     has = x.notna()
@@ -193,18 +204,21 @@ def xmr(frame: pd.DataFrame, settings: SpcSettings, polarity: dict[str, str]) ->
     n = settings.run_length
     side = np.sign(x - mean).fillna(0)
     step = np.sign(x - neighbour(x, 1, np.nan)).fillna(0)
-    zone = 2 / 3 * (upper - mean)
+    outside = (x > upper) | (x < lower)
+    close = ((x - mean).abs() > 2 / 3 * LIMIT_FACTOR * mr_mean) & ~outside
     in_step = (step != 0) & (run_length(step) >= n - 1)
-    two_high, two_low = (_two_of_three(x > mean + zone, neighbour), _two_of_three(x < mean - zone, neighbour))
     ok = label == "ok"
     rules = [
-        ok & ((x > upper) | (x < lower)),
+        ok & outside,
         ok & (in_step | neighbour(in_step, -1, False)),
-        ok & (two_high | two_low),
+        ok & _two_of_three(close, side, neighbour),
         ok & (side != 0) & (run_length(side) >= n),
     ]
-    trend_step = step.where(in_step, neighbour(step, -1, np.nan))
-    directions = [np.where(is_high, "high", "low") for is_high in (x > upper, trend_step > 0, two_high, side > 0)]
+    # A trend is high when rising (the step after a point if that step is in a trend, else the one into it);
+    # every other rule by the point's side of the mean.
+    trend_step = neighbour(step, -1, 0).where(neighbour(in_step, -1, False), step)
+    by_side = np.where(side > 0, "high", "low")
+    directions = [by_side, np.where(trend_step > 0, "high", "low"), by_side, by_side]
     direction = pd.Series(np.select(rules, directions, None))
     polarity_of = points["indicator"].map(polarity)
     high = direction == "high"
@@ -213,17 +227,23 @@ def xmr(frame: pd.DataFrame, settings: SpcSettings, polarity: dict[str, str]) ->
         [None, np.where(high, "concern", "improvement"), np.where(high, "improvement", "concern")],
         None,
     )
+    if bounds is not None:
+        indicator = points["indicator"]
+        floors = {k: floor for k, (floor, _) in bounds.items()}
+        ceilings = {k: ceiling for k, (_, ceiling) in bounds.items() if ceiling is not None}
+        lower, upper = lower.clip(lower=indicator.map(floors)), upper.clip(upper=indicator.map(ceilings))
     return points.assign(
         segment=0, label=label, mean=mean, mr=mr, mr_mean=mr_mean, lower=lower, upper=upper, sigma=mr_mean / D2,
         **dict(zip(RULES, rules)), signal=np.select(rules, RULES, None), direction=direction, assessment=assessment,
     )
 
 
-def _two_of_three(beyond: pd.Series, neighbour) -> pd.Series:
-    """Points beyond 2 sigma sharing a window of three consecutive points with another on that side."""
-    count = beyond.astype(int) + neighbour(beyond, 1, False).astype(int) + neighbour(beyond, 2, False).astype(int)
-    fires = count >= 2
-    return beyond & (fires | neighbour(fires, -1, False) | neighbour(fires, -2, False))
+def _two_of_three(close: pd.Series, side: pd.Series, neighbour) -> pd.Series:
+    """Close points in a window of three consecutive points, at least two close, all on one side of the mean."""
+    count = close.astype(int) + neighbour(close, 1, False).astype(int) + neighbour(close, 2, False).astype(int)
+    one_side = (side != 0) & (neighbour(side, 1, 0) == side) & (neighbour(side, 2, 0) == side)
+    fires = one_side & (count >= 2)
+    return close & (fires | neighbour(fires, -1, False) | neighbour(fires, -2, False))
 
 
 def summarise(points: pd.DataFrame) -> pd.DataFrame:
@@ -258,7 +278,8 @@ def signals(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(points, summary, firing) for every authority's series, stage by stage as in the polars path."""
     polarity = {i.id: i.polarity for i in catalogue.indicators}
+    bounds = {i.id: UNIT_BOUNDS[i.unit] for i in catalogue.indicators}
     charted = run("seasonal baseline", charted_values, catalogue, values)
-    points = run("xmr", xmr, charted, settings.spc_settings(), polarity)
+    points = run("xmr", xmr, charted, settings.spc_settings(), polarity, bounds)
     summary = run("summarise", summarise, points)
     return points, summary, run("alerts", firing, points, period, settings.spc.alert_on_breakdowns)

@@ -9,18 +9,20 @@ page.  Nothing here computes a statistic: the benchmark comparison is
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
+from radar.core import periods
 from radar.core.catalogue import Catalogue
 from radar.core.config import Context, get_context
 from radar.models import queries
 from radar.models.engine import get_engine
 from radar.pipelines.benchmarks import comparison
-from radar.pipelines.feed_status import LOCAL_TIME_ZONE
+from radar.pipelines.feed_status import LOCAL_TIME_ZONE, expected_submissions, feed_status
 from radar.pipelines.messages import number
 from radar.validation.neighbours import statistical_neighbours
 
@@ -46,6 +48,18 @@ SYMBOL_MEANINGS = {
     "u": "low reliability",
 }
 BENCHMARKS_REFRESH_SECONDS = 600  # figures change only when `radar benchmarks import` runs
+FEED_STATUS_LABELS = {
+    "on_time": "On time",
+    "late": "Received late",
+    "replaced": "Corrected",
+    "rejected": "Rejected",
+    "missing": "Missing",
+    "not_due": "Not yet due",
+}
+CHASE_COLUMNS = {
+    "Due": st.column_config.DateColumn(format="D MMM YYYY"),
+    "Received": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+}
 
 
 def context() -> Context:
@@ -104,9 +118,58 @@ def agency_name(ctx: Context, feed_id: str) -> str:
     return ctx.config.agencies[ctx.catalogue.feed_by_id[feed_id].agency].name
 
 
+def feed_statuses(ctx: Context, received: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
+    """`pipelines.feed_status` for every file due from `start` to `end`, judged today."""
+    due_days = {feed.id: ctx.config.due_day(ctx.catalogue, feed.id) for feed in ctx.catalogue.feeds}
+    return feed_status(expected_submissions(ctx.catalogue, due_days, start, end), received, date.today())
+
+
+def chase_table(ctx: Context, chase: pl.DataFrame) -> pl.DataFrame:
+    """The agencies to chase (`pipelines.feed_status.feeds_to_chase` rows) as the pages show them.
+
+    A file that came after its due day is listed as received late, with the
+    days, beside the files that are missing or rejected: late data is still
+    a question for the agency.  Show it with `column_config=CHASE_COLUMNS`.
+    """
+    feeds = [ctx.catalogue.feed_by_id[feed_id] for feed_id in chase["feed_id"]]
+    return pl.DataFrame({
+        "Agency": [agency_name(ctx, feed.id) for feed in feeds],
+        "Feed": [feed.name for feed in feeds],
+        "Status": chase["status"].replace_strict(FEED_STATUS_LABELS),
+        "Due": chase["due_date"],
+        "Received": chase["received_at"],
+        "Days late": chase["days_late"],
+        "Contact": [ctx.config.agencies[feed.agency].contact for feed in feeds],
+    })
+
+
+def month_options(received: pl.DataFrame) -> list[str]:
+    """Every month from the first file received to the latest: the choices never run on into empty months."""
+    delivered = received["period"].drop_nulls()
+    return periods.month_range(delivered.min(), delivered.max()) if len(delivered) else []
+
+
 def pseudonymised_columns(catalogue: Catalogue) -> set[str]:
     """Columns whose raw values identify a child; their values are never shown."""
     return {c.name for feed in catalogue.feeds for c in feed.columns if c.pseudonymise}
+
+
+def england_figure(published: pl.DataFrame, period: str | None) -> tuple[int, float] | None:
+    """The DfE England figure to set beside a series whose latest month is `period`: (year ending March, value).
+
+    `published` is one indicator's `benchmark_comparisons` rows.  The figure
+    is for the DfE year the month falls in, or the latest year before it, so
+    a series ending in March 2020 is read against England in 2019-20, not a
+    later year; without `period` (or with nothing that early) the latest
+    published year.  None when DfE publishes no England figure for it.  The
+    page's chart, its England line and its benchmark table all come from
+    these rows, so they can never disagree.
+    """
+    national = published.filter(pl.col("national").is_not_null()).sort("year")
+    if period is not None:
+        earlier = national.filter(pl.col("year") <= periods.financial_year(period) + 1)
+        national = earlier if earlier.height else national
+    return national.select("year", "national").row(-1) if national.height else None
 
 
 def benchmark_comparisons() -> pl.DataFrame:

@@ -37,6 +37,8 @@ ASSURANCE_BADGES = {
 SEVERITY_BADGES = {"high": ("High", "red"), "medium": ("Medium", "orange"), "low": ("Low", "gray")}
 SEVERITIES = tuple(SEVERITY_BADGES)
 ALERT_STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "silenced": "Silenced"}
+# Acknowledging an alert says someone is handling it, not that it went away: it stays active.
+ACTIVE_STATUSES = ("open", "acknowledged")
 SPC_RULES = ("spc_outside_limits", "spc_trend", "spc_two_of_three", "spc_shift")
 FEED_RULES = ("feed_late", "feed_rejected")
 ALERTS_APPEAR = (
@@ -63,6 +65,7 @@ EVIDENCE_LABELS = {
     "period": "Month",
     "due_date": "Due",
     "held_back": "Indicators held back",
+    "based_on": "Based on (children)",
 }
 
 
@@ -122,10 +125,39 @@ def alert_when(alert: dict) -> str:
     return when
 
 
+def handled_by(alert: dict) -> str | None:
+    """"Being handled by <name>: <note>" for an acknowledged alert, else None."""
+    if alert["status"] != "acknowledged":
+        return None
+    who = f"Being handled by {alert['acknowledged_by'] or 'an unnamed person'}"
+    return f"{who}: {alert['ack_note']}" if alert["ack_note"] else who
+
+
+def alert_id(alert: dict) -> str:
+    """The alert's short id as code, so a chair can copy it into `radar alerts ack <id>`."""
+    return f"`{alert['ref']}`"
+
+
 def alert_line(ctx: Context, alert: dict) -> str:
-    """One alert as a markdown list item: severity badge, message and subgroup."""
+    """One alert as a markdown list item: severity badge, message, subgroup, id and who is handling it."""
     severity = badge(*SEVERITY_BADGES.get(alert["severity"], (alert["severity"], "gray")))
-    return f"- {severity} {alert['message']} *({subgroup_name(ctx, alert['subgroup'])})*"
+    line = f"- {severity} {alert['message']} *({subgroup_name(ctx, alert['subgroup'])})* · {alert_id(alert)}"
+    handling = handled_by(alert)
+    return f"{line} · {handling}" if handling else line
+
+
+def silenced_table(ctx: Context, alerts: pl.DataFrame) -> pl.DataFrame:
+    """Silenced alerts, listed apart from the active ones: id, subject, why and until when."""
+    silenced = alerts.filter(pl.col("status") == "silenced")
+    return pl.DataFrame(
+        {
+            "Alert id": silenced["ref"],
+            "About": [alert_subject(ctx, a) for a in silenced.iter_rows(named=True)],
+            "Reason": silenced["silenced_reason"].fill_null(MISSING),
+            "Silenced until": [periods.day_label(d) if d else "No end date" for d in silenced["silenced_until"]],
+        },
+        schema={"Alert id": pl.String, "About": pl.String, "Reason": pl.String, "Silenced until": pl.String},
+    )
 
 
 def evidence_table(evidence: str, withheld: set[str]) -> pl.DataFrame:
@@ -160,13 +192,15 @@ def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
     severity = badge(*SEVERITY_BADGES.get(alert["severity"], (alert["severity"], "gray")))
     status = badge(ALERT_STATUSES.get(alert["status"], alert["status"]), "gray")
     with st.container(border=True):
-        st.markdown(f"{severity} {status} **{alert_subject(ctx, alert)}** · {alert_when(alert)}")
+        st.markdown(f"{severity} {status} **{alert_subject(ctx, alert)}** · {alert_when(alert)} · "
+                    f"id {alert_id(alert)}")
         st.markdown(alert["message"])
-        if alert["status"] == "acknowledged" and alert["acknowledged_by"]:
-            st.caption(f"Acknowledged by {alert['acknowledged_by']}: {alert['ack_note'] or 'no note'}")
+        handling = handled_by(alert)
+        if handling:
+            st.caption(handling)
         if alert["status"] == "silenced":
             until = alert["silenced_until"]
-            st.caption(f"Silenced until {until:%-d %b %Y}: {alert['silenced_reason']}" if until
+            st.caption(f"Silenced until {periods.day_label(until)}: {alert['silenced_reason']}" if until
                        else f"Silenced: {alert['silenced_reason']}")
         with st.expander("Evidence"):
             st.table(evidence_table(alert["evidence"], withheld))

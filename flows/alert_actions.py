@@ -2,7 +2,8 @@
 
 The rules of the lifecycle are pure (pipelines.alert_lifecycle); this module
 loads the alerts, applies the action and saves it with its audit row in one
-transaction.
+transaction.  An alert is named by its short id (`spc-k3f9qa2b`, what
+`radar alerts` shows) or its full key.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ from radar.models import store
 from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
 
 
-def _apply(action, actor: str, key: str, *args) -> dict:
+def _apply(action, actor: str, alert_id: str, *args) -> dict:
     la_code = context().la_code
     with engine().begin() as conn:
-        state, transition = action(store.read_alerts(conn, la_code, STATE_SCHEMA), key, *args)
+        state, transition = action(store.read_alerts(conn, la_code, STATE_SCHEMA), alert_id, *args)
         store.save_alerts(conn, la_code, state, transition, actor)
-    return state.filter(state["key"] == key).to_dicts()[0]
+    return state.filter(state["key"] == transition["key"][0]).to_dicts()[0]
 
 
-def acknowledge_alert(key: str, by: str, note: str) -> dict:
-    return _apply(acknowledge, by, key, by, note)
+def acknowledge_alert(alert_id: str, by: str, note: str) -> dict:
+    return _apply(acknowledge, by, alert_id, by, note)
 
 
-def silence_alert(key: str, reason: str, until: date, by: str) -> dict:
-    return _apply(silence, by, key, reason, until)
+def silence_alert(alert_id: str, reason: str, until: date, by: str) -> dict:
+    """Silence until `until`, which must be after today (the day the command runs)."""
+    return _apply(silence, by, alert_id, reason, until, date.today())

@@ -18,9 +18,9 @@ from radar.flows.benchmarks import compare
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint
-from radar.pipelines import alert_records, alert_rules
+from radar.pipelines import alert_registry, alert_rules
 from radar.pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
-from radar.pipelines.charting import charted_values, polarities
+from radar.pipelines.charting import charted_values, event_counts, limit_bounds, polarities
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.seasonal import rolling_12, year_on_year
 from radar.pipelines.spc import summarise, xmr
@@ -37,27 +37,30 @@ def target_frame(ctx: Context) -> pl.DataFrame:
     )
 
 
-def slow_drift(values: pl.DataFrame, period: str) -> pl.DataFrame:
-    """Year-on-year change and the rolling-12-month total at the cycle month."""
-    latest = rolling_12(year_on_year(values, KEYS), KEYS).filter(pl.col("period") == period)
+def slow_drift(values: pl.DataFrame, period: str, summable: list[str]) -> pl.DataFrame:
+    """Year-on-year change and the rolling-12-month total (of the `summable` indicators) at the cycle month."""
+    latest = rolling_12(year_on_year(values, KEYS), KEYS, summable).filter(pl.col("period") == period)
     return latest.select(*KEYS, "yoy_change", "rolling_12_total")
 
 
-def candidate_alerts(ctx: Context, conn, points, summary, status, period: str, held: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements."""
+def candidate_alerts(
+    ctx: Context, conn, points, summary, reported, status, period: str, held: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every registered rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements.
+
+    What is loaded is what the rules declare they read (`alert_registry.record_reads`):
+    nothing here names a rule, a record feed or a column.
+    """
     settings, la_code = ctx.alerts, ctx.la_code
-    alerting = points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == "")
-    concerns, improvements = alert_rules.spc_signals(alerting, ctx.catalogue, period, la_code, settings)
-    lado = store.current_records(conn, la_code, "lado_referrals")
-    missing = store.current_records(conn, la_code, "missing_episodes")
-    candidates = pl.concat([frame for frame in (
-        concerns,
-        alert_rules.target_missed(points, summary, target_frame(ctx), ctx.catalogue, period, la_code, settings),
-        alert_rules.benchmark_gap(compare(la_code, None), ctx.catalogue, period, la_code, settings),
-        alert_rules.feed_alerts(status, ctx.catalogue, period, settings),
-        alert_records.setting_concentration(lado, period, settings) if lado.height else None,
-        alert_records.repeat_missing(missing, period, la_code, settings) if missing.height else None,
-    ) if frame is not None], how="vertical_relaxed")
+    inputs = alert_registry.CycleInputs(
+        catalogue=ctx.catalogue, settings=settings, period=period, scope=la_code,
+        points=points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == ""),
+        summary=summary, values=reported, targets=target_frame(ctx), comparison=compare(la_code, None),
+        feed_status=status, received=store.current_periods(conn, la_code),
+        records={feed: store.current_records(conn, la_code, feed).select(columns)
+                 for feed, columns in alert_registry.record_reads().items()},
+    )
+    candidates, improvements = alert_registry.run_checks(inputs)
     return alert_rules.hold_back(candidates, held), improvements
 
 
@@ -73,7 +76,10 @@ def chart(ctx: Context, conn, values: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
     """XmR points for every series, and each series' icons judged against the local targets."""
     polarity = polarities(ctx.catalogue)
     rebases = store.read_rebases(conn, ctx.la_code)
-    points = xmr(charted_values(ctx.catalogue, values, KEYS), KEYS, ctx.alerts.spc_settings(), polarity, rebases)
+    points = xmr(
+        charted_values(ctx.catalogue, values, KEYS), KEYS, ctx.alerts.spc_settings(), polarity, rebases,
+        bounds=limit_bounds(ctx.catalogue),
+    )
     targets = target_frame(ctx).join(polarity, on="indicator").select("indicator", target="value", polarity="polarity")
     return points, summarise(points, KEYS, targets)
 
@@ -82,14 +88,16 @@ def chart(ctx: Context, conn, values: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
 def compute_signals(period: str, today: date) -> dict[str, int]:
     ctx = context()
     la_code = ctx.la_code
-    values = queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period).select(*KEYS, "period", "value")
+    reported = queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period)
+    values = reported.select(*KEYS, "period", "value")
     status = current_feed_status(ctx, period, today)
     held = alert_rules.held_feeds(status, period)
     with engine().begin() as conn:
         points, summary = chart(ctx, conn, values)
-        candidates, improvements = candidate_alerts(ctx, conn, points, summary, status, period, held)
+        candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, status, period, held)
         state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
-        series_status = summary.join(slow_drift(values, period), on=KEYS, how="left").select(
+        drift = slow_drift(values, period, event_counts(ctx.catalogue))
+        series_status = summary.join(drift, on=KEYS, how="left").select(
             *KEYS, latest_period="period", latest_value="value", variation="variation", assurance="assurance",
             label="label", yoy_change="yoy_change", rolling_12_total="rolling_12_total",
         )

@@ -147,12 +147,15 @@ ALERT_SCHEMA = {
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
+ALERT_STATUS_GROUPS = {"active": ("open", "acknowledged")}  # active: someone must act, or is acting
+
+
 def alerts(engine: Engine, la_code: str, status: str | None = None) -> pl.DataFrame:
-    """Alerts (of one status, or all), most severe first, then by subgroup and rule."""
+    """Alerts (of one status, `active` = open or acknowledged, or all), most severe first, then by subgroup and rule."""
     table = Alert.__table__
     query = select(*(table.c[name] for name in ALERT_SCHEMA)).where(table.c.la_code == la_code)
     if status:
-        query = query.where(table.c.status == status)
+        query = query.where(table.c.status.in_(ALERT_STATUS_GROUPS.get(status, (status,))))
     frame = _read(engine, query, ALERT_SCHEMA)
     return frame.sort(pl.col("severity").replace_strict(SEVERITY_ORDER, default=3), "subgroup", "rule", "key")
 

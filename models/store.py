@@ -15,10 +15,8 @@ import polars as pl
 from sqlalchemy import (
     Connection,
     Table,
-    and_,
     bindparam,
     delete,
-    func,
     insert,
     select,
     update,
@@ -211,12 +209,6 @@ def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, 
     if any(counts.values()):
         audit(conn, la_code, "monthly_cycle", "indicator_values_saved", f"up to {up_to}", counts)
     return counts
-
-
-def latest_period(conn: Connection, la_code: str) -> str | None:
-    return conn.execute(
-        select(func.max(SUBMISSION.c.period)).where(and_(SUBMISSION.c.la_code == la_code, SUBMISSION.c.is_current))
-    ).scalar()
 
 
 def read_alerts(conn: Connection, la_code: str, schema: dict) -> pl.DataFrame:

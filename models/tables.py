@@ -121,6 +121,21 @@ RECORD_TABLES: dict[str, type[RecordRow]] = {
 }
 
 
+class PseudonymKey(SQLModel, table=True):
+    """Which key the store's pseudonyms were made with: its fingerprint, never the key.
+
+    A pseudonym links a child across months only while the key stays the same,
+    so ingest compares the key it is given with this fingerprint and refuses a
+    different one instead of silently starting a second set of pseudonyms.
+    """
+
+    __tablename__ = "pseudonym_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=64)  # HMAC-SHA256(key, a fixed label), hex
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
 class IndicatorValue(SQLModel, table=True):
     """A computed monthly value of an indicator for one breakdown ("" is the total)."""
 

@@ -12,7 +12,10 @@ trail of who decided what and when.
              open / acknowledged -> silenced -> (after silenced_until) open or resolved
 
 `reconcile` applies one cycle's candidates; `acknowledge` and `silence` are the
-human actions.  Running `reconcile` twice with the same inputs changes nothing
+human actions, which find an alert by its short id (`ref`, what people type)
+or its full key.  An alert's first_period is the month its cause began (the
+candidate's `since`), so "new" on the dashboard means new, and raised_on the
+day a cycle first raised it.  Running `reconcile` twice with the same inputs changes nothing
 the second time.
 """
 
@@ -50,14 +53,16 @@ def reconcile(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply one cycle's candidates to the alerts: (new state of every alert, transition rows).
 
-    - a new candidate opens an alert;
+    - a new candidate opens an alert, with first_period the month its cause
+      began (the candidate's `since`) and raised_on `today`;
     - an open or acknowledged alert that still fires keeps its status and
       takes the new message, evidence and last_period (no transition row);
     - one that no longer fires is resolved (cleared_period = `period`),
       unless its data comes from a feed in `held` (missing or rejected this
       month, see `alert_rules.held_feeds`): no data is not a recovery;
     - a resolved alert that fires again reopens, with its old
-      acknowledgement cleared;
+      acknowledgement cleared (first_period and raised_on keep when it was
+      first raised: the audit trail has each reopening);
     - a silenced alert stays silenced (its text kept current) while
       `silenced_until` >= `today`; after that the silence is lifted and the
       rules above apply.
@@ -83,7 +88,7 @@ def reconcile(
 
 def _raised(candidate: dict, period: str, today: date) -> dict:
     alert = {column: candidate.get(column) for column in STATE_SCHEMA}
-    return alert | {"ref": alert_ref(candidate["key"]), "status": "open", "first_period": period,
+    return alert | {"ref": alert_ref(candidate["key"]), "status": "open", "first_period": candidate["since"] or period,
                     "last_period": period, "raised_on": today}
 
 
@@ -115,7 +120,7 @@ def _is_held(alert: dict, held: Collection[str]) -> bool:
     return alert["feed"] in held and alert["rule"] not in FEED_RULE_IDS
 
 
-def acknowledge(state: pl.DataFrame, key: str, by: str, note: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def acknowledge(state: pl.DataFrame, alert_id: str, by: str, note: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Record that `by` is dealing with an open alert: (new state, transition row).
 
     Only an open alert can be acknowledged: a resolved one needs no action, a
@@ -124,37 +129,47 @@ def acknowledge(state: pl.DataFrame, key: str, by: str, note: str) -> tuple[pl.D
     """
     if not by.strip():
         raise ValueError("an acknowledgement needs the name of who is dealing with the alert")
-    alert = _find(state, key)
+    alert = _find(state, alert_id)
+    key = alert["key"]
     if alert["status"] != "open":
-        raise ValueError(f"alert {key} is {alert['status']}; only an open alert can be acknowledged")
+        raise ValueError(f"alert {alert['ref']} is {alert['status']}; only an open alert can be acknowledged")
     reason = f"acknowledged by {by}" + (f": {note}" if note else "")
     return _replace(state, alert | {"status": "acknowledged", "acknowledged_by": by, "ack_note": note}), _transitions(
         [(key, "open", "acknowledged", reason)]
     )
 
 
-def silence(state: pl.DataFrame, key: str, reason: str, until: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def silence(
+    state: pl.DataFrame, alert_id: str, reason: str, until: date, today: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Mute an open or acknowledged alert until `until` (inclusive), for a stated reason: (new state, transition row).
 
     A resolved alert needs no silence, and a silenced one is already muted.
+    The silence must end after `today`: one ending today or earlier would be
+    lifted by the next cycle, muting nothing while looking as if it had.
     """
     if not reason.strip():
         raise ValueError("silencing an alert needs a reason the Board can read")
-    alert = _find(state, key)
+    if until <= today:
+        raise ValueError(f"a silence must end after today ({today.isoformat()}); "
+                         f"{until.isoformat()} is not in the future")
+    alert = _find(state, alert_id)
+    key = alert["key"]
     if alert["status"] == "resolved":
-        raise ValueError(f"alert {key} is resolved and needs no silence")
+        raise ValueError(f"alert {alert['ref']} is resolved and needs no silence")
     if alert["status"] == "silenced":
-        raise ValueError(f"alert {key} is already silenced until {alert['silenced_until'].isoformat()}")
+        raise ValueError(f"alert {alert['ref']} is already silenced until {alert['silenced_until'].isoformat()}")
     silenced = alert | {"status": "silenced", "silenced_reason": reason, "silenced_until": until}
     return _replace(state, silenced), _transitions(
         [(key, alert["status"], "silenced", f"silenced until {until.isoformat()}: {reason}")]
     )
 
 
-def _find(state: pl.DataFrame, key: str) -> dict:
-    rows = state.filter(pl.col("key") == key).to_dicts()
+def _find(state: pl.DataFrame, alert_id: str) -> dict:
+    """The alert whose short id (`ref`) or full key is `alert_id`."""
+    rows = state.filter((pl.col("ref") == alert_id) | (pl.col("key") == alert_id)).to_dicts()
     if not rows:
-        raise ValueError(f"no alert with key {key}")
+        raise ValueError(f"no alert with id {alert_id}; `radar alerts --status all` lists every alert's id")
     return rows[0]
 
 

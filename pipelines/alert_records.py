@@ -10,7 +10,8 @@ reference ever reaches a message or evidence.
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from collections.abc import Collection
+from datetime import timedelta
 
 import polars as pl
 
@@ -18,7 +19,7 @@ from radar.core import periods
 from radar.core.alert_settings import AlertSettings
 from radar.core.periods import month_range, shift
 from radar.pipelines import messages
-from radar.pipelines.alert_rules import FEED_SUBGROUP, Rule, candidate_frame
+from radar.pipelines.alert_rules import FEED_SUBGROUP, Reads, Rule, candidate_frame
 from radar.pipelines.spc import xmr
 
 LADO_FEED = "lado_referrals"
@@ -47,7 +48,10 @@ SETTING_CONCENTRATION = Rule(
     "setting_concentration",
     "LADO referrals about setting {setting} ({setting_type}): {count} in the {window} months to {month}, "
     "where {usual} would be usual.",
-    ("setting_ref", "setting_type", "period"),
+    "high", "LADO referrals about one setting in the last 6 months are at least 3 and have a Poisson tail "
+    "probability below 1% given what that setting and settings of its type usually see",
+    Reads(records={LADO_FEED: ("setting_ref", "setting_type", "period")}),
+    subgroup=FEED_SUBGROUP,
 )
 
 
@@ -107,8 +111,8 @@ def setting_concentration(referrals: pl.DataFrame, period: str, settings: AlertS
             continue
         rows.append(SETTING_CONCENTRATION.candidate(
             indicator=LADO_FEED, breakdown=row["setting_type"], feed=LADO_FEED, scope=row["setting_ref"],
-            period=period, severity=settings.severity.of(SETTING_CONCENTRATION.id), subgroup=FEED_SUBGROUP,
-            evidence=messages.evidence(
+            period=period, settings=settings,
+            evidence=dict(
                 count=row["count"], expected=row["expected"], own_average=row["own_average"],
                 type_average=row["type_average"], probability=probability, window_start=window_start,
                 window_end=period, history_months=history_months, settings_of_type=row["settings_of_type"],
@@ -128,31 +132,41 @@ def _usual(expected: float) -> str:
 REPEAT_MISSING = Rule(
     "repeat_missing",
     "{children} went missing {times} or more times in the {days} days to {end}, more than usual: {reason}.",
-    ("child_ref", "start_date", "period"),
+    "high", "the monthly count of children with 3+ missing episodes in 90 days shows an upward special cause "
+    "(counts only: never a child reference); months whose window lacks an accepted file are left out",
+    Reads(inputs=("received",), records={MISSING_FEED: ("child_ref", "start_date", "period")}),
+    subgroup=FEED_SUBGROUP,
 )
 REPEAT_SERIES = "repeat_missing"  # the series key the monthly counts are charted under
 COUNTS_SCHEMA = {"period": pl.String, "value": pl.Float64}
 
 
-def repeat_missing_counts(episodes: pl.DataFrame, period: str, settings: AlertSettings) -> pl.DataFrame:
+def repeat_missing_counts(
+    episodes: pl.DataFrame, period: str, settings: AlertSettings, received: Collection[str]
+) -> pl.DataFrame:
     """Per month up to `period`: children with `min_episodes`+ episodes starting in the window to month end.
 
     The window is the `window_days` days ending on the month's last day,
     both ends included.  The series starts at the first month whose whole
     window lies inside the data (a window reaching back before the first
-    month would undercount).  Months with no such child are 0.  Returns
-    [period, value] with counts only: child references never leave here.
+    month would undercount).  `received` are the months with an accepted
+    missing-episodes file: a month whose window touches a month without one
+    is left out (a gap in the chart), because a file that never arrived is
+    not zero episodes and counting it so would lower the baseline.  Months
+    with no such child are 0.  Returns [period, value] with counts only:
+    child references never leave here.
     """
     counting = settings.repeat_missing
     if episodes.is_empty():
         return pl.DataFrame(schema=COUNTS_SCHEMA)
     first = episodes["period"].min()
-    data_start = date(int(first[:4]), int(first[5:7]), 1)
+    data_start = periods.first_day(first)
     windows = []
     for month in month_range(first, period):
         end = periods.last_day(month)
         start = end - timedelta(days=counting.window_days - 1)
-        if start >= data_start:
+        covered = all(m in received for m in month_range(periods.of_date(start), month))
+        if start >= data_start and covered:
             windows.append((month, start, end))
     if not windows:
         return pl.DataFrame(schema=COUNTS_SCHEMA)
@@ -183,14 +197,18 @@ REASONS = {
 }
 
 
-def repeat_missing(episodes: pl.DataFrame, period: str, scope: str, settings: AlertSettings) -> pl.DataFrame:
+def repeat_missing(
+    episodes: pl.DataFrame, period: str, scope: str, settings: AlertSettings, received: Collection[str]
+) -> pl.DataFrame:
     """An alert when the monthly count of children missing repeatedly shows an upward special cause at `period`.
 
-    The counts (`repeat_missing_counts`) are charted with the same XmR rules
-    and settings as every indicator; more children is worse.  Message and
-    evidence hold counts and limits only.
+    The counts (`repeat_missing_counts`, over the months in `received`) are
+    charted with the same XmR rules and settings as every indicator; more
+    children is worse.  Message and evidence hold counts and limits only; a
+    count below the small-numbers floor says so.
     """
-    series = repeat_missing_counts(episodes, period, settings).with_columns(indicator=pl.lit(REPEAT_SERIES))
+    series = repeat_missing_counts(episodes, period, settings, received).with_columns(
+        indicator=pl.lit(REPEAT_SERIES))
     if series.is_empty():
         return candidate_frame([])
     polarity = pl.DataFrame({"indicator": [REPEAT_SERIES], "polarity": ["up_is_bad"]})
@@ -209,8 +227,8 @@ def repeat_missing(episodes: pl.DataFrame, period: str, scope: str, settings: Al
         )
         rows.append(REPEAT_MISSING.candidate(
             indicator=None, breakdown=None, feed=MISSING_FEED, scope=scope, period=period,
-            severity=settings.severity.of(REPEAT_MISSING.id), subgroup=FEED_SUBGROUP,
-            evidence=messages.evidence(
+            settings=settings, based_on=count,
+            evidence=dict(
                 children=count, mean=point["mean"], lower=point["lower"], upper=point["upper"],
                 signal=point["signal"], window_days=counting.window_days, min_episodes=counting.min_episodes,
             ),

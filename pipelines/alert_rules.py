@@ -1,8 +1,13 @@
 """Alert rules on indicators and feeds: which signals need a subgroup's attention this month.
 
 Each rule is a unit an analyst can find and question without reading the
-engine: a `Rule` (its id, the sentence a Board member reads, the fields it
-reads), declared just above the function that checks it.  Every check returns
+engine, in the style of Data-to-Insight's validators: a `Rule` declares its
+id, the sentence a Board member reads, its default severity, which subgroup
+it goes to, when it fires (the docs' rule table is built from this) and what
+it reads (`Reads`: the frames of the cycle, and for record-level rules the
+feed and columns the cycle loads for it); the function that checks it sits
+just below.  pipelines/alert_registry.py lists every rule with its check, and
+the cycle, the settings and the docs read that list.  Every check returns
 candidate alerts in CANDIDATE_SCHEMA for one cycle month; the lifecycle
 (pipelines/alert_lifecycle.py) turns candidates into open, resolved or
 silenced alerts.
@@ -21,40 +26,62 @@ silenced alerts.
 Record-level rules (LADO settings, repeat missing) are in
 pipelines/alert_records.py.  Every candidate carries the feed its data came
 from (null for DfE benchmarks), which is what lets a late feed hold its alerts
-back.
+back, and `since`, the month its cause began (the lifecycle's first_period).
+
+Messages state the value as the agency reported it (indicator_value.value);
+a seasonal indicator's chart value, net of the time of year, is named beside
+it.  An alert resting on fewer children than `small_numbers.min_children`
+says so and is never rated high.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from radar.core import periods
-from radar.core.alert_settings import AlertSettings
+from radar.core.alert_settings import AlertSettings, Severity
 from radar.core.catalogue import Catalogue, Indicator
 from radar.core.periods import shift
 from radar.pipelines import messages
 
 CANDIDATE_SCHEMA = {
     "key": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
-    "scope": pl.String, "period": pl.String, "severity": pl.String, "subgroup": pl.String,
+    "scope": pl.String, "period": pl.String, "since": pl.String, "severity": pl.String, "subgroup": pl.String,
     "message": pl.String, "evidence": pl.String,
 }
 SERIES_KEYS = ["indicator", "breakdown"]
 FEED_SUBGROUP = "pci"  # Performance, Challenge & Impact chases agencies for their data
 HOLDING_STATUSES = ("missing", "rejected")
+CAPPED = {"high": "medium"}  # what a small-numbers alert is rated instead
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a rule reads: frames the cycle computes (`inputs`, fields of `alert_registry.CycleInputs`)
+    and record-level feeds with the columns it uses (`records`), which the cycle loads for it."""
+
+    inputs: tuple[str, ...] = ()
+    records: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One alert rule: its stable id, the message template a Board member reads, and the fields it reads."""
+    """One alert rule, declared once: everything but its check (see pipelines/alert_registry.py)."""
 
     id: str
     message: str  # filled with str.format; every {field} is supplied by the rule's check
-    reads: tuple[str, ...]
+    severity: Severity  # the default; radar/core/alerts.yaml may override it
+    fires_when: str  # one plain-English sentence for the docs' rule table
+    reads: Reads
+    subgroup: str | None = None  # None: the subgroup of the indicator the alert is about
+
+    def severity_in(self, settings: AlertSettings) -> Severity:
+        return settings.severity.get(self.id, self.severity)
 
     def candidate(
         self,
@@ -64,12 +91,28 @@ class Rule:
         feed: str | None,
         scope: str,
         period: str,
-        severity: str | None,
-        subgroup: str,
-        evidence: str,
+        settings: AlertSettings,
+        evidence: dict,
+        subgroup: str | None = None,
+        since: str | None = None,
+        based_on: int | None = None,
+        alerting: bool = True,
         **fields: str,
     ) -> dict:
-        """One candidate alert row; its key is deterministic so a re-run finds the same alert."""
+        """One candidate alert row; its key is deterministic so a re-run finds the same alert.
+
+        `since` is the month the cause began (the cycle month unless the check
+        knows better); `based_on` the number of children the value rests on,
+        where the check can tell.  Below the small-numbers floor the message
+        and evidence say so and a high severity becomes medium.  `alerting`
+        False is a positive signal: no severity.
+        """
+        message = self.message.format(**fields)
+        severity = self.severity_in(settings) if alerting else None
+        if based_on is not None and based_on < settings.small_numbers.min_children:
+            message = f"{message.rstrip('.')}, based on {messages.plural(based_on, 'child', 'children')}."
+            evidence = evidence | {"based_on": based_on}
+            severity = CAPPED.get(severity, severity)
         return {
             "key": alert_key(self.id, indicator, breakdown, scope),
             "rule": self.id,
@@ -78,10 +121,11 @@ class Rule:
             "feed": feed,
             "scope": scope,
             "period": period,
+            "since": since or period,
             "severity": severity,
-            "subgroup": subgroup,
-            "message": self.message.format(**fields),
-            "evidence": evidence,
+            "subgroup": self.subgroup or subgroup,
+            "message": message,
+            "evidence": messages.evidence(**evidence),
         }
 
 
@@ -106,35 +150,42 @@ def candidate_frame(rows: list[dict]) -> pl.DataFrame:
 
 # --- SPC special causes ----------------------------------------------------------------
 
-SPC_READS = ("indicator", "breakdown", "period", "value", "mean", "lower", "upper", "segment",
-             "label", "signal", "direction", "assessment")
+SPC_READS = Reads(inputs=("points", "values"))
 SPC_RULES = {
     "outside_limits": Rule(
         "spc_outside_limits",
         "{name} stood at {value} in {month}, {side} the usual range of {range}.",
+        "high", "the latest month of a total series is outside its usual range (process limits), on the worse side",
         SPC_READS,
     ),
     "trend": Rule(
         "spc_trend",
         "{name} {moved} every month from {start_value} in {start} to {value} in {month}.",
+        "medium", "a total series has risen (or fallen) for `spc.run_length` months running (7), in the worse direction",
         SPC_READS,
     ),
     "two_of_three": Rule(
         "spc_two_of_three",
         "{name} came close to the {edge} of the usual range ({range}) in two of the last three months, "
         "with {value} in {month}.",
+        "medium", "two of the last three months of a total series are near the worse edge of the usual range",
         SPC_READS,
     ),
     "shift": Rule(
         "spc_shift",
         "{name} stayed {side} average for {length} months running (since {start}).",
+        "medium", "a total series has stayed on the worse side of its average for `spc.run_length` months running (7)",
         SPC_READS,
     ),
 }
+# A count whose base is one of these counts children ("Children looked after", "Care leavers aged 19-21");
+# other counts (offences, episodes, conferences, seats) never say "based on N children".
+CHILD_COUNT_NAMES = ("Children", "Care leavers", "Young people")
 
 
 def spc_signals(
-    points: pl.DataFrame, catalogue: Catalogue, period: str, scope: str, settings: AlertSettings
+    points: pl.DataFrame, catalogue: Catalogue, period: str, scope: str, settings: AlertSettings,
+    values: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(concerns, improvements) from the XmR points (`pipelines.spc.xmr` output) at the cycle month.
 
@@ -143,11 +194,21 @@ def spc_signals(
     series raises at most one.  A neutral indicator's signal is neither a
     concern nor an improvement and raises nothing.  Improvements carry no
     severity: they are shown, never alerted.
+
+    `values` are the reported indicator values (indicator_value rows): the
+    message states them, with a seasonal chart's value beside them, and their
+    denominators say how many children an average or percentage rests on.
+    Without them (the national benchmark times the selection only) the
+    message states the charted value and names the seasonal adjustment.
+    `since` is where the unbroken run of months signalling the same concern
+    (any special cause on the same side) began: a rise flagged since 2018 is
+    not new in 2020 because Radar's first cycle ran then.
     """
     firing = points.filter(
         pl.col("period") == period, pl.col("label") == "ok", pl.col("signal").is_not_null(),
         pl.col("assessment").is_in(["concern", "improvement"]),
     )
+    reported = _reported(values, firing)
     concerns, improvements = [], []
     for point in firing.iter_rows(named=True):
         indicator = catalogue.indicator_by_id[point["indicator"]]
@@ -155,33 +216,86 @@ def spc_signals(
         history = points.filter(
             pl.col("indicator") == point["indicator"], pl.col("breakdown") == point["breakdown"],
             pl.col("period") <= period,
-        ).sort("period")
-        fields, extra = _spc_fields(point, indicator, history.to_dicts())
+        ).sort("period").to_dicts()
+        fields, extra = _spc_fields(point, indicator, history, reported)
+        same_cause = _run_back(history, lambda earlier, later: (
+            earlier["signal"] is not None and earlier["assessment"] == point["assessment"]
+            and earlier["direction"] == point["direction"]
+        ))
+        row = reported.get(_series_month(point)) if reported is not None else None
         common = dict(
             indicator=indicator.id, breakdown=point["breakdown"], feed=indicator.feed, scope=scope, period=period,
-            subgroup=indicator.subgroup,
-            evidence=messages.evidence(
-                value=point["value"], mean=point["mean"], lower=point["lower"], upper=point["upper"],
-                signal=point["signal"], direction=point["direction"], **extra,
+            subgroup=indicator.subgroup, settings=settings, since=same_cause[0]["period"],
+            based_on=children_based_on(indicator, row, catalogue),
+            evidence=dict(
+                value=row["value"] if row else point["value"], mean=point["mean"], lower=point["lower"],
+                upper=point["upper"], signal=point["signal"], direction=point["direction"],
+                **({"adjusted_value": point["value"]} if row and indicator.seasonal else {}), **extra,
             ),
             **fields,
         )
         if point["assessment"] == "concern":
-            concerns.append(rule.candidate(severity=settings.severity.of(rule.id), **common))
+            concerns.append(rule.candidate(**common))
         else:
-            improvement = replace(rule, id=f"improvement_{point['signal']}")
-            improvements.append(improvement.candidate(severity=None, **common))
+            improvements.append(replace(rule, id=f"improvement_{point['signal']}").candidate(alerting=False, **common))
     return candidate_frame(concerns), candidate_frame(improvements)
 
 
-def _spc_fields(point: dict, indicator: Indicator, history: list[dict]) -> tuple[dict, dict]:
+def _series_month(row: dict) -> tuple[str, str, str]:
+    return row["indicator"], row["breakdown"], row["period"]
+
+
+def _reported(values: pl.DataFrame | None, firing: pl.DataFrame) -> dict[tuple, dict] | None:
+    """The reported rows of the firing series, by (indicator, breakdown, period); None without `values`."""
+    if values is None:
+        return None
+    rows = values.join(firing.select(SERIES_KEYS).unique(), on=SERIES_KEYS).to_dicts()
+    return {_series_month(row): row for row in rows}
+
+
+def children_based_on(indicator: Indicator, reported: dict | None, catalogue: Catalogue) -> int | None:
+    """How many children a reported value rests on, where Radar can tell; else None.
+
+    An average or percentage rests on its denominator (adoption timeliness
+    on the children placed that month); a count on itself.  Only a base whose
+    catalogue name says it counts children qualifies (see CHILD_COUNT_NAMES),
+    and a rate per 10,000 rests on the whole child population, never few.
+    """
+    if reported is None:
+        return None
+    if indicator.derived is not None:
+        base, number = catalogue.indicator_by_id.get(indicator.derived.denominator), reported["denominator"]
+    else:
+        base, number = indicator, reported["value"]
+    if base is None or number is None or not base.name.startswith(CHILD_COUNT_NAMES):
+        return None
+    return int(number)
+
+
+def stated_value(charted: float, reported: dict | None, indicator: Indicator) -> str:
+    """The value as reported, with a seasonal chart's value named beside it: "4,300 (3,726 allowing for the time of year)"."""
+    unit = indicator.unit
+    if reported is None or reported["value"] is None:
+        return messages.number(charted, unit)
+    text = messages.number(reported["value"], unit)
+    if indicator.seasonal:
+        text += f" ({messages.number(charted, unit)} allowing for the time of year)"
+    return text
+
+
+def _spc_fields(point: dict, indicator: Indicator, history: list[dict], reported: dict | None) -> tuple[dict, dict]:
     """The message fields of an SPC signal, and the run details that go into its evidence."""
     unit, high = indicator.unit, point["direction"] == "high"
-    # A seasonal indicator is charted net of its usual level for the month: say so.
-    name = f"{indicator.name}, allowing for the time of year," if indicator.seasonal else indicator.name
+    # Without reported values the charted value is all there is: a seasonal one is net of the time of year.
+    name = (f"{indicator.name}, allowing for the time of year,"
+            if indicator.seasonal and reported is None else indicator.name)
+
+    def stated(row: dict) -> str:
+        return stated_value(row["value"], (reported or {}).get(_series_month(row)), indicator)
+
     fields = {
         "name": messages.series_name(name, point["breakdown"]),
-        "value": messages.number(point["value"], unit),
+        "value": stated(point),
         "month": periods.label(point["period"]),
         "range": messages.value_range(point["lower"], point["upper"], unit),
         "side": "above" if high else "below",
@@ -198,7 +312,7 @@ def _spc_fields(point: dict, indicator: Indicator, history: list[dict]) -> tuple
     start = run[0]
     fields |= {
         "start": periods.label(start["period"]),
-        "start_value": messages.number(start["value"], unit),
+        "start_value": stated(start),
         "length": str(len(run)),
     }
     return fields, {"run_start": start["period"], "run_length": len(run)}
@@ -227,12 +341,14 @@ def _run_back(history: list[dict], continues) -> list[dict]:
 TARGET_MISSED = Rule(
     "target_missed",
     "{name} stood at {value} in {month}, {comparison} the {year} target of {target}{outlook}.",
-    ("indicator", "breakdown", "period", "value", "lower", "upper", "assurance", "target", "year", "polarity"),
+    "medium", "the reported value misses the local target, or assurance says the target will mostly be missed",
+    Reads(inputs=("values", "points", "summary", "targets")),
 )
 
 
 def target_missed(
     points: pl.DataFrame,
+    values: pl.DataFrame,
     summary: pl.DataFrame,
     targets: pl.DataFrame,
     catalogue: Catalogue,
@@ -242,11 +358,14 @@ def target_missed(
 ) -> pl.DataFrame:
     """Total series that miss their local target at `period`, or cannot be expected to meet it.
 
-    `targets` holds indicator, value, year ("2019-20").  A target stands until
-    the partnership sets a newer one, so the month uses the latest target whose
-    year is not after the month's financial year.  Which side misses comes from
-    polarity (down_is_bad: below the target misses); a neutral indicator has no
-    "worse" side and never misses.  `summary` (`pipelines.spc.summarise`)
+    The month's value is the REPORTED one (`values`, indicator_value rows):
+    a target is set on what agencies report, never on a seasonally adjusted
+    chart value.  `points` supply the usual range.  `targets` holds
+    indicator, value, year ("2019-20").  A target stands until the
+    partnership sets a newer one, so the month uses the latest target whose
+    year is not after the month's financial year.  Which side misses comes
+    from polarity (down_is_bad: below the target misses); a neutral indicator
+    has no "worse" side and never misses.  `summary` (`pipelines.spc.summarise`)
     supplies the MDC assurance icon: `consistently_failing` fires even in a
     month that happened to meet the target, because the process will usually
     miss it.
@@ -259,11 +378,16 @@ def target_missed(
         .last()
         .select("indicator", target="value", target_year="year")
     )
-    assurance = summary.filter(pl.col("breakdown") == "", pl.col("period") == period).select("indicator", "assurance")
+    total_at = (pl.col("breakdown") == "") & (pl.col("period") == period)
+    assurance = summary.filter(total_at).select("indicator", "assurance")
+    limits = points.filter(total_at).select("indicator", "lower", "upper")
     latest = (
-        points.filter(pl.col("breakdown") == "", pl.col("period") == period, pl.col("value").is_not_null())
+        values.filter(total_at, pl.col("value").is_not_null())
+        .select("indicator", "value", "denominator")
         .join(standing, on="indicator")
+        .join(limits, on="indicator", how="left")
         .join(assurance, on="indicator", how="left")
+        .sort("indicator")
     )
     rows = []
     for point in latest.iter_rows(named=True):
@@ -283,8 +407,9 @@ def target_missed(
         )
         rows.append(TARGET_MISSED.candidate(
             indicator=indicator.id, breakdown="", feed=indicator.feed, scope=scope, period=period,
-            severity=settings.severity.of(TARGET_MISSED.id), subgroup=indicator.subgroup,
-            evidence=messages.evidence(
+            settings=settings, subgroup=indicator.subgroup,
+            based_on=children_based_on(indicator, point, catalogue),
+            evidence=dict(
                 value=value, target=target, target_year=point["target_year"],
                 polarity=indicator.polarity, assurance=point["assurance"], lower=point["lower"], upper=point["upper"],
             ),
@@ -295,14 +420,15 @@ def target_missed(
     return candidate_frame(rows)
 
 
-
 # --- National and statistical-neighbour benchmarks -----------------------------------
 
 BENCHMARK_GAP = Rule(
     "benchmark_gap",
     "{name} stood at {value} in {year}, worse than both England ({national}) "
     "and similar areas ({sn_median}, the median of the statistical neighbours).",
-    ("indicator", "year", "la_value", "national", "sn_median", "polarity", "unit"),
+    "low", "the latest DfE year is worse than both England and the statistical-neighbour median by more "
+    "than the margin in alerts.yaml (rates and percentages only)",
+    Reads(inputs=("comparison",)),
 )
 
 
@@ -342,8 +468,8 @@ def benchmark_gap(
         unit = indicator.unit
         rows.append(BENCHMARK_GAP.candidate(
             indicator=indicator.id, breakdown="", feed=None, scope=scope, period=period,
-            severity=settings.severity.of(BENCHMARK_GAP.id), subgroup=indicator.subgroup,
-            evidence=messages.evidence(
+            settings=settings, subgroup=indicator.subgroup,
+            evidence=dict(
                 year=row["year"], la_value=row["la_value"], national=row["national"], sn_median=row["sn_median"],
                 margin=margin, polarity=indicator.polarity,
             ),
@@ -356,18 +482,21 @@ def benchmark_gap(
 
 # --- Feeds -----------------------------------------------------------------------------
 
-FEED_READS = ("feed_id", "period", "due_date", "status")
+FEED_READS = Reads(inputs=("feed_status",))
 FEED_RULES = {
     "missing": Rule(
         "feed_late",
         "No file has arrived for {month} from {agency} ({source}, due {due}), so alerts on {held} are held back.",
-        FEED_READS,
+        "medium", "the month's file from an agency has not arrived by its due day; alerts on that feed's "
+        "indicators are held back meanwhile and the feed alert lists them",
+        FEED_READS, subgroup=FEED_SUBGROUP,
     ),
     "rejected": Rule(
         "feed_rejected",
         "The only file for {month} from {agency} ({source}) was rejected, "
         "so alerts on {held} are held back until a corrected file arrives.",
-        FEED_READS,
+        "medium", "the month's only file from an agency was rejected; its indicators' alerts are held back",
+        FEED_READS, subgroup=FEED_SUBGROUP,
     ),
 }
 FEED_RULE_IDS = tuple(rule.id for rule in FEED_RULES.values())
@@ -388,9 +517,8 @@ def feed_alerts(status: pl.DataFrame, catalogue: Catalogue, period: str, setting
         rule = FEED_RULES[row["status"]]
         held = catalogue.indicators_of(feed.id)
         rows.append(rule.candidate(
-            indicator=None, breakdown=None, feed=feed.id, scope=feed.id, period=period,
-            severity=settings.severity.of(rule.id), subgroup=FEED_SUBGROUP,
-            evidence=messages.evidence(
+            indicator=None, breakdown=None, feed=feed.id, scope=feed.id, period=period, settings=settings,
+            evidence=dict(
                 feed_id=feed.id, period=period, due_date=row["due_date"], status=row["status"],
                 held_back=[i.id for i in held],
             ),

@@ -7,7 +7,8 @@ and month:
 
 - `on_time`: the first accepted version arrived on or before the due date;
 - `late`: the first accepted version arrived after the due date (a later
-  correction never hides that the data was late);
+  correction never hides that the data was late); the agency is still listed
+  among those to chase for that month, as "received late", with how many days;
 - `replaced`: delivered on time, then corrected by a newer version;
 - `rejected`: only rejected files so far, whether or not the due date passed,
   because the agency has to send it again either way;
@@ -55,9 +56,10 @@ def feed_status(expected: pl.DataFrame, submissions: pl.DataFrame, today: date) 
     `submissions` holds feed_id, period, status (accepted | replaced |
     duplicate | rejected), is_current and received_at.  The result adds
     status, received_at (when the first accepted version arrived, or else the
-    latest rejected file, in UK local time) and submissions (files of any
-    status received for that feed and month).  A file arriving any time on
-    its due date is on time.
+    latest rejected file, in UK local time), days_late (calendar days after the
+    due date that the first accepted version arrived; null unless late) and
+    submissions (files of any status received for that feed and month).  A
+    file arriving any time on its due date is on time.
     """
     keys = ["feed_id", "period"]
     delivered = pl.col("status").is_in(DELIVERED)
@@ -67,8 +69,9 @@ def feed_status(expected: pl.DataFrame, submissions: pl.DataFrame, today: date) 
         last_rejected=pl.col("received_at").filter(pl.col("status") == "rejected").max(),
         submissions=pl.len(),
     )
+    days_after_due = (pl.col("first_delivered").dt.date() - pl.col("due_date")).dt.total_days()
     status = (
-        pl.when(pl.col("first_delivered").dt.date() > pl.col("due_date")).then(pl.lit("late"))
+        pl.when(days_after_due > 0).then(pl.lit("late"))
         .when(pl.col("versions") > 1).then(pl.lit("replaced"))
         .when(pl.col("first_delivered").is_not_null()).then(pl.lit("on_time"))
         .when(pl.col("last_rejected").is_not_null()).then(pl.lit("rejected"))
@@ -80,6 +83,7 @@ def feed_status(expected: pl.DataFrame, submissions: pl.DataFrame, today: date) 
         "due_date",
         status.alias("status"),
         pl.coalesce("first_delivered", "last_rejected").alias("received_at"),
+        pl.when(days_after_due > 0).then(days_after_due).alias("days_late"),
         pl.col("submissions").fill_null(0),
     )
 

@@ -18,6 +18,8 @@ The small helpers at the top (`month_index`, `with_month`, `sorted_series`,
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import polars as pl
 
 from radar.core.periods import PATTERN
@@ -131,20 +133,22 @@ def year_on_year(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
-def rolling_12(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Add `rolling_12_total` and `rolling_12_mean` over the last twelve months.
+def rolling_12(frame: pl.DataFrame, keys: list[str], summable: Collection[str]) -> pl.DataFrame:
+    """Add `rolling_12_total`: the sum of the twelve months ending here, for counts of events only.
 
-    A rolling year smooths seasonality and shows slow drift; the total suits
-    flows (events in the year), the mean suits stocks and rates.  Both are null
-    unless the twelve months ending here are all present with a value, because
-    a year with a hole in it would read as a fall.
+    A rolling year smooths seasonality and shows slow drift.  Only indicators
+    in `summable` (ids; `keys` include `indicator`) get a total: a year of
+    contacts is a number of contacts, but twelve month-end stocks,
+    percentages, rates or averages add up to nothing, and a total shown for
+    them would invite a reader to trust it.  The total is also null unless
+    the twelve months are all present with a value, because a year with a
+    hole in it would read as a fall.
     """
     out = sorted_series(frame, keys)
     run = consecutive_run(pl.col(SERIES), pl.col(MONTH), pl.col("value").is_not_null())
-    return out.with_columns(
-        pl.col("value").rolling_sum(12, min_samples=12).over(run).alias("rolling_12_total"),
-        pl.col("value").rolling_mean(12, min_samples=12).over(run).alias("rolling_12_mean"),
-    ).drop(MONTH, SERIES)
+    total = pl.col("value").rolling_sum(12, min_samples=12).over(run)
+    summed = pl.col("indicator").is_in(list(summable))
+    return out.with_columns(pl.when(summed).then(total).alias("rolling_12_total")).drop(MONTH, SERIES)
 
 
 def seasonal_baseline(frame: pl.DataFrame, keys: list[str], years: int = 3) -> pl.DataFrame:

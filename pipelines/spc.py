@@ -21,6 +21,11 @@ a spurious signal.  Limits are recomputed only at an explicit re-base (a
 `rebases` row with its reason), never automatically: MDC re-bases only for a
 known, sustained change in the process, and limits that chased every signal
 would absorb the very changes they are meant to show.
+
+The rules follow NHSRplotthedots (NHS-R Community's implementation of MDC) as
+of its 0.2.2 fixes: two of three points near a limit count only when all three
+sit on the same side of the mean, and a trend is judged by its direction.
+docs/signals.md lists where Radar differs from it on purpose, and why.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ def xmr(
     settings: SpcSettings = SpcSettings(),
     polarity: pl.DataFrame | None = None,
     rebases: pl.DataFrame | None = None,
+    bounds: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """XmR limits and MDC special-cause rules for every series in `frame`.
 
@@ -67,8 +73,16 @@ def xmr(
     null).  `polarity` (a subset of keys, at least `indicator`, + `polarity`)
     turns a signal's direction into a concern or an improvement.  `rebases`
     (keys + `period` + `reason`) starts a new segment with its own limits from
-    that month on.  Returns one row per input row, sorted by keys and period,
-    with the columns in OUTPUT_COLUMNS added.
+    that month on.  `bounds` (a subset of keys + `floor` + `ceiling`, either
+    may be null) is what the indicator's unit allows: a count is never below
+    0, a percentage never above 100.  Returns one row per input row, sorted by
+    keys and period, with the columns in OUTPUT_COLUMNS added.
+
+    The stored limits are clamped to the bounds, because a chart whose lower
+    limit is -3 children says something untrue.  The rules are judged against
+    the limits as computed: no value can pass a bound, so a clamped limit
+    never makes a point "outside" by itself, and a point sitting on the bound
+    (no child this month, 100%) is inside, as MDC's strict inequality has it.
 
     Each step adds columns the next one reads: polars runs a window nested in
     another window many times slower than two windows one after the other.
@@ -77,7 +91,8 @@ def xmr(
     points = _with_limits(points, settings)
     points = _with_label(points, settings)
     points = _with_rules(points, settings)
-    return _with_signal(points).select(*frame.columns, *OUTPUT_COLUMNS)
+    points = _clamped(_with_signal(points), keys, bounds)
+    return points.select(*frame.columns, *OUTPUT_COLUMNS)
 
 
 def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -114,6 +129,7 @@ def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | Non
     if targets is None:
         latest = latest.with_columns(pl.lit(None, dtype=pl.String).alias("assurance"))
     else:
+        _check_polarity(targets)
         latest = _join_subset(latest, keys, targets, ["target", "polarity"])
         latest = latest.with_columns(_assurance(charted).alias("assurance"))
     return latest.select(*keys, "period", "value", "label", "variation", "assurance")
@@ -169,22 +185,27 @@ def _join_subset(points: pl.DataFrame, keys: list[str], other: pl.DataFrame, col
     """Left-join `columns` of a lookup keyed on some of the series keys (e.g. polarity by indicator).
 
     The joined columns are prefixed "_" so they never clash with the caller's
-    own columns.  Refuses an unknown polarity, and (through validate="m:1") a
-    lookup with two rows for one series, which would otherwise duplicate points.
+    own columns.  Refuses (through validate="m:1") a lookup with two rows for
+    one series, which would otherwise duplicate points.
     """
     on = [c for c in other.columns if c in keys]
     if not on:
         raise ValueError(f"a lookup of {columns} must share at least one key column with {keys}")
-    bad = set(other.get_column("polarity").drop_nulls()) - set(POLARITIES)
-    if bad:
-        raise ValueError(f"unknown polarity {sorted(bad)}; expected one of {POLARITIES}")
     lookup = other.select(*on, *[pl.col(c).alias(f"_{c}") for c in columns])
     return points.join(lookup, on=on, how="left", validate="m:1", maintain_order="left")
+
+
+def _check_polarity(lookup: pl.DataFrame) -> None:
+    """Refuse a polarity the icons cannot read (a typo would silently judge nothing)."""
+    bad = set(lookup.get_column("polarity").drop_nulls()) - set(POLARITIES)
+    if bad:
+        raise ValueError(f"unknown polarity {sorted(bad)}; expected one of {POLARITIES}")
 
 
 def _with_polarity(points: pl.DataFrame, keys: list[str], polarity: pl.DataFrame | None) -> pl.DataFrame:
     if polarity is None:
         return points.with_columns(pl.lit(None, dtype=pl.String).alias("_polarity"))
+    _check_polarity(polarity)
     return _join_subset(points, keys, polarity, ["polarity"])
 
 
@@ -263,65 +284,65 @@ def _with_label(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
 def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     """Add the four MDC special-cause rules, flagging every point that takes part, and each rule's direction.
 
-    - outside_limits: a point above the upper or below the lower limit.
+    - outside_limits: a point above the upper or below the lower limit; high
+      or low by its side of the mean.
     - trend: `run_length` consecutive points all strictly rising or all
-      strictly falling (a repeat value breaks it).
-    - two_of_three: two of three consecutive points beyond 2 sigma (2/3 of the
-      way from the mean to a limit) on the same side; the points beyond are
-      flagged.
+      strictly falling (a repeat value breaks it); high when rising, whichever
+      side of the mean its points lie (NHSRplotthedots 0.2.2, its issue #171).
+    - two_of_three: two of three consecutive points close to a limit (beyond
+      2 sigma, 2/3 of the way from the mean to a limit, but inside it), all
+      three on the same side of the mean (its issue #143); the close points
+      are flagged, high or low by their side.
     - shift: `run_length` consecutive points all above or all below the mean; a
-      point exactly on the mean breaks the run.
+      point exactly on the mean breaks the run; high or low by side.
     Only segments labelled `ok` are tested.
     """
     x, mean, upper, lower = pl.col(X), pl.col("mean"), pl.col("upper"), pl.col("lower")
     n = settings.run_length
-    zone = 2 / 3 * (upper - mean)
+    outside = (x > upper) | (x < lower)
+    zone = 2 / 3 * LIMIT_FACTOR * pl.col("mr_mean")
     points = points.with_columns(
         (x - mean).sign().fill_null(0).alias("_side"),
         (x - _neighbour(x, 1)).sign().fill_null(0).alias("_step"),
-        (x > mean + zone).fill_null(False).alias("_beyond_high"),
-        (x < mean - zone).fill_null(False).alias("_beyond_low"),
+        ((x - mean).abs() > zone).and_(~outside).fill_null(False).alias("_close"),
     )
     side, step = pl.col("_side"), pl.col("_step")
     points = points.with_columns(
         ((step != 0) & (_run_length(step) >= n - 1)).alias("_in_trend_step"),
-        _two_of_three(pl.col("_beyond_high")).alias("_two_high"),
-        _two_of_three(pl.col("_beyond_low")).alias("_two_low"),
+        _two_of_three(pl.col("_close"), side).alias("_two_of_three"),
         ((side != 0) & (_run_length(side) >= n)).alias("_shift"),
     )
     in_step = pl.col("_in_trend_step")
+    # A point's trend direction is that of the step after it when that step is
+    # part of a trend, else of the step into it: the reference's "right side
+    # first", which decides the peak two opposite trends share.
+    trend_step = pl.when(_neighbour(in_step, -1).fill_null(False)).then(_neighbour(step, -1)).otherwise(step)
     ok = pl.col("label") == "ok"
     return points.with_columns(
-        (ok & ((x > upper) | (x < lower))).fill_null(False).alias("outside_limits"),
+        (ok & outside).fill_null(False).alias("outside_limits"),
         (ok & (in_step | _neighbour(in_step, -1).fill_null(False))).alias("trend"),
-        (ok & (pl.col("_two_high") | pl.col("_two_low"))).alias("two_of_three"),
+        (ok & pl.col("_two_of_three")).alias("two_of_three"),
         (ok & pl.col("_shift")).alias("shift"),
-        _is_high(x > upper).alias("_outside_limits_high"),
-        _is_high(pl.when(in_step).then(step).otherwise(_neighbour(step, -1)) > 0).alias("_trend_high"),
-        _is_high(pl.col("_two_high")).alias("_two_of_three_high"),
-        _is_high(side > 0).alias("_shift_high"),
+        # Directions as booleans (True: high) rather than "high"/"low" strings:
+        # only the one a point reports is spelt out, and string columns of
+        # millions of rows would be most of the cost of this step.
+        (side > 0).alias("_by_side_high"),
+        (trend_step > 0).alias("_trend_high"),
     )
 
 
-def _two_of_three(beyond: pl.Expr) -> pl.Expr:
-    """Flag points beyond 2 sigma sharing a window of three consecutive points with another on that side.
+def _two_of_three(close: pl.Expr, side: pl.Expr) -> pl.Expr:
+    """Flag close points in a window of three consecutive points, two or more close, all on one side of the mean.
 
-    A window ends at each point and reaches back at most two points within the
-    block, so two points separated by a gap never count together.
+    A window ends at each point and reaches back two points within the block,
+    so it needs three consecutive observed months: two close points separated
+    by a gap never count together, nor do points on opposite sides (or on the
+    mean) of an otherwise qualifying window.
     """
-    count = beyond.cast(pl.Int8) + sum(_neighbour(beyond, k).fill_null(False).cast(pl.Int8) for k in (1, 2))
-    fires = count >= 2
-    return beyond & (fires | _neighbour(fires, -1).fill_null(False) | _neighbour(fires, -2).fill_null(False))
-
-
-def _is_high(expr: pl.Expr) -> pl.Expr:
-    """A rule's direction as a boolean (True: high), null counting as low.
-
-    Booleans rather than "high"/"low" strings: only the one direction a point
-    reports is ever spelt out, and building four string columns of millions of
-    rows each is most of the cost of this step.
-    """
-    return expr.fill_null(False)
+    count = close.cast(pl.Int8) + sum(_neighbour(close, k).fill_null(False).cast(pl.Int8) for k in (1, 2))
+    one_side = ((side != 0) & (_neighbour(side, 1) == side) & (_neighbour(side, 2) == side)).fill_null(False)
+    fires = one_side & (count >= 2)
+    return close & (fires | _neighbour(fires, -1).fill_null(False) | _neighbour(fires, -2).fill_null(False))
 
 
 def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
@@ -331,11 +352,15 @@ def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
     neutral (or no polarity): neither.
     """
     signal = pl.when(pl.col(RULES[0])).then(pl.lit(RULES[0]))
-    is_high = pl.when(pl.col(RULES[0])).then(pl.col(f"_{RULES[0]}_high"))
     for rule in RULES[1:]:
         signal = signal.when(pl.col(rule)).then(pl.lit(rule))
-        is_high = is_high.when(pl.col(rule)).then(pl.col(f"_{rule}_high"))
-    points = points.with_columns(signal.alias("signal"), is_high.alias("_high"))
+    points = points.with_columns(signal.alias("signal"))
+    # A trend is high or low by its direction, every other rule by the point's side of the mean.
+    signal = pl.col("signal")
+    is_high = (
+        pl.when(signal == "trend").then(pl.col("_trend_high")).when(signal.is_not_null()).then(pl.col("_by_side_high"))
+    )
+    points = points.with_columns(is_high.alias("_high"))
     polarity, high = pl.col("_polarity"), pl.col("_high")
     direction = pl.when(high).then(pl.lit("high")).when(~high).then(pl.lit("low"))
     assessment = (
@@ -347,6 +372,18 @@ def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
         .then(pl.when(high).then(pl.lit("improvement")).otherwise(pl.lit("concern")))
     )
     return points.with_columns(direction.alias("direction"), assessment.alias("assessment"))
+
+
+def _clamped(points: pl.DataFrame, keys: list[str], bounds: pl.DataFrame | None) -> pl.DataFrame:
+    """Clamp the stored limits to what the unit allows (`bounds`: floor, ceiling; null is no bound)."""
+    if bounds is None:
+        return points
+    points = _join_subset(points, keys, bounds, ["floor", "ceiling"])
+    lower, upper, floor, ceiling = pl.col("lower"), pl.col("upper"), pl.col("_floor"), pl.col("_ceiling")
+    return points.with_columns(
+        pl.when(floor > lower).then(floor).otherwise(lower).alias("lower"),
+        pl.when(ceiling < upper).then(ceiling).otherwise(upper).alias("upper"),
+    )
 
 
 def _assurance(charted: pl.Expr) -> pl.Expr:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -27,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from radar.core import periods
 from radar.core.config import Settings, get_context
 
 app = typer.Typer(help="Radar: a live strategic threat assessment for a Safeguarding Children Partnership.",
@@ -182,38 +184,50 @@ benchmarks_app = typer.Typer(help="National, regional and statistical-neighbour 
                              no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(benchmarks_app, name="benchmarks")
-ALERT_STATUSES = ("open", "acknowledged", "resolved", "silenced", "all")
+class AlertStatus(str, Enum):
+    """Which alerts `radar alerts` lists; `active` (the default) is open or acknowledged, the ones being dealt with."""
+
+    active = "active"
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+    silenced = "silenced"
+    all = "all"
+
+
+def alert_row(r: dict) -> dict:
+    """One alert as `radar alerts --json` prints it: `id` is the short id `ack` and `silence` accept."""
+    return {
+        "id": r["ref"], "key": r["key"], "rule": r["rule"], "indicator": r["indicator"], "breakdown": r["breakdown"],
+        "feed": r["feed"], "period": r["last_period"], "first_raised": r["first_period"], "raised_on": r["raised_on"],
+        "severity": r["severity"], "subgroup": r["subgroup"], "status": r["status"], "message": r["message"],
+        "evidence": json.loads(r["evidence"] or "{}"), "acknowledged_by": r["acknowledged_by"], "note": r["ack_note"],
+        "silenced_until": r["silenced_until"], "silence_reason": r["silenced_reason"],
+    }
 
 
 @alerts_app.callback()
 def alerts(
     typer_context: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    status: Annotated[str, typer.Option(help="open, acknowledged, resolved, silenced or all.")] = "open",
+    status: Annotated[AlertStatus, typer.Option(help="Which alerts: active (open or acknowledged), open, "
+                                                     "acknowledged, resolved, silenced or all.")] = AlertStatus.active,
 ) -> None:
-    """List alerts (open ones by default), most severe first."""
+    """List alerts (active ones by default: open or acknowledged), most severe first."""
     if typer_context.invoked_subcommand:
         return
-    if status not in ALERT_STATUSES:
-        console.print(f"[red]--status must be one of {', '.join(ALERT_STATUSES)}.[/]")
-        raise typer.Exit(2)
     from radar.models.engine import get_engine
     from radar.models.queries import alerts as load_alerts
 
     ctx = get_context()
-    frame = load_alerts(get_engine(ctx.settings.database_url), ctx.la_code, None if status == "all" else status)
-    rows = [
-        {"key": r["key"], "rule": r["rule"], "indicator": r["indicator"], "breakdown": r["breakdown"],
-         "feed": r["feed"], "period": r["last_period"], "severity": r["severity"], "subgroup": r["subgroup"],
-         "status": r["status"], "message": r["message"], "evidence": json.loads(r["evidence"] or "{}")}
-        for r in frame.iter_rows(named=True)
-    ]
+    chosen = None if status is AlertStatus.all else status.value
+    rows = [alert_row(r) for r in load_alerts(get_engine(ctx.settings.database_url), ctx.la_code, chosen).iter_rows(named=True)]
     if as_json:
         _print_json(rows)
         return
-    table = Table("severity", "subgroup", "status", "message", "key", title=f"Alerts ({status})")
+    table = Table("id", "severity", "subgroup", "status", "since", "message", title=f"Alerts ({status.value})")
     for r in rows:
-        table.add_row(r["severity"], r["subgroup"], r["status"], r["message"], r["key"])
+        table.add_row(r["id"], r["severity"], r["subgroup"], r["status"], periods.label(r["first_raised"]), r["message"])
     Console().print(table)
 
 
@@ -223,32 +237,37 @@ def _alert_action(action, *args) -> None:
     except ValueError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(2)
-    console.print(f"{alert['key']}: now {alert['status']}")
+    console.print(f"{alert['ref']}: now {alert['status']}")
+
+
+AlertId = Annotated[str, typer.Argument(help="The alert's id, e.g. spc-k3f9qa2b (see `radar alerts`); "
+                                             "its full key is accepted too.")]
 
 
 @alerts_app.command("ack")
 def alerts_ack(
-    key: Annotated[str, typer.Argument(help="The alert's key (see `radar alerts`).")],
+    alert_id: AlertId,
     by: Annotated[str, typer.Option(help="Who is dealing with it.")],
     note: Annotated[str, typer.Option(help="What is being done.")],
 ) -> None:
     """Acknowledge an open alert: someone is dealing with it."""
     from radar.flows.alert_actions import acknowledge_alert
 
-    _alert_action(acknowledge_alert, key, by, note)
+    _alert_action(acknowledge_alert, alert_id, by, note)
 
 
 @alerts_app.command("silence")
 def alerts_silence(
-    key: Annotated[str, typer.Argument(help="The alert's key (see `radar alerts`).")],
+    alert_id: AlertId,
     reason: Annotated[str, typer.Option(help="Why it may be ignored for now.")],
-    until: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day of the silence (YYYY-MM-DD).")],
+    until: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"],
+                                            help="Last day of the silence (YYYY-MM-DD), after today.")],
     by: Annotated[str, typer.Option(help="Who silenced it.")] = "cli",
 ) -> None:
-    """Silence an alert until a date, with a reason (it reopens afterwards if its cause persists)."""
+    """Silence an alert until a date after today, with a reason (it reopens afterwards if its cause persists)."""
     from radar.flows.alert_actions import silence_alert
 
-    _alert_action(silence_alert, key, reason, until.date(), by)
+    _alert_action(silence_alert, alert_id, reason, until.date(), by)
 
 
 def run_benchmark_import(paths: list[Path]) -> dict:

@@ -13,18 +13,18 @@ from radar.pipelines.alert_lifecycle import (
     reconcile,
     silence,
 )
-from radar.pipelines.alert_rules import CANDIDATE_SCHEMA
+from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_ref
 
 TODAY = date(2020, 4, 20)
 SPC_KEY = "spc_shift|missing_episodes||E09000006"
 FEED_KEY = "feed_late|||csc_monthly"
 
 
-def candidate(key: str = SPC_KEY, message: str = "new words", period: str = "2020-03") -> dict:
+def candidate(key: str = SPC_KEY, message: str = "new words", period: str = "2020-03", since: str | None = None) -> dict:
     rule, indicator, breakdown, scope = key.split("|")
     return {
         "key": key, "rule": rule, "indicator": indicator or None, "breakdown": breakdown if indicator else None,
-        "feed": "missing_episodes" if indicator else scope, "scope": scope, "period": period,
+        "feed": "missing_episodes" if indicator else scope, "scope": scope, "period": period, "since": since or period,
         "severity": "medium", "subgroup": "pci", "message": message, "evidence": '{"value": 1}',
     }
 
@@ -36,9 +36,11 @@ def candidates(*rows: dict) -> pl.DataFrame:
 def state(status: str, key: str = SPC_KEY, **changes) -> pl.DataFrame:
     """One alert first raised in Jan 2020 and last seen in Feb 2020, in `status`."""
     alert = {column: None for column in STATE_SCHEMA} | candidate(key, message="old words") | {
-        "status": status, "first_period": "2020-01", "last_period": "2020-02",
+        "status": status, "first_period": "2020-01", "last_period": "2020-02", "ref": alert_ref(key),
+        "raised_on": date(2020, 2, 20),
     }
     alert.pop("period")
+    alert.pop("since")
     return pl.DataFrame([alert | changes], schema=STATE_SCHEMA)
 
 
@@ -176,7 +178,7 @@ def test_only_an_open_alert_can_be_acknowledged(status):
 @pytest.mark.parametrize("status", ["open", "acknowledged"])
 def test_silencing_an_open_or_acknowledged_alert(status):
     others = state("open", key=FEED_KEY)
-    new, moves = silence(pl.concat([state(status), others]), SPC_KEY, "seasonal: school holidays", date(2020, 5, 31))
+    new, moves = silence(pl.concat([state(status), others]), SPC_KEY, "seasonal: school holidays", date(2020, 5, 31), TODAY)
     alert = new.filter(pl.col("key") == SPC_KEY).row(0, named=True)
     assert (alert["status"], alert["silenced_reason"], alert["silenced_until"]) == (
         "silenced", "seasonal: school holidays", date(2020, 5, 31),
@@ -187,17 +189,43 @@ def test_silencing_an_open_or_acknowledged_alert(status):
 
 def test_invalid_silences_are_refused():
     with pytest.raises(ValueError, match="resolved and needs no silence"):
-        silence(state("resolved"), SPC_KEY, "r", date(2020, 5, 31))
+        silence(state("resolved"), SPC_KEY, "r", date(2020, 5, 31), TODAY)
     with pytest.raises(ValueError, match="already silenced until 2020-05-01"):
-        silence(state("silenced", silenced_until=date(2020, 5, 1)), SPC_KEY, "r", date(2020, 5, 31))
+        silence(state("silenced", silenced_until=date(2020, 5, 1)), SPC_KEY, "r", date(2020, 5, 31), TODAY)
     with pytest.raises(ValueError, match="needs a reason"):
-        silence(state("open"), SPC_KEY, "  ", date(2020, 5, 31))
+        silence(state("open"), SPC_KEY, "  ", date(2020, 5, 31), TODAY)
 
 
 def test_actions_on_an_unknown_alert_or_without_a_name_are_refused():
-    with pytest.raises(ValueError, match="no alert with key nope"):
+    with pytest.raises(ValueError, match="no alert with id nope; `radar alerts --status all` lists"):
         acknowledge(state("open"), "nope", "PCI chair", "")
-    with pytest.raises(ValueError, match="no alert with key nope"):
-        silence(state("open"), "nope", "r", date(2020, 5, 31))
+    with pytest.raises(ValueError, match="no alert with id nope; `radar alerts --status all` lists"):
+        silence(state("open"), "nope", "r", date(2020, 5, 31), TODAY)
     with pytest.raises(ValueError, match="needs the name"):
         acknowledge(state("open"), SPC_KEY, "", "")
+
+
+def test_a_new_alert_starts_in_the_month_its_cause_began_and_remembers_the_day_it_was_raised():
+    alert, _ = run(empty_state(), candidate(since="2018-06"))
+    assert (alert["first_period"], alert["last_period"], alert["raised_on"]) == ("2018-06", "2020-03", TODAY)
+    assert alert["ref"] == alert_ref(SPC_KEY)
+
+
+@pytest.mark.parametrize("status", ["open", "resolved"])
+def test_a_still_firing_or_reopened_alert_keeps_when_it_was_first_raised(status):
+    alert, _ = run(state(status), candidate(since="2019-11"))
+    assert (alert["status"], alert["first_period"], alert["raised_on"]) == ("open", "2020-01", date(2020, 2, 20))
+
+
+def test_the_short_id_people_type_finds_the_alert():
+    ref = alert_ref(SPC_KEY)
+    new, moves = acknowledge(state("open"), ref, "PCI chair", "on it")
+    assert new.row(0, named=True)["status"] == "acknowledged" and moves["key"].to_list() == [SPC_KEY]
+    new, moves = silence(state("open"), ref, "known", date(2020, 4, 21), TODAY)
+    assert new.row(0, named=True)["silenced_until"] == date(2020, 4, 21) and moves["key"].to_list() == [SPC_KEY]
+
+
+@pytest.mark.parametrize("until", [TODAY, date(2020, 4, 19), date(2019, 1, 1)])
+def test_a_silence_must_end_in_the_future(until):
+    with pytest.raises(ValueError, match=f"a silence must end after today \\(2020-04-20\\); {until.isoformat()}"):
+        silence(state("open"), SPC_KEY, "known", until, TODAY)

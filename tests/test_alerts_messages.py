@@ -51,21 +51,21 @@ def test_evidence_is_stable_json_with_sorted_keys():
 
 def test_the_packaged_settings_file_is_valid_and_says_what_the_brief_says():
     settings = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
-    assert settings.severity.of("spc_outside_limits") == "high"
-    assert settings.severity.of("spc_shift") == "medium"
-    assert settings.severity.of("benchmark_gap") == "low"
+    # Severities are the rules' own defaults (pipelines.alert_registry); the file overrides none.
+    assert settings.severity == {}
     assert settings.benchmark_gap.margin == 0.10
     assert settings.setting_concentration.window_months == 6
     assert settings.setting_concentration.min_referrals == 3
     assert settings.repeat_missing.window_days == 90
+    assert settings.small_numbers.min_children == 10
     assert settings.spc_settings().run_length == 7
 
 
-def test_a_typo_or_a_missing_rule_in_the_settings_is_an_error():
+def test_a_typo_or_a_bad_severity_in_the_settings_is_an_error():
     text = ALERTS_FILE.read_text(encoding="utf-8")
     with pytest.raises(ValidationError, match="extra_forbidden"):
         parse_alert_settings(text.replace("margin: 0.10", "margn: 0.10"))
-    with pytest.raises(ValidationError, match="repeat_missing"):
-        parse_alert_settings(text.replace("  repeat_missing: high", ""))
+    with pytest.raises(ValidationError, match="small_numbers"):
+        parse_alert_settings(text.replace("small_numbers:\n  min_children: 10\n", ""))
     with pytest.raises(ValidationError, match="literal_error"):
-        parse_alert_settings(text.replace("benchmark_gap: low", "benchmark_gap: urgent"))
+        parse_alert_settings(text.replace("severity: {}", "severity: {benchmark_gap: urgent}"))

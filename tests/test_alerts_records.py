@@ -126,9 +126,12 @@ def test_repeat_missing_counts_children_with_three_episodes_in_the_90_days_to_mo
         # E: May is after the cycle month.
         *[("E", date(2020, 5, d)) for d in (1, 2, 3)],
     )
-    counts = repeat_missing_counts(data, "2020-04", SETTINGS)
+    counts = repeat_missing_counts(data, "2020-04", SETTINGS, month_range("2020-01", "2020-04"))
     # January and February windows reach back before the first data (Jan 2020): the series starts in March.
     assert counts.rows() == [("2020-03", 2.0), ("2020-04", 3.0)]
+
+
+EVERY_MONTH = month_range("2019-01", "2020-03")  # a file was accepted for every month
 
 
 def monthly_repeaters(per_month: list[int], start: str = "2019-01") -> pl.DataFrame:
@@ -151,9 +154,9 @@ def test_an_upward_special_cause_in_repeat_missing_is_an_alert_with_counts_only(
     # 4, 5, 4, 5, ... (12 points) then 1 + 2 + 10 = 13.  Mean 67/13 = 5.1538; moving ranges eleven 1s and
     # an 8: mean 19/12 = 1.5833; limits 5.1538 -/+ 2.66 x 1.5833 = 0.942 and 9.366.  13 is above.
     data = monthly_repeaters([1, 2] * 7 + [10])
-    counts = repeat_missing_counts(data, "2020-03", SETTINGS)
+    counts = repeat_missing_counts(data, "2020-03", SETTINGS, EVERY_MONTH)
     assert counts["value"].to_list() == [4.0, 5.0] * 6 + [13.0]
-    alerts = repeat_missing(data, "2020-03", LA, SETTINGS)
+    alerts = repeat_missing(data, "2020-03", LA, SETTINGS, EVERY_MONTH)
     alert = alerts.row(0, named=True)
     assert alerts.height == 1
     assert alert["message"] == (
@@ -175,8 +178,8 @@ def test_an_upward_special_cause_in_repeat_missing_is_an_alert_with_counts_only(
 
 def test_no_repeat_missing_alert_in_an_ordinary_month():
     data = monthly_repeaters([1, 2] * 7 + [2])  # ends 1 + 2 + 2 = 5, inside the limits
-    assert repeat_missing(data, "2020-03", LA, SETTINGS).is_empty()
+    assert repeat_missing(data, "2020-03", LA, SETTINGS, EVERY_MONTH).is_empty()
 
 
 def test_no_repeat_missing_alert_without_episodes():
-    assert repeat_missing(episodes(), "2020-03", LA, SETTINGS).is_empty()
+    assert repeat_missing(episodes(), "2020-03", LA, SETTINGS, EVERY_MONTH).is_empty()

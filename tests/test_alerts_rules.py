@@ -81,7 +81,8 @@ def test_a_point_above_the_upper_limit_of_a_bad_when_high_indicator_is_a_high_se
     assert alert | {"message": None, "evidence": None} == {
         "key": "spc_outside_limits|self_harm_attendances||E09000006", "rule": "spc_outside_limits",
         "indicator": "self_harm_attendances", "breakdown": "", "feed": "health_monthly", "scope": LA,
-        "period": "2020-03", "severity": "high", "subgroup": "health", "message": None, "evidence": None,
+        "period": "2020-03", "since": "2020-03", "severity": "high", "subgroup": "health", "message": None,
+        "evidence": None,
     }
     assert json.loads(alert["evidence"]) == {
         "value": 42.0, "mean": 20.0, "lower": 5.2, "upper": 34.8, "signal": "outside_limits", "direction": "high",
@@ -217,7 +218,13 @@ def missed(points: pl.DataFrame, assurance: str | None, period: str = "2020-03")
     summary = points.select("indicator", "breakdown", "period", "value", "label").with_columns(
         assurance=pl.lit(assurance, dtype=pl.String)
     )
-    return target_missed(points, summary, TARGETS, CATALOGUE, period, LA, SETTINGS)
+    return target_missed(points, reported_as_charted(points), summary, TARGETS, CATALOGUE, period, LA, SETTINGS)
+
+
+def reported_as_charted(points: pl.DataFrame, denominator: float | None = None) -> pl.DataFrame:
+    """indicator_value rows equal to the charted values (a series with no seasonal adjustment)."""
+    return points.select("indicator", "breakdown", "period", "value").with_columns(
+        numerator=pl.lit(None, pl.Float64), denominator=pl.lit(denominator, pl.Float64))
 
 
 def test_a_value_below_a_bad_when_low_target_misses_it():

@@ -7,7 +7,7 @@ numbers are worked out by hand below.  Rows for a second partnership
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from radar.core.config import get_context
 from radar.core.periods import month_range
-from radar.dashboard.charts import spc_chart
-from radar.dashboard.common import NO_DATA, format_published, format_value
+from radar.dashboard.charts import spc_chart, y_scale
+from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
 from radar.dashboard.signals import cycle_month, evidence_table, series_badges
 from radar.models.engine import get_engine
 from radar.models.tables import (
@@ -72,6 +72,7 @@ EHE_MESSAGE = "Children electively home educated rose every month from 150 in Oc
 GAP_MESSAGE = "Placement instability stood at 12.0% in 2023-24, worse than both England and similar areas."
 ACK_MESSAGE = "Children looked after stayed above average for 7 months running (since Oct 2024)."
 RESOLVED_MESSAGE = "Children in need per 10,000 children stayed above average for 7 months running."
+SILENCED_MESSAGE = "Unaccompanied asylum-seeking children looked after rose every month for 7 months."
 IMPROVEMENT = "Return home interviews completed rose above the usual range in Apr 2025."
 
 
@@ -114,18 +115,22 @@ def signal_rows() -> list:
         # mash_enquiries is seasonal: its chart is of adjusted values (the cycle's), its table as reported.
         value(LA, "mash_enquiries", "2025-04", 700),
         spc_point("mash_enquiries", "2025-04", 655.5, label="too_short"),
-        # Open: one high, two medium, one low; one acknowledged and one resolved are not open.
+        # Active: open (one high, one medium, one low) or acknowledged (two medium, one of them first
+        # raised in April); one resolved and one silenced are not active.
         alert("spc_outside_limits", "cpp_repeat_rate", "high", "pci", "open", SPC_MESSAGE, "2025-04", "2025-04",
               evidence=json.dumps({"value": 34.0, "mean": 20.0, "lower": 10.0, "upper": 30.0,
                                    "signal": "outside_limits", "direction": "high"})),
         alert("feed_late", None, "medium", "pci", "open", FEED_MESSAGE, "2025-03", "2025-04", feed="health_monthly",
               evidence=json.dumps({"feed_id": "health_monthly", "held_back": ["camhs_referrals_to_csc"]})),
-        alert("spc_trend", "ehe_registered", "medium", "education", "open", EHE_MESSAGE, "2025-04", "2025-04"),
+        alert("spc_trend", "ehe_registered", "medium", "education", "acknowledged", EHE_MESSAGE, "2025-04", "2025-04",
+              acknowledged_by="ESAC chair", ack_note="Asking schools why"),
         alert("benchmark_gap", "cla_placement_instability", "low", "pci", "open", GAP_MESSAGE, "2025-01", "2025-04"),
         alert("spc_shift", "cla_open", "medium", "pci", "acknowledged", ACK_MESSAGE, "2025-02", "2025-04",
               acknowledged_by="PCI chair", ack_note="Placement sufficiency review under way"),
         alert("spc_shift", "cin_rate", "medium", "pci", "resolved", RESOLVED_MESSAGE, "2024-10", "2025-01",
               cleared_period="2025-02"),
+        alert("spc_trend", "cla_uasc", "medium", "pci", "silenced", SILENCED_MESSAGE, "2025-03", "2025-04",
+              silenced_reason="National transfer scheme arrivals", silenced_until=date(2025, 6, 30)),
         alert("spc_outside_limits", "cpp_repeat_rate", "high", "pci", "open", "OTHER LA ALERT", "2025-04", "2025-04",
               la_code=OTHER_LA),
         PositiveSignal(la_code=LA, key="improvement_outside_limits|rhi_completed||E09000006",

@@ -99,7 +99,7 @@ def test_each_status_from_the_submission_history():
         ("unknown_feed", "2025-03", "accepted", True, datetime(2025, 4, 1, 9, 0)),
     )
     result = feed_status(exp, subs, today=date(2025, 4, 15))
-    assert result.columns == ["feed_id", "period", "due_date", "status", "received_at", "submissions"]
+    assert result.columns == ["feed_id", "period", "due_date", "status", "received_at", "days_late", "submissions"]
     got = {r["feed_id"]: (r["status"], r["received_at"], r["submissions"]) for r in result.iter_rows(named=True)}
     assert got == {
         "on_time_at_midnight": ("on_time", datetime(2025, 4, 10, 23, 59, 59), 1),
@@ -114,6 +114,17 @@ def test_each_status_from_the_submission_history():
         "with_duplicate": ("on_time", datetime(2025, 4, 1, 9, 0), 2),
     }
     assert result["feed_id"].to_list() == exp["feed_id"].to_list()
+    late = {r["feed_id"]: r["days_late"] for r in result.iter_rows(named=True) if r["days_late"] is not None}
+    assert late == {"late_by_a_minute": 1, "late_then_corrected": 1, "rejected_then_late": 2}
+
+
+def test_a_file_nine_days_late_is_received_late_and_still_chased():
+    # The demo's education return for March 2020: due 12 April, first (and only) version on 21 April.
+    exp = expected(("education_monthly", date(2020, 4, 12)))
+    subs = submissions(("education_monthly", "2025-03", "accepted", True, datetime(2020, 4, 21, 12, 34)))
+    result = feed_status(exp, subs, today=date(2025, 4, 15))
+    assert result.select("status", "days_late").row(0) == ("late", 9)
+    assert feeds_to_chase(result, "2025-03")["feed_id"].to_list() == ["education_monthly"]
 
 
 def test_with_no_submissions_past_months_are_missing_and_future_ones_not_due():

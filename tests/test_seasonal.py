@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from radar.pipelines.charting import event_counts
 from radar.pipelines.seasonal import rolling_12, seasonal_baseline, year_on_year
 
 KEYS = ["indicator"]
@@ -47,27 +48,43 @@ def test_year_on_year_change_and_percent():
 
 
 def test_rolling_year_needs_twelve_consecutive_months():
-    # Values 1..14: the year to month 12 sums 1..12 = 78 (mean 6.5); to month 13,
-    # 2..13 = 90 (7.5); to month 14, 3..14 = 102 (8.5).
-    out = rolling_12(frame([("a", p, float(v)) for v, p in enumerate(months(14), start=1)]), KEYS)
+    # Values 1..14: the year to month 12 sums 1..12 = 78 ; to month 13,
+    # 2..13 = 90; to month 14, 3..14 = 102.
+    out = rolling_12(frame([("a", p, float(v)) for v, p in enumerate(months(14), start=1)]), KEYS, ["a"])
     assert out["rolling_12_total"].to_list() == [None] * 11 + [78, 90, 102]
-    assert out["rolling_12_mean"].to_list() == [None] * 11 + [6.5, 7.5, 8.5]
 
 
 def test_rolling_year_across_a_null_and_a_missing_month():
     # 24 months valued 1..24, month 5 null: no year ending in months 12-16
     # contains twelve values; the year to month 17 is 6..17 = 138.
     rows = [("a", p, None if v == 5 else float(v)) for v, p in enumerate(months(24), start=1)]
-    totals = by_period(rolling_12(frame(rows), KEYS), "rolling_12_total")
+    totals = by_period(rolling_12(frame(rows), KEYS, ["a"]), "rolling_12_total")
     assert [totals[p] for p in months(24)[11:17]] == [None] * 5 + [138]
     # The same with month 5 absent instead of null.
-    totals = by_period(rolling_12(frame([r for r in rows if r[2] is not None]), KEYS), "rolling_12_total")
+    totals = by_period(rolling_12(frame([r for r in rows if r[2] is not None]), KEYS, ["a"]), "rolling_12_total")
     assert totals["2021-04"] is None and totals["2021-05"] == 138
 
 
 def test_rolling_year_of_a_short_history_is_null():
-    out = rolling_12(frame([("a", p, 1.0) for p in months(11)]), KEYS)
+    out = rolling_12(frame([("a", p, 1.0) for p in months(11)]), KEYS, ["a"])
     assert out["rolling_12_total"].to_list() == [None] * 11
+
+
+def test_rolling_total_only_for_indicators_that_add_up():
+    # Twelve months of 2 for a count of events ("a") total 24; the same values
+    # for a percentage or a month-end stock ("b") total nothing.
+    rows = [(indicator, p, 2.0) for indicator in ("a", "b") for p in months(12)]
+    out = rolling_12(frame(rows), KEYS, ["a"])
+    assert by_period(out, "rolling_12_total", "a")["2020-12"] == 24
+    assert set(by_period(out, "rolling_12_total", "b").values()) == {None}
+
+
+def test_only_counts_of_events_are_summable(catalogue):
+    summable = set(event_counts(catalogue))
+    assert {"mash_enquiries", "child_deaths"} <= summable  # contacts and deaths in a month: events
+    # A month-end stock, a percentage, a rate, an average of days and a total of days (a flow, but of days).
+    not_summable = {"cpp_open", "mash_conversion", "cin_rate", "adoption_timeliness", "adoption_days_total"}
+    assert summable.isdisjoint(not_summable)
 
 
 # January and July over four years.

@@ -2,16 +2,22 @@
 
 Every expected number is worked by hand in the comments: mean = sum / n,
 mean MR = sum of moving ranges / count, limits = mean +/- 2.66 x mean MR, the
-2-sigma zone = 2/3 of the distance from the mean to a limit.
+2-sigma zone = 2/3 of the distance from the mean to a limit.  The rules are
+NHSRplotthedots' (0.2.2): where a case pins that reference's behaviour, the
+comment names the reference's issue.
 """
 
 from __future__ import annotations
+
+from typing import get_args
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from radar.core.alert_settings import SpcSettings
+from radar.core.catalogue import Unit
+from radar.pipelines.charting import UNIT_BOUNDS, limit_bounds
 from radar.pipelines.spc import D2, LIMIT_FACTOR, MR_SCREEN_FACTOR, summarise, xmr
 
 KEYS = ["indicator"]
@@ -161,6 +167,7 @@ def test_same_values_without_the_gap_are_a_trend():
 
 # Sum 87 -> mean 7.25; MRs 2,1,2,1,1,1,2,1 | 5,3,3 sum 22 -> 2.0; limits
 # 7.25 -/+ 5.32 -> 1.93 and 12.57; zone 3.546667 -> beyond above 10.796667.
+# The last three, 11, 8, 11, all lie above the mean, so the window counts.
 TWO_OF_THREE = [5, 7, 6, 8, 7, 6, 5, 7, 6, 11, 8, 11]
 
 
@@ -183,6 +190,60 @@ def test_two_of_three_on_opposite_sides_is_no_signal():
     assert flagged(out, "outside_limits") == []
 
 
+def test_issue_example_is_common_cause_as_in_the_reference():
+    # The example of Radar's issue 6 (NHSRplotthedots issue #143).  Sum 87 ->
+    # mean 7.25; MRs 2,1,2,1,1,1,2,1,6,6,6 sum 29 -> 2.636364; limits 7.25 -/+
+    # 7.012727 -> 0.237273 and 14.262727; zone 4.675152, so both 12s are close
+    # to the upper limit (> 11.925152), but the 6 between them is below the
+    # mean: no window of three lies on one side.  Runs below the mean: 5 at most.
+    out = xmr(series([5, 7, 6, 8, 7, 6, 5, 7, 6, 12, 6, 12]), KEYS, polarity=polarity(x="up_is_bad"))
+    assert out.row(0, named=True)["upper"] == pytest.approx(14.262727, abs=1e-6)
+    assert flagged(out, "two_of_three") == []
+    assert column(out, "signal") == [None] * 12
+
+
+def test_a_point_on_the_mean_breaks_two_of_three():
+    # Sum 84 -> mean exactly 7; MRs 2,1,2,1,1,1,0,1,5,4,4 sum 22 -> 2.0; upper
+    # 12.32, zone 3.546667: both 11s are close (> 10.546667), the 7 between
+    # them is on the mean, on neither side.
+    out = xmr(series([5, 7, 6, 8, 7, 6, 5, 5, 6, 11, 7, 11]), KEYS)
+    assert out.row(0, named=True)["mean"] == 7
+    assert flagged(out, "two_of_three") == []
+    assert column(out, "signal") == [None] * 12
+
+
+@pytest.mark.parametrize(
+    ("tail", "signals"),
+    [
+        ([7, 20, 9.5], [None, "outside_limits", None]),
+        ([9.5, 20, 9.5], ["two_of_three", "outside_limits", "two_of_three"]),
+    ],
+)
+def test_a_point_outside_the_limits_is_not_close_to_them(tail, signals):
+    # Limits fixed on QUIET: mean 6.5, upper 10.127273, zone 2.418182 -> close
+    # above 8.918182.  20 is outside (its own signal), not close, as in the
+    # reference: with 7 and 9.5 only one point of the three is close and 9.5
+    # is common cause; with 9.5 on both sides two are, and both are flagged.
+    out = xmr(series(QUIET + tail), KEYS, SpcSettings(baseline_points=12), polarity(x="up_is_bad"))
+    assert column(out, "signal") == [None] * 12 + signals
+
+
+def test_trends_are_judged_by_direction_even_across_the_mean():
+    # Seven rising 2..8 then seven falling 8..2, sharing the peak.  Sum 82 ->
+    # mean 5.466667; MRs 8, twelve 1s, 8 sum 28 -> 2.0; limits 0.146667 and
+    # 10.786667: nothing outside; the 10s are close but their neighbours lie
+    # below the mean.  The rise starts below the mean and ends above it, and
+    # every point of it is high (NHSRplotthedots issue #171); the peak takes
+    # the direction of the step after it (the reference's "right side"), low.
+    values = [10, 2, 3, 4, 5, 6, 7, 8, 7, 6, 5, 4, 3, 2, 10]
+    out = xmr(series(values), KEYS, polarity=polarity(x="up_is_bad"))
+    assert out.row(0, named=True)["mean"] == pytest.approx(82 / 15)
+    assert flagged(out, "trend") == list(range(1, 14))
+    assert column(out, "signal") == [None] + ["trend"] * 13 + [None]
+    assert column(out, "direction")[1:14] == ["high"] * 6 + ["low"] * 7
+    assert column(out, "assessment")[1:14] == ["concern"] * 6 + ["improvement"] * 7
+
+
 def test_gap_keeps_two_points_beyond_two_sigma_apart():
     # TWO_OF_THREE with its 8 (between the two 11s) missing, and a 6 in front so
     # twelve points remain.  Sum 85 -> mean 7.083333; MRs 1 + 11 + 5 (none
@@ -191,6 +252,52 @@ def test_gap_keeps_two_points_beyond_two_sigma_apart():
     values = [6] + TWO_OF_THREE
     out = xmr(series(values).filter(pl.col("period") != "2020-12"), KEYS)
     assert flagged(out, "two_of_three") == []
+
+
+# A small monthly count.  Sum 15 -> mean 1.25; MRs 2,1,1,3,2,1,2,1,1,4,3 sum 21
+# -> 1.909091; limits 1.25 -/+ 5.078182 -> -3.828182 and 6.328182.
+SMALL_COUNT = [0, 2, 1, 0, 3, 1, 0, 2, 1, 0, 4, 1]
+COUNT_BOUNDS = pl.DataFrame({"indicator": ["x"], "floor": [0.0], "ceiling": [None]}, schema_overrides={"ceiling": pl.Float64})
+
+
+def test_count_limits_never_go_below_zero():
+    plain = xmr(series(SMALL_COUNT), KEYS).row(0, named=True)
+    assert plain["lower"] == pytest.approx(-3.828182, abs=1e-6)
+    out = xmr(series(SMALL_COUNT), KEYS, bounds=COUNT_BOUNDS)
+    assert set(column(out, "lower")) == {0}
+    assert column(out, "upper") == [pytest.approx(6.328182, abs=1e-6)] * 12
+    assert column(out, "mean") == [1.25] * 12  # only the limits are clamped
+    # A month with no event sits on the clamped limit: inside, as on the computed one.
+    assert flagged(out, "outside_limits") == [] and column(out, "signal") == [None] * 12
+
+
+def test_a_value_below_a_clamped_limit_is_judged_against_the_computed_one():
+    # A seasonally adjusted count can dip below zero.  With -1 first: sum 14 ->
+    # mean 1.166667; MRs 3,1,1,3,2,1,2,1,1,4,3 sum 22 -> 2.0; computed lower
+    # -4.153333, stored 0.  -1 is within the process's limits: no signal.
+    out = xmr(series([-1] + SMALL_COUNT[1:]), KEYS, bounds=COUNT_BOUNDS)
+    assert out.row(0, named=True)["lower"] == 0
+    assert column(out, "signal") == [None] * 12
+
+
+def test_percentage_limits_stay_within_0_and_100():
+    # Sum 1183 -> mean 98.583333; MRs 2,1,2,2,4,3,1,3,2,1,2 sum 23 -> 2.090909;
+    # limits 98.583333 -/+ 5.561818 -> 93.021515 and 104.145152, stored 100.
+    values = [97, 99, 100, 98, 100, 96, 99, 100, 97, 99, 100, 98]
+    bounds = pl.DataFrame({"indicator": ["x"], "floor": [0.0], "ceiling": [100.0]})
+    out = xmr(series(values), KEYS, bounds=bounds)
+    row = out.row(0, named=True)
+    assert (row["lower"], row["upper"]) == (pytest.approx(93.021515, abs=1e-6), 100)
+    assert column(out, "signal") == [None] * 12
+
+
+def test_every_unit_has_bounds_and_the_catalogue_gives_each_indicator_its_own(catalogue):
+    assert set(UNIT_BOUNDS) == set(get_args(Unit))
+    bounds = {row["indicator"]: (row["floor"], row["ceiling"]) for row in limit_bounds(catalogue).iter_rows(named=True)}
+    assert len(bounds) == len(catalogue.indicators)
+    assert bounds["child_deaths"] == (0, None)  # a count
+    assert bounds["mash_conversion"] == (0, 100)  # a percentage
+    assert bounds["cin_rate"] == (0, None)  # a rate per 10,000 children
 
 
 def test_too_short_series_has_no_limits_or_signals():

@@ -23,7 +23,7 @@ def checks_by_column(schema):
 def test_record_schema_follows_the_catalogue(catalogue):
     schema = schema_for(catalogue.feed_by_id["missing_episodes"], "2024-03", catalogue)
     assert checks_by_column(schema) == {
-        "episode_id": [], "child_ref": [],
+        "episode_id": ["too_long"], "child_ref": ["too_long"],
         "start_date": ["not_a_date", "date_outside_period"],
         "end_date": ["not_a_date", "date_order"],
         "looked_after": ["not_allowed"], "rhi_offered": ["not_allowed"], "rhi_completed": ["not_allowed", "implies"],
@@ -36,12 +36,12 @@ def test_record_schema_follows_the_catalogue(catalogue):
 def test_a_new_catalogue_column_is_validated_without_code(tmp_path, catalogue):
     """Schemas are generated: a feed declared only in data gets every check."""
     feed = Feed(id="test_feed", agency="police", kind="records", name="Test", key="ref", columns=(
-        Column(name="ref", type="string", description="id"),
+        Column(name="ref", type="string", max_length=10, description="id"),
         Column(name="seen", type="date", in_period=True, description="date"),
         Column(name="category", type="category", dimension="cpp_category", required=False, description="c"),
     ))
     schema = schema_for(feed, "2024-03", catalogue)
-    assert checks_by_column(schema) == {"ref": [], "seen": ["not_a_date", "date_outside_period"],
+    assert checks_by_column(schema) == {"ref": ["too_long"], "seen": ["not_a_date", "date_outside_period"],
                                         "category": ["not_allowed"]}
     assert expected_columns(feed) == ["ref", "seen", "category"]
 

@@ -52,14 +52,14 @@ def test_markdown_report(tmp_path, catalogue):
     result = bad_return(tmp_path, catalogue)
     _, md_path = write_report(result, "police_monthly__2024-03.csv", tmp_path)
     text = md_path.read_text(encoding="utf-8")
-    assert text.startswith("# Radar report for police_monthly__2024-03.csv\n")
+    assert text.startswith("# Radar report for police\\_monthly\\_\\_2024\\-03\\.csv\n")
     assert "This file is the `police_monthly` return for 2024-03, 3 data row(s)." in text
     assert "**not accepted**" in text
     assert "| Negative count | 1 | Counts cannot be below zero: correct the figure. |" in text
     assert "| Indicator missing | 1 |" in text
-    assert "| 2 | value | '=1+2 |" in text
-    assert "| 4 | indicator | cin_rate\\|x |" in text  # a pipe cannot break the table
-    assert "| whole file | indicator |  | There is no row for sexual_offences" in text
+    assert "| 2 | value | \\'\\=1\\+2 |" in text
+    assert "| 4 | indicator | cin\\_rate\\|x |" in text  # a pipe cannot break the table
+    assert "| whole file | indicator |  | There is no row for sexual\\_offences" in text
 
 
 def test_markdown_report_says_when_examples_are_a_sample(tmp_path, catalogue):

@@ -29,8 +29,12 @@ class FileNameError(ValueError):
         self.problem = problem
 
 
-def parse_file_name(name: str, catalogue: Catalogue) -> tuple[str, str]:
-    """Return (feed_id, period) from a delivered file's name, or raise FileNameError."""
+def parse_file_name(name: str, catalogue: Catalogue, window: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Return (feed_id, period) from a delivered file's name, or raise FileNameError.
+
+    `window` (first, last) bounds the month: a year mistyped as 0000 or 2109
+    would otherwise become a month of history that every later cycle reads.
+    """
     name = Path(name).name
     match = _NAME.match(name)
     if match is None:
@@ -42,6 +46,9 @@ def parse_file_name(name: str, catalogue: Catalogue) -> tuple[str, str]:
               f"or 'Excel Workbook (.xlsx)' and name it {PATTERN}.")
     if not is_period(period):
         _fail(f"'{period}' in the file name '{name}' is not a month: write YYYY-MM with a month from 01 to 12.")
+    if window and not window[0] <= period <= window[1]:
+        _fail(f"'{period}' in the file name '{name}' is outside the months Radar accepts "
+              f"({long_label(window[0])} to {long_label(window[1])}): check the year and month in the name.")
     feed = catalogue.feed_by_id.get(feed_id)
     if feed is None:
         close = difflib.get_close_matches(feed_id, list(catalogue.feed_by_id), n=1)

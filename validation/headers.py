@@ -16,8 +16,13 @@ from radar.validation.problems import Problem, shown_value
 SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
-def header_problems(header: list[str | None], expected: list[str]) -> list[Problem]:
-    """Every way the delivered header differs from `expected`; empty when it matches exactly."""
+def header_problems(header: list[str | None], expected: list[str], quote: bool = True) -> list[Problem]:
+    """Every way the delivered header differs from `expected`; empty when it matches exactly.
+
+    With `quote=False` (a return that holds child references) a delivered name
+    is never repeated back, only its position: when line endings or columns
+    are broken, the "header" may be a row of data.
+    """
     if header == expected:
         return []
     separator = _other_separator(header, expected)
@@ -30,7 +35,16 @@ def header_problems(header: list[str | None], expected: list[str]) -> list[Probl
         # its cells may be data (even a child's reference) and are not repeated back.
         return [_problem(None, f"The first row must be the column names {_listed(expected)}, but none of them "
                                "is there: add the header row, or check this is the right return.")]
-    problems = [_problem(name, f"Column '{shown_value(name)}' appears more than once in the header: keep one.")
+
+    def called(position: int, name: str) -> str:
+        return f"'{shown_value(name)}'" if quote else str(position)
+
+    def where(position: int, name: str) -> str:
+        return shown_value(name) if quote else f"column {position}"
+
+    first = {name: position for position, name in reversed(list(enumerate(names, start=1)))}
+    problems = [_problem(where(first[name], name), f"Column {called(first[name], name)} appears more than once "
+                                                   "in the header: keep one.")
                 for name, n in Counter(names).items() if n > 1 and name]
     problems += [_problem(None, f"Column {position} has values but no name in the header row: "
                                 "delete the column or give it its name.")
@@ -41,10 +55,10 @@ def header_problems(header: list[str | None], expected: list[str]) -> list[Probl
             name.lower(), missing, n=1)
         if close:
             missing.remove(close[0])
-            text = f"Column '{shown_value(name)}' is not expected: did you mean '{close[0]}'?"
+            text = f"Column {called(first[name], name)} is not expected: did you mean '{close[0]}'?"
         else:
-            text = f"Column '{shown_value(name)}' is not part of this return: delete it."
-        problems.append(_problem(name, text))
+            text = f"Column {called(first[name], name)} is not part of this return: delete it."
+        problems.append(_problem(where(first[name], name), text))
     problems += [_problem(name, f"Column '{name}' is missing: add it (columns are {_listed(expected)}).")
                  for name in missing]
     if not problems:
@@ -65,4 +79,4 @@ def _listed(names: list[str]) -> str:
 
 
 def _problem(column: str | None, message: str, rule: str = "header") -> Problem:
-    return Problem(row=1, column=shown_value(column), value=None, rule=rule, message=message)
+    return Problem(row=1, column=column, value=None, rule=rule, message=message)

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-HIDDEN = "(hidden: child reference)"
+# The value of any cell of a return that holds child references: a shifted column or a broken
+# line ending can put a child's reference in any column, so none of that return's cells is shown.
+HIDDEN = "(not shown: this return holds child references)"
 MAX_VALUE_CHARS = 80
 # Enough examples for a data lead to find the pattern; a 1M-row bad file stays small.
 EXAMPLES_PER_RULE = 100
@@ -41,6 +43,10 @@ RULES: dict[str, Rule] = {
         "File name does not follow the pattern",
         "Rename the file <feed_id>__YYYY-MM.csv (or .xlsx), e.g. csc_monthly__2024-03.csv, and send it again.",
     ),
+    "not_a_file": Rule(
+        "Not an ordinary file",
+        "Put the file itself in the drop folder: Radar does not follow links, shortcuts or folders.",
+    ),
     "file_too_large": Rule(
         "File is too large",
         "Check the file holds one month of one return only; ask the Radar team if it really is this big.",
@@ -56,6 +62,12 @@ RULES: dict[str, Rule] = {
         "Column names do not match",
         "Make the first row exactly the column names of this return, spelt and ordered as in the feed guide.",
     ),
+    "control_character": Rule(
+        "Invisible control character in a cell",
+        "Remove the control characters (often pasted from another system) from the cells named and send "
+        "the file again; 'CSV UTF-8' from Excel never contains them.",
+    ),
+    "too_long": Rule("Text longer than allowed", "Shorten the text to the length the feed guide gives."),
     "row_length": Rule(
         "Row has more cells than the header",
         "Delete the stray cells, or put double quotes around values that contain a comma.",
@@ -66,7 +78,7 @@ RULES: dict[str, Rule] = {
     ),
     "period_mismatch": Rule(
         "Period differs from the file name",
-        "Give every row the month in the file name (YYYY-MM), or rename the file.",
+        "Give every row the month in the file name (YYYY-MM); rows for another month go in that month's file.",
     ),
     "unknown_indicator": Rule("Unknown indicator", "Use the indicator ids exactly as listed in the feed guide."),
     "not_sent_here": Rule(

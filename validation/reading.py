@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -24,8 +26,13 @@ import polars as pl
 
 from radar.validation.problems import Problem
 
+MB = 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"  # how every .xlsx file starts
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+# A workbook is a zip of XML parts; a cell is an element `<c ...>` (or `<x:c ...>` with a namespace prefix).
+CELL_TAG = re.compile(rb"<(?:\w+:)?c[ >/]")
+WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+UNPACK_CHUNK = 1 << 20
 # Excel date cells come back from fastexcel as "YYYY-MM-DD 00:00:00".
 MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
 
@@ -38,13 +45,18 @@ class ReadError(Exception):
         self.problem = problem
 
 
-def read_cells(path: Path) -> pl.DataFrame:
+def read_cells(path: Path, max_unpacked_bytes: int = 500 * 1024 * 1024, max_cells: int = 10_000_000) -> pl.DataFrame:
     """Every cell of the file (the first sheet of a workbook) as stripped text, empty cells null.
 
     Row 0 is the header.  Columns that are empty from top to bottom (a trailing
     comma on every line, formatted but unused spreadsheet columns) are dropped.
+    A workbook is measured before it is opened (`max_unpacked_bytes`, `max_cells`).
     """
-    frame = _read_xlsx(path) if path.suffix.lower() == ".xlsx" else _read_csv(path)
+    if path.suffix.lower() == ".xlsx":
+        check_workbook_size(path, max_unpacked_bytes, max_cells)
+        frame = _read_xlsx(path)
+    else:
+        frame = _read_csv(path)
     frame = frame.with_columns(pl.all().str.strip_chars().replace("", None))
     frame = frame.select([name for name in frame.columns if frame[name].null_count() < frame.height])
     if frame.width == 0:
@@ -58,7 +70,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
     if raw.startswith(ZIP_MAGIC):
         _fail("unreadable", "This file is an Excel workbook but its name ends in .csv: "
                             "rename it to .xlsx, or save it as 'CSV UTF-8 (comma delimited)'.")
-    if raw.startswith(UTF16_MARKS) or b"\x00" in raw[:4096]:
+    if raw.startswith(UTF16_MARKS) or raw[:4096].count(b"\x00") * 4 > len(raw[:4096]):  # every other byte
         _fail("encoding", "The file is saved as 'Unicode text' (UTF-16), which Radar cannot read: "
                           "save it as 'CSV UTF-8 (comma delimited)'.")
     data = _as_utf8(raw)
@@ -103,6 +115,40 @@ def _layout_problem(text: str) -> Problem:
                    f"Row {first} has more cells than the header row's {width} ({count} row(s) like this). "
                    "Usually a value contains a comma without double quotes around it, "
                    "or something was typed to the right of the table.")
+
+
+def check_workbook_size(path: Path, max_unpacked_bytes: int, max_cells: int) -> None:
+    """Refuse a workbook whose parts unpack to more than `max_unpacked_bytes` or hold more than `max_cells` cells.
+
+    The file's own size says little: XML compresses a thousandfold, so a 1 MB
+    "zip bomb" unpacks to gigabytes.  Every part is decompressed here in
+    chunks, counting the bytes actually produced (never trusting the sizes the
+    zip declares) and the cell tags in the worksheets, and the count stops as
+    soon as a limit is passed, so memory stays at one chunk.
+    """
+    unpacked = cells = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for part in archive.infolist():
+                sheet = WORKSHEET.match(part.filename) is not None
+                tail = b""
+                with archive.open(part) as fh:
+                    while chunk := fh.read(UNPACK_CHUNK):
+                        unpacked += len(chunk)
+                        if unpacked > max_unpacked_bytes:
+                            _fail("file_too_large", f"The workbook unpacks to more than {max_unpacked_bytes / MB:g} MB "
+                                                    "of spreadsheet data, Radar's limit, so it was not opened. "
+                                                    "Check it holds one month of one return, or send it as CSV.")
+                        if sheet:
+                            cells += len(CELL_TAG.findall(tail + chunk)) - len(CELL_TAG.findall(tail))
+                            tail = chunk[-16:]
+                            if cells > max_cells:
+                                _fail("file_too_large", f"The workbook has more than {max_cells:,} cells, Radar's "
+                                                        "limit, so it was not opened. Check it holds one month of "
+                                                        "one return (and no formatted empty sheet), or send it as CSV.")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError):
+        _fail("unreadable", "Radar could not open this file as an Excel workbook (.xlsx): "
+                            "open it in Excel, save it as 'Excel Workbook' and send it again.")
 
 
 def _read_xlsx(path: Path) -> pl.DataFrame:

@@ -2,9 +2,10 @@
 
 Both are written next to each other as `<file name>.report.csv` and
 `<file name>.report.md`.  A report opened in Excel must not run anything the
-agency sent: any text starting with =, +, -, @ (or a tab or carriage return)
-is a formula to a spreadsheet, so it is prefixed with an apostrophe
-(`neutralise`).  Writes are atomic: a reader never sees half a report.
+agency sent, and a Markdown viewer must not turn a cell into a link or an
+image: every cell goes through validation/inert.py (`neutralise` for the CSV,
+`markdown_text` for the summary).  Writes are atomic: a reader never sees half
+a report.
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ import tempfile
 from pathlib import Path
 
 from radar.validation.feeds import ValidatedFile
+from radar.validation.inert import markdown_text, neutralise
 from radar.validation.problems import RULES, Problem
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["file", "row", "column", "value", "rule", "message"]
 
 
-def neutralise(text: str) -> str:
-    """Text a spreadsheet will show as text, never evaluate as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def write_report(result: ValidatedFile, file_name: str, out_dir: Path, stem: str | None = None) -> tuple[Path, Path]:
+    """Write the CSV and Markdown reports for `result` into `out_dir`; return their paths.
 
-
-def write_report(result: ValidatedFile, file_name: str, out_dir: Path) -> tuple[Path, Path]:
-    """Write the CSV and Markdown reports for `result` into `out_dir`; return their paths."""
+    The reports are named `<stem>.report.csv|md`; the ingest flow passes the
+    quarantined copy's name (unique per delivery and short enough for any
+    filesystem), so a second rejection never overwrites the first one's report.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, md_path = out_dir / f"{file_name}.report.csv", out_dir / f"{file_name}.report.md"
+    stem = stem or file_name
+    csv_path, md_path = out_dir / f"{stem}.report.csv", out_dir / f"{stem}.report.md"
     _write_atomically(csv_path, _csv_text(result, file_name), encoding="utf-8-sig")  # Excel reads the BOM
     _write_atomically(md_path, _markdown_text(result, file_name), encoding="utf-8")
     return csv_path, md_path
@@ -52,13 +54,12 @@ def _markdown_text(result: ValidatedFile, file_name: str) -> str:
     if result.ok:
         return "\n".join([*lines, "It passed every check and has been accepted.", ""])
     lines += [
-        "It was **not accepted**: nothing from it has been stored. "
-        "Correct the problems below and send the whole file again with the same name.", "",
+        "It was **not accepted**: nothing from it has been stored. " + _what_next(result), "",
         "| Problem | How many rows | What to do |", "| --- | --- | --- |",
     ]
     for rule, count in result.problem_counts.items():
         info = RULES[rule]
-        lines.append(f"| {_cell(info.title)} | {count} | {_cell(info.advice)} |")
+        lines.append(f"| {info.title} | {count} | {info.advice} |")  # Radar's own words: nothing to escape
     shown = len(result.problems)
     total = sum(result.problem_counts.values())
     lines += ["", "## Examples", ""]
@@ -67,6 +68,14 @@ def _markdown_text(result: ValidatedFile, file_name: str) -> str:
     lines += ["| Row | Column | Value | Problem |", "| --- | --- | --- | --- |"]
     lines += [_example_row(p) for p in result.problems]
     return "\n".join([*lines, ""])
+
+
+def _what_next(result: ValidatedFile) -> str:
+    """One instruction for the whole file: a wrong name is fixed by renaming, anything else by correcting."""
+    if "file_name" in result.problem_counts:
+        return "Rename the file as the problem below explains (keep its contents) and send it again."
+    return ("Correct the problems below and send the whole file again with the same name "
+            f"({result.feed_id}__{result.period} with its extension).")
 
 
 def _example_row(problem: Problem) -> str:
@@ -79,9 +88,8 @@ def _text(value: object) -> str:
 
 
 def _cell(value: str | None) -> str:
-    """A table cell: neutralised, with characters that would break a Markdown table escaped."""
-    text = neutralise(_text(value))
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A table cell: shown literally, with nothing a Markdown viewer would render or a table would split on."""
+    return markdown_text(neutralise(_text(value)))
 
 
 def _write_atomically(path: Path, text: str, encoding: str) -> None:

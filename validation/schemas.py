@@ -3,7 +3,7 @@
 Nothing here is written per feed: an aggregate return's checks come from its
 sent indicators and their breakdowns, a record feed's from its declared
 columns (type, dimension, `required`, `in_period`, `not_before`, `implies`,
-`key`).  Adding a feed or a column to catalogue.yaml is enough for it to be
+`key`, `max_length`).  Adding a feed or a column to catalogue.yaml is enough for it to be
 validated.
 
 The schema checks the cells as delivered (every column is text): a cell that
@@ -129,6 +129,10 @@ def _record_column(column: Column, feed: Feed, period: str, catalogue: Catalogue
         checks.append(_check("implies", f"{name} is true but {condition} is false: "
                                         f"{name} can only be true when {condition} is.",
                              lambda c: ~as_true(c) | as_true(condition)))
+    if column.max_length:
+        limit = column.max_length
+        checks.append(_check("too_long", f"{name} is longer than {limit} characters, the most Radar stores: "
+                                         "shorten it.", lambda c: pl.col(c).str.len_chars() <= limit))
     if column.type == "category":
         allowed = list(catalogue.column_values(column))
         checks.append(_check("not_allowed", f"{name} must be one of: {', '.join(allowed)}.",

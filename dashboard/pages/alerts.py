@@ -1,8 +1,10 @@
 """Alerts: what the monthly cycle has asked each subgroup to look at, and what has improved.
 
 Alerts are grouped under the subgroup that owns them, with its chair, so a
-chair can take their list to the meeting.  Open alerts show by default;
-acknowledged, silenced and resolved ones are a filter away.  Raising and
+chair can take their list to the meeting.  Active alerts (open, and
+acknowledged ones that someone is handling) show by default, resolved ones
+are a filter away, and silenced ones are listed apart with why and until
+when.  Each card shows the alert's short id, which `radar alerts ack` takes.  Raising and
 resolving alerts is the cycle's job (pipelines.alert_rules and
 pipelines.alert_lifecycle); acknowledging and silencing are `radar alerts`
 commands.  This page only lays them out.
@@ -14,11 +16,13 @@ import streamlit as st
 from radar.core import periods
 from radar.dashboard.common import context, engine, pseudonymised_columns
 from radar.dashboard.signals import (
+    ACTIVE_STATUSES,
     ALERT_STATUSES,
     ALERTS_APPEAR,
     SEVERITIES,
     SEVERITY_BADGES,
     show_alert,
+    silenced_table,
     subgroup_name,
 )
 from radar.models import queries
@@ -26,20 +30,21 @@ from radar.models import queries
 ctx = context()
 st.title("Alerts")
 
+LISTED = [status for status in ALERT_STATUSES if status != "silenced"]  # silenced ones have their own table
+
 left, right = st.columns(2)
 statuses = left.multiselect(
-    "Status", list(ALERT_STATUSES), default=["open"], format_func=ALERT_STATUSES.get, key="status"
+    "Status", LISTED, default=list(ACTIVE_STATUSES), format_func=ALERT_STATUSES.get, key="status"
 )
 severities = right.multiselect(
     "Severity", list(SEVERITIES), default=list(SEVERITIES), format_func=lambda s: SEVERITY_BADGES[s][0],
     key="severity",
 )
 
-shown = queries.alerts(engine(), ctx.la_code).filter(
-    pl.col("status").is_in(statuses), pl.col("severity").is_in(severities)
-)
+every_alert = queries.alerts(engine(), ctx.la_code)
+shown = every_alert.filter(pl.col("status").is_in(statuses), pl.col("severity").is_in(severities))
 if shown.is_empty():
-    st.info("No open alerts" if statuses == ["open"] else "No alerts match these filters",
+    st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE_STATUSES) else "No alerts match these filters",
             icon=":material/notifications_off:")
     st.caption(ALERTS_APPEAR)
 
@@ -53,6 +58,12 @@ for subgroup in sorted(shown["subgroup"].unique(), key=lambda s: order.index(s) 
         st.caption(f"Chair: {chair.chair} · {chair.email}")
     for alert in alerts.iter_rows(named=True):
         show_alert(ctx, alert, withheld)
+
+silenced = silenced_table(ctx, every_alert.filter(pl.col("severity").is_in(severities)))
+if not silenced.is_empty():
+    st.header("Silenced")
+    st.dataframe(silenced, hide_index=True)
+    st.caption("Silenced alerts are not listed above until the silence ends; `radar alerts silence` sets one.")
 
 st.header("Improvements")
 improvements = queries.positive_signals(engine(), ctx.la_code).sort("period", "subgroup", descending=[True, False])

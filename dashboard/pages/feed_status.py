@@ -4,27 +4,27 @@ The Independent Chair uses this grid to hold agencies to account for their
 data; statuses come from pipelines.feed_status, this page only lays them out.
 """
 
-from datetime import date
-
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.common import agency_name, context, engine, show_no_data
+from radar.dashboard.common import (
+    CHASE_COLUMNS,
+    FEED_STATUS_LABELS,
+    agency_name,
+    chase_table,
+    context,
+    engine,
+    feed_statuses,
+    month_options,
+    show_no_data,
+)
 from radar.models import queries
-from radar.pipelines.feed_status import expected_submissions, feed_status, feeds_to_chase
+from radar.pipelines.feed_status import feeds_to_chase
 
-STATUS_LABELS = {
-    "on_time": "On time",
-    "late": "Late",
-    "replaced": "Corrected",
-    "rejected": "Rejected",
-    "missing": "Missing",
-    "not_due": "Not yet due",
-}
 LABEL_COLOURS = {
     "On time": "#c8e6c9",
-    "Late": "#ffe0b2",
+    "Received late": "#ffe0b2",
     "Corrected": "#bbdefb",
     "Rejected": "#e1bee7",
     "Missing": "#ffcdd2",
@@ -43,14 +43,12 @@ catalogue = ctx.catalogue
 st.title("Feed status")
 
 received = queries.submissions(engine(), ctx.la_code)
-delivered = received["period"].drop_nulls()
-if delivered.is_empty():
+options = month_options(received)
+if not options:
     show_no_data()
     st.stop()
 
-today = date.today()
-latest = delivered.max()
-options = periods.month_range(delivered.min(), max(latest, periods.shift(periods.of_date(today), -1)))
+latest = options[-1]
 start, end = st.select_slider(
     "Months",
     options,
@@ -58,41 +56,27 @@ start, end = st.select_slider(
     format_func=periods.label,
     key="months",
 )
-due_days = {feed.id: ctx.config.due_day(catalogue, feed.id) for feed in catalogue.feeds}
-status = feed_status(expected_submissions(catalogue, due_days, start, end), received, today)
+status = feed_statuses(ctx, received, start, end)
 
 st.subheader(f"Agencies late for {periods.label(end)}")
 chase = feeds_to_chase(status, end)
 if chase.is_empty():
     st.success(f"No feed is late, missing or rejected for {periods.label(end)}.")
 else:
-    agencies = [catalogue.feed_by_id[feed_id].agency for feed_id in chase["feed_id"]]
-    st.metric("Agencies late, missing or rejected", len(set(agencies)))
-    st.dataframe(
-        pl.DataFrame({
-            "Agency": [agency_name(ctx, feed_id) for feed_id in chase["feed_id"]],
-            "Feed": [catalogue.feed_by_id[feed_id].name for feed_id in chase["feed_id"]],
-            "Status": chase["status"].replace_strict(STATUS_LABELS),
-            "Due": chase["due_date"],
-            "Received": chase["received_at"],
-            "Contact": [ctx.config.agencies[agency].contact for agency in agencies],
-        }),
-        hide_index=True,
-        column_config={
-            "Due": st.column_config.DateColumn(format="D MMM YYYY"),
-            "Received": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
-        },
-    )
+    agencies = {catalogue.feed_by_id[feed_id].agency for feed_id in chase["feed_id"]}
+    st.metric("Agencies late, missing or rejected", len(agencies))
+    st.dataframe(chase_table(ctx, chase), hide_index=True, column_config=CHASE_COLUMNS)
 
 st.subheader("Files by month")
-grid = status.with_columns(pl.col("status").replace_strict(STATUS_LABELS)).pivot(
+grid = status.with_columns(pl.col("status").replace_strict(FEED_STATUS_LABELS)).pivot(
     on="period", index="feed_id", values="status", sort_columns=True
 )
 month_columns = {period: periods.label(period) for period in grid.columns[1:]}
 table = grid.select(
     pl.col("feed_id").replace_strict({f.id: agency_name(ctx, f.id) for f in catalogue.feeds}).alias("Agency"),
     pl.col("feed_id").replace_strict({f.id: f.name for f in catalogue.feeds}).alias("Feed"),
-    pl.col("feed_id").replace_strict({f: f"day {d}" for f, d in due_days.items()}).alias("Due"),
+    pl.col("feed_id").replace_strict({f.id: f"day {ctx.config.due_day(catalogue, f.id)}" for f in catalogue.feeds})
+    .alias("Due"),
     *(pl.col(period).fill_null("").alias(label) for period, label in month_columns.items()),
 )
 st.dataframe(table.to_pandas().style.map(cell_style, subset=list(month_columns.values())), hide_index=True)
@@ -105,7 +89,7 @@ st.markdown(
 )
 st.caption(
     "A file is on time when it arrives any time on its due day (UK time) of the following month. "
-    "*Late* judges the first accepted version, so a later correction does not hide it; "
+    "*Received late* judges the first accepted version, so a later correction does not hide it; "
     "*Corrected* means delivered on time and later replaced. *Rejected* files must be sent again. "
     "Quarterly feeds are blank in the months they are not due."
 )

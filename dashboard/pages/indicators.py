@@ -2,15 +2,20 @@
 
 Values, limits and icons come from the store exactly as the monthly cycle
 computed them; a month without a value is shown as a gap and a dash, with
-the reason, never as a zero.  The national comparator is the catalogue's,
-the local target the partnership's, the benchmarks DfE's.
+the reason, never as a zero.  A month's value is the one the agency
+reported; a seasonally adjusted figure (what the chart of a `seasonal`
+indicator shows) is always named as such beside it.  England has one figure
+per year on this page: DfE's, as imported by `radar benchmarks import`, in
+the England line, the chart and the benchmark table alike; only an
+indicator DfE does not publish falls back to the catalogue's figure, with
+its source.  The local target is the partnership's.
 """
 
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.charts import spc_chart
+from radar.dashboard.charts import SEASONALLY_ADJUSTED, spc_chart
 from radar.dashboard.common import (
     MISSING,
     POLARITY_LABELS,
@@ -21,6 +26,7 @@ from radar.dashboard.common import (
     format_count,
     format_published,
     format_value,
+    england_figure,
     humanise,
     pseudonymised_columns,
     show_no_data,
@@ -71,11 +77,19 @@ st.caption(
     f"Source: {feed.name} ({ctx.config.agencies[feed.agency].name})"
 )
 
+stored = queries.indicator_series(engine(), ctx.la_code, indicator.id, breakdown)
+latest_period = stored["period"].max() if stored.height else None
+published = benchmark_comparisons().filter(pl.col("indicator") == indicator.id).sort("year", descending=True)
+england = england_figure(published, latest_period)
 references: list[tuple[str, float]] = []
-if indicator.comparator:
-    c = indicator.comparator
-    st.markdown(f"**National comparator:** {format_value(c.value, unit)} ({c.year}). {c.note}.")
-    references.append((f"England {c.year}: {format_value(c.value, unit)}", c.value))
+if england:
+    year, figure = england
+    england_year, england_source = periods.financial_year_label(year), "DfE"
+elif indicator.comparator:
+    figure, england_year, england_source = indicator.comparator.value, indicator.comparator.year, indicator.comparator.note
+if england or indicator.comparator:
+    st.markdown(f"**England:** {format_value(figure, unit)} in {england_year} ({england_source}).")
+    references.append((f"England {england_year}: {format_value(figure, unit)}", figure))
 target = ctx.config.targets.get(indicator.id)
 if target:
     st.markdown(f"**Local target:** {format_value(target.value, unit)} ({target.year}).")
@@ -84,7 +98,6 @@ if breakdown and references:
     st.caption("The comparator and target refer to the total, so they are not drawn for a breakdown.")
     references = []
 
-stored = queries.indicator_series(engine(), ctx.la_code, indicator.id, breakdown)
 if stored.is_empty():
     st.info("No values are stored for this indicator yet; they appear after the monthly cycle has run.")
     st.stop()
@@ -102,11 +115,20 @@ if status:
     note = label_note(status["label"], ctx.alerts.spc.min_points)
     if note:
         st.info(note, icon=":material/show_chart:")
+adjusted = {} if spc.is_empty() or not indicator.seasonal else dict(zip(spc["period"], spc["value"]))
+reported = stored.filter(pl.col("value").is_not_null()).tail(1).to_dicts()
+if reported:
+    month = reported[0]
+    headline = f"**{periods.label(month['period'])}:** {format_value(month['value'], unit)} reported"
+    if adjusted.get(month["period"]) is not None:
+        headline += f" ({number(adjusted[month['period']], unit)} {SEASONALLY_ADJUSTED}, as charted)"
+    st.markdown(headline + ".")
 limits = spc.filter(pl.col("upper").is_not_null()).tail(1).to_dicts()
 if limits:
     point = limits[0]
     st.markdown(
-        f"**Usual range:** {value_range(point['lower'], point['upper'], unit)} around a mean of "
+        f"**Usual range{f' ({SEASONALLY_ADJUSTED})' if adjusted else ''}:** "
+        f"{value_range(point['lower'], point['upper'], unit)} around a mean of "
         f"{number(point['mean'], unit)} (process limits in {periods.label(point['period'])})."
     )
 
@@ -114,7 +136,8 @@ charted = spc
 if spc.is_empty():
     # Not charted yet: the values are drawn alone, joined to the empty chart frame for its (null) columns.
     charted = stored.select("period", "value").join(spc.drop("value"), on="period", how="left")
-st.altair_chart(spc_chart(series.select("period").join(charted, on="period", how="left"), unit, references))
+chart_points = series.select("period", reported="value").join(charted, on="period", how="left")
+st.altair_chart(spc_chart(chart_points, unit, references, seasonal=bool(adjusted)))
 captions = []
 if limits:
     captions.append(
@@ -138,6 +161,10 @@ with st.expander("Monthly values"):
         "Month": [periods.label(p) for p in series["period"]],
         "Value": [format_value(v, unit) for v in series["value"]],
     }
+    if adjusted:
+        table[SEASONALLY_ADJUSTED.capitalize() + " (charted)"] = [
+            MISSING if adjusted.get(p) is None else number(adjusted[p], unit) for p in series["period"]
+        ]
     if indicator.derived:
         table["Numerator"] = [format_count(v) for v in series["numerator"]]
         table["Denominator"] = [format_count(v) for v in series["denominator"]]
@@ -158,7 +185,6 @@ withheld = pseudonymised_columns(catalogue)
 for alert in related.iter_rows(named=True):
     show_alert(ctx, alert, withheld)
 
-published = benchmark_comparisons().filter(pl.col("indicator") == indicator.id).sort("year", descending=True)
 if not breakdown and not published.is_empty():
     st.subheader("Published benchmarks")
     region = published["region"][0] or "Region"

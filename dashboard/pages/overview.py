@@ -1,17 +1,31 @@
 """Overview: the current strategic threat assessment on one screen, for the Independent Chair.
 
-How many alerts are open and where, what is getting worse, what is new this
-month, which agencies have not sent their data, and what has improved.
-Everything comes from the alerts and positive signals the monthly cycle
-stored; the Alerts page has the detail and the evidence.
+How many alerts are active and where, what is getting worse, what is new this
+month, which agencies were late with their data or have not sent it, what
+has been silenced, and what has improved.  Alerts come as the monthly cycle
+stored them, file arrivals from pipelines.feed_status; the Alerts page has
+the detail and the evidence.
+
+An acknowledged alert is still active: someone is handling it, which the
+Chair should see ("Being handled by …"), but the concern has not gone away,
+so it stays in the counts, in "Getting worse" and in "New in …".  A silenced
+alert is listed apart, with why and until when.
 """
 
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.common import agency_name, context, engine, show_no_data
+from radar.dashboard.common import (
+    CHASE_COLUMNS,
+    chase_table,
+    context,
+    engine,
+    feed_statuses,
+    show_no_data,
+)
 from radar.dashboard.signals import (
+    ACTIVE_STATUSES,
     ALERTS_APPEAR,
     FEED_RULES,
     SEVERITIES,
@@ -19,24 +33,25 @@ from radar.dashboard.signals import (
     SPC_RULES,
     alert_line,
     cycle_month,
+    silenced_table,
     subgroup_name,
 )
 from radar.models import queries
-
-FEED_PROBLEMS = {"feed_late": "No file", "feed_rejected": "File rejected"}
+from radar.pipelines.feed_status import feeds_to_chase
 
 ctx = context()
 st.title("Strategic threat assessment")
 
 alerts = queries.alerts(engine(), ctx.la_code)
-if alerts.is_empty() and queries.submissions(engine(), ctx.la_code).is_empty():
+received = queries.submissions(engine(), ctx.la_code)
+if alerts.is_empty() and received.is_empty():
     show_no_data()
     st.stop()
 
 month = cycle_month(alerts)
 if month:
     st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {periods.label(month)}")
-open_alerts = alerts.filter(pl.col("status") == "open")
+active = alerts.filter(pl.col("status").is_in(ACTIVE_STATUSES))
 
 
 def bullet_list(rows: pl.DataFrame, empty: str) -> None:
@@ -46,24 +61,27 @@ def bullet_list(rows: pl.DataFrame, empty: str) -> None:
         st.markdown("\n".join(alert_line(ctx, alert) for alert in rows.iter_rows(named=True)))
 
 
-if open_alerts.is_empty():
-    st.success("No open alerts.", icon=":material/check_circle:")
+if active.is_empty():
+    st.success("No active alerts.", icon=":material/check_circle:")
     st.caption(ALERTS_APPEAR)
 else:
     by_subgroup = (
-        open_alerts.group_by("subgroup").agg(
+        active.group_by("subgroup").agg(
             *(pl.col("severity").eq(s).sum().alias(SEVERITY_BADGES[s][0]) for s in SEVERITIES),
             Total=pl.len(),
+            **{"Being handled": pl.col("status").eq("acknowledged").sum()},
         )
         .sort("Total", "subgroup", descending=[True, False])
     )
     columns = st.columns(1 + len(SEVERITIES))
-    columns[0].metric("Open alerts", open_alerts.height)
+    columns[0].metric("Active alerts", active.height)
     for column, severity in zip(columns[1:], SEVERITIES):
         label = SEVERITY_BADGES[severity][0]
         column.metric(label, by_subgroup[label].sum())
+    st.caption("Active alerts are open or acknowledged: an acknowledged alert is being handled, not yet resolved. "
+               "Each alert's id (for example in `radar alerts ack <id>`) follows its message.")
 
-    st.subheader("Open alerts by subgroup")
+    st.subheader("Active alerts by subgroup")
     chairs = {s: chair.chair for s, chair in ctx.config.subgroups.items()}
     st.dataframe(
         pl.DataFrame({
@@ -74,28 +92,37 @@ else:
     )
 
     st.subheader("Getting worse")
-    bullet_list(open_alerts.filter(pl.col("rule").is_in(SPC_RULES)),
-                "No indicator shows an open concern on its SPC chart.")
+    bullet_list(active.filter(pl.col("rule").is_in(SPC_RULES)),
+                "No indicator shows an active concern on its SPC chart.")
 
     st.subheader(f"New in {periods.label(month)}")
-    bullet_list(open_alerts.filter(pl.col("first_period") == month), "No alert was first raised this month.")
+    bullet_list(active.filter(pl.col("first_period") == month),
+                f"No active alert's cause began in {periods.label(month)}.")
 
-st.subheader("Agencies late with their data")
-late = alerts.filter(pl.col("rule").is_in(FEED_RULES), pl.col("status") != "resolved")
-if late.is_empty():
-    st.caption("No agency's file is missing or rejected. The Feed status page shows files that arrived late.")
-else:
-    st.dataframe(
-        pl.DataFrame({
-            "Agency": [agency_name(ctx, feed) for feed in late["feed"]],
-            "Feed": [ctx.catalogue.feed_by_id[feed].name for feed in late["feed"]],
-            "Problem": late["rule"].replace_strict(FEED_PROBLEMS),
-            "Since": [periods.label(p) for p in late["first_period"]],
-            "Contact": [ctx.config.agencies[ctx.catalogue.feed_by_id[feed].agency].contact for feed in late["feed"]],
-        }),
-        hide_index=True,
-    )
-    st.caption("Alerts on these feeds' indicators are held back until the data arrives.")
+latest = received["period"].max()
+if latest:
+    st.subheader(f"Agencies late with their data for {periods.label(latest)}")
+    chase = feeds_to_chase(feed_statuses(ctx, received, latest, latest), latest)
+    if chase.is_empty():
+        st.caption(f"Every file due for {periods.label(latest)} arrived on time.")
+    else:
+        feed_alerts = active.filter(pl.col("rule").is_in(FEED_RULES))
+        refs = dict(zip(feed_alerts["feed"], feed_alerts["ref"]))
+        st.dataframe(
+            chase_table(ctx, chase).with_columns(
+                pl.Series("Alert id", [refs.get(feed_id) for feed_id in chase["feed_id"]], pl.String)
+            ),
+            hide_index=True,
+            column_config=CHASE_COLUMNS,
+        )
+        st.caption("Received late: the file came after its due day (Days late says by how much). "
+                   "Alerts on the indicators of a missing or rejected feed are held back until the data arrives.")
+
+silenced = silenced_table(ctx, alerts)
+if not silenced.is_empty():
+    st.subheader("Silenced")
+    st.dataframe(silenced, hide_index=True)
+    st.caption("A silenced alert is not counted above until its silence ends.")
 
 st.subheader("Improvements")
 improvements = queries.positive_signals(engine(), ctx.la_code).sort("period", descending=True)

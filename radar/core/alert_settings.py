@@ -2,9 +2,10 @@
 
 Thresholds are data, not code, so a partnership can make Radar more or less
 sensitive without a release.  `extra="forbid"` and the absence of defaults
-make the YAML file the one place these numbers live: a misspelt key, a
-missing rule or an out-of-range threshold is an error when the file is
-parsed, never a silently different alert.
+make the YAML file the one place these numbers live: a misspelt key or an
+out-of-range threshold is an error when the file is parsed, never a silently
+different alert.  Severities are the exception: each rule declares its own
+default (pipelines/alert_rules.py), and the file only overrides some.
 
 Parsing takes the file's text, not a path, so this module stays free of I/O;
 whoever loads the configuration reads ALERTS_FILE and calls
@@ -49,24 +50,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Severities(Strict):
-    """The severity of every alert rule; each rule must be listed."""
-
-    spc_outside_limits: Severity
-    spc_trend: Severity
-    spc_two_of_three: Severity
-    spc_shift: Severity
-    target_missed: Severity
-    benchmark_gap: Severity
-    feed_late: Severity
-    feed_rejected: Severity
-    setting_concentration: Severity
-    repeat_missing: Severity
-
-    def of(self, rule: str) -> Severity:
-        return getattr(self, rule)
-
-
 class SpcRules(Strict):
     run_length: int = Field(ge=2)
     min_points: int = Field(ge=2)
@@ -88,12 +71,21 @@ class RepeatMissing(Strict):
     min_episodes: int = Field(ge=2)
 
 
+class SmallNumbers(Strict):
+    # An alert resting on fewer children than this says "based on N children" and is never rated high.
+    min_children: int = Field(ge=1)
+
+
 class AlertSettings(Strict):
-    severity: Severities
+    # Overrides of the rules' default severities (rule id -> severity).  The rule ids are
+    # checked against the alert-rule registry (radar.pipelines.alert_registry.check_settings)
+    # when the cycle runs: radar.core cannot import the rules, so it cannot check them here.
+    severity: dict[str, Severity] = Field(default_factory=dict)
     spc: SpcRules
     benchmark_gap: BenchmarkGap
     setting_concentration: SettingConcentration
     repeat_missing: RepeatMissing
+    small_numbers: SmallNumbers
 
     def spc_settings(self) -> SpcSettings:
         """The XmR settings alerts are computed with (the flow passes the same to `xmr`)."""

@@ -48,6 +48,14 @@ class Column(Strict):
     in_period: bool = False  # a date that must fall inside the file's month
     not_before: str | None = None  # a date column this one may not precede
     implies: str | None = None  # a boolean that may only be true when this other one is true
+    # Free text: the longest value accepted (checked by validation, so the store's column is never exceeded).
+    max_length: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _text_has_a_length(self) -> Column:
+        if (self.type == "string") != (self.max_length is not None):
+            raise ValueError(f"column {self.name}: a string column needs max_length, and only a string column")
+        return self
 
 
 class Feed(Strict):

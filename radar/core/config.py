@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from radar.core.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
 from radar.core.catalogue import Catalogue, load_catalogue
+from radar.core.periods import PATTERN as PERIOD_PATTERN
 
 DEFAULT_CONFIG = Path(__file__).with_name("partnerships") / "bromley.toml"
 SHIPPED_DATA_PREFIX = "data:"  # a configured path inside the public statistics shipped with Radar (radar.data)
@@ -53,8 +54,14 @@ class Benchmarks(Strict):
 
 
 class Storage(Strict):
+    """What a delivered file may be: limits that keep one hostile or mistaken file from harming the rest."""
+
     quarantine_retention_days: int = Field(30, ge=1)
     max_file_mb: int = Field(150, ge=1)
+    max_unpacked_mb: int = Field(500, ge=1)  # an .xlsx's parts once unzipped (a zip bomb is 1 MB packed)
+    max_cells: int = Field(10_000_000, ge=1)  # cells in an .xlsx's worksheets
+    earliest_period: str = Field("2000-01", pattern=PERIOD_PATTERN)  # first month a file name may carry
+    months_ahead: int = Field(1, ge=0)  # how far past the current month a file name may go
 
 
 class Pseudonymisation(Strict):
