@@ -230,9 +230,10 @@ def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
 
     The mean and mean MR come from the baseline: the first `baseline_points`
     observed points of the segment, or all of them.  With screening (MDC's
-    optional step), moving ranges above 3.267 x the first mean MR are dropped
-    and the mean MR recomputed once, so one wild month does not widen the
-    limits enough to hide itself.
+    optional step), moving ranges of 3.267 x the first mean MR or more are
+    dropped (NHSRplotthedots keeps only those below) and the mean MR
+    recomputed once, so one wild month does not widen the limits enough to
+    hide itself.
     """
     x = pl.col(X)
     in_baseline = x.is_not_null()
@@ -245,7 +246,7 @@ def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
         baseline_mr.mean().over(SEGMENT).alias("mr_mean"),
     )
     if settings.screen_moving_ranges:
-        usual = baseline_mr <= MR_SCREEN_FACTOR * pl.col("mr_mean")
+        usual = baseline_mr < MR_SCREEN_FACTOR * pl.col("mr_mean")
         points = points.with_columns(pl.when(usual).then(baseline_mr).mean().over(SEGMENT).alias("mr_mean"))
     mean, mr_mean = pl.col("mean"), pl.col("mr_mean")
     return points.with_columns(

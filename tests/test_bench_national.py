@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 from bench import national, national_signals, pandas_reference
 from bench.national_data import History, month_range
 from radar.core.alert_settings import SpcSettings
+from radar.pipelines.charting import UNIT_BOUNDS, limit_bounds
 from radar.pipelines.indicators import compute_indicators, count_records
 from radar.pipelines.spc import xmr
 
@@ -120,6 +121,31 @@ def test_xmr_by_hand_in_both_engines():
         assert set(zip(points["signal"].iloc[:-1], points["direction"].iloc[:-1], points["assessment"].iloc[:-1])) == {
             ("shift", "low", "improvement")
         }
+
+
+def test_two_of_three_and_clamped_limits_by_hand_in_both_engines(catalogue):
+    # Two counts.  Self-harm: Radar's issue-6 example, [5,7,6,8,7,6,5,7,6,12,6,12]:
+    # both 12s are close to the upper limit (> 11.925) but the 6 between them
+    # lies below the mean 7.25, so no two-of-three: common cause throughout.
+    # Child deaths: mean 15/12 = 1.25, mean MR 21/11, computed lower limit
+    # 1.25 - 2.66 x 21/11 = -3.828, stored as 0; the months with none are inside.
+    values = {
+        "self_harm_attendances": [5.0, 7, 6, 8, 7, 6, 5, 7, 6, 12, 6, 12],
+        "child_deaths": [0.0, 2, 1, 0, 3, 1, 0, 2, 1, 0, 4, 1],
+    }
+    frame = pl.DataFrame({
+        "la_code": "A", "indicator": [i for i in values for _ in range(12)], "breakdown": "",
+        "period": month_range("2020-01", 12) * 2, "value": [v for series in values.values() for v in series],
+    })
+    ours = xmr(frame, national_signals.SERIES_KEYS, SpcSettings(), bounds=limit_bounds(catalogue))
+    theirs = pandas_reference.xmr(
+        frame.to_pandas(), SpcSettings(), {}, {i: UNIT_BOUNDS["count"] for i in values}
+    )
+    for points in (ours.to_pandas(), theirs):
+        assert points["signal"].isna().all()
+        deaths = points[points["indicator"] == "child_deaths"]
+        assert (deaths["lower"] == 0).all()
+        assert deaths["upper"].iloc[0] == pytest.approx(1.25 + 2.66 * 21 / 11)
 
 
 def test_incremental_cycle_equals_a_full_recompute_over_all_months(setup):
