@@ -8,10 +8,12 @@ otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -37,19 +39,28 @@ console = Console(stderr=True)
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 
 
-def _prepare_prefect(settings: Settings) -> None:
-    """Keep Prefect's own state under RADAR_HOME and its chatter out of the user's way.
+@contextlib.contextmanager
+def _prefect() -> Iterator[None]:
+    """Run flows with Prefect's state under RADAR_HOME, its chatter out of the way, against a server that
+    stops when the command ends, however it ends (radar.flows.server).
 
     RADAR_HOME and Prefect's folder are created first: Prefect does not create
-    missing parents, and without its folder its server never starts (it waited
+    missing parents, and without its folder its server never started (it waited
     minutes, then failed with an error that did not name the folder).
     """
+    settings = Settings.from_env()
     prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect")))
-    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)  # before Prefect is imported: it looks at import
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # first start migrates its DB
-    os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")  # the embedded server's shutdown noise
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking
+    from radar.flows.server import ServerStartError, prefect_server
+
+    try:
+        with prefect_server(prefect_home):
+            yield
+    except ServerStartError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1)
 
 
 def _print_json(data) -> None:
@@ -97,11 +108,10 @@ def _progress() -> Progress:
 
 
 def run_ingest(paths: list[Path]) -> list[dict]:
-    _prepare_prefect(Settings.from_env())
     from radar.flows.ingest import feed_files, ingest_files
 
     files = feed_files(paths)
-    with _progress() as progress:
+    with _prefect(), _progress() as progress:
         bar = progress.add_task("Ingesting feed files", total=len(files))
         results = ingest_files(files, on_result=lambda _: progress.advance(bar))
     return results
@@ -128,10 +138,9 @@ def ingest(
 
 
 def run_cycle(period: str) -> dict:
-    _prepare_prefect(Settings.from_env())
     from radar.flows.cycle import monthly_cycle
 
-    with console.status(f"Computing indicators up to {period}"):
+    with _prefect(), console.status(f"Computing indicators up to {period}"):
         return monthly_cycle(period)
 
 
@@ -271,10 +280,9 @@ def alerts_silence(
 
 
 def run_benchmark_import(paths: list[Path]) -> dict:
-    _prepare_prefect(Settings.from_env())
     from radar.flows.benchmarks import import_benchmarks
 
-    with console.status("Importing DfE statistics"):
+    with _prefect(), console.status("Importing DfE statistics"):
         return import_benchmarks(paths)
 
 
@@ -387,15 +395,16 @@ def demo(
     settings = Settings.from_env()
     feeds = settings.home / "demo-feeds"
     synth(out=feeds, start="2017-04", end=end, seed=2020, with_bad_files=True)
-    results = run_ingest([feeds])
-    by_status: dict[str, int] = {}
-    for r in results:
-        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    console.print(f"Ingested {len(results)} files: {by_status}")
-    counts = run_benchmark_import([get_context().config.benchmarks_folder()])
-    console.print(f"Loaded DfE benchmarks: {counts}")
-    counts = run_cycle(end)
-    console.print(f"Computed indicators up to {end}: {counts}")
+    with _prefect():  # one server for the three steps
+        results = run_ingest([feeds])
+        by_status: dict[str, int] = {}
+        for r in results:
+            by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+        console.print(f"Ingested {len(results)} files: {by_status}")
+        counts = run_benchmark_import([get_context().config.benchmarks_folder()])
+        console.print(f"Loaded DfE benchmarks: {counts}")
+        counts = run_cycle(end)
+        console.print(f"Computed indicators up to {end}: {counts}")
     if not no_dashboard:
         dashboard()
 

@@ -1,0 +1,84 @@
+"""The Prefect server a `radar` command starts is gone when the command ends, even after `kill -9`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from radar.flows.server import ServerStartError, prefect_server
+
+# A command that starts a server, prints its process id, then either returns or waits to be killed.
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from radar.flows.server import prefect_server
+    with prefect_server(Path(sys.argv[1])) as url:
+        import httpx
+        assert httpx.get(url + "/health").status_code == 200
+        import psutil
+        print(next(c.pid for c in psutil.Process().children()), flush=True)
+        if sys.argv[2] == "wait":
+            time.sleep(600)
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie has exited; only its parent has not reaped it yet
+        return fh.read().split()[2] != "Z"
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is a Linux feature")
+def test_the_server_stops_when_the_command_is_killed(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "prefect"), "wait"],
+                              stdout=subprocess.PIPE, text=True, env=_env())
+    server_pid = int(holder.stdout.readline())
+    assert _alive(server_pid)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert _gone_within(server_pid, 10), "the Prefect server outlived the command that started it"
+
+
+def test_the_server_stops_when_the_command_ends(tmp_path):
+    done = subprocess.run([sys.executable, "-c", HOLDER, str(tmp_path / "prefect"), "return"],
+                          capture_output=True, text=True, env=_env(), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _gone_within(int(done.stdout), 5)
+    assert (tmp_path / "prefect" / "server.log").exists()
+
+
+def test_a_configured_server_is_used_and_nothing_is_started(tmp_path):
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        with prefect_server(tmp_path / "prefect") as url:
+            assert url == "http://127.0.0.1:4200/api"
+    assert not (tmp_path / "prefect").exists()
+
+
+def test_a_server_that_does_not_start_in_time_is_reported_with_its_log(tmp_path):
+    with temporary_settings({PREFECT_API_URL: None}):
+        with pytest.raises(ServerStartError, match=r"did not start within 0 seconds; its log is .*server\.log"):
+            with prefect_server(tmp_path / "prefect", timeout=0.01):
+                pass
