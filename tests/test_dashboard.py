@@ -7,7 +7,7 @@ numbers are worked out by hand below.  Rows for a second partnership
 """
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -46,7 +46,7 @@ MASH_PROBLEMS = (
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def submission(la_code: str, feed_id: str, period: str, status: str, received: datetime, **extra) -> Submission:
@@ -225,13 +225,15 @@ def test_sidebar_names_the_partnership(store):
 def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
     app = run("pages/feed_status.py")
     assert app.title[0].value == "Feed status"
-    # The other partnership's April file must not stretch the range: it ends at March.
-    assert app.select_slider(key="months").value == ("2025-02", "2025-03")
+    # The other partnership's April file must not stretch the range, nor the months since: it ends at March.
+    slider = app.select_slider(key="months")
+    assert slider.value == ("2025-02", "2025-03")
+    assert slider.options[-1] == "Mar 2025"
     grid = frame(app, 1)
     assert grid.columns == ["Agency", "Feed", "Due", "Feb 2025", "Mar 2025"]
     march = dict(zip(grid["Feed"], grid["Mar 2025"]))
     assert march["Children's social care monthly return"] == "On time"
-    assert march["Police domestic abuse and sexual offences"] == "Late"
+    assert march["Police domestic abuse and sexual offences"] == "Received late"
     assert march["Education welfare monthly return"] == "Corrected"
     assert march["MASH contacts (one row per contact)"] == "Rejected"
     assert march["Health monthly return (CAMHS and acute trust)"] == "Missing"
@@ -249,7 +251,9 @@ def test_feed_status_summary_lists_the_agencies_to_chase(store):
     assert app.subheader[0].value == "Agencies late for Mar 2025"
     chase = frame(app, 0)
     statuses = dict(zip(chase["Feed"], chase["Status"]))
-    assert statuses["Police domestic abuse and sexual offences"] == "Late"
+    assert statuses["Police domestic abuse and sexual offences"] == "Received late"
+    # Due 12 April, received 20 April.
+    assert chase.filter(pl.col("Status") == "Received late")["Days late"].to_list() == [8]
     assert statuses["MASH contacts (one row per contact)"] == "Rejected"
     assert statuses["Health monthly return (CAMHS and acute trust)"] == "Missing"
     assert "Children's social care monthly return" not in statuses
@@ -269,7 +273,9 @@ def test_indicator_explorer_shows_values_gaps_and_the_comparator(store):
     assert table["Denominator"].to_list()[0] == "66,667"
     assert table["Note"].to_list()[1:3] == ["Population estimate for 2025 not published", "No value stored for this month."]
     markdown = [m.value for m in app.markdown]
-    assert "**National comparator:** 334.0 per 10,000 children (2018-19). England average quoted in the BSCP annual report 2019-20." in markdown
+    # DfE publishes nothing for it in this store, so the catalogue's figure is England's, with its source.
+    assert ("**England:** 334.0 per 10,000 children in 2018-19 "
+            "(England average quoted in the BSCP annual report 2019-20).") in markdown
     assert "999.9" not in every_text(app)
 
 
@@ -324,7 +330,7 @@ def test_an_empty_store_says_how_to_load_data(empty_store, page):
 
 def test_an_empty_store_has_no_open_alerts_and_says_when_they_appear(empty_store):
     app = run("pages/alerts.py")
-    assert app.info[0].value == "No open alerts"
+    assert app.info[0].value == "No active alerts"
     assert "radar cycle" in app.caption[0].value
     assert "No improvement has been signalled" in app.caption[-1].value
 
@@ -334,21 +340,42 @@ def chart_points(values: list[float | None], **columns) -> pl.DataFrame:
     n = len(values)
     spc = {"mean": pl.Float64, "lower": pl.Float64, "upper": pl.Float64, "signal": pl.String, "assessment": pl.String}
     return pl.DataFrame(
-        {"period": month_range("2025-01", f"2025-{n:02d}"), "value": values}
+        {"period": month_range("2025-01", f"2025-{n:02d}"), "value": values, "reported": values}
         | {name: columns.get(name, [None] * n) for name in spc},
-        schema={"period": pl.String, "value": pl.Float64} | spc,
+        schema={"period": pl.String, "value": pl.Float64, "reported": pl.Float64} | spc,
     )
 
 
 def test_a_missing_value_is_a_gap_in_the_chart_not_a_zero():
     points = chart_points([322.5, None])
     spec = spc_chart(points, "rate_per_10k", [("England 2018-19: 334.0 per 10,000 children", 334.0)]).to_dict()
-    limits, mean, line, dots, rule, label = spec["layer"]
+    limits, mean, line, _dots, rule, label = spec["layer"]
     for layer in (limits, mean, line):
         assert layer["mark"]["invalid"] == "break-paths-show-domains"
     assert [row["value"] for row in spec["datasets"][line["data"]["name"]]] == [322.5, None]
     assert spec["datasets"][rule["data"]["name"]] == [{"label": "England 2018-19: 334.0 per 10,000 children", "value": 334.0}]
     assert label["encoding"]["text"]["field"] == "label"
+
+
+def test_a_count_axis_starts_at_zero_and_never_draws_a_limit_below_it():
+    # A child-deaths chart: limits computed below zero (from an older cycle) are clipped at the axis.
+    points = chart_points([0.0, 2.0, 1.0], mean=[1.0] * 3, lower=[-1.7] * 3, upper=[3.7] * 3)
+    assert y_scale(points, "count", []).to_dict() == {"domainMin": 0.0, "nice": True}
+    spec = spc_chart(points, "count", []).to_dict()
+    assert all(layer["mark"]["clip"] for layer in spec["layer"][:5])
+    assert spec["layer"][0]["encoding"]["y"]["scale"] == {"domainMin": 0.0, "nice": True}
+
+
+def test_a_percentage_axis_stays_within_0_and_100():
+    points = chart_points([96.0, 99.0], mean=[97.5] * 2, lower=[93.0] * 2, upper=[102.1] * 2)
+    assert y_scale(points, "percent", [("Target", 95.0)]).to_dict() == {"domain": [0.0, 100.0], "nice": True}
+    low = chart_points([18.0, 22.0], upper=[30.0] * 2)
+    assert y_scale(low, "percent", [("England", 23.0)]).to_dict()["domain"] == [0.0, 30.0]
+
+
+def test_a_negative_charted_value_extends_the_axis_below_zero():
+    # A seasonally adjusted count can fall below zero; hiding it would be worse than a lower axis.
+    assert y_scale(chart_points([-4.0, 3.0]), "count", []).to_dict()["domainMin"] == -4.0
 
 
 def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
@@ -358,7 +385,7 @@ def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
         assessment=[None, "concern", "improvement", None],
     )
     spec = spc_chart(points, "percent", []).to_dict()
-    limits, mean, line, dots, *_ = spec["layer"]
+    limits, mean, _line, dots, *_ = spec["layer"]
     rows = spec["datasets"][dots["data"]["name"]]
     assert [r["variation"] for r in rows] == [
         "Common cause", "Special cause: concern", "Special cause: improvement",
@@ -442,19 +469,32 @@ def test_a_series_the_cycle_has_not_charted_says_when_limits_appear(store):
     assert not any("badge[" in m for m in markdowns(app))
 
 
-def test_a_seasonal_indicator_says_its_chart_is_seasonally_adjusted(store):
+def test_a_seasonal_indicator_shows_the_reported_value_and_names_the_adjusted_one(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("mash_enquiries").run()
     assert any("shows seasonally adjusted values" in c.value for c in app.caption)
-    assert frame(app, 0)["Value"].to_list() == ["700"]
+    assert "**Apr 2025:** 700 reported (655.5 seasonally adjusted, as charted)." in markdowns(app)
+    table = frame(app, 0)
+    assert table["Value"].to_list() == ["700"]
+    assert table["Seasonally adjusted (charted)"].to_list() == ["655.5"]
     points = next(f for columns, f in chart_data(app).items() if "variation" in columns)
-    assert points["value"].to_list() == [655.5]
+    assert points.select("reported", "value").row(0) == (700.0, 655.5)
+    assert app.get("vega_lite_chart")[0].proto.spec.count("count, seasonally adjusted") >= 1
+
+
+def test_a_series_that_is_not_seasonal_shows_its_reported_value_alone(store):
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
+    assert "**Apr 2025:** 34.0% reported." in markdowns(app)
+    assert "seasonally adjusted" not in every_text(app)
 
 
 def test_indicator_alerts_show_their_message_and_evidence(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
-    assert ":red-badge[High] :gray-badge[Open] **Second or subsequent plans (%)** · Raised Apr 2025" in markdowns(app)
+    ref = alert_ref("spc_outside_limits|cpp_repeat_rate")
+    assert (f":red-badge[High] :gray-badge[Open] **Second or subsequent plans (%)** · Raised Apr 2025 · id `{ref}`"
+            in markdowns(app))
     assert SPC_MESSAGE in markdowns(app)
     assert "OTHER LA ALERT" not in every_text(app)
     evidence = pl.from_pandas(app.table[0].value)
@@ -472,6 +512,28 @@ def test_benchmarks_show_a_suppressed_figure_as_its_symbol_and_the_attribution(s
     assert "99.0" not in table.write_csv()  # not a neighbour
 
 
+def test_england_has_one_figure_on_the_indicator_page_from_dfe_with_its_year(store):
+    # The catalogue quotes 21% for 2018-19 from the annual report; DfE's imported figures win everywhere.
+    app = run("pages/indicators.py")
+    app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
+    assert "**England:** 23.0% in 2023-24 (DfE)." in markdowns(app)
+    rules = next(f for columns, f in chart_data(app).items() if columns == "label,value")
+    assert rules.rows() == [("England 2023-24: 23.0%", 23.0)]
+    assert table_with(app, "Similar areas (median)").row(0)[2] == "23.0%"
+    words = markdowns(app) + [c.value for c in app.caption]
+    assert not any("21.0%" in text or "BSCP annual report" in text for text in words)
+    assert ATTRIBUTION in [c.value for c in app.caption]
+
+
+def test_england_figure_is_for_the_year_of_the_latest_month_or_the_one_before():
+    published = pl.DataFrame({"year": [2019, 2020, 2021, 2022], "national": [21.9, 20.8, None, 22.1]})
+    assert england_figure(published, "2020-03") == (2020, 20.8)  # March 2020 is in 2019-20
+    assert england_figure(published, "2020-04") == (2020, 20.8)  # 2020-21 has no England figure
+    assert england_figure(published, "2017-06") == (2022, 22.1)  # nothing that early: the latest
+    assert england_figure(published, None) == (2022, 22.1)
+    assert england_figure(published.clear(), "2020-03") is None
+
+
 def test_no_benchmark_table_without_published_figures(store):
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cin_rate").run()
@@ -479,62 +541,94 @@ def test_no_benchmark_table_without_published_figures(store):
     assert ATTRIBUTION not in [c.value for c in app.caption]
 
 
-def test_alerts_page_lists_open_alerts_under_their_subgroup(store):
+def test_alerts_page_lists_active_alerts_under_their_subgroup(store):
     app = run("pages/alerts.py")
     headings = [h.value for h in app.subheader]
-    assert headings == ["Performance, Challenge & Impact (3)", "Education Safeguarding Advisory Committee (1)"]
+    assert headings == ["Performance, Challenge & Impact (4)", "Education Safeguarding Advisory Committee (1)"]
     assert "Chair: Chair, Performance Challenge and Impact · pci-chair@bscp.example.org" == app.caption[0].value
-    assert "Chair: Secondary School DSL (ESAC) · esac-chair@bscp.example.org" == app.caption[1].value
     text = markdowns(app)
-    for message in (SPC_MESSAGE, FEED_MESSAGE, GAP_MESSAGE, EHE_MESSAGE):
+    for message in (SPC_MESSAGE, FEED_MESSAGE, GAP_MESSAGE, EHE_MESSAGE, ACK_MESSAGE):
         assert message in text
     # Most severe first within the subgroup.
     assert text.index(SPC_MESSAGE) < text.index(FEED_MESSAGE) < text.index(GAP_MESSAGE)
-    assert RESOLVED_MESSAGE not in text and ACK_MESSAGE not in text
+    assert RESOLVED_MESSAGE not in text and SILENCED_MESSAGE not in text
+    captions = [c.value for c in app.caption]
+    assert "Being handled by PCI chair: Placement sufficiency review under way" in captions
+    assert "Being handled by ESAC chair: Asking schools why" in captions
     assert "OTHER LA ALERT" not in every_text(app)
     improvements = table_with(app, "Improvement")
     assert improvements.row(0) == ("Apr 2025", "Performance, Challenge & Impact", IMPROVEMENT)
 
 
+def test_every_alert_card_shows_the_id_a_chair_types(store):
+    app = run("pages/alerts.py")
+    cards = [m for m in markdowns(app) if "· Raised " in m]
+    assert len(cards) == 5
+    for key in ("spc_outside_limits|cpp_repeat_rate", "feed_late|health_monthly", "spc_trend|ehe_registered",
+                "benchmark_gap|cla_placement_instability", "spc_shift|cla_open"):
+        assert sum(m.endswith(f"· id `{alert_ref(key)}`") for m in cards) == 1, key
+
+
+def test_silenced_alerts_are_listed_apart_with_reason_and_expiry(store):
+    app = run("pages/alerts.py")
+    assert "silenced" not in app.multiselect(key="status").options
+    assert "Silenced" in [h.value for h in app.header]
+    silenced = table_with(app, "Silenced until")
+    assert silenced.rows() == [(alert_ref("spc_trend|cla_uasc"), "Unaccompanied asylum-seeking children looked after",
+                                "National transfer scheme arrivals", "30 Jun 2025")]
+
+
 def test_alerts_page_filters_by_status_and_severity(store):
     app = run("pages/alerts.py")
-    app.multiselect(key="status").set_value(["resolved", "acknowledged"]).run()
+    app.multiselect(key="status").set_value(["resolved"]).run()
     text = markdowns(app)
-    assert RESOLVED_MESSAGE in text and ACK_MESSAGE in text and SPC_MESSAGE not in text
-    assert "Acknowledged by PCI chair: Placement sufficiency review under way" in [c.value for c in app.caption]
+    assert RESOLVED_MESSAGE in text and ACK_MESSAGE not in text and SPC_MESSAGE not in text
     app.multiselect(key="status").set_value(["open"]).run()
     app.multiselect(key="severity").set_value(["low"]).run()
     assert [h.value for h in app.subheader] == ["Performance, Challenge & Impact (1)"]
     assert GAP_MESSAGE in markdowns(app) and SPC_MESSAGE not in markdowns(app)
-    app.multiselect(key="status").set_value(["silenced"]).run()
+    app.multiselect(key="status").set_value(["resolved"]).run()
     assert app.info[0].value == "No alerts match these filters"
+    assert "Silenced" not in [h.value for h in app.header]  # the silenced alert is medium
 
 
-def test_overview_counts_open_alerts_by_severity_and_subgroup(store):
+def test_overview_counts_acknowledged_alerts_as_active(store):
     app = run()
     assert app.title[0].value == "Strategic threat assessment"
-    assert {m.label: m.value for m in app.metric} == {"Open alerts": "4", "High": "1", "Medium": "2", "Low": "1"}
+    assert {m.label: m.value for m in app.metric} == {"Active alerts": "5", "High": "1", "Medium": "3", "Low": "1"}
     by_subgroup = table_with(app, "Subgroup")
+    assert by_subgroup.columns[-2:] == ["Total", "Being handled"]
     assert by_subgroup.rows() == [
-        ("Performance, Challenge & Impact", "Chair, Performance Challenge and Impact", 1, 1, 1, 3),
-        ("Education Safeguarding Advisory Committee", "Secondary School DSL (ESAC)", 0, 1, 0, 1),
+        ("Performance, Challenge & Impact", "Chair, Performance Challenge and Impact", 1, 2, 1, 4, 1),
+        ("Education Safeguarding Advisory Committee", "Secondary School DSL (ESAC)", 0, 1, 0, 1, 1),
     ]
 
 
-def test_overview_shows_what_is_worse_new_late_and_improving(store):
+def test_overview_shows_what_is_worse_new_late_silenced_and_improving(store):
     app = run()
-    sections = dict(zip([h.value for h in app.subheader], app.subheader))
-    assert list(sections) == ["Open alerts by subgroup", "Getting worse", "New in Apr 2025",
-                              "Agencies late with their data", "Improvements"]
+    sections = [h.value for h in app.subheader]
+    assert sections == ["Active alerts by subgroup", "Getting worse", "New in Apr 2025",
+                        "Agencies late with their data for Mar 2025", "Silenced", "Improvements"]
     worse, new, improvements = markdowns(app)[0], markdowns(app)[1], markdowns(app)[2]
-    assert SPC_MESSAGE in worse and EHE_MESSAGE in worse and FEED_MESSAGE not in worse
+    # Acknowledged alerts stay in "Getting worse" and "New in", saying who is handling them.
+    assert SPC_MESSAGE in worse and EHE_MESSAGE in worse and ACK_MESSAGE in worse and FEED_MESSAGE not in worse
+    assert "Being handled by PCI chair: Placement sufficiency review under way" in worse
     assert SPC_MESSAGE in new and EHE_MESSAGE in new
-    assert FEED_MESSAGE not in new and GAP_MESSAGE not in new  # first raised before April
+    assert "Being handled by ESAC chair: Asking schools why" in new
+    assert f"`{alert_ref('spc_trend|ehe_registered')}`" in new
+    # Only alerts whose cause began in April are new.
+    assert FEED_MESSAGE not in new and GAP_MESSAGE not in new and ACK_MESSAGE not in new
     assert "*(Education Safeguarding Advisory Committee)*" in new
-    late = table_with(app, "Agency")
-    assert late.rows() == [("Oxleas NHS FT, King's College Hospital and Bromley Healthcare",
-                            "Health monthly return (CAMHS and acute trust)", "No file", "Mar 2025",
-                            "data-lead@health.example.org")]
+    late = table_with(app, "Days late")
+    police = late.filter(pl.col("Feed") == "Police domestic abuse and sexual offences").row(0, named=True)
+    assert (police["Status"], police["Days late"], police["Alert id"]) == ("Received late", 8, None)
+    health = late.filter(pl.col("Agency") == "Oxleas NHS FT, King's College Hospital and Bromley Healthcare")
+    assert health.select("Status", "Alert id", "Contact").row(0) == (
+        "Missing", alert_ref("feed_late|health_monthly"), "data-lead@health.example.org")
+    assert "Children's social care monthly return" not in late["Feed"].to_list()  # on time
+    silenced = table_with(app, "Silenced until")
+    assert silenced["Reason"].to_list() == ["National transfer scheme arrivals"]
+    assert SILENCED_MESSAGE not in every_text(app)
     assert IMPROVEMENT in improvements
     assert "OTHER LA ALERT" not in every_text(app)
 
