@@ -13,7 +13,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from radar.core.periods import is_period, of_date, shift
+from radar.core.periods import is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.signals import compute_signals
@@ -45,20 +45,45 @@ def recompute_indicators(period: str, population) -> dict[str, int]:
         return store.save_indicator_values(conn, ctx.la_code, values, up_to=period)
 
 
+class CycleOrderError(ValueError):
+    """A cycle for a month before the latest one already run: it would rewrite history, so it is refused."""
+
+
+def check_order(period: str) -> None:
+    """Refuse a cycle for an earlier month than one already run.
+
+    A cycle writes the charts and alerts as they stand at its month: run for
+    an earlier month it would cut every chart back, resolve alerts "before"
+    they were raised and wipe acknowledgements.  The history it would show is
+    already in the store, month by month.
+    """
+    with engine().connect() as conn:
+        latest = store.latest_cycle(conn, context().la_code)
+    if latest and period < latest:
+        raise CycleOrderError(
+            f"The monthly cycle has already run for {label(latest)}, so it cannot run for {label(period)}: that "
+            f"would rewrite the later months. Earlier months' figures are kept: see `radar indicators` or the "
+            f"dashboard. A corrected file for {label(period)} is taken into account by the next cycle.")
+
+
 @flow(name="monthly-cycle")
 def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[str, int]:
     """Recompute everything up to and including `period` (YYYY-MM): indicators, SPC, alerts.
 
     A scheduled run passes no period and gets last month.  `today` decides
-    which feeds are late (default: the real date).
+    which feeds are late (default: the real date).  Months only move forward
+    (`check_order`); running the latest month again changes nothing.
     """
     today = today or date.today()
     period = period or shift(of_date(today), -1)
     if not is_period(period):
         raise ValueError(f"period must look like 2020-03, not {period!r}")
     ctx = context()
+    check_order(period)
     counts = recompute_indicators(period, load_population())
     counts |= compute_signals(period, today)
+    with engine().begin() as conn:
+        store.record_cycle(conn, ctx.la_code, period, counts)
     purge_quarantine(ctx.settings.quarantine, ctx.config.storage.quarantine_retention_days)
     get_run_logger().info("cycle up to %s: %s", period, counts)
     return counts

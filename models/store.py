@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     insert,
     select,
     update,
@@ -260,3 +261,16 @@ def read_rebases(conn: Connection, la_code: str) -> pl.DataFrame:
     query = select(table.c.indicator, table.c.breakdown, table.c.period, table.c.reason).where(table.c.la_code == la_code)
     return pl.read_database(query, conn, schema_overrides={
         "indicator": pl.String, "breakdown": pl.String, "period": pl.String, "reason": pl.String})
+
+
+CYCLE_COMPLETED = "cycle_completed"
+
+
+def latest_cycle(conn: Connection, la_code: str) -> str | None:
+    """The latest month a monthly cycle has completed for, from the audit trail (None before the first)."""
+    return conn.execute(select(func.max(AUDIT.c.subject)).where(
+        AUDIT.c.la_code == la_code, AUDIT.c.action == CYCLE_COMPLETED)).scalar()
+
+
+def record_cycle(conn: Connection, la_code: str, period: str, counts: dict[str, int]) -> None:
+    audit(conn, la_code, "monthly_cycle", CYCLE_COMPLETED, period, counts)

@@ -147,7 +147,13 @@ def run_cycle(period: str) -> dict:
 @app.command()
 def cycle(period: PeriodOption) -> None:
     """Bring every indicator up to date up to and including a month (running it twice changes nothing)."""
-    counts = run_cycle(period)
+    from radar.flows.cycle import CycleOrderError
+
+    try:
+        counts = run_cycle(period)
+    except CycleOrderError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2)
     console.print(f"Indicator values up to {period}: {counts['inserted']} new, {counts['updated']} changed, "
                   f"{counts['deleted']} removed; {counts['open_alerts']} open alerts, "
                   f"{counts['alert_changes']} changes of alert status")
