@@ -41,6 +41,8 @@ OBSERVATION = Observation.__table__
 INDICATOR_VALUE = IndicatorValue.__table__
 AUDIT = AuditEvent.__table__
 VALUE_COLUMNS = ("value", "numerator", "denominator", "note")
+DATA_STATUSES = ("accepted", "replaced")  # submissions whose rows are data (the others changed nothing)
+WITHDRAWN = "withdrawn"
 
 
 def audit(conn: Connection, la_code: str, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
@@ -274,3 +276,40 @@ def latest_cycle(conn: Connection, la_code: str) -> str | None:
 
 def record_cycle(conn: Connection, la_code: str, period: str, counts: dict[str, int]) -> None:
     audit(conn, la_code, "monthly_cycle", CYCLE_COMPLETED, period, counts)
+
+
+class WithdrawError(ValueError):
+    """A submission that cannot be withdrawn; the message says why."""
+
+
+def withdraw_submission(conn: Connection, la_code: str, submission_id: int, reason: str, by: str) -> dict:
+    """Take an accepted file out of use, keeping it and its rows in the history.
+
+    For a file that should never have been counted (wrong month, wrong area,
+    data that broke the cycle).  If it had replaced an earlier version, that
+    version is in force again; otherwise the month has no file in force and
+    shows as missing until the agency sends one.  Returns what changed.
+    """
+    if not reason.strip() or not by.strip():
+        raise WithdrawError("A withdrawal needs a reason and who decided it: both go on the audit trail.")
+    row = conn.execute(select(SUBMISSION).where(SUBMISSION.c.la_code == la_code,
+                                                SUBMISSION.c.id == submission_id)).mappings().first()
+    if row is None:
+        raise WithdrawError(f"There is no submission {submission_id}; `radar submissions` lists them.")
+    if row["status"] not in DATA_STATUSES:
+        raise WithdrawError(f"Submission {submission_id} ({row['file_name']}) is {row['status']}: only an accepted "
+                            "file holds data that can be withdrawn.")
+    restored = None
+    if row["is_current"] and row["replaces_id"] is not None:
+        earlier = conn.execute(select(SUBMISSION.c.id, SUBMISSION.c.status).where(
+            SUBMISSION.c.id == row["replaces_id"])).first()
+        if earlier is not None and earlier.status in DATA_STATUSES:
+            restored = earlier.id
+    conn.execute(update(SUBMISSION).where(SUBMISSION.c.id == submission_id).values(
+        status=WITHDRAWN, is_current=False, message=f"withdrawn by {by}: {reason}"))
+    if restored is not None:
+        conn.execute(update(SUBMISSION).where(SUBMISSION.c.id == restored).values(is_current=True))
+    change = {"submission_id": submission_id, "feed": row["feed_id"], "period": row["period"], "reason": reason,
+              "was_current": row["is_current"], "restored": restored}
+    audit(conn, la_code, by, "submission_withdrawn", row["file_name"], change)
+    return change

@@ -179,9 +179,19 @@ def indicators(
         Console().print(frame)
 
 
-@app.command()
-def submissions(as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False) -> None:
-    """Print every submission (accepted, replaced, duplicate, rejected) with its time and reasons."""
+submissions_app = typer.Typer(help="Every file received and what happened to it; withdraw one taken in by mistake.",
+                               invoke_without_command=True)
+app.add_typer(submissions_app, name="submissions")
+
+
+@submissions_app.callback()
+def submissions(
+    typer_context: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+) -> None:
+    """Print every submission (accepted, replaced, duplicate, rejected, withdrawn) with its time and reasons."""
+    if typer_context.invoked_subcommand:
+        return
     from radar.models.engine import get_engine
     from radar.models.queries import submissions as load_submissions
 
@@ -191,6 +201,31 @@ def submissions(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
         _print_json(frame.to_dicts())
     else:
         Console().print(frame.select("id", "file_name", "feed_id", "period", "status", "is_current", "received_at"))
+
+
+@submissions_app.command("withdraw")
+def submissions_withdraw(
+    submission_id: Annotated[int, typer.Argument(metavar="ID", help="The submission's id (see `radar submissions`).")],
+    reason: Annotated[str, typer.Option(help="Why it must not be counted.")],
+    by: Annotated[str, typer.Option(help="Who decided.")],
+) -> None:
+    """Take an accepted file out of use (it stays in the history); the version it replaced, if any, is back in force.
+
+    The next `radar cycle` recomputes without it.
+    """
+    from radar.models import store
+    from radar.models.engine import get_engine
+
+    ctx = get_context()
+    try:
+        with get_engine(ctx.settings.database_url).begin() as conn:
+            change = store.withdraw_submission(conn, ctx.la_code, submission_id, reason, by)
+    except store.WithdrawError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2)
+    restored = f"; submission {change['restored']} is in force again" if change["restored"] else ""
+    console.print(f"Submission {submission_id} ({change['feed']}, {change['period']}) withdrawn{restored}. "
+                  "The next `radar cycle` leaves it out.")
 
 
 alerts_app = typer.Typer(help="Alerts raised by the monthly cycle: list, acknowledge, silence.",
