@@ -516,7 +516,7 @@ def test_england_has_one_figure_on_the_indicator_page_from_dfe_with_its_year(sto
     # The catalogue quotes 21% for 2018-19 from the annual report; DfE's imported figures win everywhere.
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
-    assert "**England:** 23.0% in 2023-24 (DfE)." in markdowns(app)
+    assert "**England:** 23.0% in 2023-24 (Department for Education)." in markdowns(app)
     rules = next(f for columns, f in chart_data(app).items() if columns == "label,value")
     assert rules.rows() == [("England 2023-24: 23.0%", 23.0)]
     assert table_with(app, "Similar areas (median)").row(0)[2] == "23.0%"

@@ -84,7 +84,7 @@ england = england_figure(published, latest_period)
 references: list[tuple[str, float]] = []
 if england:
     year, figure = england
-    england_year, england_source = periods.financial_year_label(year), "DfE"
+    england_year, england_source = periods.financial_year_label(year), "Department for Education"
 elif indicator.comparator:
     figure, england_year, england_source = indicator.comparator.value, indicator.comparator.year, indicator.comparator.note
 if england or indicator.comparator:
@@ -95,8 +95,10 @@ if target:
     st.markdown(f"**Local target:** {format_value(target.value, unit)} ({target.year}).")
     references.append((f"Target {target.year}: {format_value(target.value, unit)}", target.value))
 if breakdown and references:
-    st.caption("The comparator and target refer to the total, so they are not drawn for a breakdown.")
+    st.caption("England and the target refer to the total, so they are not drawn for a breakdown.")
     references = []
+if breakdown and england:
+    st.caption(ATTRIBUTION)  # the benchmark table, which carries it otherwise, is for the total only
 
 if stored.is_empty():
     st.info("No values are stored for this indicator yet; they appear after the monthly cycle has run.")
