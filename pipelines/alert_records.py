@@ -112,11 +112,11 @@ def setting_concentration(referrals: pl.DataFrame, period: str, settings: AlertS
         rows.append(SETTING_CONCENTRATION.candidate(
             indicator=LADO_FEED, breakdown=row["setting_type"], feed=LADO_FEED, scope=row["setting_ref"],
             period=period, settings=settings,
-            evidence=dict(
-                count=row["count"], expected=row["expected"], own_average=row["own_average"],
-                type_average=row["type_average"], probability=probability, window_start=window_start,
-                window_end=period, history_months=history_months, settings_of_type=row["settings_of_type"],
-            ),
+            evidence={
+                "count": row["count"], "expected": row["expected"], "own_average": row["own_average"],
+                "type_average": row["type_average"], "probability": probability, "window_start": window_start,
+                "window_end": period, "history_months": history_months, "settings_of_type": row["settings_of_type"],
+            },
             setting=row["setting_ref"], setting_type=messages.label(row["setting_type"]), count=str(row["count"]),
             window=str(thresholds.window_months), month=periods.label(period), usual=_usual(row["expected"]),
         ))
@@ -228,10 +228,10 @@ def repeat_missing(
         rows.append(REPEAT_MISSING.candidate(
             indicator=None, breakdown=None, feed=MISSING_FEED, scope=scope, period=period,
             settings=settings, based_on=count,
-            evidence=dict(
-                children=count, mean=point["mean"], lower=point["lower"], upper=point["upper"],
-                signal=point["signal"], window_days=counting.window_days, min_episodes=counting.min_episodes,
-            ),
+            evidence={
+                "children": count, "mean": point["mean"], "lower": point["lower"], "upper": point["upper"],
+                "signal": point["signal"], "window_days": counting.window_days, "min_episodes": counting.min_episodes,
+            },
             children=messages.plural(count, "child", "children"), times=str(counting.min_episodes),
             days=str(counting.window_days), end=periods.day_label(periods.last_day(period)), reason=reason,
         ))

@@ -219,8 +219,8 @@ def spc_signals(
         ).sort("period").to_dicts()
         fields, extra = _spc_fields(point, indicator, history, reported)
         same_cause = _run_back(history, lambda earlier, later: (
-            earlier["signal"] is not None and earlier["assessment"] == point["assessment"]
-            and earlier["direction"] == point["direction"]
+            earlier["signal"] is not None and earlier["assessment"] == later["assessment"]
+            and earlier["direction"] == later["direction"]
         ))
         row = reported.get(_series_month(point)) if reported is not None else None
         common = dict(
@@ -409,10 +409,10 @@ def target_missed(
             indicator=indicator.id, breakdown="", feed=indicator.feed, scope=scope, period=period,
             settings=settings, subgroup=indicator.subgroup,
             based_on=children_based_on(indicator, point, catalogue),
-            evidence=dict(
-                value=value, target=target, target_year=point["target_year"],
-                polarity=indicator.polarity, assurance=point["assurance"], lower=point["lower"], upper=point["upper"],
-            ),
+            evidence={
+                "value": value, "target": target, "target_year": point["target_year"],
+                "polarity": indicator.polarity, "assurance": point["assurance"], "lower": point["lower"], "upper": point["upper"],
+            },
             name=indicator.name, value=messages.number(value, unit), month=periods.label(period),
             comparison="missing" if missed else "meeting", year=point["target_year"],
             target=messages.number(target, unit), outlook=outlook,
@@ -469,10 +469,10 @@ def benchmark_gap(
         rows.append(BENCHMARK_GAP.candidate(
             indicator=indicator.id, breakdown="", feed=None, scope=scope, period=period,
             settings=settings, subgroup=indicator.subgroup,
-            evidence=dict(
-                year=row["year"], la_value=row["la_value"], national=row["national"], sn_median=row["sn_median"],
-                margin=margin, polarity=indicator.polarity,
-            ),
+            evidence={
+                "year": row["year"], "la_value": row["la_value"], "national": row["national"], "sn_median": row["sn_median"],
+                "margin": margin, "polarity": indicator.polarity,
+            },
             name=indicator.name, value=messages.number(row["la_value"], unit),
             year=periods.financial_year_label(row["year"]), national=messages.number(row["national"], unit),
             sn_median=messages.number(row["sn_median"], unit),
@@ -518,10 +518,10 @@ def feed_alerts(status: pl.DataFrame, catalogue: Catalogue, period: str, setting
         held = catalogue.indicators_of(feed.id)
         rows.append(rule.candidate(
             indicator=None, breakdown=None, feed=feed.id, scope=feed.id, period=period, settings=settings,
-            evidence=dict(
-                feed_id=feed.id, period=period, due_date=row["due_date"], status=row["status"],
-                held_back=[i.id for i in held],
-            ),
+            evidence={
+                "feed_id": feed.id, "period": period, "due_date": row["due_date"], "status": row["status"],
+                "held_back": [i.id for i in held],
+            },
             month=periods.label(period), agency=agencies[feed.agency], source=messages.feed_title(feed.name),
             due=periods.day_label(row["due_date"]), held=messages.indicator_list([i.name for i in held]),
         ))

@@ -183,3 +183,14 @@ def test_no_repeat_missing_alert_in_an_ordinary_month():
 
 def test_no_repeat_missing_alert_without_episodes():
     assert repeat_missing(episodes(), "2020-03", LA, SETTINGS, EVERY_MONTH).is_empty()
+
+
+def test_a_month_whose_file_never_arrived_is_left_out_not_counted_as_zero():
+    # No file for Jun 2019: the 90-day windows ending 30 Jun, 31 Jul and 31 Aug reach into June
+    # (31 Aug - 89 days = 3 Jun), so those three months drop out; Sep's window (from 3 Jul) stays.
+    data = monthly_repeaters([1, 2] * 7 + [10]).filter(pl.col("period") != "2019-06")
+    received = [m for m in EVERY_MONTH if m != "2019-06"]
+    counts = repeat_missing_counts(data, "2020-03", SETTINGS, received)
+    assert counts["period"].to_list() == ["2019-03", "2019-04", "2019-05", *month_range("2019-09", "2020-03")]
+    # Sep 2019 counts the children of Jul, Aug and Sep (1 + 2 + 1): whole, not lowered by the gap.
+    assert counts.filter(pl.col("period") == "2019-09")["value"].to_list() == [4.0]

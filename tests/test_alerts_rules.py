@@ -393,3 +393,78 @@ def test_hold_back_drops_alerts_on_held_feeds_but_keeps_the_feed_alerts():
         schema=CANDIDATE_SCHEMA,
     )
     assert sorted(hold_back(candidates, held)["key"]) == sorted(keep)
+
+
+# --- Honest numbers: reported values, when a cause began, small numbers -------------------------
+
+
+def test_a_seasonal_alert_states_the_reported_value_with_the_adjusted_one_beside_it():
+    # The chart runs on 3,726.1 (net of the time of year); the centres reported 4,300 visits.
+    points = series("family_centre_visits", [5000, 5100, 4900, 5050, 3726.1], start="2019-11", mean=5000.0,
+                    lower=4000.0, upper=6000.0, signal="outside_limits", direction="low", assessment="concern")
+    reported = reported_as_charted(points).with_columns(
+        value=pl.when(pl.col("period") == "2020-03").then(4300.0).otherwise(pl.col("value")))
+    alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS, reported)[0])
+    assert alert["message"] == (
+        "Children and family centre visits stood at 4,300 (3,726.1 allowing for the time of year) in Mar 2020, "
+        "below the usual range of 4,000 to 6,000."
+    )
+    evidence = json.loads(alert["evidence"])
+    assert (evidence["value"], evidence["adjusted_value"]) == (4300.0, 3726.1)
+
+
+def test_an_spc_alert_began_where_the_unbroken_run_of_the_same_concern_began():
+    # Signals: Nov 2019 high (concern), Dec 2019 low (the other side: breaks the run), Jan 2020 shift high,
+    # Feb and Mar 2020 outside the limits high.  The cause began in Jan 2020.
+    points = series("self_harm_attendances", [20, 22, 19, 40, 41], start="2019-11", mean=20.0, lower=5.2,
+                    upper=34.8, signal="outside_limits", direction="high", assessment="concern")
+    marks = {"2019-11": ("outside_limits", "high"), "2019-12": ("two_of_three", "low"),
+             "2020-01": ("shift", "high"), "2020-02": ("outside_limits", "high")}
+    for period, (signal, direction) in marks.items():
+        at = pl.col("period") == period
+        points = points.with_columns(signal=pl.when(at).then(pl.lit(signal)).otherwise("signal"),
+                                     direction=pl.when(at).then(pl.lit(direction)).otherwise("direction"),
+                                     assessment=pl.when(at).then(pl.lit("concern")).otherwise("assessment"))
+    alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS, reported_as_charted(points))[0])
+    assert (alert["period"], alert["since"]) == ("2020-03", "2020-01")
+
+
+@pytest.mark.parametrize(("children", "severity", "note"), [
+    (4, "medium", ", based on 4 children."),  # below the floor of 10: said, and never high
+    (12, "high", "."),
+])
+def test_an_alert_resting_on_few_children_says_so_and_is_never_high(children, severity, note):
+    # Adoption timeliness is an average over the children placed that month (its denominator).
+    points = series("adoption_timeliness", [400, 420, 410, 405, 700], start="2019-11", mean=410.0, lower=300.0,
+                    upper=520.0, signal="outside_limits", direction="high", assessment="concern")
+    alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS, reported_as_charted(points, children))[0])
+    assert alert["message"] == (
+        f"Average days from care to adoptive placement stood at 700 days in Mar 2020, above the usual range of "
+        f"300 to 520 days{note}"
+    )
+    assert alert["severity"] == severity
+    assert json.loads(alert["evidence"]).get("based_on") == (children if children < 10 else None)
+
+
+def test_a_count_that_is_not_of_children_never_says_based_on_children():
+    points = series("self_harm_attendances", [2, 3, 2, 3, 9], start="2019-11", mean=2.5, lower=0.0, upper=5.0,
+                    signal="outside_limits", direction="high", assessment="concern")
+    alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS, reported_as_charted(points))[0])
+    assert "based on" not in alert["message"] and alert["severity"] == "high"
+
+
+def test_target_missed_judges_the_reported_value_and_counts_the_children():
+    # Charted 80.0% would miss the 87% target; the reported 88.0% meets it.
+    points = latest("swa_timeliness", 80.0)
+    summary = points.select("indicator", "breakdown", "period", "value", "label").with_columns(
+        assurance=pl.lit("hit_and_miss"))
+    reported = reported_as_charted(points).with_columns(value=pl.lit(88.0))
+    assert target_missed(points, reported, summary, TARGETS, CATALOGUE, "2020-03", LA, SETTINGS).is_empty()
+    # Three children placed: the average of 450 days misses 426, on small numbers.
+    points = latest("adoption_timeliness", 450.0, lower=300.0, upper=500.0)
+    summary = summary.clear().vstack(points.select("indicator", "breakdown", "period", "value", "label")
+                                     .with_columns(assurance=pl.lit(None, pl.String)))
+    alert = only(target_missed(points, reported_as_charted(points, 3.0), summary, TARGETS, CATALOGUE, "2020-03",
+                               LA, SETTINGS))
+    assert alert["message"].endswith("missing the 2019-20 target of 426 days, based on 3 children.")
+    assert json.loads(alert["evidence"])["based_on"] == 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +16,7 @@ from radar.core.config import shipped_data
 from radar.models import store
 from radar.models.engine import get_engine
 from radar.pipelines.alert_lifecycle import empty_state, reconcile
-from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
+from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key, alert_ref
 
 DFE = str(shipped_data() / "dfe")  # the DfE statistics shipped with Radar
 runner = CliRunner()
@@ -55,7 +55,7 @@ def open_alert(url, rule="spc_shift", indicator="ehe_registered"):
     key = alert_key(rule, indicator, "", "E09000006")
     candidate = pl.DataFrame([{
         "key": key, "rule": rule, "indicator": indicator, "breakdown": "", "feed": "education_monthly",
-        "scope": "E09000006", "period": "2020-03", "severity": "medium", "subgroup": "education",
+        "scope": "E09000006", "period": "2020-03", "since": "2019-09", "severity": "medium", "subgroup": "education",
         "message": "Children electively home educated stayed above average for 7 months running (since Sep 2019).",
         "evidence": json.dumps({"value": 314}),
     }], schema=CANDIDATE_SCHEMA)
@@ -67,23 +67,54 @@ def open_alert(url, rule="spc_shift", indicator="ehe_registered"):
 
 def test_alerts_list_ack_and_silence(home):
     key = open_alert(home)
+    ref = alert_ref(key)
     code, out = run("alerts", "--json")
     rows = json.loads(out)
     assert code == 0 and [r["key"] for r in rows] == [key]
     assert rows[0]["evidence"] == {"value": 314} and rows[0]["period"] == "2020-03"
+    assert {k: rows[0][k] for k in ("id", "first_raised", "raised_on", "acknowledged_by", "note", "silenced_until",
+                                    "silence_reason")} == {
+        "id": ref, "first_raised": "2019-09", "raised_on": "2020-04-20", "acknowledged_by": None, "note": None,
+        "silenced_until": None, "silence_reason": None,
+    }
 
-    code, _ = run("alerts", "ack", key, "--by", "PCI chair", "--note", "asked Education for the cohort analysis")
+    # The short id is what people type; an acknowledged alert is still active (listed by default).
+    code, _ = run("alerts", "ack", ref, "--by", "PCI chair", "--note", "asked Education for the cohort analysis")
     assert code == 0
-    assert json.loads(run("alerts", "--json")[1]) == []
+    active = json.loads(run("alerts", "--json")[1])
+    assert [(r["status"], r["acknowledged_by"], r["note"]) for r in active] == [
+        ("acknowledged", "PCI chair", "asked Education for the cohort analysis")]
+    assert json.loads(run("alerts", "--json", "--status", "open")[1]) == []
     acknowledged = json.loads(run("alerts", "--json", "--status", "acknowledged")[1])
     assert [r["status"] for r in acknowledged] == ["acknowledged"]
 
     code, _ = run("alerts", "silence", key, "--reason", "reviewed at Board", "--until", "2030-01-31")
     assert code == 0
-    assert [r["status"] for r in json.loads(run("alerts", "--json", "--status", "all")[1])] == ["silenced"]
+    silenced = json.loads(run("alerts", "--json", "--status", "all")[1])
+    assert [(r["status"], r["silenced_until"], r["silence_reason"]) for r in silenced] == [
+        ("silenced", "2030-01-31", "reviewed at Board")]
+    assert json.loads(run("alerts", "--json")[1]) == []  # a silenced alert is not active
 
     code, _ = run("alerts", "ack", "no|such|key|x", "--by", "me", "--note", "x")
     assert code == 2  # a clear refusal, not a crash
+
+
+def words(text: str) -> str:
+    """Terminal output with the console's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def test_alert_ids_are_named_in_the_table_and_refusals_say_what_to_do(home):
+    key = open_alert(home)
+    result = runner.invoke(app, ["alerts"])
+    assert result.exit_code == 0 and alert_ref(key) in result.stdout
+    result = runner.invoke(app, ["alerts", "ack", "spc-nosuchid", "--by", "me", "--note", "x"])
+    assert result.exit_code == 2 and "`radar alerts --status all` lists every alert's id" in words(result.stderr)
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    for until in (yesterday, date.today().isoformat()):
+        result = runner.invoke(app, ["alerts", "silence", alert_ref(key), "--reason", "r", "--until", until])
+        assert result.exit_code == 2 and f"{until} is not in the future" in words(result.stderr)
+    assert [r["status"] for r in json.loads(run("alerts", "--json")[1])] == ["open"]
 
 
 def test_alert_status_changes_are_audited(home):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -111,6 +112,11 @@ def test_feeds_flow_end_to_end(radar_home, feeds, store_url):
     feed_alerts = open_alerts.filter(pl.col("rule") == "feed_rejected")
     assert sorted(feed_alerts["feed"]) == ["health_monthly", "police_monthly"]
     assert set(feed_alerts["subgroup"]) == {"pci"}
+    # Every alert has an id people can type, the day the cycle raised it, and began no later than the month.
+    assert all(re.fullmatch(r"[a-z]+-[a-z2-7]{8}", ref) for ref in open_alerts["ref"])
+    assert set(open_alerts["raised_on"]) == {date(2026, 11, 25)}
+    assert set(feed_alerts["first_period"]) == {END} and max(open_alerts["first_period"]) <= END
+    assert not any(ref in message for message in open_alerts["message"] for ref in raw_refs)
 
 
 def test_corrected_resubmission_replaces(radar_home, feeds, store_url, tmp_path):
