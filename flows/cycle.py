@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from radar.core.periods import is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
 from radar.flows.runtime import context, engine, retry_on_io
+from radar.flows.register import attach_register_evidence
 from radar.flows.signals import compute_signals
 from radar.models import store
 from radar.pipelines.indicators import compute_indicators
@@ -82,6 +83,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[
     check_order(period)
     counts = recompute_indicators(period, load_population())
     counts |= compute_signals(period, today)
+    counts |= attach_register_evidence(today)  # alerts on linked indicators become evidence on risks
     with engine().begin() as conn:
         store.record_cycle(conn, ctx.la_code, period, counts)
     purge_quarantine(ctx.settings.quarantine, ctx.config.storage.quarantine_retention_days)

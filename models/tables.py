@@ -305,3 +305,141 @@ class PositiveSignal(SQLModel, table=True):
     subgroup: str = Field(max_length=32)
     message: str = Field(sa_column=Column(Text, nullable=False))
     evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+
+
+# The risk register and the Impact Log (radar.models.register writes them; radar.pipelines.register judges edits).
+
+
+class Risk(SQLModel, table=True):
+    """One risk in the partnership's register; `version` rises with every edit so a stale edit is refused."""
+
+    __tablename__ = "risk"
+    __table_args__ = (Index("uq_risk_id", "la_code", "risk_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    risk_id: str = Field(max_length=8)  # R01, what people type
+    title: str = Field(max_length=255)
+    cause: str = Field(sa_column=Column(Text, nullable=False))
+    event: str = Field(sa_column=Column(Text, nullable=False))
+    consequence: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=16)  # strategic | operational
+    priority: str = Field(max_length=40)
+    subgroup: str = Field(max_length=32)
+    owner: str = Field(max_length=128)
+    inherent_likelihood: int
+    inherent_impact: int
+    current_likelihood: int
+    current_impact: int
+    target_likelihood: int
+    target_impact: int
+    confidence: str = Field(max_length=8)  # high | medium | low
+    confidence_reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)  # open | treated | accepted | closed
+    approver: str | None = Field(default=None, max_length=128)
+    expiry: date | None = None
+    next_review: date
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskControl(SQLModel, table=True):
+    __tablename__ = "risk_control"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    effectiveness: str = Field(max_length=24)  # effective | partly_effective | ineffective
+
+
+class RiskAction(SQLModel, table=True):
+    __tablename__ = "risk_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str = Field(max_length=128)
+    due: date
+    status: str = Field(max_length=16)  # open | done | dropped
+
+
+class RiskIndicator(SQLModel, table=True):
+    """A catalogue indicator whose alerts are evidence on the risk."""
+
+    __tablename__ = "risk_indicator"
+    __table_args__ = (Index("uq_risk_indicator", "risk", "indicator", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id")
+    indicator: str = Field(max_length=64)
+
+
+class RiskAssessment(SQLModel, table=True):
+    """Every score given to a risk (loaded, scored, reviewed, decided), with the scoring criteria then in force."""
+
+    __tablename__ = "risk_assessment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    kind: str = Field(max_length=16)  # loaded | added | scored | reviewed | decided
+    likelihood: int
+    impact: int
+    assessed_on: date
+    by: str = Field(max_length=128)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    criteria: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the matrix in force
+    at: datetime = Field(default_factory=utcnow)
+
+
+class RiskEvidence(SQLModel, table=True):
+    """An alert the monthly cycle attached to a risk, in the state it was seen (raised, escalated, resolved)."""
+
+    __tablename__ = "risk_evidence"
+    __table_args__ = (Index("uq_risk_evidence", "risk", "alert_key", "status", "severity", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id")
+    alert_key: str = Field(max_length=255)
+    change: str = Field(max_length=16)  # raised | escalated | resolved
+    status: str = Field(max_length=16)
+    severity: str = Field(max_length=8)
+    period: str = Field(max_length=7)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class RiskProposal(SQLModel, table=True):
+    """A re-score Radar suggests from evidence; it changes nothing until the owner decides."""
+
+    __tablename__ = "risk_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    likelihood: int
+    impact: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    alert_key: str | None = Field(default=None, max_length=255)
+    status: str = Field(max_length=16)  # proposed | accepted | changed | rejected
+    proposed_at: datetime = Field(default_factory=utcnow)
+    decided_by: str | None = Field(default=None, max_length=128)
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_at: datetime | None = None
+
+
+class ImpactEntry(SQLModel, table=True):
+    """One "challenge -> action -> impact" of the Impact Log."""
+
+    __tablename__ = "impact_entry"
+    __table_args__ = (Index("uq_impact_entry", "la_code", "entry_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    entry_id: str = Field(max_length=8)  # IL01
+    raised_on: date
+    subgroup: str = Field(max_length=32)
+    challenge: str = Field(sa_column=Column(Text, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str = Field(max_length=128)
+    status: str = Field(max_length=16)  # open | in_progress | complete
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -234,6 +234,12 @@ benchmarks_app = typer.Typer(help="National, regional and statistical-neighbour 
                              no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(benchmarks_app, name="benchmarks")
+risks_app = typer.Typer(help="The risk register: list, show, add, score, review, decide on proposed re-scores.",
+                        no_args_is_help=True)
+impact_app = typer.Typer(help="The Impact Log: each challenge, the action taken and its evidence of impact.",
+                         no_args_is_help=True)
+app.add_typer(risks_app, name="risks")
+app.add_typer(impact_app, name="impact")
 class AlertStatus(str, Enum):
     """Which alerts `radar alerts` lists; `active` (the default) is open or acknowledged, the ones being dealt with."""
 
@@ -462,3 +468,248 @@ def docs(out: Annotated[Path, typer.Option(help="Where to write the feed specifi
 
 if __name__ == "__main__":
     app()
+
+
+@contextlib.contextmanager
+def _register() -> Iterator[tuple]:
+    """The open register (seeded from the partnership's files on first use) in one transaction; a refusal is
+    printed in plain words, exits 2 and rolls the whole edit back."""
+    from datetime import date
+
+    from radar.core.register import FileProblem
+    from radar.models import register
+    from radar.models.engine import get_engine
+
+    ctx = get_context()
+    try:
+        with get_engine(ctx.settings.database_url).begin() as conn:
+            register.ensure_seeded(conn, ctx.config, date.today())
+            yield ctx, conn, register.load_matrix(ctx.config), date.today()
+    except (register.RegisterRefusal, FileProblem) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2)
+
+
+def _refuse_if(problems: list[str]) -> None:
+    from radar.models.register import RegisterRefusal
+
+    if problems:
+        raise RegisterRefusal("Nothing was saved:\n  " + "\n  ".join(problems))
+
+
+def _risk_views(conn, ctx, matrix, today) -> list[dict]:
+    from radar.models.register import read_risks
+    from radar.pipelines.register import risk_view
+
+    return [risk_view(r, matrix, today) for r in read_risks(conn, ctx.la_code)]
+
+
+def _print_risks(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "title", "subgroup", "owner", "current", "band", "appetite", "status", "next review",
+                  "proposals", title="Risk register")
+    for r in rows:
+        table.add_row(r["id"], r["title"], r["subgroup"], r["owner"], str(r["current"]["score"]), r["band"],
+                      "out" if r["out_of_appetite"] else "within", r["status"], str(r["next_review"]),
+                      str(sum(p["status"] == "proposed" for p in r["proposals"])))
+    Console().print(table)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ByOption = Annotated[str, typer.Option(help="Who is making the change (kept in the risk's history).")]
+
+
+@risks_app.command("list")
+def risks_list(
+    as_json: JsonOption = False,
+    subgroup: Annotated[Optional[str], typer.Option(help="Only this subgroup's risks (e.g. pci).")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only risks with this status: open, treated, accepted "
+                                                       "or closed.")] = None,
+) -> None:
+    """List the register's risks with their scores, appetite, evidence and proposed re-scores."""
+    with _register() as (ctx, conn, matrix, today):
+        rows = [r for r in _risk_views(conn, ctx, matrix, today)
+                if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
+    _print_risks(rows, as_json)
+
+
+@risks_app.command("show")
+def risks_show(risk_id: Annotated[str, typer.Argument(help="The risk's id, e.g. R04.")], as_json: JsonOption = False) -> None:
+    """One risk in full, with its history (every change: who, when, what, why)."""
+    from radar.models.register import RegisterRefusal, risk_history
+
+    with _register() as (ctx, conn, matrix, today):
+        found = [r for r in _risk_views(conn, ctx, matrix, today) if r["id"] == risk_id]
+        if not found:
+            raise RegisterRefusal(f"there is no risk {risk_id} in the register (see radar risks list)")
+        row = found[0] | {"history": risk_history(conn, ctx.la_code, risk_id)}
+    if as_json:
+        _print_json(row)
+    else:
+        Console().print(row)
+
+
+@risks_app.command("add")
+def risks_add(
+    file: Annotated[Path, typer.Option(help="A YAML file with `risks:` as in bromley_risks.yaml.", exists=True)],
+    by: ByOption,
+) -> None:
+    """Add the risks in a YAML file; if any is refused, none is added."""
+    from radar.core.register import RiskFile, load_yaml
+    from radar.models.register import insert_risk
+    from radar.pipelines.register import risk_problems
+
+    with _register() as (ctx, conn, matrix, today):
+        specs = load_yaml(file, RiskFile).risks
+        subgroups = set(ctx.config.subgroups)
+        _refuse_if([f"risk {s.id}: {p}" for s in specs
+                    for p in risk_problems(s, matrix, subgroups, ctx.catalogue.indicator_by_id, today)])
+        for spec in specs:
+            insert_risk(conn, ctx.la_code, spec, matrix, today, by=by)
+    console.print(f"Added {', '.join(s.id for s in specs)}")
+
+
+@risks_app.command("score")
+def risks_score(
+    risk_id: Annotated[str, typer.Argument(help="The risk's id, e.g. R04.")],
+    likelihood: Annotated[int, typer.Option(help="New likelihood (1 to the matrix's top level).")],
+    impact: Annotated[int, typer.Option(help="New impact (1 to the matrix's top level).")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option(help="Why the score changes.")],
+    version: Annotated[int, typer.Option(help="The risk's version you are editing (radar risks show ID); an edit "
+                                              "of an older version is refused.")],
+) -> None:
+    """Re-score a risk: its current likelihood and impact, with a reason."""
+    from radar.models.register import rescore_risk
+    from radar.pipelines.register import score_problems
+
+    with _register() as (ctx, conn, matrix, today):
+        _refuse_if(score_problems(matrix, {"current": (likelihood, impact)}))
+        rescore_risk(conn, ctx.la_code, risk_id, likelihood=likelihood, impact=impact, by=by, reason=reason,
+                     version=version, matrix=matrix, today=today)
+    console.print(f"{risk_id}: now {likelihood} x {impact} = {likelihood * impact}")
+
+
+@risks_app.command("review")
+def risks_review(
+    risk_id: Annotated[str, typer.Argument(help="The risk's id, e.g. R04.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option(help="What the review found.")],
+) -> None:
+    """Record a review that keeps the score; the next review date follows the score band's cadence."""
+    from radar.models.register import review_risk
+
+    with _register() as (ctx, conn, matrix, today):
+        next_review = review_risk(conn, ctx.la_code, risk_id, by=by, note=note, matrix=matrix, today=today)
+    console.print(f"{risk_id}: reviewed; next review {next_review}")
+
+
+@risks_app.command("decide")
+def risks_decide(
+    risk_id: Annotated[str, typer.Argument(help="The risk's id, e.g. R04.")],
+    proposal: Annotated[int, typer.Argument(help="The proposal's id (radar risks show ID).")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option(help="Why you decided so.")],
+    accept: Annotated[bool, typer.Option("--accept", help="Take the proposed score.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Keep the current score.")] = False,
+    change: Annotated[Optional[str], typer.Option(help="Give another score instead, as LIKELIHOOD,IMPACT.",
+                                                  metavar="L,I")] = None,
+) -> None:
+    """Decide on a proposed re-score: --accept, --reject or --change L,I (the decision is kept in the history)."""
+    from radar.models.register import decide_proposal
+    from radar.pipelines.register import score_problems
+
+    with _register() as (ctx, conn, matrix, today):
+        chosen = [name for name, given in (("accepted", accept), ("rejected", reject), ("changed", change)) if given]
+        _refuse_if([] if len(chosen) == 1 else ["give exactly one of --accept, --reject or --change L,I"])
+        score = None
+        if change:
+            parts = change.split(",")
+            _refuse_if([] if len(parts) == 2 and all(p.strip().isdigit() for p in parts)
+                       else [f"--change must be LIKELIHOOD,IMPACT such as 3,4, not {change!r}"])
+            score = (int(parts[0]), int(parts[1]))
+            _refuse_if(score_problems(matrix, {"changed": score}))
+        result = decide_proposal(conn, ctx.la_code, risk_id, proposal, decision=chosen[0], by=by, reason=reason,
+                                 matrix=matrix, today=today, change=score)
+    console.print(f"{risk_id}: proposal {proposal} {result['status']}")
+
+
+@impact_app.command("list")
+def impact_list(
+    as_json: JsonOption = False,
+    subgroup: Annotated[Optional[str], typer.Option(help="Only this subgroup's entries.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only entries with this status: open, in_progress or "
+                                                       "complete.")] = None,
+) -> None:
+    """List the Impact Log: each challenge, the action and its evidence of impact."""
+    from radar.models.register import read_impact
+
+    with _register() as (ctx, conn, _matrix, _today):
+        rows = [r for r in read_impact(conn, ctx.la_code)
+                if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "date", "subgroup", "challenge", "action", "owner", "status", title="Impact Log")
+    for r in rows:
+        table.add_row(r["id"], str(r["date"]), r["subgroup"], r["challenge"], r["action"], r["owner"], r["status"])
+    Console().print(table)
+
+
+@impact_app.command("add")
+def impact_add(
+    subgroup: Annotated[str, typer.Option(help="The subgroup that raised the challenge (e.g. pci).")],
+    challenge: Annotated[str, typer.Option(help="The challenge made.")],
+    action: Annotated[str, typer.Option(help="The action agreed.")],
+    owner: Annotated[str, typer.Option(help="Who owns the action.")],
+    by: ByOption,
+    on: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"],
+                                                   help="When it was raised (default today).")] = None,
+    status: Annotated[str, typer.Option(help="open, in_progress or complete.")] = "open",
+    evidence: Annotated[str, typer.Option(help="Evidence of impact so far.")] = "",
+) -> None:
+    """Add an entry to the Impact Log (its id is the next IL number)."""
+    from pydantic import ValidationError
+
+    from radar.core.register import ImpactEntrySpec
+    from radar.models.register import insert_impact, next_impact_id
+    from radar.pipelines.register import impact_problems
+
+    with _register() as (ctx, conn, _matrix, today):
+        fields = {"id": next_impact_id(conn, ctx.la_code), "date": on.date() if on else today, "subgroup": subgroup,
+                  "challenge": challenge, "action": action, "owner": owner, "status": status, "evidence": evidence}
+        try:
+            entry = ImpactEntrySpec(**fields)
+        except ValidationError as error:
+            _refuse_if([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()])
+        _refuse_if(impact_problems(entry, set(ctx.config.subgroups)))
+        insert_impact(conn, ctx.la_code, entry, by=by)
+    console.print(f"Added {entry.id}")
+
+
+@impact_app.command("update")
+def impact_update(
+    entry_id: Annotated[str, typer.Argument(help="The entry's id, e.g. IL04.")],
+    by: ByOption,
+    version: Annotated[int, typer.Option(help="The entry's version you are editing (radar impact list --json).")],
+    status: Annotated[Optional[str], typer.Option(help="open, in_progress or complete.")] = None,
+    action: Annotated[Optional[str], typer.Option(help="The action, reworded.")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="Who owns the action now.")] = None,
+    evidence: Annotated[Optional[str], typer.Option(help="Evidence of impact.")] = None,
+) -> None:
+    """Update an Impact Log entry's status, action, owner or evidence of impact."""
+    from typing import get_args
+
+    from radar.core.register import ImpactStatus
+    from radar.models.register import update_impact
+
+    changes = {k: v for k, v in {"status": status, "action": action, "owner": owner, "evidence": evidence}.items()
+               if v is not None}
+    with _register() as (ctx, conn, _matrix, _today):
+        _refuse_if([] if changes else ["say what to change: --status, --action, --owner or --evidence"])
+        _refuse_if([] if status in (None, *get_args(ImpactStatus))
+                   else [f"status must be one of {', '.join(get_args(ImpactStatus))}, not {status!r}"])
+        update_impact(conn, ctx.la_code, entry_id, changes, by=by, version=version)
+    console.print(f"{entry_id}: updated")

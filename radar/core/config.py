@@ -87,6 +87,15 @@ class Target(Strict):
     year: str
 
 
+class Register(Strict):
+    """The risk register's files (radar.core.register): the scoring matrix, and the risks and Impact Log
+    a new store starts from; later edits live in the store."""
+
+    matrix: str
+    risks: str
+    impact_log: str
+
+
 class PartnershipConfig(Strict):
     source: Path | None = Field(None, exclude=True)  # the file it was read from; relative paths start there
     partnership: Partnership
@@ -98,6 +107,7 @@ class PartnershipConfig(Strict):
     feeds: dict[str, FeedSettings] = {}
     subgroups: dict[str, Subgroup]
     targets: dict[str, Target] = {}
+    risk_register: Register | None = None  # None: this partnership keeps no risk register in Radar
 
     def check_against(self, catalogue: Catalogue) -> None:
         """Every id in the config must exist in the catalogue, and every role must be filled."""

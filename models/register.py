@@ -1,0 +1,306 @@
+"""The risk register and Impact Log in the store: reads, and writes that are whole or nothing.
+
+Every function takes an open connection, so the caller's `engine.begin()`
+is the one transaction: a refused edit raises `RegisterRefusal` and the
+transaction rolls back, leaving nothing half-saved.  Each edit of a risk
+carries the version it was based on; the UPDATE matches that version or
+changes nothing, and then the edit is refused (optimistic locking: two
+people editing the same risk never silently overwrite each other).  Every
+change writes an audit_event with subject `risk:R01` or `impact:IL01`, which
+is the history `risk_history` shows.
+
+The register starts from the partnership's files (radar.core.register) the
+first time a store is read (`ensure_seeded`, which every read calls); after
+that the store is the register and the files are not read again.  Whether
+an edit is acceptable (scores on the matrix, known owner...) is judged by
+radar.pipelines.register before these functions are called.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from radar.core.config import PartnershipConfig
+from radar.core.register import (
+    ImpactEntrySpec,
+    ImpactFile,
+    Matrix,
+    RiskFile,
+    RiskSpec,
+    load_yaml,
+)
+from radar.models.store import AUDIT, audit
+from radar.models.tables import (
+    Alert,
+    ImpactEntry,
+    Risk,
+    RiskAction,
+    RiskAssessment,
+    RiskControl,
+    RiskEvidence,
+    RiskIndicator,
+    RiskProposal,
+    utcnow,
+)
+
+RISK = Risk.__table__
+CONTROL = RiskControl.__table__
+ACTION = RiskAction.__table__
+INDICATOR = RiskIndicator.__table__
+ASSESSMENT = RiskAssessment.__table__
+EVIDENCE = RiskEvidence.__table__
+PROPOSAL = RiskProposal.__table__
+IMPACT = ImpactEntry.__table__
+SEEDED = "register_seeded"
+
+
+class RegisterRefusal(ValueError):
+    """An edit the register refuses, in words the person making it can act on."""
+
+
+def load_matrix(config: PartnershipConfig) -> Matrix:
+    if config.risk_register is None:
+        raise RegisterRefusal("this partnership's config has no [risk_register] section, so it keeps no risk register")
+    return load_yaml(config.resolve_path(config.risk_register.matrix), Matrix)
+
+
+def ensure_seeded(conn: Connection, config: PartnershipConfig, today: date) -> None:
+    """Load the partnership's risk and Impact Log files into a store that has never had them (idempotent).
+
+    The marker is an audit event, so a register emptied on purpose later is
+    not refilled; the files are read only when the marker is missing.
+    """
+    la_code = config.partnership.la_code
+    done = conn.execute(select(AUDIT.c.id).where(AUDIT.c.la_code == la_code, AUDIT.c.action == SEEDED)).first()
+    if done or config.risk_register is None:
+        return
+    matrix = load_matrix(config)
+    risks = load_yaml(config.resolve_path(config.risk_register.risks), RiskFile).risks
+    entries = load_yaml(config.resolve_path(config.risk_register.impact_log), ImpactFile).entries
+    for spec in risks:
+        insert_risk(conn, la_code, spec, matrix, today, by="register file", kind="loaded")
+    for entry in entries:
+        insert_impact(conn, la_code, entry, by="impact log file")
+    audit(conn, la_code, "register file", SEEDED, la_code, {"risks": len(risks), "impact_entries": len(entries)})
+
+
+def _assess(conn: Connection, risk_pk: int, kind: str, likelihood: int, impact: int, on: date, by: str,
+            reason: str, matrix: Matrix) -> None:
+    conn.execute(insert(ASSESSMENT).values(
+        risk=risk_pk, kind=kind, likelihood=likelihood, impact=impact, assessed_on=on, by=by, reason=reason,
+        criteria=json.dumps(matrix.criteria(), sort_keys=True), at=utcnow()))
+
+
+def insert_risk(conn: Connection, la_code: str, spec: RiskSpec, matrix: Matrix, today: date, by: str,
+                kind: str = "added") -> None:
+    """Add a risk with its controls, actions and linked indicators, and its first assessment."""
+    if _risk_pk(conn, la_code, spec.id, missing_ok=True):
+        raise RegisterRefusal(f"risk {spec.id} already exists; choose another id or edit it instead")
+    score = spec.current.likelihood * spec.current.impact
+    values = {
+        "la_code": la_code, "risk_id": spec.id, "title": spec.title, "cause": spec.cause, "event": spec.event,
+        "consequence": spec.consequence, "category": spec.category, "priority": spec.priority,
+        "subgroup": spec.subgroup, "owner": spec.owner, "confidence": spec.confidence,
+        "confidence_reason": spec.confidence_reason, "status": spec.status, "approver": spec.approver,
+        "expiry": spec.expiry, "next_review": spec.next_review or matrix.next_review(score, today),
+        "version": 1, "updated_at": utcnow(),
+    } | {f"{name}_{axis}": getattr(getattr(spec, name), axis)
+         for name in ("inherent", "current", "target") for axis in ("likelihood", "impact")}
+    pk = conn.execute(insert(RISK).values(**values)).inserted_primary_key[0]
+    for control in spec.controls:
+        conn.execute(insert(CONTROL).values(risk=pk, **control.model_dump()))
+    for action in spec.actions:
+        conn.execute(insert(ACTION).values(risk=pk, **action.model_dump()))
+    for indicator in spec.linked_indicators:
+        conn.execute(insert(INDICATOR).values(risk=pk, indicator=indicator))
+    _assess(conn, pk, kind, spec.current.likelihood, spec.current.impact, today, by, f"risk {kind}", matrix)
+    audit(conn, la_code, by, f"risk_{kind}", f"risk:{spec.id}", spec.model_dump(mode="json"))
+
+
+def _risk_pk(conn: Connection, la_code: str, risk_id: str, missing_ok: bool = False) -> int | None:
+    pk = conn.execute(select(RISK.c.id).where(RISK.c.la_code == la_code, RISK.c.risk_id == risk_id)).scalar()
+    if pk is None and not missing_ok:
+        raise RegisterRefusal(f"there is no risk {risk_id} in the register (see radar risks list)")
+    return pk
+
+
+def _bump(conn: Connection, la_code: str, risk_id: str, version: int, values: dict[str, Any]) -> int:
+    """Apply an edit only if the risk is still at `version`; refuse it otherwise (someone else edited it)."""
+    pk = _risk_pk(conn, la_code, risk_id)
+    changed = conn.execute(update(RISK).where(RISK.c.id == pk, RISK.c.version == version)
+                           .values(**values, version=version + 1, updated_at=utcnow())).rowcount
+    if changed != 1:
+        now = conn.execute(select(RISK.c.version).where(RISK.c.id == pk)).scalar()
+        raise RegisterRefusal(f"risk {risk_id} has changed since you read it (you had version {version}, it is now "
+                              f"version {now}); look at it again (radar risks show {risk_id}) and redo your edit")
+    return pk
+
+
+def rescore_risk(conn: Connection, la_code: str, risk_id: str, *, likelihood: int, impact: int, by: str,
+                 reason: str, version: int, matrix: Matrix, today: date, kind: str = "scored") -> None:
+    """Give the risk a new current score (a review too: the next review follows the new band's cadence)."""
+    old = risk_row(conn, la_code, risk_id)
+    pk = _bump(conn, la_code, risk_id, version, {
+        "current_likelihood": likelihood, "current_impact": impact,
+        "next_review": matrix.next_review(likelihood * impact, today)})
+    _assess(conn, pk, kind, likelihood, impact, today, by, reason, matrix)
+    audit(conn, la_code, by, f"risk_{kind}", f"risk:{risk_id}", {
+        "from": [old["current_likelihood"], old["current_impact"]], "to": [likelihood, impact], "reason": reason,
+        "version": version + 1})
+
+
+def review_risk(conn: Connection, la_code: str, risk_id: str, *, by: str, note: str, matrix: Matrix,
+                today: date) -> date:
+    """Record a review that keeps the score; the next review date moves on by the band's cadence."""
+    risk = risk_row(conn, la_code, risk_id)
+    score = risk["current_likelihood"] * risk["current_impact"]
+    next_review = matrix.next_review(score, today)
+    pk = _bump(conn, la_code, risk_id, risk["version"], {"next_review": next_review})
+    _assess(conn, pk, "reviewed", risk["current_likelihood"], risk["current_impact"], today, by, note, matrix)
+    audit(conn, la_code, by, "risk_reviewed", f"risk:{risk_id}", {"note": note, "next_review": next_review,
+                                                                   "version": risk["version"] + 1})
+    return next_review
+
+
+def decide_proposal(conn: Connection, la_code: str, risk_id: str, proposal_id: int, *, decision: str, by: str,
+                    reason: str, matrix: Matrix, today: date, change: tuple[int, int] | None = None) -> dict:
+    """The owner's decision on a proposed re-score: accepted (its score), changed (another score) or rejected."""
+    pk = _risk_pk(conn, la_code, risk_id)
+    proposal = conn.execute(select(PROPOSAL).where(PROPOSAL.c.id == proposal_id, PROPOSAL.c.risk == pk)).mappings().first()
+    if proposal is None:
+        raise RegisterRefusal(f"risk {risk_id} has no proposal {proposal_id} (see radar risks show {risk_id})")
+    if proposal["status"] != "proposed":
+        raise RegisterRefusal(f"proposal {proposal_id} was already {proposal['status']} by {proposal['decided_by']}")
+    score = {"accepted": (proposal["likelihood"], proposal["impact"]), "changed": change}.get(decision)
+    if score:
+        rescore_risk(conn, la_code, risk_id, likelihood=score[0], impact=score[1], by=by, reason=reason,
+                     version=risk_row(conn, la_code, risk_id)["version"], matrix=matrix, today=today, kind="decided")
+    conn.execute(update(PROPOSAL).where(PROPOSAL.c.id == proposal_id).values(
+        status=decision, decided_by=by, decision_reason=reason, decided_at=utcnow()))
+    audit(conn, la_code, by, f"proposal_{decision}", f"risk:{risk_id}", {
+        "proposal": proposal_id, "proposed": [proposal["likelihood"], proposal["impact"]], "score": score,
+        "reason": reason})
+    return {"proposal": proposal_id, "status": decision, "score": score}
+
+
+def attach_evidence(conn: Connection, la_code: str, evidence: list[dict], proposals: list[dict]) -> dict:
+    """Record alerts as evidence on risks and the re-scores they suggest (pipelines.register decides both)."""
+    for row in evidence:
+        pk = _risk_pk(conn, la_code, row["risk_id"])
+        conn.execute(insert(EVIDENCE).values(risk=pk, alert_key=row["alert_key"], change=row["change"],
+                                             status=row["status"], severity=row["severity"], period=row["period"],
+                                             at=utcnow()))
+        audit(conn, la_code, "monthly_cycle", "risk_evidence", f"risk:{row['risk_id']}",
+              {k: row[k] for k in ("alert_key", "change", "message")})
+    for row in proposals:
+        pk = _risk_pk(conn, la_code, row["risk_id"])
+        proposal = conn.execute(insert(PROPOSAL).values(
+            risk=pk, likelihood=row["likelihood"], impact=row["impact"], reason=row["reason"],
+            alert_key=row["alert_key"], status="proposed", proposed_at=utcnow())).inserted_primary_key[0]
+        audit(conn, la_code, "monthly_cycle", "proposal_made", f"risk:{row['risk_id']}",
+              {"proposal": proposal, "likelihood": row["likelihood"], "impact": row["impact"], "reason": row["reason"]})
+    return {"evidence": len(evidence), "proposals": len(proposals)}
+
+
+def risk_row(conn: Connection, la_code: str, risk_id: str) -> dict:
+    pk = _risk_pk(conn, la_code, risk_id)
+    return dict(conn.execute(select(RISK).where(RISK.c.id == pk)).mappings().one())
+
+
+def read_risks(conn: Connection, la_code: str) -> list[dict]:
+    """Every risk with its controls, actions, linked indicators, evidence, proposals and the score at its last
+    review (what pipelines.register.risk_view needs), in id order."""
+    risks = [dict(r) for r in conn.execute(select(RISK).where(RISK.c.la_code == la_code).order_by(RISK.c.risk_id))
+             .mappings()]
+    pks = [r["id"] for r in risks]
+
+    def children(table, order) -> dict[int, list[dict]]:
+        grouped: dict[int, list[dict]] = {pk: [] for pk in pks}
+        for row in conn.execute(select(table).where(table.c.risk.in_(pks)).order_by(order)).mappings():
+            grouped[row["risk"]].append({k: v for k, v in row.items() if k != "risk"})
+        return grouped
+
+    controls = children(CONTROL, CONTROL.c.id)
+    actions = children(ACTION, ACTION.c.id)
+    indicators = children(INDICATOR, INDICATOR.c.indicator)
+    evidence = children(EVIDENCE, EVIDENCE.c.id)
+    proposals = children(PROPOSAL, PROPOSAL.c.id)
+    reviewed = _score_before_last_review(conn, pks)
+    for risk in risks:
+        pk = risk["id"]
+        risk |= {"controls": [{k: c[k] for k in ("description", "effectiveness")} for c in controls[pk]],
+                 "actions": actions[pk], "linked_indicators": [i["indicator"] for i in indicators[pk]],
+                 "evidence": evidence[pk], "proposals": proposals[pk], "score_at_last_review": reviewed.get(pk)}
+    return risks
+
+
+def _score_before_last_review(conn: Connection, pks: list[int]) -> dict[int, int]:
+    """Each risk's score as it stood at its last review before the latest assessment (the base of its trend)."""
+    scores: dict[int, list[int]] = {}
+    query = select(ASSESSMENT.c.risk, ASSESSMENT.c.likelihood, ASSESSMENT.c.impact).where(
+        ASSESSMENT.c.risk.in_(pks)).order_by(ASSESSMENT.c.risk, ASSESSMENT.c.id)
+    for row in conn.execute(query):
+        scores.setdefault(row.risk, []).append(row.likelihood * row.impact)
+    return {pk: s[-2] for pk, s in scores.items() if len(s) > 1}
+
+
+def risk_history(conn: Connection, la_code: str, risk_id: str) -> list[dict]:
+    """Every change to a risk, oldest first: who, when, what, why (from the audit trail)."""
+    _risk_pk(conn, la_code, risk_id)
+    rows = conn.execute(select(AUDIT.c.at, AUDIT.c.actor, AUDIT.c.action, AUDIT.c.detail).where(
+        AUDIT.c.la_code == la_code, AUDIT.c.subject == f"risk:{risk_id}").order_by(AUDIT.c.id)).mappings()
+    return [{"at": r["at"], "by": r["actor"], "what": r["action"], "detail": json.loads(r["detail"])} for r in rows]
+
+
+def indicator_alerts(conn: Connection, la_code: str) -> list[dict]:
+    """Every alert about an indicator, in the columns the evidence step (pipelines.register.new_evidence) reads."""
+    table = Alert.__table__
+    query = select(table.c.key, table.c.indicator, table.c.status, table.c.severity, table.c.message,
+                   table.c.last_period).where(table.c.la_code == la_code, table.c.indicator.is_not(None))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def attached_evidence(conn: Connection, la_code: str) -> list[tuple[str, str, str, str]]:
+    query = select(RISK.c.risk_id, EVIDENCE.c.alert_key, EVIDENCE.c.status, EVIDENCE.c.severity).join(
+        RISK, RISK.c.id == EVIDENCE.c.risk).where(RISK.c.la_code == la_code)
+    return [tuple(r) for r in conn.execute(query)]
+
+
+def insert_impact(conn: Connection, la_code: str, entry: ImpactEntrySpec, by: str) -> None:
+    exists = conn.execute(select(IMPACT.c.id).where(IMPACT.c.la_code == la_code, IMPACT.c.entry_id == entry.id)).first()
+    if exists:
+        raise RegisterRefusal(f"Impact Log entry {entry.id} already exists; update it instead")
+    values = entry.model_dump(exclude={"id", "date"}) | {"entry_id": entry.id, "raised_on": entry.date}
+    conn.execute(insert(IMPACT).values(la_code=la_code, version=1, updated_at=utcnow(), **values))
+    audit(conn, la_code, by, "impact_added", f"impact:{entry.id}", entry.model_dump(mode="json"))
+
+
+def next_impact_id(conn: Connection, la_code: str) -> str:
+    count = conn.execute(select(func.count()).select_from(IMPACT).where(IMPACT.c.la_code == la_code)).scalar()
+    return f"IL{count + 1:02d}"
+
+
+def update_impact(conn: Connection, la_code: str, entry_id: str, changes: dict[str, str], *, by: str,
+                  version: int) -> None:
+    """Change an entry's status, action, owner or evidence of impact, if nobody changed it since `version`."""
+    old = conn.execute(select(IMPACT).where(IMPACT.c.la_code == la_code, IMPACT.c.entry_id == entry_id)).mappings().first()
+    if old is None:
+        raise RegisterRefusal(f"there is no Impact Log entry {entry_id} (see radar impact list)")
+    changed = conn.execute(update(IMPACT).where(IMPACT.c.id == old["id"], IMPACT.c.version == version).values(
+        **changes, version=version + 1, updated_at=utcnow())).rowcount
+    if changed != 1:
+        raise RegisterRefusal(f"Impact Log entry {entry_id} has changed since you read it (you had version {version}, "
+                              f"it is now version {old['version']}); look at it again and redo your update")
+    audit(conn, la_code, by, "impact_updated", f"impact:{entry_id}",
+          {k: {"from": old[k], "to": v} for k, v in changes.items()})
+
+
+def read_impact(conn: Connection, la_code: str) -> list[dict]:
+    rows = conn.execute(select(IMPACT).where(IMPACT.c.la_code == la_code).order_by(IMPACT.c.entry_id)).mappings()
+    return [{"id": r["entry_id"], "date": r["raised_on"], "subgroup": r["subgroup"], "challenge": r["challenge"],
+             "action": r["action"], "owner": r["owner"], "status": r["status"], "evidence": r["evidence"],
+             "version": r["version"]} for r in rows]
