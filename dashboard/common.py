@@ -136,9 +136,9 @@ def chase_table(ctx: Context, chase: pl.DataFrame) -> pl.DataFrame:
         "Agency": [agency_name(ctx, feed.id) for feed in feeds],
         "Feed": [feed.name for feed in feeds],
         "Status": chase["status"].replace_strict(FEED_STATUS_LABELS),
+        "Days late": chase["days_late"],
         "Due": chase["due_date"],
         "Received": chase["received_at"],
-        "Days late": chase["days_late"],
         "Contact": [ctx.config.agencies[feed.agency].contact for feed in feeds],
     })
 
@@ -160,16 +160,19 @@ def england_figure(published: pl.DataFrame, period: str | None) -> tuple[int, fl
     `published` is one indicator's `benchmark_comparisons` rows.  The figure
     is for the DfE year the month falls in, or the latest year before it, so
     a series ending in March 2020 is read against England in 2019-20, not a
-    later year; without `period` (or with nothing that early) the latest
-    published year.  None when DfE publishes no England figure for it.  The
+    later year; when DfE has nothing that early, the nearest year after it;
+    without `period`, the latest year.  None when DfE publishes no England
+    figure for it.  The
     page's chart, its England line and its benchmark table all come from
     these rows, so they can never disagree.
     """
     national = published.filter(pl.col("national").is_not_null()).sort("year")
-    if period is not None:
-        earlier = national.filter(pl.col("year") <= periods.financial_year(period) + 1)
-        national = earlier if earlier.height else national
-    return national.select("year", "national").row(-1) if national.height else None
+    if national.is_empty():
+        return None
+    if period is None:
+        return national.select("year", "national").row(-1)
+    earlier = national.filter(pl.col("year") <= periods.financial_year(period) + 1)
+    return (earlier if earlier.height else national.head(1)).select("year", "national").row(-1)
 
 
 def benchmark_comparisons() -> pl.DataFrame:

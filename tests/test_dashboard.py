@@ -529,7 +529,7 @@ def test_england_figure_is_for_the_year_of_the_latest_month_or_the_one_before():
     published = pl.DataFrame({"year": [2019, 2020, 2021, 2022], "national": [21.9, 20.8, None, 22.1]})
     assert england_figure(published, "2020-03") == (2020, 20.8)  # March 2020 is in 2019-20
     assert england_figure(published, "2020-04") == (2020, 20.8)  # 2020-21 has no England figure
-    assert england_figure(published, "2017-06") == (2022, 22.1)  # nothing that early: the latest
+    assert england_figure(published, "2017-06") == (2019, 21.9)  # nothing that early: the nearest year after
     assert england_figure(published, None) == (2022, 22.1)
     assert england_figure(published.clear(), "2020-03") is None
 
