@@ -1,0 +1,212 @@
+"""The risk register and Impact Log: matrix arithmetic, edit rules, evidence and proposals (pure), the store's
+seeding, optimistic locking and history (SQLite and PostgreSQL), the seed files and the CLI's JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
+from radar.core.config import DEFAULT_CONFIG, load_config
+from radar.core.register import FileProblem, ImpactFile, Matrix, RiskFile, RiskSpec, load_yaml, parse_yaml
+from radar.models import register as store
+from radar.models.engine import get_engine
+from radar.pipelines import register as rules
+
+CONFIG = load_config(DEFAULT_CONFIG)
+MATRIX = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.matrix), Matrix)
+TODAY = date(2026, 6, 15)
+SUBGROUPS = set(CONFIG.subgroups)
+
+
+def spec(**changes) -> RiskSpec:
+    base = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.risks), RiskFile).risks[8]  # R09, EHE
+    return base.model_copy(update={"id": "R99"} | changes)
+
+
+def test_bands_appetite_and_review_dates_follow_the_matrix():
+    # 5x5; bands low 1-4 (6 months), medium 5-11 (3), high 12+ (1); appetite strategic 9, operational 12.
+    assert [MATRIX.band(s).name for s in (4, 5, 11, 12, 25)] == ["low", "medium", "medium", "high", "high"]
+    assert MATRIX.out_of_appetite("strategic", 10) and not MATRIX.out_of_appetite("strategic", 9)
+    assert not MATRIX.out_of_appetite("operational", 12) and MATRIX.out_of_appetite("operational", 15)
+    assert MATRIX.next_review(16, date(2020, 1, 31)) == date(2020, 2, 29)  # monthly, clamped to February's end
+    assert MATRIX.next_review(6, date(2020, 11, 30)) == date(2021, 2, 28)  # quarterly across a year
+    assert MATRIX.next_review(2, date(2020, 3, 15)) == date(2020, 9, 15)  # six-monthly
+    assert MATRIX.score_problem(6, 2) and MATRIX.score_problem(1, 0) and MATRIX.score_problem(5, 5) is None
+
+
+def test_trend_since_last_review():
+    assert [rules.trend(None, 9), rules.trend(9, 12), rules.trend(12, 9), rules.trend(9, 9)] == \
+        ["new", "up", "down", "steady"]
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"current": {"likelihood": 6, "impact": 3}}, "current score"),
+    ({"owner": "Someone Else"}, "owner 'Someone Else'"),
+    ({"subgroup": "nope"}, "subgroup 'nope'"),
+    ({"linked_indicators": ["ehe_registered", "not_an_indicator"]}, "not_an_indicator"),
+    ({"next_review": date(2026, 6, 14)}, "in the past"),
+    ({"status": "accepted", "expiry": date(2027, 1, 1)}, "approver"),
+    ({"status": "accepted", "approver": "Independent Chair"}, "expiry"),
+])
+def test_each_bad_edit_is_named(changes, words, catalogue):
+    bad = spec(**changes) if "current" not in changes else RiskSpec.model_validate(
+        spec().model_dump() | changes)
+    problems = rules.risk_problems(bad, MATRIX, SUBGROUPS, catalogue.indicator_by_id, TODAY)
+    assert len(problems) == 1 and words in problems[0]
+    assert rules.risk_problems(spec(), MATRIX, SUBGROUPS, catalogue.indicator_by_id, TODAY) == []
+
+
+def test_an_action_without_owner_or_due_date_is_refused_with_its_line():
+    text = ("risks:\n  - id: R50\n    actions:\n      - description: x\n        owner: ''\n")
+    with pytest.raises(FileProblem) as error:
+        parse_yaml(text, RiskFile, "risks.yaml")
+    assert "risks.yaml line 5, field risks.0.actions.0.owner" in str(error.value)
+    assert "line 4, field risks.0.actions.0.due: Field required" in str(error.value)
+
+
+def test_seed_files_load_and_every_linked_indicator_exists(catalogue):
+    risks = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.risks), RiskFile).risks
+    log = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.impact_log), ImpactFile).entries
+    assert len(log) == 11 and {e.subgroup for e in log} <= SUBGROUPS
+    assert len(risks) >= 9 and all(r.linked_indicators for r in risks)
+    for risk in risks:
+        assert rules.risk_problems(risk, MATRIX, SUBGROUPS, catalogue.indicator_by_id, date(2020, 1, 1)) == []
+
+
+def alert(key, status="open", severity="medium", indicator="ehe_registered"):
+    return {"key": key, "indicator": indicator, "status": status, "severity": severity, "last_period": "2020-03",
+            "message": "Children electively home educated above its usual range for 3 months."}
+
+
+def test_evidence_is_news_once_and_proposes_one_step_of_likelihood():
+    links = {"R09": ["ehe_registered"], "R04": ["mash_enquiries"]}
+    found = rules.new_evidence(links, [alert("a")], [])
+    assert [(e["risk_id"], e["change"]) for e in found] == [("R09", "raised")]
+    assert rules.new_evidence(links, [alert("a")], [("R09", "a", "open", "medium")]) == []
+    assert rules.new_evidence(links, [alert("a", severity="high")], [("R09", "a", "open", "medium")])[0]["change"] \
+        == "escalated"
+    assert rules.new_evidence(links, [alert("a", "resolved")], [("R09", "a", "open", "medium")])[0]["change"] \
+        == "resolved"
+    risk = {"risk_id": "R09", "status": "open", "current_likelihood": 3, "current_impact": 3, "proposals": []}
+    [proposal] = rules.propose_rescores([risk], found, {"R09": 1}, MATRIX)
+    assert (proposal["likelihood"], proposal["impact"]) == (4, 3)
+    assert proposal["reason"] == "Children electively home educated above its usual range for 3 months; likelihood 3 → 4."
+    waiting = risk | {"proposals": [{"status": "proposed"}]}
+    assert rules.propose_rescores([waiting], found, {"R09": 1}, MATRIX) == []
+
+
+def test_overdue_reviews_and_actions_raise_alert_candidates_for_the_owning_subgroup():
+    settings = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
+    risk = {"risk_id": "R09", "title": "EHE", "status": "open", "subgroup": "education",
+            "next_review": date(2026, 6, 1), "actions": [
+                {"id": 7, "description": "Publish policy", "owner": "Director of Education",
+                 "due": date(2026, 5, 1), "status": "open"},
+                {"id": 8, "description": "Done", "owner": "x", "due": date(2026, 5, 1), "status": "done"}]}
+    frame = rules.overdue_candidates([risk], TODAY, "2026-05", "E09000006", settings)
+    assert sorted(frame["rule"].to_list()) == ["action_overdue", "risk_review_overdue"]
+    assert set(frame["subgroup"]) == {"education"}
+    assert rules.overdue_candidates([risk | {"status": "closed"}], TODAY, "2026-05", "E09000006", settings).is_empty()
+
+
+def _open(store_url):
+    return get_engine(store_url)
+
+
+def _seeded(store_url):
+    engine = _open(store_url)
+    with engine.begin() as conn:
+        store.ensure_seeded(conn, CONFIG, TODAY)
+    return engine
+
+
+def test_a_new_store_loads_the_files_once(store_url):
+    engine = _seeded(store_url)
+    with engine.begin() as conn:
+        store.ensure_seeded(conn, CONFIG, TODAY)
+        risks = store.read_risks(conn, CONFIG.partnership.la_code)
+        log = store.read_impact(conn, CONFIG.partnership.la_code)
+    assert len(risks) == len(load_yaml(CONFIG.resolve_path(CONFIG.risk_register.risks), RiskFile).risks)
+    assert len(log) == 11
+
+
+def test_stale_version_is_refused_and_nothing_changes(store_url):
+    engine, la = _seeded(store_url), CONFIG.partnership.la_code
+    with engine.begin() as conn:
+        store.rescore_risk(conn, la, "R09", likelihood=4, impact=3, by="DoE", reason="EHE up", version=1,
+                           matrix=MATRIX, today=TODAY)
+    with pytest.raises(store.RegisterRefusal, match="version 1, it is now version 2"):
+        with engine.begin() as conn:
+            store.rescore_risk(conn, la, "R09", likelihood=2, impact=2, by="other", reason="x", version=1,
+                               matrix=MATRIX, today=TODAY)
+    with engine.begin() as conn:
+        row = store.risk_row(conn, la, "R09")
+        history = store.risk_history(conn, la, "R09")
+    assert (row["current_likelihood"], row["current_impact"], row["version"]) == (4, 3, 2)
+    assert row["next_review"] == date(2026, 7, 15)  # 12 is high: monthly
+    assert [h["what"] for h in history] == ["risk_loaded", "risk_scored"]
+    assert history[1]["by"] == "DoE" and history[1]["detail"]["from"] == [3, 3]
+
+
+def test_a_proposal_changes_nothing_until_the_owner_decides(store_url):
+    engine, la = _seeded(store_url), CONFIG.partnership.la_code
+    proposal = {"risk_id": "R09", "likelihood": 4, "impact": 3, "reason": "EHE up; likelihood 3 → 4.", "alert_key": "a"}
+    with engine.begin() as conn:
+        store.attach_evidence(conn, la, [{"risk_id": "R09", "alert_key": "a", "change": "raised", "status": "open",
+                                          "severity": "medium", "period": "2020-03", "message": "m"}], [proposal])
+        risk = [r for r in store.read_risks(conn, la) if r["risk_id"] == "R09"][0]
+    view = rules.risk_view(risk, MATRIX, TODAY)
+    assert view["current"]["score"] == 9 and view["evidence"] == ["a"]
+    [made] = view["proposals"]
+    assert made["status"] == "proposed"
+    with engine.begin() as conn:
+        store.decide_proposal(conn, la, "R09", made["id"], decision="changed", by="DoE", reason="less than that",
+                              matrix=MATRIX, today=TODAY, change=(3, 4))
+    with pytest.raises(store.RegisterRefusal, match="already changed"):
+        with engine.begin() as conn:
+            store.decide_proposal(conn, la, "R09", made["id"], decision="accepted", by="x", reason="y",
+                                  matrix=MATRIX, today=TODAY)
+    with engine.begin() as conn:
+        row = store.risk_row(conn, la, "R09")
+        what = [h["what"] for h in store.risk_history(conn, la, "R09")]
+    assert (row["current_likelihood"], row["current_impact"]) == (3, 4)
+    assert what == ["risk_loaded", "risk_evidence", "proposal_made", "risk_decided", "proposal_changed"]
+
+
+def test_impact_update_with_a_stale_version_is_refused(store_url):
+    engine, la = _seeded(store_url), CONFIG.partnership.la_code
+    with engine.begin() as conn:
+        store.update_impact(conn, la, "IL08", {"status": "complete"}, by="chair", version=1)
+    with pytest.raises(store.RegisterRefusal, match="has changed since you read it"):
+        with engine.begin() as conn:
+            store.update_impact(conn, la, "IL08", {"status": "open"}, by="other", version=1)
+    with engine.begin() as conn:
+        assert [e["status"] for e in store.read_impact(conn, la) if e["id"] == "IL08"] == ["complete"]
+
+
+def test_cli_json_shapes_and_refusals(store_url, tmp_path, monkeypatch):
+    from radar.cli import app
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    runner = CliRunner()
+    listed = json.loads(runner.invoke(app, ["risks", "list", "--json", "--subgroup", "education"]).stdout)
+    assert [r["id"] for r in listed] == ["R09"]
+    assert {"id", "title", "category", "priority", "subgroup", "owner", "inherent", "current", "target", "appetite",
+            "out_of_appetite", "confidence", "status", "next_review", "version", "linked_indicators", "evidence",
+            "proposals"} <= set(listed[0])
+    assert listed[0]["current"] == {"likelihood": 3, "impact": 3, "score": 9}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(CONFIG.resolve_path(CONFIG.risk_register.risks)).read_text().replace(
+        "id: R01", "id: R77").replace("owner: Independent Chair\n", "owner: Nobody\n", 1))
+    refused = runner.invoke(app, ["risks", "add", "--file", str(bad), "--by", "me"])
+    assert refused.exit_code == 2 and "Nothing was saved" in refused.output
+    missing = runner.invoke(app, ["risks", "show", "R77", "--json"])
+    assert missing.exit_code == 2 and "no risk R77" in missing.output  # nothing half-saved
+    log = json.loads(runner.invoke(app, ["impact", "list", "--json"]).stdout)
+    assert len(log) == 11 and set(log[0]) >= {"id", "date", "subgroup", "challenge", "action", "owner", "status",
+                                                "evidence"}
