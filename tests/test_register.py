@@ -139,10 +139,9 @@ def test_stale_version_is_refused_and_nothing_changes(store_url):
     with engine.begin() as conn:
         store.rescore_risk(conn, la, "R09", likelihood=4, impact=3, by="DoE", reason="EHE up", version=1,
                            matrix=MATRIX, today=TODAY)
-    with pytest.raises(store.RegisterRefusal, match="version 1, it is now version 2"):
-        with engine.begin() as conn:
-            store.rescore_risk(conn, la, "R09", likelihood=2, impact=2, by="other", reason="x", version=1,
-                               matrix=MATRIX, today=TODAY)
+    with pytest.raises(store.RegisterRefusal, match="version 1, it is now version 2"), engine.begin() as conn:
+        store.rescore_risk(conn, la, "R09", likelihood=2, impact=2, by="other", reason="x", version=1,
+                           matrix=MATRIX, today=TODAY)
     with engine.begin() as conn:
         row = store.risk_row(conn, la, "R09")
         history = store.risk_history(conn, la, "R09")
@@ -158,7 +157,7 @@ def test_a_proposal_changes_nothing_until_the_owner_decides(store_url):
     with engine.begin() as conn:
         store.attach_evidence(conn, la, [{"risk_id": "R09", "alert_key": "a", "change": "raised", "status": "open",
                                           "severity": "medium", "period": "2020-03", "message": "m"}], [proposal])
-        risk = [r for r in store.read_risks(conn, la) if r["risk_id"] == "R09"][0]
+        risk = next(r for r in store.read_risks(conn, la) if r["risk_id"] == "R09")
     view = rules.risk_view(risk, MATRIX, TODAY)
     assert view["current"]["score"] == 9 and view["evidence"] == ["a"]
     [made] = view["proposals"]
@@ -166,10 +165,9 @@ def test_a_proposal_changes_nothing_until_the_owner_decides(store_url):
     with engine.begin() as conn:
         store.decide_proposal(conn, la, "R09", made["id"], decision="changed", by="DoE", reason="less than that",
                               matrix=MATRIX, today=TODAY, change=(3, 4))
-    with pytest.raises(store.RegisterRefusal, match="already changed"):
-        with engine.begin() as conn:
-            store.decide_proposal(conn, la, "R09", made["id"], decision="accepted", by="x", reason="y",
-                                  matrix=MATRIX, today=TODAY)
+    with pytest.raises(store.RegisterRefusal, match="already changed"), engine.begin() as conn:
+        store.decide_proposal(conn, la, "R09", made["id"], decision="accepted", by="x", reason="y",
+                              matrix=MATRIX, today=TODAY)
     with engine.begin() as conn:
         row = store.risk_row(conn, la, "R09")
         what = [h["what"] for h in store.risk_history(conn, la, "R09")]
@@ -181,9 +179,8 @@ def test_impact_update_with_a_stale_version_is_refused(store_url):
     engine, la = _seeded(store_url), CONFIG.partnership.la_code
     with engine.begin() as conn:
         store.update_impact(conn, la, "IL08", {"status": "complete"}, by="chair", version=1)
-    with pytest.raises(store.RegisterRefusal, match="has changed since you read it"):
-        with engine.begin() as conn:
-            store.update_impact(conn, la, "IL08", {"status": "open"}, by="other", version=1)
+    with pytest.raises(store.RegisterRefusal, match="has changed since you read it"), engine.begin() as conn:
+        store.update_impact(conn, la, "IL08", {"status": "open"}, by="other", version=1)
     with engine.begin() as conn:
         assert [e["status"] for e in store.read_impact(conn, la) if e["id"] == "IL08"] == ["complete"]
 
