@@ -2,7 +2,11 @@
 
 Every write goes to a temporary file in the destination folder and is then
 renamed into place (`os.replace` is atomic on one filesystem), so a crash never
-leaves a half-written archive copy or report.
+leaves a half-written archive copy or report.  A delivery is only ever opened
+as a regular file without following links (`O_NOFOLLOW`): a link dropped in
+the inbox to /proc/self/environ or to the key must never be read or copied.
+Radar's folders are owner-only (0700, files 0600): they hold the store, the
+key and raw files in quarantine.
 """
 
 from __future__ import annotations
@@ -10,18 +14,71 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy.engine import make_url
+
+from radar.validation.inert import neutralised
+
+NAME_BYTES = 255  # the longest file name most filesystems allow
+REPORT_SUFFIX = ".report.csv"  # the longest suffix added to a quarantined name
+
+
+class NotARegularFile(OSError):
+    """The delivery is a link, a folder, a device or a pipe: Radar does not read it."""
+
+
+def open_regular(path: Path):
+    """Open a delivered file for reading, refusing links and anything but a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if os.path.islink(path):
+            raise NotARegularFile(f"{path.name} is a link") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotARegularFile(f"{path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file, not a link to one (the link itself is what is looked at)."""
+    return stat.S_ISREG(os.lstat(path).st_mode)
+
+
+def owner_only(home: Path, database_url: str) -> None:
+    """Make Radar's folders 0700 and an SQLite store under them 0600 (nobody else may read them)."""
+    for folder in (home, home / "archive", home / "quarantine", home / "secrets"):
+        if folder.is_dir():
+            os.chmod(folder, 0o700)
+    url = make_url(database_url)
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        for path in (Path(url.database), Path(url.database + "-wal"), Path(url.database + "-shm")):
+            if path.exists():
+                os.chmod(path, 0o600)
+
+
+def safe_name(name: str, max_bytes: int) -> str:
+    """`name` without path separators or control characters, cut (keeping its extension) to `max_bytes` of UTF-8."""
+    name = "".join("_" if ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 else ch for ch in name) or "_"
+    if len(name.encode()) <= max_bytes:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = (dot + ext) if dot and len(ext.encode()) <= 16 else ""
+    stem = name[: len(name) - len(ext)]
+    return stem.encode()[: max_bytes - len(ext.encode())].decode("utf-8", errors="ignore") + ext
 
 
 def sha256_of(path: Path) -> str:
     """Hash the delivered bytes in 1 MiB chunks (a large file never sits in memory)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -34,7 +91,7 @@ def received_time(path: Path) -> datetime:
 
 
 def _atomic_write(destination: Path, write) -> Path:
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".tmp-")
     os.close(fd)
     try:
@@ -46,28 +103,44 @@ def _atomic_write(destination: Path, write) -> Path:
     return destination
 
 
+def _copy_regular(source: Path, destination: Path) -> None:
+    with open_regular(source) as fh, open(destination, "wb") as out:
+        shutil.copyfileobj(fh, out)
+
+
 def archive_copy(archive_root: Path, feed_id: str, period: str, file_hash: str, source: Path,
-                 pseudonymised: pl.DataFrame | None) -> Path:
+                 rows: pl.DataFrame | None) -> Path:
     """Keep an immutable copy under the hash of what was delivered.
 
-    Record feeds with a child reference are archived as their pseudonymised
-    rows, so no raw identifier is kept; other files are kept byte for byte.
-    An existing copy is never overwritten (same hash, same content).
+    Record feeds are archived as their validated rows (pseudonymised where
+    they name a child, so no raw identifier is kept), with every text cell
+    neutralised: free text such as `=HYPERLINK(...)` must not run when someone
+    opens the archive in a spreadsheet.  Aggregate returns are kept byte for
+    byte: an accepted one holds only the month, known indicator and breakdown
+    ids and whole numbers, none of which can start a formula.  An existing
+    copy is never overwritten (same hash, same content).
     """
-    suffix = ".csv" if pseudonymised is not None else source.suffix.lower()
+    suffix = ".csv" if rows is not None else source.suffix.lower()
     destination = archive_root / feed_id / period / f"{file_hash}{suffix}"
     if destination.exists():
         return destination
-    if pseudonymised is not None:
-        return _atomic_write(destination, lambda tmp: pseudonymised.write_csv(tmp))
-    return _atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))
+    if rows is not None:
+        inert = rows.with_columns(neutralised(name) for name, dtype in rows.schema.items() if dtype == pl.String)
+        return _atomic_write(destination, lambda tmp: inert.write_csv(tmp))
+    return _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
 
 
 def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str, move: bool) -> Path:
-    """Put a rejected file aside for its data lead (moved out of the inbox, copied from elsewhere)."""
+    """Put a rejected file aside for its data lead (moved out of the inbox, copied from elsewhere).
+
+    The name keeps the time and hash in front (unique per delivery) and is cut
+    to leave room for the report's suffix, so a 240-character name still fits.
+    """
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    destination = quarantine_root / f"{stamp}__{file_hash[:12]}__{source.name}"
-    _atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))
+    prefix = f"{stamp}__{file_hash[:12]}__"
+    name = prefix + safe_name(source.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
+    destination = quarantine_root / name
+    _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
     if move:
         source.unlink()
     return destination

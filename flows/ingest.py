@@ -8,7 +8,10 @@ rows in one transaction, replacing (not adding to) an earlier version.
 
 Each file is one task. It is retried only when the disk or the database
 fails (a bad file is an answer, not an error), which is safe because every
-write is atomic and keyed by the file's hash.
+write is atomic and keyed by the file's hash.  A fault's text never leaves the
+task: database and parser errors can quote a cell (a child's reference), and
+Prefect would keep that text in its own log tables, so the task raises a
+fault that names only the error's type (`withheld`).
 """
 
 from __future__ import annotations
@@ -16,29 +19,45 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy.exc import OperationalError
 
+from radar.core.periods import of_date, shift
 from radar.flows.files import (
+    NAME_BYTES,
+    REPORT_SUFFIX,
     archive_copy,
+    is_regular,
+    owner_only,
     purge_quarantine,
     quarantine_copy,
     received_time,
+    safe_name,
     sha256_of,
 )
 from radar.flows.runtime import context, engine, retry_on_io
-from radar.flows.secrets import pseudonym_key
+from radar.flows.secrets import PseudonymKeyError, store_key
 from radar.models import store
-from radar.validation.feeds import ValidatedFile, validate_file
+from radar.validation.feeds import Limits, ValidatedFile, validate_file
 from radar.validation.filenames import FileNameError, parse_file_name
+from radar.validation.problems import Problem
 from radar.validation.pseudonymise import pseudonymise, pseudonymised_columns
 from radar.validation.report import write_report
 
-FEED_SUFFIXES = {".csv", ".xlsx"}
 ACTOR = "ingest"
+MB = 1024 * 1024
+
+
+class IngestFault(Exception):
+    """A fault in Radar while handling a file, named by type only (its text could quote a cell)."""
+
+
+class IngestIOFault(OSError):
+    """The same for a fault of the disk or the database: an OSError, so the task's retry policy still applies."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +84,18 @@ class IngestResult:
 
 
 def feed_files(paths: list[Path]) -> list[Path]:
-    """Expand folders into the feed files they hold (sorted, so runs are repeatable)."""
+    """Expand folders into everything delivered in them (sorted, so runs are repeatable).
+
+    Every entry but a sub-folder and a hidden file (an upload still being
+    written) is taken, whatever its name or kind: a misnamed file, a `.xls`
+    or a link is rejected with a report and moved out of the inbox, never
+    ignored and left there forever.
+    """
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FEED_SUFFIXES)
+        if path.is_dir() and not path.is_symlink():
+            found += sorted(p for p in path.iterdir()
+                            if not p.name.startswith(".") and (p.is_symlink() or not p.is_dir()))
         else:
             found.append(path)
     return found
@@ -102,64 +128,110 @@ def current_hash(delivery: Delivery) -> str | None:
     return current["file_hash"] if current else None
 
 
+def limits(today: date | None = None) -> Limits:
+    """The partnership's limits on what Radar reads, with the months a file name may carry up to `today`."""
+    storage = context().config.storage
+    last = shift(of_date(today or datetime.now(timezone.utc).date()), storage.months_ahead)
+    return Limits(storage.max_file_mb * MB, (storage.earliest_period, last), storage.max_unpacked_mb * MB,
+                  storage.max_cells)
+
+
 def check(delivery: Delivery) -> ValidatedFile:
-    ctx = context()
-    return validate_file(delivery.path, ctx.catalogue, ctx.config.storage.max_file_mb * 1024 * 1024)
+    return validate_file(delivery.path, context().catalogue, limits())
 
 
-def record_duplicate(delivery: Delivery) -> IngestResult:
+def record_duplicate(delivery: Delivery, rejection: dict | None = None) -> IngestResult:
+    """Record a re-delivery that changes nothing: of the version in force, or of an earlier `rejection`."""
     ctx = context()
-    message = "identical to the version already stored: nothing changed"
+    message = ("identical to the version already stored: nothing changed" if rejection is None else
+               f"identical to the file already rejected (submission {rejection['id']}): nothing changed; "
+               f"its report is {rejection['report_path']}")
     with engine().begin() as conn:
         submission_id = store.record_submission(
             conn, la_code=ctx.la_code, actor=ACTOR, feed_id=delivery.feed_id, period=delivery.period,
             file_name=delivery.path.name, file_hash=delivery.file_hash, status="duplicate",
             received_at=delivery.received_at, message=message,
+            report_path=rejection["report_path"] if rejection else None,
         )
     consume(delivery.path)
     return IngestResult(delivery.path.name, delivery.feed_id, delivery.period, "duplicate",
                         submission_id=submission_id, message=message)
 
 
-def _summary(result: ValidatedFile) -> str:
+def _summary(result: ValidatedFile, report: Path) -> str:
     counts = ", ".join(f"{rule}: {n}" for rule, n in sorted(result.problem_counts.items()))
     total = sum(result.problem_counts.values())
-    return f"rejected with {total} problem{'s' if total != 1 else ''} ({counts}); see the report"
+    return (f"rejected with {total} problem{'s' if total != 1 else ''} ({counts}); the report for the data lead "
+            f"is {report} (also on the dashboard's Rejected files page)")
 
 
 def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
-    """Quarantine the file beside its report and record why; no data row is written."""
+    """Quarantine the file beside its report and record why; no data row is written.
+
+    A re-delivery of the very bytes already rejected under this name is
+    recorded as a duplicate of that rejection, so a file is listed once.
+    """
     ctx = context()
-    settings = ctx.settings
-    quarantined = quarantine_copy(settings.quarantine, delivery.path, delivery.file_hash,
+    with engine().connect() as conn:
+        earlier = store.rejection_of(conn, ctx.la_code, delivery.path.name, delivery.file_hash)
+    if earlier is not None:
+        return record_duplicate(delivery, earlier)
+    quarantined = quarantine_copy(ctx.settings.quarantine, delivery.path, delivery.file_hash,
                                   move=in_inbox(delivery.path))
-    _, report_md = write_report(result, delivery.path.name, settings.quarantine)
+    _, report_md = write_report(result, delivery.path.name, ctx.settings.quarantine, stem=quarantined.name)
+    return _record_rejection(delivery, result, str(quarantined), report_md)
+
+
+def reject_not_a_file(path: Path) -> IngestResult:
+    """A link, folder or device in the drop folder: never read or copied; reported, and the entry removed."""
+    ctx = context()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    prefix = f"{stamp}__not-a-file__"
+    stem = prefix + safe_name(path.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
+    result = ValidatedFile(None, None, None, [Problem(None, None, None, "not_a_file", (
+        "This is a link (shortcut), folder or device, not a file: Radar does not follow links or read them. "
+        "Put the return itself in the drop folder."))], {"not_a_file": 1}, 0)
+    _, report_md = write_report(result, path.name, ctx.settings.quarantine, stem=stem)
+    delivery = Delivery(path, "", datetime.now(timezone.utc), None, None)
+    outcome = _record_rejection(delivery, result, None, report_md)
+    if in_inbox(path):
+        path.unlink()  # removes the link itself, never what it points to
+    return outcome
+
+
+def _record_rejection(delivery: Delivery, result: ValidatedFile, quarantined: str | None,
+                      report_md: Path) -> IngestResult:
+    ctx = context()
     errors = [dataclasses.asdict(p) for p in result.problems]
-    message = _summary(result)
+    message = _summary(result, report_md)
     with engine().begin() as conn:
         submission_id = store.record_submission(
             conn, la_code=ctx.la_code, actor=ACTOR, feed_id=result.feed_id or delivery.feed_id,
             period=result.period or delivery.period, file_name=delivery.path.name, file_hash=delivery.file_hash,
             status="rejected", received_at=delivery.received_at, row_count=result.row_count,
             error_count=sum(result.problem_counts.values()), message=message, errors_json=json.dumps(errors),
-            archive_path=str(quarantined), report_path=str(report_md),
+            archive_path=quarantined, report_path=str(report_md),
         )
     return IngestResult(delivery.path.name, result.feed_id or delivery.feed_id, result.period or delivery.period,
                         "rejected", errors=errors, submission_id=submission_id, message=message)
 
 
+def pseudonymised_feeds() -> list[str]:
+    return [feed.id for feed in context().catalogue.feeds if pseudonymised_columns(feed)]
+
+
 def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
-    """Pseudonymise, archive and store the rows in one transaction."""
+    """Pseudonymise (with the store's own key), archive and store the rows in one transaction."""
     ctx = context()
     feed = ctx.catalogue.feed_by_id[result.feed_id]
     rows = result.frame
     hidden = pseudonymised_columns(feed)
-    if hidden:
-        key = pseudonym_key(ctx.config.pseudonymisation.key_env, ctx.settings.secrets)
-        rows = pseudonymise(rows, hidden, key)
-    archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path,
-                            rows.drop("row_number") if hidden else None)
     with engine().begin() as conn:
+        if hidden:
+            key = store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
+            rows = pseudonymise(rows, hidden, key)
+        archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path,
+                                rows.drop("row_number") if feed.kind == "records" else None)
         status, submission_id = store.accept_submission(
             conn, la_code=ctx.la_code, actor=ACTOR, feed_id=feed.id, kind=feed.kind, period=result.period,
             file_name=delivery.path.name, file_hash=delivery.file_hash, archive_path=str(archived),
@@ -170,9 +242,19 @@ def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
                         message=f"{rows.height} rows stored")
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
-def ingest_one(path: Path) -> IngestResult:
-    """The steps for one file, shared by both flows (safe to retry: every write is atomic and keyed)."""
+def prepare() -> None:
+    """Before any file: a store that holds pseudonyms must have its own key, and Radar's files are owner-only."""
+    ctx = context()
+    with engine().begin() as conn:
+        if store.key_fingerprint(conn) is not None or store.holds_pseudonyms(conn, pseudonymised_feeds()):
+            store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
+    owner_only(ctx.settings.home, ctx.settings.database_url)
+
+
+def ingest_path(path: Path) -> IngestResult:
+    """The steps for one file: not a file, duplicate, accepted or rejected."""
+    if not is_regular(path):
+        return reject_not_a_file(path)
     delivery = receive(path)
     if delivery.feed_id is not None and current_hash(delivery) == delivery.file_hash:
         return record_duplicate(delivery)
@@ -180,9 +262,27 @@ def ingest_one(path: Path) -> IngestResult:
     return accept(delivery, result) if result.ok else reject(delivery, result)
 
 
+def withheld(fault: Exception) -> Exception:
+    """The fault to let out of the task: its type only (an I/O one stays retryable); a key problem as it is."""
+    if isinstance(fault, PseudonymKeyError):
+        return fault
+    text = f"{type(fault).__name__} while ingesting a file (details withheld: they could quote a cell)"
+    return IngestIOFault(text) if isinstance(fault, OSError | OperationalError) else IngestFault(text)
+
+
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
+def ingest_one(path: Path) -> IngestResult:
+    """The steps for one file, shared by both flows (safe to retry: every write is atomic and keyed)."""
+    try:
+        return ingest_path(path)
+    except Exception as fault:
+        raise withheld(fault) from None
+
+
 @flow(name="ingest-feed")
 def ingest_feed(path: Path) -> dict:
     """Ingest one delivered file (the event-driven path: a file arrived)."""
+    prepare()
     return ingest_one(Path(path)).to_json()
 
 
@@ -190,10 +290,13 @@ def ingest_feed(path: Path) -> dict:
 def ingest_files(paths: list[Path], on_result=None) -> list[dict]:
     """Ingest many files (or folders) in one flow run; one bad file never stops the others."""
     logger = get_run_logger()
+    prepare()
     results = []
     for path in feed_files([Path(p) for p in paths]):
         try:
             result = ingest_one(path)
+        except PseudonymKeyError:
+            raise  # the key is wrong for every file: stop, with the message that says how to fix it
         except Exception as fault:  # a fault in Radar, not in the file: report it and carry on with the others
             # Only the fault's type is logged: its text or traceback could quote a cell of the file.
             logger.error("%s: could not be processed (%s)", path.name, type(fault).__name__)

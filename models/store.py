@@ -31,6 +31,7 @@ from radar.models.tables import (
     AuditEvent,
     IndicatorValue,
     Observation,
+    PseudonymKey,
     SpcRebase,
     Submission,
     utcnow,
@@ -72,6 +73,35 @@ def record_submission(conn: Connection, *, la_code: str, actor: str, **fields: A
           {"submission_id": submission_id, "feed": fields.get("feed_id"), "period": fields.get("period"),
            "message": fields.get("message", "")})
     return submission_id
+
+
+def rejection_of(conn: Connection, la_code: str, file_name: str, file_hash: str) -> dict | None:
+    """The earlier rejection of these very bytes under this name, if any (a re-delivery is its duplicate)."""
+    row = conn.execute(
+        select(SUBMISSION).where(
+            SUBMISSION.c.la_code == la_code, SUBMISSION.c.file_name == file_name,
+            SUBMISSION.c.file_hash == file_hash, SUBMISSION.c.status == "rejected",
+        ).order_by(SUBMISSION.c.id)
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def key_fingerprint(conn: Connection) -> str | None:
+    """The fingerprint of the key the store's pseudonyms were made with (None until one was recorded)."""
+    table = PseudonymKey.__table__
+    return conn.execute(select(table.c.fingerprint).order_by(table.c.id).limit(1)).scalar()
+
+
+def record_key_fingerprint(conn: Connection, fingerprint: str) -> None:
+    conn.execute(insert(PseudonymKey.__table__).values(fingerprint=fingerprint, recorded_at=utcnow()))
+
+
+def holds_pseudonyms(conn: Connection, feed_ids: list[str]) -> bool:
+    """Whether any stored row of these record feeds (the ones with pseudonymised columns) exists."""
+    return any(
+        conn.execute(select(RECORD_TABLES[feed_id].__table__.c.id).limit(1)).first() is not None
+        for feed_id in feed_ids
+    )
 
 
 def accept_submission(
@@ -276,7 +306,6 @@ def latest_cycle(conn: Connection, la_code: str) -> str | None:
 
 def record_cycle(conn: Connection, la_code: str, period: str, counts: dict[str, int]) -> None:
     audit(conn, la_code, "monthly_cycle", CYCLE_COMPLETED, period, counts)
-
 
 class WithdrawError(ValueError):
     """A submission that cannot be withdrawn; the message says why."""

@@ -94,7 +94,7 @@ def _cell(value: str | None) -> str:
 
 def _write_atomically(path: Path, text: str, encoding: str) -> None:
     """Write to a temporary file in the same folder, then rename over `path` in one step."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".tmp")  # short: any name fits
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
