@@ -17,6 +17,7 @@ from radar.core.config import Context
 from radar.flows.benchmarks import compare
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
+from radar.models import register as register_store
 from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint
 from radar.pipelines import alert_registry, alert_rules
 from radar.pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
@@ -44,7 +45,7 @@ def slow_drift(values: pl.DataFrame, period: str, summable: list[str]) -> pl.Dat
 
 
 def candidate_alerts(
-    ctx: Context, conn, points, summary, reported, status, period: str, held: list[str]
+    ctx: Context, conn, points, summary, reported, status, period: str, held: list[str], today: date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every registered rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements.
 
@@ -59,9 +60,18 @@ def candidate_alerts(
         feed_status=status, received=store.current_periods(conn, la_code),
         records={feed: store.current_records(conn, la_code, feed).select(columns)
                  for feed, columns in alert_registry.record_reads().items()},
+        risks=register_risks(ctx, conn, today), today=today,
     )
     candidates, improvements = alert_registry.run_checks(inputs)
     return alert_rules.hold_back(candidates, held), improvements
+
+
+def register_risks(ctx: Context, conn, today: date) -> list[dict]:
+    """The risk register the overdue-review and overdue-action rules read (seeded on first use; none without one)."""
+    if ctx.config.risk_register is None:
+        return []
+    register_store.ensure_seeded(conn, ctx.config, today)
+    return register_store.read_risks(conn, ctx.la_code)
 
 
 def current_feed_status(ctx: Context, period: str, today: date) -> pl.DataFrame:
@@ -94,7 +104,8 @@ def compute_signals(period: str, today: date) -> dict[str, int]:
     held = alert_rules.held_feeds(status, period)
     with engine().begin() as conn:
         points, summary = chart(ctx, conn, values)
-        candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, status, period, held)
+        candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, status, period, held,
+                                                    today)
         state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
         drift = slow_drift(values, period, event_counts(ctx.catalogue))
         series_status = summary.join(drift, on=KEYS, how="left").select(

@@ -10,14 +10,15 @@ charts or the feed statuses decides between them.  The cycle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines import alert_records, alert_rules
+from radar.pipelines import alert_records, alert_rules, register
 from radar.pipelines.alert_rules import Rule, candidate_frame
 
 POSITIVE_PREFIX = "improvement_"  # rows a check returns under this prefix are positive signals, not alerts
@@ -39,6 +40,8 @@ class CycleInputs:
     feed_status: pl.DataFrame  # pipelines.feed_status.feed_status
     received: Mapping[str, Collection[str]]  # feed id -> months with an accepted file in force
     records: Mapping[str, pl.DataFrame]  # record feed id -> its rows in force, the columns record_reads() names
+    risks: Sequence[dict]  # the risk register (models.register.read_risks); empty for a partnership without one
+    today: date  # the day the cycle runs: reviews and actions fall overdue by the calendar, not the data month
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ CHECKS: tuple[Check, ...] = (
     Check((alert_records.REPEAT_MISSING,), lambda i: alert_records.repeat_missing(
         i.records[alert_records.MISSING_FEED], i.period, i.scope, i.settings,
         i.received.get(alert_records.MISSING_FEED, ()))),
+    Check(register.REGISTER_RULES, lambda i: register.overdue_candidates(
+        i.risks, i.today, i.period, i.scope, i.settings)),
 )
 RULES: dict[str, Rule] = {rule.id: rule for check in CHECKS for rule in check.rules}
 
@@ -101,6 +106,6 @@ def rule_table(catalogue: Catalogue) -> str:
     subgroups = {s.id: s.name for s in catalogue.subgroups}
     lines = ["| rule | fires when | default severity | goes to |", "|---|---|---|---|"]
     for rule in RULES.values():
-        goes_to = subgroups[rule.subgroup] if rule.subgroup else "the indicator's subgroup"
+        goes_to = subgroups[rule.subgroup] if rule.subgroup else rule.subgroup_words
         lines.append(f"| `{rule.id}` | {rule.fires_when} | {rule.severity} | {goes_to} |")
     return "\n".join(lines)

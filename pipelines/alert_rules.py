@@ -79,6 +79,7 @@ class Rule:
     fires_when: str  # one plain-English sentence for the docs' rule table
     reads: Reads
     subgroup: str | None = None  # None: the subgroup of the indicator the alert is about
+    subgroup_words: str = "the indicator's subgroup"  # the docs' words for whose the alert is when subgroup is None
 
     def severity_in(self, settings: AlertSettings) -> Severity:
         return settings.severity.get(self.id, self.severity)

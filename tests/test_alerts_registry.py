@@ -19,7 +19,7 @@ DOCS = Path(__file__).parents[1] / "docs" / "signals.md"
 
 def test_every_rule_is_declared_once_with_a_default_severity():
     ids = [rule.id for check in alert_registry.CHECKS for rule in check.rules]
-    assert len(ids) == len(set(ids)) == len(RULES) == 10
+    assert len(ids) == len(set(ids)) == len(RULES) == 12
     assert RULES["spc_outside_limits"].severity_in(SETTINGS) == "high"
     assert RULES["spc_shift"].severity_in(SETTINGS) == "medium"
     assert RULES["benchmark_gap"].severity_in(SETTINGS) == "low"
@@ -41,7 +41,8 @@ def test_the_cycle_loads_the_record_feeds_and_columns_the_rules_declare():
     }
 
 
-def test_run_checks_refuses_an_unknown_rule_and_splits_alerts_from_improvements():
+def _empty_inputs() -> CycleInputs:
+    """A cycle month with no data and the police file missing (one feed_late alert)."""
     points = pl.DataFrame(schema={
         "indicator": pl.String, "breakdown": pl.String, "period": pl.String, "value": pl.Float64,
         "mean": pl.Float64, "lower": pl.Float64, "upper": pl.Float64, "segment": pl.Int64, "label": pl.String,
@@ -50,7 +51,7 @@ def test_run_checks_refuses_an_unknown_rule_and_splits_alerts_from_improvements(
     status = pl.DataFrame(
         {"feed_id": ["police_monthly"], "period": ["2020-03"], "due_date": [date(2020, 4, 15)], "status": ["missing"]}
     )
-    inputs = CycleInputs(
+    return CycleInputs(
         catalogue=CATALOGUE, settings=SETTINGS, period="2020-03", scope="E09000006", points=points,
         summary=points.select("indicator", "breakdown", "period").with_columns(assurance=pl.lit(None, pl.String)),
         values=points.select("indicator", "breakdown", "period", "value").with_columns(
@@ -63,12 +64,30 @@ def test_run_checks_refuses_an_unknown_rule_and_splits_alerts_from_improvements(
                                                         "period": pl.String}),
                  "missing_episodes": pl.DataFrame(schema={"child_ref": pl.String, "start_date": pl.Date,
                                                           "period": pl.String})},
+        risks=[], today=date(2020, 4, 20),
     )
+
+
+def test_run_checks_refuses_an_unknown_rule_and_splits_alerts_from_improvements():
+    inputs = _empty_inputs()
     alerts, improvements = run_checks(inputs)
     assert alerts["rule"].to_list() == ["feed_late"] and improvements.is_empty()
     bad = parse_alert_settings(TEXT.replace("severity: {}", "severity: {no_such_rule: low}"))
     with pytest.raises(ValueError, match="no_such_rule"):
         run_checks(CycleInputs(**{**inputs.__dict__, "settings": bad}))
+
+
+def test_the_cycle_runs_the_register_rules_on_the_risks_and_the_day_it_is_given():
+    inputs = _empty_inputs()
+    risk = {"risk_id": "R03", "title": "COVID-19", "status": "open", "subgroup": "pci", "owner": "Independent Chair",
+            "next_review": date(2020, 4, 30), "actions": [
+                {"id": 1, "description": "Threat assessment", "owner": "BSCP Business Manager",
+                 "due": date(2020, 4, 15), "status": "open"}]}
+    before = CycleInputs(**{**inputs.__dict__, "risks": [risk], "today": date(2020, 4, 15)})
+    assert run_checks(before)[0]["rule"].to_list() == ["feed_late"]  # due today is not yet overdue
+    after = CycleInputs(**{**inputs.__dict__, "risks": [risk], "today": date(2020, 5, 1)})
+    alerts = run_checks(after)[0].filter(pl.col("rule") != "feed_late")
+    assert alerts.select("rule", "subgroup").rows() == [("action_overdue", "pci"), ("risk_review_overdue", "pci")]
 
 
 def test_the_docs_rule_table_is_the_registry():

@@ -102,7 +102,7 @@ def test_evidence_is_news_once_and_proposes_one_step_of_likelihood():
 
 def test_overdue_reviews_and_actions_raise_alert_candidates_for_the_owning_subgroup():
     settings = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
-    risk = {"risk_id": "R09", "title": "EHE", "status": "open", "subgroup": "education",
+    risk = {"risk_id": "R09", "title": "EHE", "status": "open", "subgroup": "education", "owner": "Designated Nurse",
             "next_review": date(2026, 6, 1), "actions": [
                 {"id": 7, "description": "Publish policy", "owner": "Director of Education",
                  "due": date(2026, 5, 1), "status": "open"},
@@ -110,6 +110,7 @@ def test_overdue_reviews_and_actions_raise_alert_candidates_for_the_owning_subgr
     frame = rules.overdue_candidates([risk], TODAY, "2026-05", "E09000006", settings)
     assert sorted(frame["rule"].to_list()) == ["action_overdue", "risk_review_overdue"]
     assert set(frame["subgroup"]) == {"education"}
+    assert all('"owner": "Designated Nurse"' in e for e in frame["evidence"])  # notification routes address the owner
     assert rules.overdue_candidates([risk | {"status": "closed"}], TODAY, "2026-05", "E09000006", settings).is_empty()
 
 
