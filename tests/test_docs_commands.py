@@ -38,14 +38,17 @@ def problems_with(text: str) -> list[str]:
     except ValueError:
         words = text.split()[1:]
     command = typer.main.get_command(app)
-    known_options: set[str] = set()
+    options = {o: p for p in command.params for o in getattr(p, "opts", [])}
+    words = iter(words)
     for word in words:
         if word.startswith("-"):
-            option = word.split("=")[0]
-            if option not in known_options | {"--help"}:
-                return [f"{text!r}: {option} is not an option of `{command.name}`"]
+            name, _, value = word.partition("=")
+            option = options.get(name)
+            if option is None and name != "--help":
+                return [f"{text!r}: {name} is not an option of `radar {command.name}`".replace("radar  ", "radar ")]
+            if option is not None and not option.is_flag and not value:
+                next(words, None)  # the option's value, not a command
             continue
-        known_options |= {o for p in command.params for o in getattr(p, "opts", [])}
         if hasattr(command, "commands"):  # a group of commands
             sub = command.commands.get(word)
             if sub is None:
@@ -53,7 +56,7 @@ def problems_with(text: str) -> list[str]:
                     return [f"{text!r}: `{word}` is not a command of `radar {command.name}`".replace("radar  ", "radar ")]
                 continue
             command = sub
-            known_options |= {o for p in command.params for o in getattr(p, "opts", [])}
+            options |= {o: p for p in command.params for o in getattr(p, "opts", [])}
     return []
 
 
