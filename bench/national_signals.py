@@ -22,7 +22,9 @@ from radar.core.catalogue import Catalogue
 from radar.pipelines.alert_rules import spc_signals
 from radar.pipelines.charting import charted_values, limit_bounds, polarities
 from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
+from radar.pipelines.seasonal import seasonal_baseline
 from radar.pipelines.spc import summarise, xmr
+from radar.pipelines.spc_state import ChartState, materialise, update
 
 BY = ["la_code"]
 SERIES_KEYS = [*BY, "indicator", "breakdown"]
@@ -81,3 +83,50 @@ def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame,
     summary = run("summarise", summarise, points, SERIES_KEYS)
     concerns, improvements = run("alerts", alerts, catalogue, settings, points, period)
     return Signals(points, summary, concerns, improvements)
+
+
+def next_month(
+    catalogue: Catalogue, settings: AlertSettings, state: ChartState, points: pl.DataFrame, values: pl.DataFrame,
+    added: pl.DataFrame, period: str, run=direct,
+) -> tuple[ChartState, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(state, changed points, concerns, improvements) after one month's `added` values, incrementally.
+
+    `values` and `points` are the previous month's.  A seasonal indicator's
+    adjusted history moves with every month (its series' mean expected level
+    does), so its series are recomputed: seasonal baseline and XmR over their
+    whole history.  Every other series goes through `spc_state.update`.  The
+    alerts read the new month's points, and the history of only the series
+    that fire.
+    """
+    seasonal = [i.id for i in catalogue.indicators if i.seasonal]
+    is_seasonal = pl.col("indicator").is_in(seasonal)
+    adjusted = run(
+        "seasonal baseline", seasonal_baseline,
+        pl.concat([values.filter(is_seasonal), added.filter(is_seasonal)]).select(*SERIES_KEYS, "period", "value"),
+        SERIES_KEYS,
+    ).select(*SERIES_KEYS, "period", pl.col("deseasonalised").alias("value"))
+    history = pl.concat([
+        values.lazy().filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"),
+        added.lazy().filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"),
+        adjusted.lazy(),
+    ])
+    state, changed = run(
+        "xmr", update, state, added.filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"), history,
+        SERIES_KEYS, settings.spc_settings(), polarities(catalogue), None, limit_bounds(catalogue),
+        adjusted.select(SERIES_KEYS).unique(),
+    )
+    concerns, improvements = run("alerts", _fired, catalogue, settings, state, points, changed, period)
+    return state, changed, concerns, improvements
+
+
+def _fired(
+    catalogue: Catalogue, settings: AlertSettings, state: ChartState, points: pl.DataFrame, changed: pl.DataFrame,
+    period: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`alerts` on the whole (materialised) history of the series that signal at `period`."""
+    firing = changed.filter(
+        pl.col("period") == period, pl.col("signal").is_not_null(), pl.col("assessment").is_not_null()
+    ).select(SERIES_KEYS)
+    own = points.join(firing, on=SERIES_KEYS, how="semi")
+    charts = materialise(own, state, changed.join(firing, on=SERIES_KEYS, how="semi"), SERIES_KEYS)
+    return alerts(catalogue, settings, charts, period)

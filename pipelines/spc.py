@@ -90,9 +90,27 @@ def xmr(
     points = _prepare(frame, keys, polarity, rebases)
     points = _with_limits(points, settings)
     points = _with_label(points, settings)
-    points = _with_rules(points, settings)
-    points = _clamped(_with_signal(points), keys, bounds)
-    return points.select(*frame.columns, *OUTPUT_COLUMNS)
+    return judge(points, keys, settings, bounds).select(*frame.columns, *OUTPUT_COLUMNS)
+
+
+def judge(points: pl.DataFrame, keys: list[str], settings: SpcSettings, bounds: pl.DataFrame | None) -> pl.DataFrame:
+    """The rules, the signal and the clamped limits of points that already carry their segment's limits.
+
+    Shared by `xmr` and the incremental chart (pipelines/spc_state.py), which
+    judges only the last points of a series against limits kept as running
+    sums: one definition of the rules, so the two cannot drift apart.
+    """
+    return _clamped(_with_signal(_with_rules(points, settings)), keys, bounds)
+
+
+def limits(mean: pl.Expr, mr_mean: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(lower, upper, sigma) of a segment from its mean and mean moving range, before any clamping."""
+    return mean - LIMIT_FACTOR * mr_mean, mean + LIMIT_FACTOR * mr_mean, mr_mean / D2
+
+
+def close_zone(mr_mean: pl.Expr) -> pl.Expr:
+    """How far from the mean a point must be to count as close to a limit (beyond 2 sigma)."""
+    return 2 / 3 * LIMIT_FACTOR * mr_mean
 
 
 def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -151,7 +169,11 @@ def _prepare(
     frame: pl.DataFrame, keys: list[str], polarity: pl.DataFrame | None, rebases: pl.DataFrame | None
 ) -> pl.DataFrame:
     """Sort, number series, segments and blocks, and attach polarity."""
-    points = _segments(sorted_series(frame, keys), keys, rebases)
+    return numbered(_segments(sorted_series(frame, keys), keys, rebases), keys, polarity)
+
+
+def numbered(points: pl.DataFrame, keys: list[str], polarity: pl.DataFrame | None) -> pl.DataFrame:
+    """Add the value as X, segment and block ids and polarity to `sorted_series` output with a `segment` column."""
     value = pl.col("value").cast(pl.Float64)
     points = (
         points.with_columns(pl.when(value.is_not_nan()).then(value).alias(X))
@@ -248,12 +270,8 @@ def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     if settings.screen_moving_ranges:
         usual = baseline_mr < MR_SCREEN_FACTOR * pl.col("mr_mean")
         points = points.with_columns(pl.when(usual).then(baseline_mr).mean().over(SEGMENT).alias("mr_mean"))
-    mean, mr_mean = pl.col("mean"), pl.col("mr_mean")
-    return points.with_columns(
-        (mean - LIMIT_FACTOR * mr_mean).alias("lower"),
-        (mean + LIMIT_FACTOR * mr_mean).alias("upper"),
-        (mr_mean / D2).alias("sigma"),
-    )
+    lower, upper, sigma = limits(pl.col("mean"), pl.col("mr_mean"))
+    return points.with_columns(lower.alias("lower"), upper.alias("upper"), sigma.alias("sigma"))
 
 
 def _with_label(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
@@ -301,7 +319,7 @@ def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     x, mean, upper, lower = pl.col(X), pl.col("mean"), pl.col("upper"), pl.col("lower")
     n = settings.run_length
     outside = (x > upper) | (x < lower)
-    zone = 2 / 3 * LIMIT_FACTOR * pl.col("mr_mean")
+    zone = close_zone(pl.col("mr_mean"))
     points = points.with_columns(
         (x - mean).sign().fill_null(0).alias("_side"),
         (x - _neighbour(x, 1)).sign().fill_null(0).alias("_step"),

@@ -1,0 +1,310 @@
+"""Incremental XmR: a chart state per series, so a new month costs a month's work.
+
+`xmr` recomputes every series from its first month.  A monthly cycle adds one
+point to each series, and at national scale that full recompute is most of the
+cost of the month.  This module keeps what a new point can change, per series,
+in `ChartState`, two polars frames that can be stored as they are:
+
+- `series`, one row per series, about its latest segment: the running sums
+  behind the mean and the mean moving range (over the baseline points), the
+  count, minimum and maximum of its values (for the `too_short` and
+  `constant` labels), its last month and value (the moving range into the
+  next point), the limits in force, and for each of the five thresholds the
+  rules compare a value with (lower limit, mean - zone, mean, mean + zone,
+  upper limit) the nearest value of the segment at or below it and above it;
+- `tail`, the last 2 x run_length rows of that segment.
+
+A new point moves its segment's mean and limits (MDC's limits use every point
+of the segment unless `baseline_points` is set), so every earlier point's
+side of the mean, closeness to a limit or place outside them could change,
+and with them the shift, two-of-three and outside-limits flags.  They change
+only if a threshold moves past one of the segment's values: the nearest
+values either side of each threshold say whether it did, in O(1).  When none
+did, each earlier point keeps its classes, and the only flags the new point
+can change are those of the runs it extends and the three-point windows it
+ends: the last run_length - 1 rows.  Those are re-judged on the tail (2 x
+run_length rows is enough to tell a run of run_length from a shorter one) by
+the same `judge` as `xmr`.
+
+Anything else recomputes the whole series from its history with `xmr`: a new
+series, a month that is not after the last one (a replaced or late month),
+more than one new month at once, a re-base, a label change (too_short -> ok),
+a threshold passing a value (within a relative 1e-9, so rounding in the
+running sums never decides a flag), and, for now, moving-range screening
+(whose kept ranges depend on the mean MR itself).  The result is the same as
+`xmr` over the whole history: tests/test_spc_state.py checks it on random
+series with Hypothesis.
+
+How the monthly cycle uses it: keep `ChartState` beside the SPC points;
+each month call `update(state, new_points, history, ...)`, where `history`
+reads the current values of the series it asks for (a LazyFrame over the store
+is enough: it is filtered to the recomputed series before it is collected),
+store the returned state, and upsert the returned `changed` rows into the
+points table (their keys + period).  The per-segment columns of the latest
+segment's other rows are the state's (`materialise` shows the join that a
+reader of the points table makes, or that a writer repeats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from radar.core.alert_settings import SpcSettings
+from radar.pipelines.seasonal import MONTH, SERIES, sorted_series
+from radar.pipelines.spc import OUTPUT_COLUMNS, X, close_zone, judge, limits, numbered, xmr
+
+SEGMENT_COLUMNS = ("label", "mean", "mr_mean", "lower", "upper", "sigma")  # one value per segment
+THRESHOLDS = ("lower", "close_low", "mean", "close_high", "upper")
+RELATIVE_TOLERANCE = 1e-9
+VALUES = ["period", "value"]
+
+
+@dataclass(frozen=True)
+class ChartState:
+    """Each series' latest segment (`series`) and its last rows (`tail`); see the module docstring."""
+
+    series: pl.DataFrame
+    tail: pl.DataFrame
+
+
+def _thresholds(mean: pl.Expr, mr_mean: pl.Expr) -> dict[str, pl.Expr]:
+    """The five values a point is compared with by the rules, unclamped, as `xmr` computes them."""
+    lower, upper, _ = limits(mean, mr_mean)
+    zone = close_zone(mr_mean)
+    return {"lower": lower, "close_low": mean - zone, "mean": mean, "close_high": mean + zone, "upper": upper}
+
+
+def _tail_length(settings: SpcSettings) -> int:
+    return 2 * settings.run_length
+
+
+def chart_state(points: pl.DataFrame, keys: list[str], settings: SpcSettings) -> ChartState:
+    """The state of every series in `points` (the output of `xmr` over each series' whole history)."""
+    latest = points.filter(pl.col("segment") == pl.col("segment").max().over(keys))
+    x = pl.col("value").fill_nan(None)
+    in_baseline = x.is_not_null()
+    if settings.baseline_points is not None:
+        in_baseline &= x.is_not_null().cum_sum().over(keys, order_by="period") <= settings.baseline_points
+    latest = latest.with_columns(x.alias(X), in_baseline.alias("_baseline"))
+    base_x = pl.when(pl.col("_baseline")).then(pl.col(X))
+    base_mr = pl.when(pl.col("_baseline")).then(pl.col("mr"))
+    last = pl.col("period") == pl.col("period").max().over(keys)
+    series = latest.group_by(keys).agg(
+        pl.col("segment").first(),
+        *[pl.col(c).first() for c in SEGMENT_COLUMNS],
+        pl.col(X).count().alias("n_obs"),
+        base_x.count().alias("n_base"),
+        base_x.sum().alias("sum_x"),
+        base_mr.count().alias("n_mr"),
+        base_mr.sum().alias("sum_mr"),
+        pl.col(X).min().alias("x_min"),
+        pl.col(X).max().alias("x_max"),
+        pl.col("period").max().alias("last_period"),
+        pl.col(X).filter(last).first().alias("last_x"),
+    )
+    # The nearest values either side of each threshold, from the segment's values.
+    thresholds = _thresholds(pl.col("_mean"), pl.col("_mr_mean"))
+    brackets = latest.join(
+        series.select(*keys, pl.col("mean").alias("_mean"), pl.col("mr_mean").alias("_mr_mean")), on=keys
+    ).group_by(keys).agg(
+        expr
+        for name, t in thresholds.items()
+        for expr in (
+            pl.col(X).filter(pl.col(X) <= t).max().alias(f"{name}_below"),
+            pl.col(X).filter(pl.col(X) > t).min().alias(f"{name}_above"),
+        )
+    )
+    tail = latest.sort(*keys, "period").group_by(keys, maintain_order=True).tail(_tail_length(settings))
+    return ChartState(
+        series=series.join(brackets, on=keys).sort(keys),
+        tail=tail.select(*keys, *VALUES, "segment"),
+    )
+
+
+def update(
+    state: ChartState,
+    new: pl.DataFrame,
+    history: pl.DataFrame | pl.LazyFrame,
+    keys: list[str],
+    settings: SpcSettings = SpcSettings(),
+    polarity: pl.DataFrame | None = None,
+    rebases: pl.DataFrame | None = None,
+    bounds: pl.DataFrame | None = None,
+    recompute: pl.DataFrame | None = None,
+) -> tuple[ChartState, pl.DataFrame]:
+    """(the state after `new`, the point rows `new` changed), equal to `xmr` over the whole history.
+
+    `new`: keys + period + value, the months added or replaced since `state`.
+    `history`: keys + period + value of every current month, `new` included;
+    only the series that must be recomputed are read from it.  The other
+    arguments are `xmr`'s; `recompute` (keys) names series whose history
+    changed in a way the state cannot see (a seasonal level, a new screening
+    decision), recomputed whatever `new` holds.  `changed` has `xmr`'s columns: for a recomputed
+    series every row, otherwise the new row and the run_length - 1 rows before
+    it; the other rows of the latest segment take the state's segment columns.
+    """
+    new = new.select(*keys, *VALUES).with_columns(pl.col("value").cast(pl.Float64))
+    candidates = _advanced(state.series, new, keys, settings, rebases)
+    fast = candidates.filter(pl.col("_fast"))
+    if recompute is not None:
+        fast = fast.join(recompute.select(keys), on=keys, how="anti")
+    touched = new.select(keys).unique()
+    if recompute is not None:
+        touched = pl.concat([touched, recompute.select(keys)]).unique()
+    slow_keys = touched.join(fast.select(keys), on=keys, how="anti")
+
+    recomputed = _recompute(history, slow_keys, keys, settings, polarity, rebases, bounds)
+    slow_state = chart_state(recomputed, keys, settings)
+    window = pl.concat([
+        state.tail.join(fast.select(keys), on=keys),
+        fast.select(*keys, *VALUES, "segment"),
+    ])
+    judged = _judged(window, fast, keys, settings, polarity, bounds)
+    changed = judged.filter(pl.int_range(pl.len()).reverse().over(keys) < settings.run_length)
+    # The state keeps the limits as stored (clamped), like the points; the rules used them unclamped.
+    clamped = judged.filter(pl.col("period") == pl.col("period").max().over(keys)).select(*keys, "lower", "upper")
+    fast = fast.drop("lower", "upper").join(clamped, on=keys)
+
+    series = pl.concat([
+        state.series.join(touched, on=keys, how="anti"),
+        fast.select(state.series.columns),
+        slow_state.series.select(state.series.columns),
+    ]).sort(keys)
+    tail = pl.concat([
+        state.tail.join(touched, on=keys, how="anti"),
+        window.sort(*keys, "period").group_by(keys, maintain_order=True).tail(_tail_length(settings)),
+        slow_state.tail,
+    ])
+    columns = [*keys, *VALUES, *OUTPUT_COLUMNS]
+    return ChartState(series, tail), pl.concat([changed.select(columns), recomputed.select(columns)])
+
+
+def _recompute(
+    history: pl.DataFrame | pl.LazyFrame, wanted: pl.DataFrame, keys: list[str], settings: SpcSettings,
+    polarity: pl.DataFrame | None, rebases: pl.DataFrame | None, bounds: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """`xmr` over the whole history of the `wanted` series."""
+    values = history.lazy().join(wanted.lazy(), on=keys, how="semi").select(*keys, *VALUES).collect()
+    return xmr(values.with_columns(pl.col("value").cast(pl.Float64)), keys, settings, polarity, rebases, bounds)
+
+
+def _advanced(
+    series: pl.DataFrame, new: pl.DataFrame, keys: list[str], settings: SpcSettings, rebases: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The state rows of the series `new` touches, moved on by their new point, with `_fast` where that is exact.
+
+    `_fast` is false for a series needing a full recompute (see the module
+    docstring); its other columns are then meaningless.
+    """
+    one_each = new.filter(pl.len().over(keys) == 1)
+    rows = one_each.join(series, on=keys, how="inner", suffix="_new")
+    x = pl.col("value").fill_nan(None)
+    consecutive = _month(pl.col("period")) == _month(pl.col("last_period")) + 1
+    mr = pl.when(consecutive).then((x - pl.col("last_x")).abs())
+    joins = x.is_not_null()
+    if settings.baseline_points is not None:
+        joins &= pl.col("n_base") < settings.baseline_points
+    rows = rows.with_columns(
+        _segment_of(rows, keys, rebases).alias("_segment"),
+        (pl.col("n_obs") + x.is_not_null().cast(pl.UInt32)).alias("n_obs"),
+        (pl.col("n_base") + joins.cast(pl.UInt32)).alias("n_base"),
+        (pl.col("sum_x") + pl.when(joins).then(x).otherwise(0.0)).alias("sum_x"),
+        (pl.col("n_mr") + (joins & mr.is_not_null()).cast(pl.UInt32)).alias("n_mr"),
+        (pl.col("sum_mr") + pl.when(joins & mr.is_not_null()).then(mr).otherwise(0.0)).alias("sum_mr"),
+        pl.min_horizontal("x_min", x).alias("x_min"),
+        pl.max_horizontal("x_max", x).alias("x_max"),
+        pl.col("period").alias("last_period"),
+        pl.col("last_period").alias("_previous_period"),
+        x.alias("last_x"),
+        pl.col("label").alias("_old_label"),
+        *[pl.col(c).alias(f"_old_{c}") for c in ("mean", "mr_mean")],
+    )
+    n_obs = pl.col("n_obs")
+    label = (
+        pl.when(n_obs == 0).then(pl.lit("no_data"))
+        .when(n_obs < settings.min_points).then(pl.lit("too_short"))
+        .when(pl.col("x_max") == pl.col("x_min")).then(pl.lit("constant"))
+        .otherwise(pl.lit("ok"))
+    )
+    estimable = label.is_in(["constant", "ok"])
+    mean = pl.when(estimable & (pl.col("n_base") > 0)).then(pl.col("sum_x") / pl.col("n_base"))
+    mr_mean = pl.when(estimable & (pl.col("n_mr") > 0)).then(pl.col("sum_mr") / pl.col("n_mr"))
+    rows = rows.with_columns(label.alias("label"), mean.alias("mean"), mr_mean.alias("mr_mean"))
+    lower, upper, sigma = limits(pl.col("mean"), pl.col("mr_mean"))
+    rows = rows.with_columns(lower.alias("lower"), upper.alias("upper"), sigma.alias("sigma"))
+
+    old = _thresholds(pl.col("_old_mean"), pl.col("_old_mr_mean"))
+    now = _thresholds(pl.col("mean"), pl.col("mr_mean"))
+    stable = [_stays_between(name, old[name], now[name]) for name in THRESHOLDS]
+    fast = (
+        (pl.col("_segment") == pl.col("segment"))
+        & (_month(pl.col("period")) > _month(pl.col("_previous_period")))
+        & (pl.col("label") == pl.col("_old_label"))
+        & ((pl.col("label") != "ok") | pl.all_horizontal(stable))
+    )
+    if settings.screen_moving_ranges:
+        fast = pl.lit(False)
+    rows = rows.with_columns(fast.fill_null(False).alias("_fast"))
+    # Fold the new value into the brackets around the new thresholds.
+    return rows.with_columns(
+        expr
+        for name, t in now.items()
+        for expr in (
+            pl.max_horizontal(f"{name}_below", pl.when(x <= t).then(x)).alias(f"{name}_below"),
+            pl.min_horizontal(f"{name}_above", pl.when(x > t).then(x)).alias(f"{name}_above"),
+        )
+    )
+
+
+def _month(period: pl.Expr) -> pl.Expr:
+    return period.str.slice(0, 4).cast(pl.Int32) * 12 + period.str.slice(5, 2).cast(pl.Int32)
+
+
+def _stays_between(name: str, old: pl.Expr, now: pl.Expr) -> pl.Expr:
+    """True when moving a threshold from `old` to `now` passes none of the segment's earlier values."""
+    low, high = pl.min_horizontal(old, now), pl.max_horizontal(old, now)
+    slack = RELATIVE_TOLERANCE * (1 + high.abs())
+    below, above = pl.col(f"{name}_below"), pl.col(f"{name}_above")
+    clear = (below.is_null() | (below < low - slack)) & (above.is_null() | (above > high + slack))
+    return (old == now).fill_null(old.is_null() & now.is_null()) | (old.is_not_null() & now.is_not_null() & clear)
+
+
+def _segment_of(rows: pl.DataFrame, keys: list[str], rebases: pl.DataFrame | None) -> pl.Expr:
+    """The segment the new point falls in: the number of re-bases at or before its month."""
+    if rebases is None:
+        return pl.lit(0, dtype=pl.Int64)
+    counted = rows.select(*keys, "period").join(
+        rebases.select(*keys, pl.col("period").alias("_start")).unique(), on=keys, how="left"
+    ).group_by([*keys, "period"]).agg((pl.col("_start") <= pl.col("period")).sum().cast(pl.Int64).alias("_n"))
+    return pl.Series(rows.join(counted, on=[*keys, "period"], how="left", maintain_order="left")["_n"])
+
+
+def _judged(
+    window: pl.DataFrame, fast: pl.DataFrame, keys: list[str], settings: SpcSettings,
+    polarity: pl.DataFrame | None, bounds: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The window's rows judged by `xmr`'s rules against each series' new segment columns."""
+    points = numbered(sorted_series(window, keys), keys, polarity).drop(SERIES, MONTH)
+    x = pl.col(X)
+    same_block = pl.col("_block").shift(1) == pl.col("_block")
+    points = points.join(fast.select(*keys, *SEGMENT_COLUMNS), on=keys, how="left", maintain_order="left")
+    return judge(points.with_columns(pl.when(same_block).then((x - x.shift(1)).abs()).alias("mr")), keys, settings,
+                 bounds)
+
+
+def materialise(points: pl.DataFrame, state: ChartState, changed: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The points table after an `update`: `changed` rows replace theirs; the latest segment takes the state's limits.
+
+    What `xmr` over the whole history returns (sorted by keys and period).
+    """
+    segment = state.series.select(*keys, "segment", *[pl.col(c).alias(f"_{c}") for c in SEGMENT_COLUMNS])
+    kept = points.join(changed.select(*keys, "period"), on=[*keys, "period"], how="anti").join(
+        segment, on=[*keys, "segment"], how="left"
+    )
+    kept = kept.with_columns(
+        pl.when(pl.col("_label").is_not_null()).then(pl.col(f"_{c}")).otherwise(pl.col(c)).alias(c)
+        for c in SEGMENT_COLUMNS
+    ).select(points.columns)
+    return pl.concat([kept, changed.select(points.columns)]).sort(*keys, "period")

@@ -1,0 +1,151 @@
+"""Incremental XmR (pipelines/spc_state.py) equals a full `xmr` recompute, month after month.
+
+A Hypothesis property drives random series through random months: appended
+months (consecutive or after a gap, with a value, null or NaN), replaced
+earlier months, re-bases (at the new month or earlier), short and constant
+series, fixed baselines, screening, unit bounds and run lengths.  After every
+month the incremental points and state must equal those of a full recompute.
+The golden tests pin the two things the fast path rests on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from radar.core.alert_settings import SpcSettings
+from radar.pipelines.spc import xmr
+from radar.pipelines.spc_state import chart_state, materialise, update
+
+KEYS = ["indicator", "breakdown"]
+SCHEMA = {"indicator": pl.String, "breakdown": pl.String, "period": pl.String, "value": pl.Float64}
+POLARITY = pl.DataFrame({"indicator": ["a", "b", "c"], "polarity": ["up_is_bad", "down_is_bad", "neutral"]})
+BOUNDS = pl.DataFrame(
+    {"indicator": ["a", "b"], "floor": [0.0, 0.0], "ceiling": [None, 100.0]},
+    schema={"indicator": pl.String, "floor": pl.Float64, "ceiling": pl.Float64},
+)
+SERIES = [("a", ""), ("b", ""), ("b", "x"), ("c", "")]
+
+
+def period(month: int) -> str:
+    return f"{2020 + month // 12}-{month % 12 + 1:02d}"
+
+
+def frame(rows: dict[tuple[str, str, int], float | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"indicator": i, "breakdown": b, "period": period(m), "value": v} for (i, b, m), v in rows.items()],
+        schema=SCHEMA,
+    )
+
+
+# Mostly small whole numbers (ties with the mean and runs happen), sometimes halves, nulls and NaN.
+values = st.one_of(
+    st.integers(0, 8).map(float), st.integers(0, 8).map(float), st.integers(0, 8).map(float),
+    st.sampled_from([2.5, 3.5]), st.just(None), st.just(float("nan")),
+)
+# Each step touches some series: ("append", gap, value), ("replace", how far back, value), or nothing.
+# Mostly consecutive appends, the month a cycle sees; a rising or falling value extends runs and trends.
+actions = st.one_of(
+    st.tuples(st.just("append"), st.just(0), values),
+    st.tuples(st.just("append"), st.just(0), st.sampled_from(["up", "down"])),
+    st.tuples(st.just("append"), st.integers(0, 2), values),
+    st.tuples(st.just("replace"), st.integers(0, 20), values),
+    st.none(),
+)
+spc_settings = st.builds(
+    SpcSettings,
+    run_length=st.integers(2, 7),
+    min_points=st.integers(2, 12),
+    screen_moving_ranges=st.booleans(),
+    baseline_points=st.one_of(st.none(), st.integers(2, 10)),
+)
+
+
+def check(state, points, history, settings_, rebases):
+    full = xmr(history, KEYS, settings_, POLARITY, rebases, BOUNDS)
+    assert_frame_equal(points, full)
+    expected = chart_state(full, KEYS, settings_)
+    assert_frame_equal(state.series, expected.series.select(state.series.columns))
+    assert_frame_equal(state.tail.sort(*KEYS, "period"), expected.tail.sort(*KEYS, "period"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    settings_=spc_settings,
+    start=st.lists(st.lists(values, min_size=0, max_size=30), min_size=len(SERIES), max_size=len(SERIES)),
+    steps=st.integers(1, 20),
+    constant=st.booleans(),
+)
+def test_incremental_equals_full_recompute(data, settings_, start, steps, constant):
+    rows: dict[tuple[str, str, int], float | None] = {}
+    for (indicator, breakdown), series_values in zip(SERIES, start):
+        for month, value in enumerate(series_values):
+            rows[(indicator, breakdown, month)] = 4.0 if constant and indicator == "c" and value is not None else value
+    rebase_rows: list[dict] = []
+
+    def rebases():
+        return pl.DataFrame(rebase_rows, schema={"indicator": pl.String, "breakdown": pl.String,
+                                                 "period": pl.String, "reason": pl.String}) if rebase_rows else None
+
+    history = frame(rows)
+    points = xmr(history, KEYS, settings_, POLARITY, None, BOUNDS)
+    state = chart_state(points, KEYS, settings_)
+    for _ in range(steps):
+        new: dict[tuple[str, str, int], float | None] = {}
+        for indicator, breakdown in SERIES:
+            action = data.draw(actions)
+            months = sorted(m for (i, b, m) in rows if (i, b) == (indicator, breakdown))
+            if action is None:
+                continue
+            kind, offset, value = action
+            if value in ("up", "down"):
+                last = next((rows[(indicator, breakdown, m)] for m in reversed(months)), None) or 4.0
+                value = last + (1.0 if value == "up" else -1.0) if not math.isnan(last) else 4.0
+            if kind == "append":
+                month = (months[-1] + 1 if months else 0) + offset
+            elif months:
+                month = months[max(0, len(months) - 1 - offset)]
+            else:
+                continue
+            new[(indicator, breakdown, month)] = value
+            if data.draw(st.integers(0, 9)) == 0:  # now and then a re-base at that month or just before it
+                rebase_rows.append({"indicator": indicator, "breakdown": breakdown,
+                                    "period": period(max(0, month - data.draw(st.integers(0, 1)))), "reason": "r"})
+        rows.update(new)
+        history = frame(rows)
+        state, changed = update(state, frame(new), history, KEYS, settings_, POLARITY, rebases(), BOUNDS)
+        points = materialise(points, state, changed, KEYS)
+        check(state, points, history, settings_, rebases())
+
+
+def quiet(n: int, first: int = 0) -> dict[tuple[str, str, int], float | None]:
+    return {("a", "", m): float(5 + (m % 3)) for m in range(first, first + n)}
+
+
+def test_an_ordinary_month_touches_only_the_last_run_length_rows():
+    # Twenty quiet months 5,6,7,5,6,7,...: a new 6 moves the mean (6.0 -> 6.0) past
+    # no value, so only the new row and the six before it (run_length 7) are rewritten.
+    rows = quiet(20)
+    points = xmr(frame(rows), KEYS)
+    state = chart_state(points, KEYS, SpcSettings())
+    rows[("a", "", 20)] = 6.0
+    state, changed = update(state, frame({("a", "", 20): 6.0}), frame(rows), KEYS)
+    assert changed["period"].to_list() == [period(m) for m in range(14, 21)]
+    assert state.series["n_obs"].item() == 21
+
+
+def test_a_mean_that_passes_a_value_recomputes_the_whole_series():
+    # Twelve months of 1 and 3 (mean 2), then a 30: the mean moves past every 3
+    # (to 4.15), so every earlier point's side of the mean may change.
+    rows = {("a", "", m): float(1 + 2 * (m % 2)) for m in range(12)}
+    points = xmr(frame(rows), KEYS)
+    state = chart_state(points, KEYS, SpcSettings())
+    rows[("a", "", 12)] = 30.0
+    state, changed = update(state, frame({("a", "", 12): 30.0}), frame(rows), KEYS)
+    assert changed.height == 13
+    assert state.series["mean"].item() == 54 / 13
