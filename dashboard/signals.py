@@ -16,7 +16,8 @@ import streamlit as st
 
 from radar.core import periods
 from radar.core.config import Context
-from radar.dashboard.common import MISSING, WITHHELD, humanise
+from radar.dashboard.common import MISSING, WITHHELD, engine, humanise
+from radar.models import queries
 
 # Making Data Count icons, as badges: (text, Streamlit badge colour).
 # Orange is a concern and blue an improvement, as on the SPC chart's points.
@@ -187,6 +188,17 @@ def evidence_table(evidence: str, withheld: set[str]) -> pl.DataFrame:
     )
 
 
+def who_was_told(alert: dict, notices: pl.DataFrame) -> str | None:
+    """"Told: subgroup:pci (new, 20 Apr 2020, sent); escalated to the Independent Chair on 4 May 2020"."""
+    mine = notices.filter(pl.col("alert_key") == alert["key"])
+    told = [f"{r['receiver']} ({r['kind']}, {periods.day_label(r['noticed_on'])}, {r['status']})"
+            for r in mine.iter_rows(named=True)]
+    escalated = alert.get("escalated_on")
+    parts = (["Told: " + "; ".join(told)] if told else []) + (
+        [f"escalated to the Independent Chair on {periods.day_label(escalated)}"] if escalated else [])
+    return "; ".join(parts) or None
+
+
 def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
     """One alert as a card: severity, status, subject and month, its message, what was done, its evidence."""
     severity = badge(*SEVERITY_BADGES.get(alert["severity"], (alert["severity"], "gray")))
@@ -202,5 +214,8 @@ def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
             until = alert["silenced_until"]
             st.caption(f"Silenced until {periods.day_label(until)}: {alert['silenced_reason']}" if until
                        else f"Silenced: {alert['silenced_reason']}")
+        told = who_was_told(alert, queries.alert_notices(engine(), ctx.la_code))
+        if told:
+            st.caption(told)
         with st.expander("Evidence"):
             st.table(evidence_table(alert["evidence"], withheld))

@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from radar.core.periods import is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
+from radar.flows.notify import send_notifications
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.register import attach_register_evidence
 from radar.flows.signals import compute_signals
@@ -87,5 +88,6 @@ def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[
     with engine().begin() as conn:
         store.record_cycle(conn, ctx.la_code, period, counts)
     purge_quarantine(ctx.settings.quarantine, ctx.config.storage.quarantine_retention_days)
+    counts["messages"] = len(send_notifications(period, today))  # after the alerts: digests, repeats, escalations
     get_run_logger().info("cycle up to %s: %s", period, counts)
     return counts

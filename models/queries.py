@@ -17,8 +17,10 @@ from sqlalchemy import Engine, select
 from radar.models.store import polars_schema
 from radar.models.tables import (
     Alert,
+    AlertNotice,
     Benchmark,
     IndicatorValue,
+    OutboxMessage,
     PositiveSignal,
     SeriesStatus,
     SpcPoint,
@@ -143,6 +145,7 @@ ALERT_SCHEMA = {
     "scope": pl.String, "last_period": pl.String, "first_period": pl.String, "cleared_period": pl.String,
     "severity": pl.String, "subgroup": pl.String, "status": pl.String, "message": pl.String, "evidence": pl.String,
     "acknowledged_by": pl.String, "ack_note": pl.String, "silenced_reason": pl.String, "silenced_until": pl.Date,
+    "escalated_on": pl.Date,
 }
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
@@ -197,3 +200,17 @@ def benchmarks(engine: Engine) -> pl.DataFrame:
     table = Benchmark.__table__
     schema = {c: t for c, t in polars_schema(table).items() if c not in ("id", "source_file", "imported_at")}
     return _read(engine, select(*(table.c[c] for c in schema)), schema)
+
+
+NOTICE_SCHEMA = {"alert_key": pl.String, "receiver": pl.String, "kind": pl.String, "noticed_on": pl.Date,
+                 "status": pl.String}
+
+
+def alert_notices(engine: Engine, la_code: str) -> pl.DataFrame:
+    """Who was told about each alert, what (new, repeat, resolved, escalation), on which day, and whether the
+    message has left the outbox (its status)."""
+    notice, box = AlertNotice.__table__, OutboxMessage.__table__
+    query = (select(notice.c.alert_key, notice.c.receiver, notice.c.kind, notice.c.noticed_on, box.c.status)
+             .join(box, box.c.key == notice.c.message_key).where(notice.c.la_code == la_code)
+             .order_by(notice.c.noticed_on, notice.c.receiver))
+    return _read(engine, query, NOTICE_SCHEMA)

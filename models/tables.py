@@ -286,6 +286,7 @@ class Alert(SQLModel, table=True):
     ack_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     silenced_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     silenced_until: date | None = None
+    escalated_on: date | None = None  # the day the Independent Chair was told it went unacknowledged
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -443,3 +444,60 @@ class ImpactEntry(SQLModel, table=True):
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one receiver over one channel, from rendering to delivery (flows/notify.py).
+
+    The key is derived from what the message says (partnership, month,
+    receiver, channel, kind, alerts), so planning it twice inserts it once;
+    it also travels in the X-Radar-Message-Key header for the recipient to
+    de-duplicate the rare resend after a crash.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("uq_outbox_key", "key", unique=True),
+        Index("ix_outbox_due", "la_code", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    key: str = Field(max_length=64)
+    period: str = Field(max_length=7)
+    receiver: str = Field(max_length=160)
+    channel: str = Field(max_length=160)  # email | apprise:env:NAME | apprise:block:NAME
+    recipients: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of addresses
+    kind: str = Field(max_length=16)  # digest | repeat | resolved | escalation | reminder
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    alerts: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of alert keys
+    status: str = Field(max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_attempt_at: datetime
+    created_on: date  # the planning day ("today", or --as-of)
+    sent_at: datetime | None = None
+
+
+class AlertNotice(SQLModel, table=True):
+    """That a receiver was (or is being) told about an alert: what was said and on which day.
+
+    Read back when planning, so an alert is announced once, repeated only
+    after the interval and resolved once; and by the dashboard ("who was told").
+    """
+
+    __tablename__ = "alert_notice"
+    __table_args__ = (
+        Index("uq_alert_notice", "message_key", "alert_key", unique=True),
+        Index("ix_alert_notice_alert", "la_code", "alert_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    alert_key: str = Field(max_length=255)
+    message_key: str = Field(max_length=64)
+    receiver: str = Field(max_length=160)
+    kind: str = Field(max_length=16)  # new | repeat | resolved | escalation
+    noticed_on: date

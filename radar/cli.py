@@ -259,6 +259,7 @@ def alert_row(r: dict) -> dict:
         "severity": r["severity"], "subgroup": r["subgroup"], "status": r["status"], "message": r["message"],
         "evidence": json.loads(r["evidence"] or "{}"), "acknowledged_by": r["acknowledged_by"], "note": r["ack_note"],
         "silenced_until": r["silenced_until"], "silence_reason": r["silenced_reason"],
+        "escalated": r["escalated_on"],  # the day the Independent Chair was told, or None
     }
 
 
@@ -324,6 +325,67 @@ def alerts_silence(
     from radar.flows.alert_actions import silence_alert
 
     _alert_action(silence_alert, alert_id, reason, until.date(), by)
+
+
+class OutboxStatus(str, Enum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+@app.command()
+def notify(
+    period: PeriodOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; store and send nothing.")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                                 help="The day repeats and escalations are timed from (default today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Route and render the month's alert messages into the outbox, retry what is pending, and send."""
+    from radar.flows.notify import notify_flow
+
+    try:
+        today = datetime.strptime(as_of, "%Y-%m-%d").date() if as_of else None
+    except ValueError:
+        console.print(f"[red]--as-of must look like 2020-04-20, not {as_of!r}[/]")
+        raise typer.Exit(2)
+    with _prefect():
+        rows = notify_flow(period, today, dry_run)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table("to", "kind", "subject", "status", title=f"Messages for {period}")
+        for r in rows:
+            table.add_row(", ".join(r["to"]), r["kind"], r["subject"], r["status"])
+        Console().print(table)
+    notes = sorted({r["note"] for r in rows if "note" in r})
+    for note in notes:
+        console.print(f"[yellow]{len([r for r in rows if r.get('note') == note])} messages {note}; they wait in "
+                      f"the outbox (`radar outbox --status pending`).[/]")
+    if not rows:
+        console.print("Nothing to send: every alert's recipients are up to date.")
+
+
+@app.command()
+def outbox(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    status: Annotated[Optional[OutboxStatus], typer.Option(help="Only messages with this status.")] = None,
+) -> None:
+    """Every message Radar has rendered: to whom, what, and whether it was sent (attempts, last error)."""
+    from radar.models import outbox as box
+    from radar.models.engine import get_engine
+
+    ctx = get_context()
+    with get_engine(ctx.settings.database_url).connect() as conn:
+        rows = box.messages(conn, ctx.la_code, status.value if status else None)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("created", "to", "kind", "subject", "status", "attempts", "last error", title="Outbox")
+    for r in rows:
+        table.add_row(str(r["created_on"]), ", ".join(r["to"]), r["kind"], r["subject"], r["status"],
+                      str(r["attempts"]), r["last_error"] or "")
+    Console().print(table)
 
 
 def run_benchmark_import(paths: list[Path]) -> dict:

@@ -20,7 +20,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radar.core.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
 from radar.core.catalogue import Catalogue, load_catalogue
@@ -78,8 +80,76 @@ class FeedSettings(Strict):
 
 
 class Subgroup(Strict):
+    """A subgroup's chair and (optional) deputy: both receive the subgroup's alert digest."""
+
     chair: str
     email: str
+    deputy: str | None = None
+    deputy_email: str | None = None
+
+
+class Person(Strict):
+    name: str
+    email: str
+
+
+Label = Literal["rule", "indicator", "feed", "agency", "subgroup", "severity"]
+RECEIVER_KINDS = ("subgroup", "agency", "owner")  # "<kind>:<id or {label}>"; also "independent_chair"
+
+
+class Route(Strict):
+    """One node of the alert routing tree, as in Prometheus Alertmanager.
+
+    An alert enters the root; each child whose `match` fits it (every label
+    named has one of the values listed) handles it, first match wins unless
+    that child says `continue`; when no child matches, the node's own
+    receiver does.  A receiver is `subgroup:<id>`, `agency:<id>` (its data
+    lead), `owner:{owner}` (a risk's owner) or `independent_chair`; `{label}`
+    is filled from the alert, e.g. `subgroup:{subgroup}`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    match: dict[Label, list[str]] = {}
+    receiver: str | None = None  # None: the parent's
+    continue_: bool = Field(False, alias="continue")
+    routes: list[Route] = []
+
+
+DEFAULT_ROUTE = Route(receiver="subgroup:{subgroup}", routes=[
+    Route(match={"rule": ["feed_late", "feed_rejected"]}, receiver="subgroup:pci", continue_=True),
+    Route(match={"rule": ["feed_late", "feed_rejected"]}, receiver="agency:{agency}"),
+    Route(match={"rule": ["risk_review_overdue", "action_overdue"]}, receiver="owner:{owner}"),
+])
+
+
+class Channel(Strict):
+    """A further apprise channel for a receiver (e.g. a Teams Power Automate workflow URL).
+
+    The URL is a secret, so the file names where it lives -- an environment
+    variable or a Prefect Secret block -- never the URL itself.
+    """
+
+    receiver: str
+    url_env: str | None = None
+    secret_block: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Channel:
+        if (self.url_env is None) == (self.secret_block is None):
+            raise ValueError("a channel names exactly one of url_env or secret_block")
+        return self
+
+
+class Notifications(Strict):
+    """Who is told what, and when (flows/notify.py; docs/operators.md "Notifications")."""
+
+    dashboard_url: str = "http://localhost:8501"
+    repeat_after_days: int = Field(28, ge=1)  # an unacknowledged alert is repeated no sooner than this
+    escalate_after_days: dict[Literal["high", "medium", "low"], int] = {"high": 14}
+    route: Route = DEFAULT_ROUTE
+    channels: list[Channel] = []
+    owners: dict[str, str] = {}  # a risk owner's role (the register's `owners`) -> their address
 
 
 class Target(Strict):
@@ -107,6 +177,8 @@ class PartnershipConfig(Strict):
     feeds: dict[str, FeedSettings] = {}
     subgroups: dict[str, Subgroup]
     targets: dict[str, Target] = {}
+    independent_chair: Person | None = None  # receives escalations
+    notifications: Notifications = Notifications()
     risk_register: Register | None = None  # None: this partnership keeps no risk register in Radar
 
     def check_against(self, catalogue: Catalogue) -> None:
@@ -126,8 +198,37 @@ class PartnershipConfig(Strict):
             missing = known[section] - set(getattr(self, section))
             if missing:
                 problems.append(f"[{section}] is missing: {sorted(missing)}")
+        problems += self.route_problems(known)
         if problems:
             raise ValueError("partnership config does not match the catalogue: " + "; ".join(problems))
+
+    def route_problems(self, known: dict[str, set[str]]) -> list[str]:
+        """Receivers and matched values in [notifications] that name nothing Radar knows."""
+        problems, ids = [], {"subgroup": known["subgroups"], "agency": known["agencies"]}
+        labels = {"subgroup": known["subgroups"], "agency": known["agencies"], "indicator": known["targets"],
+                  "feed": known["feeds"], "severity": {"high", "medium", "low"}}
+
+        def check(receiver: str | None) -> None:
+            kind, _, name = (receiver or "").partition(":")
+            if receiver is None or receiver == "independent_chair" or name.startswith("{"):
+                return
+            if kind not in RECEIVER_KINDS or (kind in ids and name not in ids[kind]):
+                problems.append(f"[notifications] receiver {receiver!r} is not subgroup:<id>, agency:<id>, "
+                                f"owner:<role> or independent_chair")
+
+        def walk(route: Route) -> None:
+            check(route.receiver)
+            for label, values in route.match.items():
+                unknown = set(values) - labels.get(label, set(values))
+                if unknown:
+                    problems.append(f"[notifications] route matches unknown {label} {sorted(unknown)}")
+            for child in route.routes:
+                walk(child)
+
+        walk(self.notifications.route)
+        for channel in self.notifications.channels:
+            check(channel.receiver)
+        return problems
 
     def due_day(self, catalogue: Catalogue, feed_id: str) -> int:
         settings = self.feeds.get(feed_id)
