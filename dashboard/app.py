@@ -1,27 +1,35 @@
-"""Radar's dashboard for the Independent Chair and subgroup chairs.
+"""Radar's dashboard for the Independent Chair, subgroup chairs, analysts and agencies' data leads.
 
-Run with `streamlit run dashboard/app.py`.  It only reads the store; files
-arrive through `radar ingest` and the monthly flow.  Each page is a script
-in dashboard/pages/, registered here so the sidebar shows plain titles.
+Run with `radar dashboard` (which writes the sign-in settings and hides
+Streamlit's own toolbar and page list; see radar.dashboard.auth).  Nothing is
+shown before `auth.gate` has named the person and found their role; the menu
+then lists only the pages that role includes, and each page checks the role
+again on the server before it reads the store.
 """
 
 import streamlit as st
 
+from radar.dashboard import auth
 from radar.dashboard.common import context
 
 st.set_page_config(page_title="Radar", page_icon=":material/radar:", layout="wide")
 
+person = auth.gate()
 partnership = context().config.partnership
 st.sidebar.markdown(f"### {partnership.name}")
 st.sidebar.caption(f"{partnership.la_name} ({partnership.la_code}) · Radar strategic threat assessment")
 
-page = st.navigation(
-    [
-        st.Page("pages/overview.py", title="Overview", icon=":material/radar:", default=True),
-        st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
-        st.Page("pages/indicators.py", title="Indicator explorer", icon=":material/monitoring:"),
-        st.Page("pages/feed_status.py", title="Feed status", icon=":material/inbox:"),
-        st.Page("pages/rejected.py", title="Rejected files", icon=":material/report:"),
-    ]
-)
+PAGES = [
+    ("overview", "pages/overview.py", "Overview", ":material/radar:"),
+    ("alerts", "pages/alerts.py", "Alerts", ":material/notifications:"),
+    ("indicators", "pages/indicators.py", "Indicator explorer", ":material/monitoring:"),
+    ("feed_status", "pages/feed_status.py", "Feed status", ":material/inbox:"),
+    ("upload", "pages/upload.py", "Send a file", ":material/upload_file:"),
+    ("rejected", "pages/rejected.py", "Rejected files", ":material/report:"),
+]
+page = st.navigation([
+    st.Page(path, title=title, icon=icon, url_path=key)
+    for key, path, title, icon in PAGES if person.may_see(key)
+])
+auth.introduce(person)
 page.run()

@@ -9,8 +9,10 @@ page.  Nothing here computes a statistic: the benchmark comparison is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import streamlit as st
@@ -30,6 +32,7 @@ NO_DATA = (
     "No data has been ingested yet. Load agency files with `radar ingest PATH` "
     "(a file or a folder of files), or load the demonstration data with `make demo`."
 )
+T = TypeVar("T")
 MISSING = "—"
 UNIT_LABELS = {"count": "count", "percent": "%", "rate_per_10k": "per 10,000 children", "days": "days"}
 POLARITY_LABELS = {
@@ -47,6 +50,8 @@ SYMBOL_MEANINGS = {
     "k": "rounds to zero",
     "u": "low reliability",
 }
+VERSION_SECONDS = 5  # how stale the store's version may be: well inside the live pages' refresh
+LIVE_SECONDS = 30  # the live parts of a page re-run this often, so new data shows within a minute
 BENCHMARKS_REFRESH_SECONDS = 600  # figures change only when `radar benchmarks import` runs
 FEED_STATUS_LABELS = {
     "on_time": "On time",
@@ -75,6 +80,37 @@ def _engine(database_url: str) -> Engine:
 def engine() -> Engine:
     """The store's engine, opened (and migrated) once per server and database URL."""
     return _engine(context().settings.database_url)
+
+
+def store_version() -> int:
+    """The store's current version, asked of the database at most once every few seconds per server."""
+    return _store_version(context().settings.database_url)
+
+
+@st.cache_data(ttl=VERSION_SECONDS, show_spinner=False)
+def _store_version(database_url: str) -> int:
+    return queries.store_version(_engine(database_url))
+
+
+def read(query: Callable[..., T], *args: object) -> T:
+    """`query(engine, *args)` from radar.models.queries, shared by every viewer until the store changes.
+
+    The result is cached under the store's version, so a room of people
+    watching the live pages costs one query per change, not one per person
+    per refresh; the first read after a change asks the database again.
+    """
+    url = context().settings.database_url
+    return _read(url, store_version(), query.__name__, args, query)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _read(database_url: str, version: int, name: str, args: tuple, _query: Callable) -> object:
+    return _query(_engine(database_url), *args)
+
+
+def changed() -> None:
+    """After an action writes to the store: the next read on this server sees it at once."""
+    _store_version.clear()
 
 
 def show_no_data() -> None:

@@ -26,7 +26,6 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
-from radar.core.periods import of_date, shift
 from radar.flows.files import (
     NAME_BYTES,
     REPORT_SUFFIX,
@@ -130,10 +129,7 @@ def current_hash(delivery: Delivery) -> str | None:
 
 def limits(today: date | None = None) -> Limits:
     """The partnership's limits on what Radar reads, with the months a file name may carry up to `today`."""
-    storage = context().config.storage
-    last = shift(of_date(today or datetime.now(timezone.utc).date()), storage.months_ahead)
-    return Limits(storage.max_file_mb * MB, (storage.earliest_period, last), storage.max_unpacked_mb * MB,
-                  storage.max_cells)
+    return Limits.for_partnership(context().config.storage, today or datetime.now(timezone.utc).date())
 
 
 def check(delivery: Delivery) -> ValidatedFile:

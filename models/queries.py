@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from radar.models.store import polars_schema
 from radar.models.tables import (
     Alert,
     AlertNotice,
+    AuditEvent,
     Benchmark,
     IndicatorValue,
     OutboxMessage,
@@ -50,6 +51,17 @@ PROBLEM_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "rul
 def _read(engine: Engine, query, schema: dict) -> pl.DataFrame:
     with engine.connect() as connection:
         return pl.read_database(query, connection, schema_overrides=schema).select(list(schema))
+
+
+def store_version(engine: Engine) -> int:
+    """A number that grows whenever anything in the store changes (the newest audit event's id).
+
+    Every write (a file, a cycle, an alert action, a benchmark import) is
+    audited in its own transaction, so a reader can cache results under this
+    number and ask the store again only when it moves.
+    """
+    with engine.connect() as connection:
+        return connection.execute(select(func.max(AuditEvent.__table__.c.id))).scalar() or 0
 
 
 def submissions(engine: Engine, la_code: str) -> pl.DataFrame:

@@ -193,6 +193,7 @@ def store(tmp_path_factory):
         env.setenv("RADAR_HOME", str(home))
         env.delenv("RADAR_DATABASE_URL", raising=False)
         env.delenv("RADAR_CONFIG", raising=False)
+        env.setenv("RADAR_DEV_MODE", "1")  # the chair's view without a sign-in provider (test_dashboard_access.py)
         fill(home)
         yield home
 
@@ -310,7 +311,7 @@ def test_rejected_file_without_its_report_says_so(store):
     app = run("pages/rejected.py")
     chosen = next(i for i in app.selectbox(key="submission").options if i.startswith("lado_referrals"))
     app.selectbox(key="submission").select(chosen).run()
-    assert "The report for this file is not available" in app.warning[0].value
+    assert "The report for this file is not available" in app.warning[-1].value
     assert "No row-level problems were recorded" in app.markdown[-1].value
 
 
@@ -318,6 +319,7 @@ def test_rejected_file_without_its_report_says_so(store):
 def empty_store(tmp_path, monkeypatch):
     monkeypatch.setenv("RADAR_HOME", str(tmp_path))
     monkeypatch.delenv("RADAR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("RADAR_DEV_MODE", "1")
     return tmp_path
 
 

@@ -15,11 +15,14 @@ validation/pseudonymise.py) before anything is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from radar.core.catalogue import Catalogue, Feed
+from radar.core.config import Storage
+from radar.core.periods import of_date, shift
 from radar.validation.aggregates import (
     missing_indicators,
     numerators_above_denominators,
@@ -50,6 +53,17 @@ class Limits:
     window: tuple[str, str] | None = None
     max_unpacked_bytes: int = 500 * MB
     max_cells: int = 10_000_000
+
+    @classmethod
+    def for_partnership(cls, storage: Storage, today: date) -> Limits:
+        """The partnership's limits ([storage]), with the months a file name may carry up to `today`.
+
+        One definition for every way a file arrives (the ingest flow, the
+        dashboard's upload page), so an upload is judged as a dropped file is.
+        """
+        last = shift(of_date(today), storage.months_ahead)
+        return cls(storage.max_file_mb * MB, (storage.earliest_period, last), storage.max_unpacked_mb * MB,
+                   storage.max_cells)
 
 
 @dataclass

@@ -7,14 +7,17 @@ are a filter away, and silenced ones are listed apart with why and until
 when.  Each card shows the alert's short id, which `radar alerts ack` takes.  Raising and
 resolving alerts is the cycle's job (pipelines.alert_rules and
 pipelines.alert_lifecycle); acknowledging and silencing are `radar alerts`
-commands.  This page only lays them out.
+commands, and a chair can acknowledge an open alert of their subgroup here
+(radar.dashboard.actions), recorded under their address.
 """
 
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.common import context, engine, pseudonymised_columns
+from radar.dashboard.actions import acknowledge_alert
+from radar.dashboard.auth import require
+from radar.dashboard.common import context, pseudonymised_columns, read
 from radar.dashboard.signals import (
     ACTIVE_STATUSES,
     ALERT_STATUSES,
@@ -27,6 +30,7 @@ from radar.dashboard.signals import (
 )
 from radar.models import queries
 
+person = require("alerts")
 ctx = context()
 st.title("Alerts")
 
@@ -41,12 +45,26 @@ severities = right.multiselect(
     key="severity",
 )
 
-every_alert = queries.alerts(engine(), ctx.la_code)
+every_alert = read(queries.alerts, ctx.la_code)
 shown = every_alert.filter(pl.col("status").is_in(statuses), pl.col("severity").is_in(severities))
 if shown.is_empty():
     st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE_STATUSES) else "No alerts match these filters",
             icon=":material/notifications_off:")
     st.caption(ALERTS_APPEAR)
+
+
+
+def acknowledge_form(alert: dict) -> None:
+    """Acknowledge an open alert with what is being done; offered only to whoever may act on its subgroup."""
+    with st.expander(f"Acknowledge {alert['ref']}"), st.form(f"acknowledge-{alert['ref']}", border=False):
+        note = st.text_input("What is being done about it (recorded with your name)", key=f"note-{alert['ref']}")
+        if st.form_submit_button("Acknowledge"):
+            if not note.strip():
+                st.error("Say what is being done: the Board reads it beside the alert.")
+            else:
+                acknowledge_alert(person, alert, note)
+                st.rerun()
+
 
 withheld = pseudonymised_columns(ctx.catalogue)
 order = [s.id for s in ctx.catalogue.subgroups]
@@ -58,6 +76,8 @@ for subgroup in sorted(shown["subgroup"].unique(), key=lambda s: order.index(s) 
         st.caption(f"Chair: {chair.chair} · {chair.email}")
     for alert in alerts.iter_rows(named=True):
         show_alert(ctx, alert, withheld)
+        if alert["status"] == "open" and person.may_act_on_subgroup(subgroup):
+            acknowledge_form(alert)
 
 silenced = silenced_table(ctx, every_alert.filter(pl.col("severity").is_in(severities)))
 if not silenced.is_empty():
@@ -66,7 +86,7 @@ if not silenced.is_empty():
     st.caption("Silenced alerts are not listed above until the silence ends; `radar alerts silence` sets one.")
 
 st.header("Improvements")
-improvements = queries.positive_signals(engine(), ctx.la_code).sort("period", "subgroup", descending=[True, False])
+improvements = read(queries.positive_signals, ctx.la_code).sort("period", "subgroup", descending=[True, False])
 if improvements.is_empty():
     st.caption("No improvement has been signalled: the cycle lists here any indicator "
                "that changes for the better beyond its usual variation.")

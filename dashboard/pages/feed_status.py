@@ -8,15 +8,16 @@ import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.dashboard.auth import require
 from radar.dashboard.common import (
     CHASE_COLUMNS,
     FEED_STATUS_LABELS,
     agency_name,
     chase_table,
     context,
-    engine,
     feed_statuses,
     month_options,
+    read,
     show_no_data,
 )
 from radar.models import queries
@@ -38,11 +39,12 @@ def cell_style(label: str) -> str:
     return f"background-color: {colour}; color: #1a1a1a" if colour else ""
 
 
+require("feed_status")
 ctx = context()
 catalogue = ctx.catalogue
 st.title("Feed status")
 
-received = queries.submissions(engine(), ctx.la_code)
+received = read(queries.submissions, ctx.la_code)
 options = month_options(received)
 if not options:
     show_no_data()

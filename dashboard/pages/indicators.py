@@ -8,13 +8,16 @@ indicator shows) is always named as such beside it.  England has one figure
 per year on this page: DfE's, as imported by `radar benchmarks import`, in
 the England line, the chart and the benchmark table alike; only an
 indicator DfE does not publish falls back to the catalogue's figure, with
-its source.  The local target is the partnership's.
+its source.  The local target is the partnership's.  An analyst or the chair
+can re-base a chart's limits here, with a reason, as `radar spc rebase` does.
 """
 
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.dashboard.actions import rebase_limits
+from radar.dashboard.auth import require
 from radar.dashboard.charts import SEASONALLY_ADJUSTED, spc_chart
 from radar.dashboard.common import (
     MISSING,
@@ -22,13 +25,13 @@ from radar.dashboard.common import (
     UNIT_LABELS,
     benchmark_comparisons,
     context,
-    engine,
     england_figure,
     format_count,
     format_published,
     format_value,
     humanise,
     pseudonymised_columns,
+    read,
     show_no_data,
 )
 from radar.dashboard.signals import label_note, series_badges, show_alert
@@ -39,11 +42,12 @@ from radar.pipelines.messages import number, value_range
 NOT_STORED = "No value stored for this month."
 RECENT_MONTHS = 3  # a resolved alert is listed for this many months after it cleared
 
+person = require("indicators")
 ctx = context()
 catalogue = ctx.catalogue
 st.title("Indicator explorer")
 
-available = queries.indicators_with_values(engine(), ctx.la_code)
+available = read(queries.indicators_with_values, ctx.la_code)
 if not available:
     show_no_data()
     st.stop()
@@ -61,7 +65,7 @@ indicator = catalogue.indicator_by_id[
         key="indicator",
     )
 ]
-breakdowns = queries.indicator_breakdowns(engine(), ctx.la_code, indicator.id)
+breakdowns = read(queries.indicator_breakdowns, ctx.la_code, indicator.id)
 breakdown = ""
 if len(breakdowns) > 1:
     breakdown = st.selectbox(
@@ -77,7 +81,7 @@ st.caption(
     f"Source: {feed.name} ({ctx.config.agencies[feed.agency].name})"
 )
 
-stored = queries.indicator_series(engine(), ctx.la_code, indicator.id, breakdown)
+stored = read(queries.indicator_series, ctx.la_code, indicator.id, breakdown)
 latest_period = stored["period"].max() if stored.height else None
 published = benchmark_comparisons().filter(pl.col("indicator") == indicator.id).sort("year", descending=True)
 england = england_figure(published, latest_period)
@@ -108,8 +112,8 @@ if stored.is_empty():
 series = pl.DataFrame({"period": periods.month_range(stored["period"].min(), stored["period"].max())}).join(
     stored, on="period", how="left", maintain_order="left"
 )
-spc = queries.spc_points(engine(), ctx.la_code, indicator.id, breakdown)
-status = queries.series_status(engine(), ctx.la_code, indicator.id, breakdown)
+spc = read(queries.spc_points, ctx.la_code, indicator.id, breakdown)
+status = read(queries.series_status, ctx.la_code, indicator.id, breakdown)
 if status:
     badges = series_badges(status)
     if badges:
@@ -158,6 +162,26 @@ elif indicator.seasonal:
 if captions:
     st.caption(" ".join(captions))
 
+
+def rebase_form() -> None:
+    """Start the chart's limits again from a month (a new process), with why; the next cycle applies it."""
+    with st.expander("Re-base the limits"), st.form("rebase", border=False):
+        start = st.selectbox("Limits start again from", series["period"].to_list()[::-1], format_func=periods.label,
+                             key="rebase_from")
+        reason = st.text_input("Why the process changed (shown beside the chart and recorded with your name)",
+                               key="rebase_reason")
+        if st.form_submit_button("Record the re-base"):
+            if not reason.strip():
+                st.error("Say why: the Board reads it beside the chart.")
+            elif rebase_limits(person, indicator.id, breakdown, start, reason):
+                st.success(f"Recorded: the limits start again from {periods.label(start)} at the next monthly cycle.")
+            else:
+                st.info(f"A re-base from {periods.label(start)} was already recorded.")
+
+
+if person.may_rebase() and not spc.is_empty():
+    rebase_form()
+
 with st.expander("Monthly values"):
     table = {
         "Month": [periods.label(p) for p in series["period"]],
@@ -176,7 +200,7 @@ with st.expander("Monthly values"):
 
 st.subheader("Alerts")
 recent = periods.shift(stored["period"].max(), 1 - RECENT_MONTHS)
-related = queries.alerts(engine(), ctx.la_code).filter(
+related = read(queries.alerts, ctx.la_code).filter(
     pl.col("indicator") == indicator.id,
     pl.col("breakdown").fill_null("") == breakdown,
     (pl.col("status") != "resolved") | (pl.col("cleared_period") >= recent),

@@ -16,12 +16,14 @@ import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.dashboard.auth import require
 from radar.dashboard.common import (
     CHASE_COLUMNS,
+    LIVE_SECONDS,
     chase_table,
     context,
-    engine,
     feed_statuses,
+    read,
     show_no_data,
 )
 from radar.dashboard.signals import (
@@ -39,19 +41,9 @@ from radar.dashboard.signals import (
 from radar.models import queries
 from radar.pipelines.feed_status import feeds_to_chase
 
+require("overview")
 ctx = context()
 st.title("Strategic threat assessment")
-
-alerts = queries.alerts(engine(), ctx.la_code)
-received = queries.submissions(engine(), ctx.la_code)
-if alerts.is_empty() and received.is_empty():
-    show_no_data()
-    st.stop()
-
-month = cycle_month(alerts)
-if month:
-    st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {periods.label(month)}")
-active = alerts.filter(pl.col("status").is_in(ACTIVE_STATUSES))
 
 
 def bullet_list(rows: pl.DataFrame, empty: str) -> None:
@@ -61,74 +53,91 @@ def bullet_list(rows: pl.DataFrame, empty: str) -> None:
         st.markdown("\n".join(alert_line(ctx, alert) for alert in rows.iter_rows(named=True)))
 
 
-if active.is_empty():
-    st.success("No active alerts.", icon=":material/check_circle:")
-    st.caption(ALERTS_APPEAR)
-else:
-    by_subgroup = (
-        active.group_by("subgroup").agg(
-            *(pl.col("severity").eq(s).sum().alias(SEVERITY_BADGES[s][0]) for s in SEVERITIES),
-            Total=pl.len(),
-            **{"Being handled": pl.col("status").eq("acknowledged").sum()},
-        )
-        .sort("Total", "subgroup", descending=[True, False])
-    )
-    columns = st.columns(1 + len(SEVERITIES))
-    columns[0].metric("Active alerts", active.height)
-    for column, severity in zip(columns[1:], SEVERITIES):
-        label = SEVERITY_BADGES[severity][0]
-        column.metric(label, by_subgroup[label].sum())
-    st.caption("Active alerts are open or acknowledged: an acknowledged alert is being handled, not yet resolved. "
-               "Each alert's id (for example in `radar alerts ack <id>`) follows its message.")
+@st.fragment(run_every=LIVE_SECONDS)
+def assessment() -> None:
+    """Everything that changes when a file arrives or a cycle runs: re-read live, from the shared cache."""
+    alerts = read(queries.alerts, ctx.la_code)
+    received = read(queries.submissions, ctx.la_code)
+    if alerts.is_empty() and received.is_empty():
+        show_no_data()
+        st.stop()
 
-    st.subheader("Active alerts by subgroup")
-    chairs = {s: chair.chair for s, chair in ctx.config.subgroups.items()}
-    st.dataframe(
-        pl.DataFrame({
-            "Subgroup": [subgroup_name(ctx, s) for s in by_subgroup["subgroup"]],
-            "Chair": [chairs.get(s, "") for s in by_subgroup["subgroup"]],
-        }).hstack(by_subgroup.drop("subgroup")),
-        hide_index=True,
-    )
+    month = cycle_month(alerts)
+    if month:
+        st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {periods.label(month)}")
+    active = alerts.filter(pl.col("status").is_in(ACTIVE_STATUSES))
 
-    st.subheader("Getting worse")
-    bullet_list(active.filter(pl.col("rule").is_in(SPC_RULES)),
-                "No indicator shows an active concern on its SPC chart.")
-
-    st.subheader(f"New in {periods.label(month)}")
-    bullet_list(active.filter(pl.col("first_period") == month),
-                f"No active alert's cause began in {periods.label(month)}.")
-
-latest = received["period"].max()
-if latest:
-    st.subheader(f"Agencies late with their data for {periods.label(latest)}")
-    chase = feeds_to_chase(feed_statuses(ctx, received, latest, latest), latest)
-    if chase.is_empty():
-        st.caption(f"Every file due for {periods.label(latest)} arrived on time.")
+    if active.is_empty():
+        st.success("No active alerts.", icon=":material/check_circle:")
+        st.caption(ALERTS_APPEAR)
     else:
-        feed_alerts = active.filter(pl.col("rule").is_in(FEED_RULES))
-        refs = dict(zip(feed_alerts["feed"], feed_alerts["ref"]))
-        st.dataframe(
-            chase_table(ctx, chase).with_columns(
-                pl.Series("Alert id", [refs.get(feed_id) for feed_id in chase["feed_id"]], pl.String)
-            ),
-            hide_index=True,
-            column_config=CHASE_COLUMNS,
+        by_subgroup = (
+            active.group_by("subgroup").agg(
+                *(pl.col("severity").eq(s).sum().alias(SEVERITY_BADGES[s][0]) for s in SEVERITIES),
+                Total=pl.len(),
+                **{"Being handled": pl.col("status").eq("acknowledged").sum()},
+            )
+            .sort("Total", "subgroup", descending=[True, False])
         )
-        st.caption("Received late: the file came after its due day (Days late says by how much). "
-                   "Alerts on the indicators of a missing or rejected feed are held back until the data arrives.")
+        columns = st.columns(1 + len(SEVERITIES))
+        columns[0].metric("Active alerts", active.height)
+        for column, severity in zip(columns[1:], SEVERITIES):
+            label = SEVERITY_BADGES[severity][0]
+            column.metric(label, by_subgroup[label].sum())
+        st.caption("Active alerts are open or acknowledged: an acknowledged alert is being handled, not yet resolved. "
+                   "Each alert's id (for example in `radar alerts ack <id>`) follows its message.")
 
-silenced = silenced_table(ctx, alerts)
-if not silenced.is_empty():
-    st.subheader("Silenced")
-    st.dataframe(silenced, hide_index=True)
-    st.caption("A silenced alert is not counted above until its silence ends.")
+        st.subheader("Active alerts by subgroup")
+        chairs = {s: chair.chair for s, chair in ctx.config.subgroups.items()}
+        st.dataframe(
+            pl.DataFrame({
+                "Subgroup": [subgroup_name(ctx, s) for s in by_subgroup["subgroup"]],
+                "Chair": [chairs.get(s, "") for s in by_subgroup["subgroup"]],
+            }).hstack(by_subgroup.drop("subgroup")),
+            hide_index=True,
+        )
 
-st.subheader("Improvements")
-improvements = queries.positive_signals(engine(), ctx.la_code).sort("period", descending=True)
-if improvements.is_empty():
-    st.caption("No improvement has been signalled.")
-else:
-    st.markdown("\n".join(
-        f"- {row['message']} *({subgroup_name(ctx, row['subgroup'])})*" for row in improvements.iter_rows(named=True)
-    ))
+        st.subheader("Getting worse")
+        bullet_list(active.filter(pl.col("rule").is_in(SPC_RULES)),
+                    "No indicator shows an active concern on its SPC chart.")
+
+        st.subheader(f"New in {periods.label(month)}")
+        bullet_list(active.filter(pl.col("first_period") == month),
+                    f"No active alert's cause began in {periods.label(month)}.")
+
+    latest = received["period"].max()
+    if latest:
+        st.subheader(f"Agencies late with their data for {periods.label(latest)}")
+        chase = feeds_to_chase(feed_statuses(ctx, received, latest, latest), latest)
+        if chase.is_empty():
+            st.caption(f"Every file due for {periods.label(latest)} arrived on time.")
+        else:
+            feed_alerts = active.filter(pl.col("rule").is_in(FEED_RULES))
+            refs = dict(zip(feed_alerts["feed"], feed_alerts["ref"]))
+            st.dataframe(
+                chase_table(ctx, chase).with_columns(
+                    pl.Series("Alert id", [refs.get(feed_id) for feed_id in chase["feed_id"]], pl.String)
+                ),
+                hide_index=True,
+                column_config=CHASE_COLUMNS,
+            )
+            st.caption("Received late: the file came after its due day (Days late says by how much). "
+                       "Alerts on the indicators of a missing or rejected feed are held back until the data arrives.")
+
+    silenced = silenced_table(ctx, alerts)
+    if not silenced.is_empty():
+        st.subheader("Silenced")
+        st.dataframe(silenced, hide_index=True)
+        st.caption("A silenced alert is not counted above until its silence ends.")
+
+    st.subheader("Improvements")
+    improvements = read(queries.positive_signals, ctx.la_code).sort("period", descending=True)
+    if improvements.is_empty():
+        st.caption("No improvement has been signalled.")
+    else:
+        st.markdown("\n".join(
+            f"- {row['message']} *({subgroup_name(ctx, row['subgroup'])})*" for row in improvements.iter_rows(named=True)
+        ))
+
+
+assessment()

@@ -11,23 +11,29 @@ import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.dashboard.auth import require
 from radar.dashboard.common import (
     WITHHELD,
     context,
-    engine,
     feed_label,
     local_time,
     pseudonymised_columns,
+    read,
     show_no_data,
 )
 from radar.models import queries
 
+person = require("rejected")
 ctx = context()
 st.title("Rejected files")
 
-rejected = queries.rejected_submissions(engine(), ctx.la_code).with_columns(local_time("received_at"))
+rejected = read(queries.rejected_submissions, ctx.la_code).with_columns(local_time("received_at"))
+if person.agency():  # an agency's data lead sees only their own agency's files
+    own = [feed.id for feed in ctx.catalogue.feeds if feed.agency == person.agency()]
+    rejected = rejected.filter(pl.col("feed_id").is_in(own))
+    st.caption(f"Files from {ctx.config.agencies[person.agency()].name} only.")
 if rejected.is_empty():
-    if queries.submissions(engine(), ctx.la_code).is_empty():
+    if read(queries.submissions, ctx.la_code).is_empty():
         show_no_data()
     else:
         st.success("No file has been rejected.")
@@ -67,7 +73,7 @@ else:
     st.warning("The report for this file is not available: it was not written or has been removed.")
 
 st.subheader("Problems found")
-problems = queries.submission_problems(engine(), ctx.la_code, chosen["id"])
+problems = read(queries.submission_problems, ctx.la_code, chosen["id"])
 if problems.is_empty():
     st.write("No row-level problems were recorded; the message above says why the file was refused.")
 else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -157,6 +158,42 @@ class Target(Strict):
     year: str
 
 
+Role = Literal["chair", "subgroup_chair", "analyst", "agency_submitter", "viewer"]
+
+
+class Grant(Strict):
+    """What one person or identity-provider group may do in the dashboard (radar.dashboard.auth).
+
+    A subgroup chair acts on one subgroup's alerts and an agency submitter
+    sees one agency's files, so each names it; no other role may, so that a
+    grant never reads as wider or narrower than it is.
+    """
+
+    role: Role
+    subgroup: str | None = None
+    agency: str | None = None
+
+    @model_validator(mode="after")
+    def _scoped(self) -> Grant:
+        if (self.role == "subgroup_chair") != (self.subgroup is not None):
+            raise ValueError("a subgroup_chair names its subgroup, and no other role names one")
+        if (self.role == "agency_submitter") != (self.agency is not None):
+            raise ValueError("an agency_submitter names its agency, and no other role names one")
+        return self
+
+
+class Access(Strict):
+    """Who sees the dashboard: signed-in e-mail addresses, or groups from the identity provider, to roles.
+
+    Addresses are compared without regard to case.  Someone signed in who
+    matches nothing sees a polite refusal and no data.
+    """
+
+    users: dict[str, Grant] = {}
+    groups: dict[str, Grant] = {}
+    groups_claim: str = "groups"  # the ID-token claim that lists a person's groups (Entra ID: "groups")
+
+
 class Register(Strict):
     """The risk register's files (radar.core.register): the scoring matrix, and the risks and Impact Log
     a new store starts from; later edits live in the store."""
@@ -164,6 +201,14 @@ class Register(Strict):
     matrix: str
     risks: str
     impact_log: str
+
+
+class ThreatAssessment(Strict):
+    """The strategic threat assessment: its themes file (radar.core.threats) and the dates the Board met,
+    so that every threat can say what changed since the last Board."""
+
+    themes: str
+    board_dates: list[date] = []
 
 
 class PartnershipConfig(Strict):
@@ -180,6 +225,8 @@ class PartnershipConfig(Strict):
     independent_chair: Person | None = None  # receives escalations
     notifications: Notifications = Notifications()
     risk_register: Register | None = None  # None: this partnership keeps no risk register in Radar
+    threat_assessment: ThreatAssessment | None = None  # None: no themes, only the register's risks are ranked
+    access: Access = Access()  # dashboard roles; empty: nobody but development mode sees data
 
     def check_against(self, catalogue: Catalogue) -> None:
         """Every id in the config must exist in the catalogue, and every role must be filled."""
@@ -199,6 +246,11 @@ class PartnershipConfig(Strict):
             if missing:
                 problems.append(f"[{section}] is missing: {sorted(missing)}")
         problems += self.route_problems(known)
+        grants = [*self.access.users.values(), *self.access.groups.values()]
+        for kind, section in (("subgroup", "subgroups"), ("agency", "agencies")):
+            unknown = {getattr(g, kind) for g in grants} - known[section] - {None}
+            if unknown:
+                problems.append(f"[access] names unknown {section}: {sorted(unknown)}")
         if problems:
             raise ValueError("partnership config does not match the catalogue: " + "; ".join(problems))
 

@@ -1,0 +1,209 @@
+"""Who is looking at the dashboard, and what their role lets them see and do.
+
+The dashboard shows LADO referrals, children going missing and which agency
+is failing, so nothing is shown to someone Radar cannot name.  Sign-in is
+Streamlit's own `st.login` against the partnership's OpenID Connect provider
+(Microsoft Entra ID, or any other), configured by four environment variables
+from which `streamlit_command` writes Streamlit's `[auth]` settings into
+RADAR_HOME itself, so nobody hand-edits a secrets file and none is committed.
+
+The partnership file's `[access]` maps signed-in addresses, or the provider's
+groups, to a role (radar.core.config.Grant).  Every page calls `require` on
+the server before it reads anything; every action calls `may_act`.  With no
+provider configured the dashboard shows nothing, unless development mode is
+switched on explicitly (RADAR_DEV_MODE=1, which `radar demo` sets), and then
+every page says so in a banner.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from radar.core.config import Access, Grant, Role, Settings, get_context
+
+OIDC_VARIABLES = ("RADAR_OIDC_METADATA_URL", "RADAR_OIDC_CLIENT_ID", "RADAR_OIDC_CLIENT_SECRET", "RADAR_COOKIE_SECRET")
+DEV_MODE = "RADAR_DEV_MODE"
+DEV_USER = "RADAR_DEV_USER"  # in development mode, whose role to borrow from [access] (default: the chair's)
+DEV_ADDRESS = "development-mode"  # the actor the audit trail records in development mode
+PAGES: dict[str, frozenset[Role]] = {
+    "overview": frozenset({"chair", "subgroup_chair", "analyst", "viewer"}),
+    "alerts": frozenset({"chair", "subgroup_chair", "analyst"}),
+    "indicators": frozenset({"chair", "subgroup_chair", "analyst", "viewer"}),
+    "feed_status": frozenset({"chair", "subgroup_chair", "analyst"}),
+    "rejected": frozenset({"chair", "subgroup_chair", "analyst", "agency_submitter"}),
+    "upload": frozenset({"chair", "agency_submitter"}),
+}
+ROLE_NAMES = {
+    "chair": "Chair", "subgroup_chair": "Subgroup chair", "analyst": "Analyst",
+    "agency_submitter": "Agency data lead", "viewer": "Viewer",
+}
+DEV_BANNER = ("**Development mode**: nobody has signed in and every page is shown as to the {role}. "
+              "Do not use development mode with real data; configure sign-in as in docs/operators.md.")
+NOT_CONFIGURED = (
+    "Sign-in has not been set up for this dashboard, so it shows no data. The person who runs Radar "
+    "sets RADAR_OIDC_METADATA_URL, RADAR_OIDC_CLIENT_ID, RADAR_OIDC_CLIENT_SECRET and RADAR_COOKIE_SECRET "
+    "(docs/operators.md, \"The dashboard\"), or RADAR_DEV_MODE=1 to try Radar with sample data."
+)
+NO_ROLE = ("You are signed in as {email}, but you have not been given access to Radar's dashboard. "
+           "If you need it, ask the partnership's business unit to add your address.")
+NOT_YOUR_PAGE = "This page is not part of your role ({role}). Choose another page from the menu."
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone using the dashboard: their address, their grant (None: no role) and whether this is dev mode."""
+
+    email: str
+    grant: Grant | None
+    dev: bool = False
+
+    def may_see(self, page: str) -> bool:
+        return self.grant is not None and self.grant.role in PAGES[page]
+
+    def may_act_on_subgroup(self, subgroup: str) -> bool:
+        """Acknowledge a subgroup's alerts: the chair any, a subgroup chair their own."""
+        if self.grant is None:
+            return False
+        return self.grant.role == "chair" or (self.grant.role == "subgroup_chair" and self.grant.subgroup == subgroup)
+
+    def may_rebase(self) -> bool:
+        return self.grant is not None and self.grant.role in ("chair", "analyst")
+
+    def agency(self) -> str | None:
+        """The one agency whose files this person may see, or None for everyone's (a chair, an analyst)."""
+        return self.grant.agency if self.grant else None
+
+    def role_name(self) -> str:
+        if self.grant is None:
+            return "no role"
+        scope = self.grant.subgroup or self.grant.agency
+        return ROLE_NAMES[self.grant.role] + (f" ({scope})" if scope else "")
+
+
+def provider_settings(env: Mapping[str, str] = os.environ) -> dict[str, str] | None:
+    """The four sign-in variables, or None when none is set; some but not all is a mistake worth stopping on."""
+    given = {name: env.get(name, "") for name in OIDC_VARIABLES}
+    if not any(given.values()):
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise ValueError(f"Sign-in needs all four of {', '.join(OIDC_VARIABLES)}; missing: {', '.join(missing)}.")
+    return given
+
+
+def grant_for(access: Access, email: str, groups: list[str]) -> Grant | None:
+    """The grant for an address, else for the first of the person's groups that has one."""
+    by_address = {address.lower(): grant for address, grant in access.users.items()}
+    if email.lower() in by_address:
+        return by_address[email.lower()]
+    return next((access.groups[g] for g in groups if g in access.groups), None)
+
+
+def write_auth_secrets(home: Path, base_url: str, env: Mapping[str, str] = os.environ) -> Path | None:
+    """Write Streamlit's `[auth]` settings from the environment into RADAR_HOME (owner-only); None without a provider.
+
+    Written whole under a temporary name and renamed, so a dashboard starting
+    at the same moment never reads half a file.
+    """
+    given = provider_settings(env)
+    if given is None:
+        return None
+    folder = home / "streamlit"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    values = {
+        "redirect_uri": f"{base_url.rstrip('/')}/oauth2callback",
+        "cookie_secret": given["RADAR_COOKIE_SECRET"],
+        "client_id": given["RADAR_OIDC_CLIENT_ID"],
+        "client_secret": given["RADAR_OIDC_CLIENT_SECRET"],
+        "server_metadata_url": given["RADAR_OIDC_METADATA_URL"],
+    }
+    text = "[auth]\n" + "".join(f"{key} = {_toml_string(value)}\n" for key, value in values.items())
+    text += '[auth.client_kwargs]\nscope = "openid profile email"\nprompt = "login"\n'
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".secrets-")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    target = folder / "secrets.toml"
+    os.replace(temporary, target)
+    return target
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def streamlit_command(app: Path, port: int, address: str = "localhost",
+                      settings: Settings | None = None, env: Mapping[str, str] = os.environ) -> list[str]:
+    """The command that serves the dashboard: its sign-in settings, and no "Deploy" button or raw page list."""
+    settings = settings or Settings.from_env()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+        "--server.port", str(port), "--server.address", address, "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer", "--client.showSidebarNavigation", "false",
+        "--theme.base", "light",
+    ]
+    secrets_file = write_auth_secrets(settings.home, f"http://{address}:{port}", env)
+    if secrets_file:
+        command += ["--secrets.files", str(secrets_file)]
+    return command
+
+
+def current_person() -> Person | None:
+    """Who is looking, read on the server for every run; None when nobody can be named (nothing is shown)."""
+    access = get_context().config.access
+    if provider_settings() is not None:
+        user = st.user
+        if not user.get("is_logged_in"):  # absent, not False, before Streamlit has read [auth]
+            return None
+        email = str(user.get("email") or "")
+        groups = user.get(access.groups_claim) or []
+        return Person(email, grant_for(access, email, list(groups)) if email else None)
+    if os.environ.get(DEV_MODE) == "1":
+        chosen = os.environ.get(DEV_USER)
+        if chosen:
+            return Person(chosen, grant_for(access, chosen, []), dev=True)
+        return Person(DEV_ADDRESS, Grant(role="chair"), dev=True)
+    return None
+
+
+def gate() -> Person:
+    """The front door, run by app.py before any page: sign-in, or a polite refusal and nothing else."""
+    person = current_person()
+    if person is None:
+        st.title("Radar")
+        if provider_settings() is None:
+            st.info(NOT_CONFIGURED, icon=":material/lock:")
+        else:
+            st.markdown("Sign in with your organisation's account to see the partnership's threat assessment.")
+            st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
+        st.stop()
+    if person.grant is None:
+        st.title("Radar")
+        st.info(NO_ROLE.format(email=person.email), icon=":material/lock:")
+        introduce(person)
+        st.stop()
+    return person
+
+
+def introduce(person: Person) -> None:
+    """Who is signed in, and a way out, in the sidebar."""
+    st.sidebar.caption(f"Signed in as {person.email} · {person.role_name()}")
+    if not person.dev:
+        st.sidebar.button("Sign out", on_click=st.logout, icon=":material/logout:")
+
+
+def require(page: str) -> Person:
+    """Stop the page, before it reads anything, unless the person's role includes it."""
+    person = current_person()
+    if person is None or not person.may_see(page):
+        st.warning(NOT_YOUR_PAGE.format(role=person.role_name() if person else "no role"), icon=":material/lock:")
+        st.stop()
+    if person.dev:  # here, in every page's own script, so the banner is part of the page whichever it is
+        st.warning(DEV_BANNER.format(role=person.role_name().lower()), icon=":material/construction:")
+    return person
