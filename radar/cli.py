@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
@@ -484,15 +483,17 @@ def spc_rebase(
 
 @app.command()
 def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 8501) -> None:
-    """Start the Streamlit dashboard on localhost."""
+    """Start the Streamlit dashboard on localhost (sign-in from RADAR_OIDC_*, or RADAR_DEV_MODE=1 to try it)."""
     from radar import dashboard as package
+    from radar.dashboard.auth import streamlit_command
 
+    try:
+        command = streamlit_command(Path(package.__file__).with_name("app.py"), port)
+    except ValueError as error:  # some of the sign-in variables set, not all
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2)
     console.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
-    subprocess.run(
-        [sys.executable, "-m", "streamlit", "run", str(Path(package.__file__).with_name("app.py")), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "localhost", "--browser.gatherUsageStats", "false"],
-        check=False,
-    )
+    subprocess.run(command, check=False)
 
 
 @app.command()
@@ -515,6 +516,7 @@ def demo(
         counts = run_cycle(end)
         console.print(f"Computed indicators up to {end}: {counts}")
     if not no_dashboard:
+        os.environ.setdefault("RADAR_DEV_MODE", "1")  # sample data: no sign-in needed, and every page says so
         dashboard()
 
 
