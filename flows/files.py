@@ -37,7 +37,7 @@ def open_regular(path: Path):
     """Open a delivered file for reading, refusing links and anything but a regular file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as error:
+    except OSError:
         if os.path.islink(path):
             raise NotARegularFile(f"{path.name} is a link") from None
         raise
@@ -130,8 +130,9 @@ def archive_copy(archive_root: Path, feed_id: str, period: str, file_hash: str, 
     return _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
 
 
-def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str, move: bool) -> Path:
-    """Put a rejected file aside for its data lead (moved out of the inbox, copied from elsewhere).
+def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str) -> Path:
+    """Put a copy of a rejected file aside for its data lead (the caller removes an inbox original once the
+    rejection is recorded).
 
     The name keeps the time and hash in front (unique per delivery) and is cut
     to leave room for the report's suffix, so a 240-character name still fits.
@@ -141,8 +142,6 @@ def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str, move: b
     name = prefix + safe_name(source.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
     destination = quarantine_root / name
     _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
-    if move:
-        source.unlink()
     return destination
 
 

@@ -48,6 +48,7 @@ from radar.validation.pseudonymise import pseudonymise, pseudonymised_columns
 from radar.validation.report import write_report
 
 ACTOR = "ingest"
+TAKEN = "already taken from the inbox by another ingest run, which reports it"
 MB = 1024 * 1024
 
 
@@ -73,7 +74,7 @@ class IngestResult:
     file: str
     feed: str | None
     period: str | None
-    status: str  # accepted | replaced | duplicate | rejected
+    status: str  # accepted | replaced | duplicate | rejected | skipped (another run took it from the inbox)
     errors: list[dict] = field(default_factory=list)
     submission_id: int | None = None
     message: str = ""
@@ -105,9 +106,10 @@ def in_inbox(path: Path) -> bool:
 
 
 def consume(path: Path) -> None:
-    """Remove a handled file from the inbox (the archive keeps it, pseudonymised); files elsewhere are the sender's."""
+    """Remove a handled file from the inbox once its submission is recorded (the archive keeps it); files
+    elsewhere are the sender's.  Another run that handled the same file may have removed it already."""
     if in_inbox(path):
-        path.unlink()
+        path.unlink(missing_ok=True)
 
 
 def receive(path: Path) -> Delivery:
@@ -138,18 +140,22 @@ def check(delivery: Delivery) -> ValidatedFile:
 
 def record_duplicate(delivery: Delivery, rejection: dict | None = None) -> IngestResult:
     """Record a re-delivery that changes nothing: of the version in force, or of an earlier `rejection`."""
-    ctx = context()
+    with engine().begin() as conn:
+        result = _duplicate(conn, delivery, rejection)
+    consume(delivery.path)
+    return result
+
+
+def _duplicate(conn, delivery: Delivery, rejection: dict | None = None) -> IngestResult:
     message = ("identical to the version already stored: nothing changed" if rejection is None else
                f"identical to the file already rejected (submission {rejection['id']}): nothing changed; "
                f"its report is {rejection['report_path']}")
-    with engine().begin() as conn:
-        submission_id = store.record_submission(
-            conn, la_code=ctx.la_code, actor=ACTOR, feed_id=delivery.feed_id, period=delivery.period,
-            file_name=delivery.path.name, file_hash=delivery.file_hash, status="duplicate",
-            received_at=delivery.received_at, message=message,
-            report_path=rejection["report_path"] if rejection else None,
-        )
-    consume(delivery.path)
+    submission_id = store.record_submission(
+        conn, la_code=context().la_code, actor=ACTOR, feed_id=delivery.feed_id, period=delivery.period,
+        file_name=delivery.path.name, file_hash=delivery.file_hash, status="duplicate",
+        received_at=delivery.received_at, message=message,
+        report_path=rejection["report_path"] if rejection else None,
+    )
     return IngestResult(delivery.path.name, delivery.feed_id, delivery.period, "duplicate",
                         submission_id=submission_id, message=message)
 
@@ -162,7 +168,11 @@ def _summary(result: ValidatedFile, report: Path) -> str:
 
 
 def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
-    """Quarantine the file beside its report and record why; no data row is written.
+    """Quarantine a copy of the file beside its report, record why, then take it out of the inbox.
+
+    No data row is written.  The inbox copy is removed only after the
+    rejection is recorded, so during a database outage nothing is moved and
+    the next run finds the file again.
 
     A re-delivery of the very bytes already rejected under this name is
     recorded as a duplicate of that rejection, so a file is listed once.
@@ -172,10 +182,11 @@ def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
         earlier = store.rejection_of(conn, ctx.la_code, delivery.path.name, delivery.file_hash)
     if earlier is not None:
         return record_duplicate(delivery, earlier)
-    quarantined = quarantine_copy(ctx.settings.quarantine, delivery.path, delivery.file_hash,
-                                  move=in_inbox(delivery.path))
+    quarantined = quarantine_copy(ctx.settings.quarantine, delivery.path, delivery.file_hash)
     _, report_md = write_report(result, delivery.path.name, ctx.settings.quarantine, stem=quarantined.name)
-    return _record_rejection(delivery, result, str(quarantined), report_md)
+    outcome = _record_rejection(delivery, result, str(quarantined), report_md)
+    consume(delivery.path)  # only once the rejection is recorded: in a database outage the file stays where it is
+    return outcome
 
 
 def reject_not_a_file(path: Path) -> IngestResult:
@@ -217,23 +228,40 @@ def pseudonymised_feeds() -> list[str]:
 
 
 def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
-    """Pseudonymise (with the store's own key), archive and store the rows in one transaction."""
+    """Store an accepted file in one transaction, holding the feed-and-month lock (`store.lock_feed_month`).
+
+    Under the lock the version in force is read again: if another run stored
+    these very bytes meanwhile, this delivery is a duplicate, never a second
+    version.
+    """
     ctx = context()
     feed = ctx.catalogue.feed_by_id[result.feed_id]
+    with engine().begin() as conn:
+        store.lock_feed_month(conn, ctx.la_code, feed.id, result.period)
+        current = store.current_submission(conn, ctx.la_code, feed.id, result.period)
+        if current is not None and current["file_hash"] == delivery.file_hash:
+            outcome = _duplicate(conn, delivery)
+        else:
+            outcome = _store(conn, delivery, result, feed)
+    consume(delivery.path)
+    return outcome
+
+
+def _store(conn, delivery: Delivery, result: ValidatedFile, feed) -> IngestResult:
+    """Pseudonymise with the store's own key, archive under the hash and insert the rows (the caller's transaction)."""
+    ctx = context()
     rows = result.frame
     hidden = pseudonymised_columns(feed)
-    with engine().begin() as conn:
-        if hidden:
-            key = store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
-            rows = pseudonymise(rows, hidden, key)
-        archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path,
-                                rows.drop("row_number") if feed.kind == "records" else None)
-        status, submission_id = store.accept_submission(
-            conn, la_code=ctx.la_code, actor=ACTOR, feed_id=feed.id, kind=feed.kind, period=result.period,
-            file_name=delivery.path.name, file_hash=delivery.file_hash, archive_path=str(archived),
-            rows=rows, received_at=delivery.received_at,
-        )
-    consume(delivery.path)
+    if hidden:
+        key = store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
+        rows = pseudonymise(rows, hidden, key)
+    archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path,
+                            rows.drop("row_number") if feed.kind == "records" else None)
+    status, submission_id = store.accept_submission(
+        conn, la_code=ctx.la_code, actor=ACTOR, feed_id=feed.id, kind=feed.kind, period=result.period,
+        file_name=delivery.path.name, file_hash=delivery.file_hash, archive_path=str(archived),
+        rows=rows, received_at=delivery.received_at,
+    )
     return IngestResult(delivery.path.name, feed.id, result.period, status, submission_id=submission_id,
                         message=f"{rows.height} rows stored")
 
@@ -248,10 +276,15 @@ def prepare() -> None:
 
 
 def ingest_path(path: Path) -> IngestResult:
-    """The steps for one file: not a file, duplicate, accepted or rejected."""
-    if not is_regular(path):
-        return reject_not_a_file(path)
-    delivery = receive(path)
+    """The steps for one file: not a file, duplicate, accepted or rejected (or skipped: another run took it)."""
+    try:
+        if not is_regular(path):
+            return reject_not_a_file(path)
+        delivery = receive(path)
+    except FileNotFoundError:
+        if not in_inbox(path):
+            raise
+        return IngestResult(path.name, None, None, "skipped", message=TAKEN)  # two runs over one inbox
     if delivery.feed_id is not None and current_hash(delivery) == delivery.file_hash:
         return record_duplicate(delivery)
     result = check(delivery)

@@ -9,15 +9,19 @@ on start, so a deployment never runs against a stale store.
 
 from __future__ import annotations
 
-from functools import cache
+import contextlib
+import fcntl
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x52414441  # "RADA": the advisory lock id of schema upgrades
 
 
 def normalise_url(url: str) -> str:
@@ -55,17 +59,55 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+@contextlib.contextmanager
+def _one_migrator(engine: Engine, connection) -> Iterator[None]:
+    """Let one process at a time upgrade the schema; the others wait, then find it current.
+
+    Two commands started together on a new store would otherwise both create
+    the tables and one would fail.  PostgreSQL: a transaction-scoped advisory
+    lock.  SQLite: an exclusive lock on a file beside the database.
+    """
+    if engine.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        yield
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest migration (idempotent)."""
-    with engine.begin() as connection:
+    """Bring the schema to the latest migration (idempotent, and safe when several processes start at once)."""
+    with engine.begin() as connection, _one_migrator(engine, connection):
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 
 
-@cache
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
 def get_engine(url: str) -> Engine:
-    """One upgraded engine per database URL for the life of the process."""
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
+    """One upgraded engine per database URL for the life of the process (threads share it)."""
+    with _engines_lock:
+        if url not in _engines:
+            engine = make_engine(url)
+            upgrade(engine)
+            _engines[url] = engine
+        return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Close every engine's pooled connections and forget it (tests drop their databases after this)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

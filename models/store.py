@@ -7,6 +7,7 @@ transaction or not at all, and indicator values are replaced in one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy import types as sa_types
@@ -102,6 +104,25 @@ def holds_pseudonyms(conn: Connection, feed_ids: list[str]) -> bool:
         conn.execute(select(RECORD_TABLES[feed_id].__table__.c.id).limit(1)).first() is not None
         for feed_id in feed_ids
     )
+
+
+def lock_feed_month(conn: Connection, la_code: str, feed_id: str, period: str) -> None:
+    """Serialise writers of one feed and month until the transaction ends.
+
+    Two ingest runs may hold the same file at once (two operators, a retry and
+    a schedule).  Whoever takes this lock first stores it; the other, on
+    re-reading the version in force under the lock, finds it identical and
+    records a duplicate -- never a spurious second version or a constraint error.
+    PostgreSQL: a transaction-scoped advisory lock on the feed and month.
+    SQLite: a first statement that writes, which takes the database's write
+    lock (SQLite has one writer at a time) and waits for it as BEGIN IMMEDIATE would.
+    """
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"{la_code}|{feed_id}|{period}".encode()).digest()
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                     {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    else:
+        conn.execute(update(SUBMISSION).where(SUBMISSION.c.id == -1).values(is_current=False))
 
 
 def accept_submission(

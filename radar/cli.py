@@ -107,12 +107,23 @@ def _progress() -> Progress:
 
 
 def run_ingest(paths: list[Path]) -> list[dict]:
+    from sqlalchemy.exc import OperationalError
+
     from radar.flows.ingest import feed_files, ingest_files
+    from radar.flows.secrets import PseudonymKeyError
 
     files = feed_files(paths)
-    with _prefect(), _progress() as progress:
-        bar = progress.add_task("Ingesting feed files", total=len(files))
-        results = ingest_files(files, on_result=lambda _: progress.advance(bar))
+    try:
+        with _prefect(), _progress() as progress:
+            bar = progress.add_task("Ingesting feed files", total=len(files))
+            results = ingest_files(files, on_result=lambda _: progress.advance(bar))
+    except PseudonymKeyError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1)
+    except OperationalError:
+        console.print("[red]The database could not be reached, so no file was moved or recorded. "
+                      "Run the same command again when it is back.[/]")
+        raise typer.Exit(1)
     return results
 
 
@@ -777,3 +788,26 @@ def impact_update(
                    else [f"status must be one of {', '.join(get_args(ImpactStatus))}, not {status!r}"])
         update_impact(conn, ctx.la_code, entry_id, changes, by=by, version=version)
     console.print(f"{entry_id}: updated")
+
+
+AsOfOption = Annotated[Optional[datetime], typer.Option(
+    "--as-of", formats=["%Y-%m-%d"], help="The day the assessment is made (default: today, or for a month long "
+                                          "past the end of the month after it).")]
+
+
+@app.command()
+def sta(period: PeriodOption, as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
+    """The strategic threat assessment for a month: every theme and open risk ranked, with why and what changed
+    since the last Board."""
+    from radar.flows.threats import assessment
+
+    result = assessment(period, as_of.date() if as_of else None)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table("rank", "threat", "score", "harm", "likelihood", "trend", "confidence", "why",
+                  title=f"Strategic threat assessment, {periods.label(period)} (last Board {result['last_board']})")
+    for t in result["threats"]:
+        table.add_row(str(t["rank"]), t["title"], f"{t['score']:g}", str(t["harm"]), f"{t['likelihood']:g}",
+                      f"{t['direction']} ({t['trend']:+g})", t["confidence"], t["reason"])
+    Console().print(table)

@@ -37,9 +37,9 @@ def store_url(request, tmp_path):
         return
     admin, name, url = _fresh_postgres_database()
     yield url
-    from radar.models.engine import get_engine
+    from radar.models.engine import dispose_engines
 
-    get_engine.cache_clear()  # release pooled connections before dropping the database
+    dispose_engines()  # release pooled connections before dropping the database
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

@@ -45,16 +45,16 @@ def test_record_feeds_are_archived_pseudonymised(tmp_path):
     assert "LCS0000001" not in path.read_text() and "9f86d081884c7d65" in path.read_text()
 
 
-def test_quarantine_moves_from_the_inbox_and_purges_after_retention(tmp_path):
+def test_quarantine_copies_and_purges_after_retention(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     delivered = inbox / "police_monthly__2020-03.csv"
     delivered.write_text("a;b\n")
-    kept = quarantine_copy(tmp_path / "quarantine", delivered, "ef" * 32, move=True)
-    assert not delivered.exists() and kept.read_text() == "a;b\n"
+    kept = quarantine_copy(tmp_path / "quarantine", delivered, "ef" * 32)
+    assert delivered.exists() and kept.read_text() == "a;b\n"  # the caller removes the original once recorded
     old = time.time() - 31 * 86_400
     os.utime(kept, (old, old))
-    fresh = quarantine_copy(tmp_path / "quarantine", kept, "ef" * 32, move=False)
+    fresh = quarantine_copy(tmp_path / "quarantine", kept, "ef" * 32)
     assert purge_quarantine(tmp_path / "quarantine", retention_days=30) == [kept]
     assert fresh.exists() and not kept.exists()
 
