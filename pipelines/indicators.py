@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue
+from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue, FromRecords
 
 KEYS = ["period", "indicator", "breakdown"]
 BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}
@@ -39,34 +39,87 @@ def count_records(
     `delivered` ((`by`,) period) lists the months for which a current file
     exists, so a month whose file had no rows of some kind gets a true zero
     rather than nothing.
+
+    The records are read once, not once per indicator: one group_by by month
+    and every column an indicator breaks down or filters by gives the cells
+    every row count is a sum of; distinct counts, which do not add up across
+    cells, share a second group_by (only for feeds that have them).  The keys
+    are grouped as categoricals (`_counted_cells`) and the small results are
+    then shaped into (indicator, breakdown) rows.
     """
     by = list(by)
-    frames = []
-    month_grid = delivered.select(*by, pl.col("period").cast(pl.String))
-    for ind in catalogue.indicators_of(feed_id):
-        spec = ind.from_records
-        if spec is None:
-            continue
-        rows = records
-        for column, allowed in spec.where.items():
-            rows = rows.filter(pl.col(column).is_in(list(allowed)))
-        measure = pl.len() if spec.count == "rows" else pl.col(spec.column).n_unique()
-        total = month_grid.join(
-            rows.group_by(*by, "period").agg(measure.alias("value")), on=[*by, "period"], how="left"
-        )
-        parts = [total.with_columns(breakdown=pl.lit(""))]
-        if spec.by:
-            grid = month_grid.join(pl.DataFrame({"breakdown": catalogue.breakdown_values(ind)}), how="cross")
-            counted = rows.group_by(*by, "period", pl.col(spec.by).alias("breakdown")).agg(measure.alias("value"))
-            parts.append(grid.join(counted, on=[*by, "period", "breakdown"], how="left"))
-        frames += [p.with_columns(indicator=pl.lit(ind.id)) for p in parts]
-    if not frames:
+    keys = [*by, "period"]
+    counted = [i for i in catalogue.indicators_of(feed_id) if i.from_records is not None]
+    if not counted:
         return pl.DataFrame(schema={k: delivered.schema[k] for k in by} | BASE_SCHEMA)
+    lazy = _categorical_keys(records.lazy(), keys)
+    queries = _row_counts(lazy, [i for i in counted if i.from_records.count == "rows"], keys)
+    queries += _distinct_counts(lazy, [i for i in counted if i.from_records.count == "distinct"], keys)
+    found = pl.concat(pl.collect_all(queries), how="vertical").with_columns(
+        [pl.col(k).cast(pl.String) for k in keys if records.schema[k] == pl.String]
+    )
+    wanted = pl.DataFrame(
+        [(i.id, b) for i in counted for b in ("", *(catalogue.breakdown_values(i) if i.from_records.by else ()))],
+        schema={"indicator": pl.String, "breakdown": pl.String}, orient="row",
+    )
+    grid = delivered.select(*by, pl.col("period").cast(pl.String)).join(wanted, how="cross")
     return (
-        pl.concat(frames, how="diagonal")
+        grid.join(found, on=[*keys, "indicator", "breakdown"], how="left")
         .with_columns(pl.col("value").fill_null(0).cast(pl.Float64))
         .select(*by, *BASE_SCHEMA)
     )
+
+
+def _categorical_keys(records: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """The string keys as categoricals: grouping hashes each distinct string once, not once per row."""
+    schema = records.collect_schema()
+    return records.with_columns([pl.col(k).cast(pl.Categorical) for k in keys if schema[k] == pl.String])
+
+
+def _where(spec: FromRecords) -> pl.Expr:
+    """The rows an indicator counts (every row when it has no `where`)."""
+    return pl.all_horizontal(
+        [pl.lit(True), *(pl.col(column).is_in(list(allowed)) for column, allowed in spec.where.items())]
+    )
+
+
+def _long(frame: pl.LazyFrame, keys: list[str], indicator: pl.Expr, breakdown: pl.Expr) -> pl.LazyFrame:
+    """One frame of counts in the long shape: keys, indicator, breakdown, value."""
+    return frame.select(*keys, indicator=indicator, breakdown=breakdown, value=pl.col("value").cast(pl.Float64))
+
+
+def _row_counts(records: pl.LazyFrame, indicators: list, keys: list[str]) -> list[pl.LazyFrame]:
+    """Every row-count indicator and breakdown from one group_by into cells (sums of cell sizes)."""
+    if not indicators:
+        return []
+    columns = sorted({c for i in indicators for c in (*i.from_records.where, i.from_records.by) if c})
+    cells = records.group_by(*keys, *columns).agg(n=pl.len())
+    parts = []
+    for ind in indicators:
+        spec = ind.from_records
+        kept = cells.filter(_where(spec))
+        total = kept.group_by(*keys).agg(value=pl.col("n").sum())
+        parts.append(_long(total, keys, pl.lit(ind.id), pl.lit("")))
+        if spec.by:
+            split = kept.group_by(*keys, spec.by).agg(value=pl.col("n").sum())
+            parts.append(_long(split, keys, pl.lit(ind.id), pl.col(spec.by).cast(pl.String)))
+    return parts
+
+
+def _distinct_counts(records: pl.LazyFrame, indicators: list, keys: list[str]) -> list[pl.LazyFrame]:
+    """Distinct-count indicators: one group_by for every total, one per breakdown column."""
+    def counts(group: list[str], inds: list) -> pl.LazyFrame:
+        return records.group_by(*keys, *group).agg(
+            pl.col(i.from_records.column).filter(_where(i.from_records)).n_unique().alias(i.id) for i in inds
+        ).unpivot(index=[*keys, *group], variable_name="indicator", value_name="value")
+
+    if not indicators:
+        return []
+    parts = [_long(counts([], indicators), keys, pl.col("indicator"), pl.lit(""))]
+    for column in sorted({i.from_records.by for i in indicators if i.from_records.by}):
+        split = counts([column], [i for i in indicators if i.from_records.by == column])
+        parts.append(_long(split, keys, pl.col("indicator"), pl.col(column).cast(pl.String)))
+    return parts
 
 
 def add_totals(catalogue: Catalogue, observations: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
