@@ -9,26 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from radar.core import periods
-from radar.core.config import Context
-from radar.core.threats import load_threats
+from radar.core.threats import configured_themes
 from radar.flows.runtime import context, engine
 from radar.models.register import load_matrix
 from radar.models.threat_sources import read_sources
-from radar.pipelines.threats import build_inputs, report
-
-
-def default_as_of(period: str, today: date) -> date:
-    """The day an assessment of `period` is made: today, or for a month long past, the end of the month after it
-    (when its files were all due and the Board pack was written), so an old month reads as it did then."""
-    return min(today, periods.last_day(periods.shift(period, 1)))
-
-
-def themes(ctx: Context) -> list:
-    ta = ctx.config.threat_assessment
-    if ta is None:
-        return []
-    return load_threats(ctx.config.resolve_path(ta.themes), ctx.catalogue, set(ctx.config.subgroups)).themes
+from radar.pipelines.threats import build_inputs, default_as_of, report
 
 
 def assessment(period: str, as_of: date | None = None) -> dict:
@@ -37,4 +22,4 @@ def assessment(period: str, as_of: date | None = None) -> dict:
     as_of = as_of or default_as_of(period, date.today())
     matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
     sources = read_sources(engine(), ctx.config, date.today())  # a new register is seeded as of the real day
-    return report(build_inputs(ctx.catalogue, ctx.config, themes(ctx), matrix, period, as_of, sources))
+    return report(build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources))

@@ -811,3 +811,37 @@ def sta(period: PeriodOption, as_json: JsonOption = False, as_of: AsOfOption = N
         table.add_row(str(t["rank"]), t["title"], f"{t['score']:g}", str(t["harm"]), f"{t['likelihood']:g}",
                       f"{t['direction']} ({t['trend']:+g})", t["confidence"], t["reason"])
     Console().print(table)
+
+
+class PackFormat(str, Enum):
+    html = "html"
+    pdf = "pdf"
+
+
+@app.command()
+def report(
+    period: PeriodOption,
+    out: Annotated[Path, typer.Option(help="Where to write the pack.")],
+    fmt: Annotated[PackFormat, typer.Option("--format", help="html or pdf.")] = PackFormat.pdf,
+    publication: Annotated[bool, typer.Option("--publication", help="The version for publication: counts from 1 "
+                                                                     "to 5, and any they could be worked out "
+                                                                     "from, shown as c.")] = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """The Board pack for a month: threat assessment, register heat map, key indicators with SPC charts, Impact
+    Log, agencies' submission performance, methods and sources."""
+    from datetime import date
+
+    from radar.dashboard.board_pack import gather, render
+    from radar.models.engine import get_engine
+    from radar.pipelines.threats import default_as_of
+
+    if not periods.is_period(period):
+        console.print(f"[red]--period must be a month as YYYY-MM, such as 2020-03, not {period!r}[/]")
+        raise typer.Exit(2)
+    ctx = get_context()
+    pack, charts = gather(get_engine(ctx.settings.database_url), ctx, period,
+                          as_of.date() if as_of else default_as_of(period, date.today()), date.today())
+    out.write_bytes(render(pack, charts, fmt.value, publication))
+    console.print(f"Wrote the {'published' if publication else 'internal'} Board pack for {periods.label(period)} "
+                  f"to {out}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radar.core.catalogue import Catalogue
+from radar.core.config import Context
 from radar.core.register import load_yaml
 
 
@@ -72,3 +73,12 @@ def load_threats(path: Path, catalogue: Catalogue, subgroups: set[str]) -> Threa
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     return config
+
+
+def configured_themes(ctx: Context) -> list[Theme]:
+    """The partnership's themes (none when it has no [threat_assessment]); shared by the CLI, the Board pack and
+    the dashboard, which may not import one another."""
+    ta = ctx.config.threat_assessment
+    if ta is None:
+        return []
+    return load_threats(ctx.config.resolve_path(ta.themes), ctx.catalogue, set(ctx.config.subgroups)).themes
