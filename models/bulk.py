@@ -12,22 +12,30 @@ import polars as pl
 from sqlalchemy import Connection, Table
 
 NULL_MARKER = r"\N"
+BATCH_ROWS = 50_000
 
 
 def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
-    """Insert every row of `frame` (columns named as the table's) into `table`; returns the row count."""
+    """Insert every row of `frame` (columns named as the table's) into `table`; returns the row count.
+
+    Rows go in batches of BATCH_ROWS, all in the caller's transaction: a whole
+    file is still stored or not at all, but only one batch at a time is turned
+    into Python values or CSV text (a million-row file as one list of tuples
+    took gigabytes).
+    """
     if frame.is_empty():
         return 0
     columns = frame.columns
     if conn.dialect.name == "postgresql":
-        payload = frame.write_csv(include_header=False, null_value=NULL_MARKER)
         quoted = ", ".join(f'"{c}"' for c in columns)
         cursor = conn.connection.driver_connection.cursor()
         with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT csv, NULL \'{NULL_MARKER}\')') as copy:
-            copy.write(payload)
+            for batch in frame.iter_slices(BATCH_ROWS):
+                copy.write(batch.write_csv(include_header=False, null_value=NULL_MARKER))
         return frame.height
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     placeholders = ", ".join([marker] * len(columns))
     sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
-    conn.exec_driver_sql(sql, list(frame.iter_rows()))
+    for batch in frame.iter_slices(BATCH_ROWS):
+        conn.exec_driver_sql(sql, batch.rows())
     return frame.height
