@@ -30,6 +30,13 @@ from radar.core.config import Access, Grant, Role, Settings, get_context
 
 OIDC_VARIABLES = ("RADAR_OIDC_METADATA_URL", "RADAR_OIDC_CLIENT_ID", "RADAR_OIDC_CLIENT_SECRET", "RADAR_COOKIE_SECRET")
 DEV_MODE = "RADAR_DEV_MODE"
+# GOV.UK's text and link colours, dark enough that Streamlit's paler captions, code and badges still
+# pass WCAG AA contrast (tests/test_browser.py checks every page with axe-core).
+THEME = {
+    "base": "light", "textColor": "#0b0c0c", "primaryColor": "#1d70b8", "linkColor": "#1d70b8",
+    "codeTextColor": "#0b0c0c", "redTextColor": "#942514", "orangeTextColor": "#6e3619",
+    "blueTextColor": "#0f385c", "grayTextColor": "#383f43", "greenTextColor": "#005a30",
+}
 DEV_USER = "RADAR_DEV_USER"  # in development mode, whose role to borrow from [access] (default: the chair's)
 DEV_ADDRESS = "development-mode"  # the actor the audit trail records in development mode
 PAGES: dict[str, frozenset[Role]] = {
@@ -145,8 +152,8 @@ def streamlit_command(app: Path, port: int, address: str = "localhost",
     command = [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
         "--server.port", str(port), "--server.address", address, "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "viewer", "--client.showSidebarNavigation", "false",
-        "--theme.base", "light",
+        "--client.toolbarMode", "viewer",  # no "Deploy"; the menu is app.py's own st.navigation, by role
+        *(arg for name, value in THEME.items() for arg in (f"--theme.{name}", value)),
     ]
     secrets_file = write_auth_secrets(settings.home, f"http://{address}:{port}", env)
     if secrets_file:

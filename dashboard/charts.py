@@ -89,8 +89,8 @@ def spc_chart(
         shown.append(alt.Tooltip("value:Q", title=SEASONALLY_ADJUSTED.capitalize(), format=",.1f"))
 
     values = alt.Chart(data).encode(x=x, y=y("value"))
-    line = values.mark_line(invalid=BREAK_AT_MISSING, color=POINT_COLOURS[COMMON_CAUSE], clip=True)
-    dots = values.mark_point(filled=True, size=60, opacity=1, clip=True).encode(
+    line = values.mark_line(invalid=BREAK_AT_MISSING, color=POINT_COLOURS[COMMON_CAUSE], clip=True, aria=False)
+    dots = values.mark_point(filled=True, size=60, opacity=1, clip=True, aria=False).encode(
         color=alt.Color(
             "variation:N",
             title=None,
@@ -103,19 +103,19 @@ def spc_chart(
             alt.Tooltip("variation:N", title="Variation"),
         ],
     )
-    mean = alt.Chart(data).mark_line(invalid=BREAK_AT_MISSING, color=PROCESS_COLOUR, clip=True).encode(
+    mean = alt.Chart(data).mark_line(invalid=BREAK_AT_MISSING, color=PROCESS_COLOUR, clip=True, aria=False).encode(
         x=x, y=y("mean")
     )
     limit_lines = data.unpivot(on=list(LIMITS), index="month", variable_name="limit", value_name="level")
     limits = (
         alt.Chart(limit_lines.with_columns(pl.col("limit").replace_strict(LIMITS)))
-        .mark_line(invalid=BREAK_AT_MISSING, color=PROCESS_COLOUR, strokeDash=[6, 4], clip=True)
+        .mark_line(invalid=BREAK_AT_MISSING, color=PROCESS_COLOUR, strokeDash=[6, 4], clip=True, aria=False)
         .encode(x=x, y=y("level"), detail="limit:N")
     )
     lines = pl.DataFrame(references, schema={"label": pl.String, "value": pl.Float64}, orient="row")
     reference = alt.Chart(lines).encode(
         y=y("value"), color=alt.Color("label:N", legend=None, scale=alt.Scale(scheme="dark2"))
     )
-    rules = reference.mark_rule(strokeDash=[2, 2], clip=True)
+    rules = reference.mark_rule(strokeDash=[2, 2], clip=True, aria=False)
     labels = reference.mark_text(align="left", dx=4, dy=-7).encode(x=alt.value(0), text="label:N")
     return alt.layer(limits, mean, line, dots, rules, labels).resolve_scale(color="independent")

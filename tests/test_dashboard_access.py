@@ -269,7 +269,6 @@ def test_auth_settings_are_written_from_the_environment_and_owner_only(tmp_path)
 def test_the_served_command_hides_the_toolbar_and_passes_the_settings(home):
     command = streamlit_command(APP, 8600, env=PROVIDER)
     assert command[command.index("--client.toolbarMode") + 1] == "viewer"
-    assert command[command.index("--client.showSidebarNavigation") + 1] == "false"
     assert Path(command[command.index("--secrets.files") + 1]) == home / "streamlit" / "secrets.toml"
     assert "--secrets.files" not in streamlit_command(APP, 8600, env={})
 

@@ -73,7 +73,7 @@ for subgroup in sorted(shown["subgroup"].unique(), key=lambda s: order.index(s) 
     st.subheader(f"{subgroup_name(ctx, subgroup)} ({alerts.height})")
     chair = ctx.config.subgroups.get(subgroup)
     if chair:
-        st.caption(f"Chair: {chair.chair} · {chair.email}")
+        st.markdown(f"Chair: {chair.chair} · [{chair.email}](mailto:{chair.email})")  # a pale caption link is unreadable
     for alert in alerts.iter_rows(named=True):
         show_alert(ctx, alert, withheld)
         if alert["status"] == "open" and person.may_act_on_subgroup(subgroup):

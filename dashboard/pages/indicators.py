@@ -143,7 +143,10 @@ if spc.is_empty():
     # Not charted yet: the values are drawn alone, joined to the empty chart frame for its (null) columns.
     charted = stored.select("period", "value").join(spc.drop("value"), on="period", how="left")
 chart_points = series.select("period", reported="value").join(charted, on="period", how="left")
-st.altair_chart(spc_chart(chart_points, unit, references, seasonal=bool(adjusted)))
+# Screen readers get the chart as one described image (its marks are hidden from them); the table has the values.
+st.altair_chart(spc_chart(chart_points, unit, references, seasonal=bool(adjusted)).properties(
+    description=f"Chart of {indicator.name} by month with its mean and process limits; "
+                "the monthly values are in the table below.").configure(aria=False))
 captions = []
 if limits:
     captions.append(
