@@ -15,9 +15,10 @@ from prefect.cache_policies import NO_CACHE
 
 from radar.core.periods import is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
+from radar.flows.incremental import plan_cycle
 from radar.flows.notify import send_notifications
-from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.register import attach_register_evidence
+from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.signals import compute_signals
 from radar.models import store
 from radar.pipelines.indicators import compute_indicators
@@ -31,20 +32,24 @@ def load_population():
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
-def recompute_indicators(period: str, population) -> dict[str, int]:
+def recompute_indicators(period: str, population, only: list[str] | None = None) -> dict[str, int]:
+    """The indicator values of the months `only` (None: every month) up to `period`, from the files in force."""
     ctx = context()
+    if only == []:
+        return {"inserted": 0, "updated": 0, "deleted": 0}
     with engine().begin() as conn:
-        periods = store.current_periods(conn, ctx.la_code)
+        periods = {feed: [p for p in ps if only is None or p in only]
+                   for feed, ps in store.current_periods(conn, ctx.la_code).items()}
         record_feeds = [f.id for f in ctx.catalogue.feeds if f.kind == "records"]
-        records = {feed_id: store.current_records(conn, ctx.la_code, feed_id) for feed_id in record_feeds}
-        observations = store.current_observations(conn, ctx.la_code)
+        records = {feed_id: store.current_records(conn, ctx.la_code, feed_id, only) for feed_id in record_feeds}
+        observations = store.current_observations(conn, ctx.la_code, only)
         months = sorted({p for ps in periods.values() for p in ps})
         values = compute_indicators(
             ctx.catalogue, observations, records,
             {f: pl.DataFrame({"period": periods.get(f, [])}, schema={"period": pl.String}) for f in record_feeds},
             population_for_periods(population, months),
         )
-        return store.save_indicator_values(conn, ctx.la_code, values, up_to=period)
+        return store.save_indicator_values(conn, ctx.la_code, values, up_to=period, months=only)
 
 
 class CycleOrderError(ValueError):
@@ -69,12 +74,14 @@ def check_order(period: str) -> None:
 
 
 @flow(name="monthly-cycle")
-def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[str, int]:
+def monthly_cycle(period: str | None = None, today: date | None = None, full: bool = False) -> dict[str, int]:
     """Recompute everything up to and including `period` (YYYY-MM): indicators, SPC, alerts.
 
     A scheduled run passes no period and gets last month.  `today` decides
     which feeds are late (default: the real date).  Months only move forward
-    (`check_order`); running the latest month again changes nothing.
+    (`check_order`); running the latest month again changes nothing.  Only
+    the months whose files changed since the last cycle are recomputed
+    (`flows.incremental`), with the same result as `full`, which recomputes all.
     """
     today = today or date.today()
     period = period or shift(of_date(today), -1)
@@ -82,8 +89,11 @@ def monthly_cycle(period: str | None = None, today: date | None = None) -> dict[
         raise ValueError(f"period must look like 2020-03, not {period!r}")
     ctx = context()
     check_order(period)
-    counts = recompute_indicators(period, load_population())
-    counts |= compute_signals(period, today)
+    population = load_population()
+    with engine().connect() as conn:
+        plan = plan_cycle(conn, ctx, period, population, full)
+    counts = recompute_indicators(period, population, plan.months)
+    counts |= compute_signals(period, today, plan)
     counts |= attach_register_evidence(today)  # alerts on linked indicators become evidence on risks
     with engine().begin() as conn:
         store.record_cycle(conn, ctx.la_code, period, counts)

@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from radar.core.config import Context
 from radar.flows.benchmarks import compare
+from radar.flows.incremental import Plan, save_mark
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models import register as register_store
@@ -25,9 +26,11 @@ from radar.pipelines.charting import charted_values, event_counts, limit_bounds,
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.seasonal import rolling_12, year_on_year
 from radar.pipelines.spc import summarise, xmr
+from radar.pipelines.spc_state import ChartState, chart_state, materialise, update
 
 KEYS = ["indicator", "breakdown"]
 ACTOR = "monthly_cycle"
+SIGNIFICANT = 12
 
 
 def target_frame(ctx: Context) -> pl.DataFrame:
@@ -82,20 +85,39 @@ def current_feed_status(ctx: Context, period: str, today: date) -> pl.DataFrame:
     return feed_status(expected_submissions(ctx.catalogue, due_days, first, period), submissions, today)
 
 
-def chart(ctx: Context, conn, values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """XmR points for every series, and each series' icons judged against the local targets."""
+def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame, ChartState]:
+    """XmR points for every series, each series' icons judged against the local targets, and the chart state.
+
+    With the last cycle's chart state, each series moves on from it
+    (`spc_state.update`, equal to a full `xmr`): the new points are the
+    recomputed months' values.  Seasonal series are recomputed whole (their
+    adjusted history moves with every month), and so is a series that lost a
+    month's value (a withdrawn file), which an update cannot express.
+    """
     polarity = polarities(ctx.catalogue)
     rebases = store.read_rebases(conn, ctx.la_code)
-    points = xmr(
-        charted_values(ctx.catalogue, values, KEYS), KEYS, ctx.alerts.spc_settings(), polarity, rebases,
-        bounds=limit_bounds(ctx.catalogue),
-    )
+    settings, bounds = ctx.alerts.spc_settings(), limit_bounds(ctx.catalogue)
+    charted = charted_values(ctx.catalogue, values, KEYS)
+    if plan.state is None:
+        points = xmr(charted, KEYS, settings, polarity, rebases, bounds=bounds)
+        state = chart_state(points, KEYS, settings)
+    else:
+        new = charted.filter(pl.col("period").is_in(plan.months))
+        seasonal = charted.filter(pl.col("indicator").is_in([i.id for i in ctx.catalogue.indicators if i.seasonal]))
+        lost = plan.points.filter(pl.col("period").is_in(plan.months)).join(new, on=[*KEYS, "period"], how="anti")
+        recompute = pl.concat([seasonal.select(KEYS), lost.select(KEYS)]).unique()
+        state, changed = update(plan.state, new, charted, KEYS, settings, polarity, rebases, bounds, recompute)
+        kept = plan.points.join(recompute, on=KEYS, how="anti")
+        points = materialise(kept, state, changed, KEYS)
+    # An updated chart's mean and limits come from running sums, a full one's from a fresh mean: they agree to
+    # about 1e-15, so both are kept to 12 significant figures, and an incremental cycle stores what a full one does.
+    points = points.with_columns(pl.col(c).round_sig_figs(SIGNIFICANT) for c in ("mean", "mr_mean", "lower", "upper", "sigma"))
     targets = target_frame(ctx).join(polarity, on="indicator").select("indicator", target="value", polarity="polarity")
-    return points, summarise(points, KEYS, targets)
+    return points, summarise(points, KEYS, targets), state
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
-def compute_signals(period: str, today: date) -> dict[str, int]:
+def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
     ctx = context()
     la_code = ctx.la_code
     reported = queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period)
@@ -103,7 +125,7 @@ def compute_signals(period: str, today: date) -> dict[str, int]:
     status = current_feed_status(ctx, period, today)
     held = alert_rules.held_feeds(status, period)
     with engine().begin() as conn:
-        points, summary = chart(ctx, conn, values)
+        points, summary, charts = chart(ctx, conn, values, plan)
         candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, status, period, held,
                                                     today)
         state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
@@ -118,5 +140,6 @@ def compute_signals(period: str, today: date) -> dict[str, int]:
         store.sync_series(conn, PositiveSignal.__table__, la_code, improvements.select(
             "key", "rule", "indicator", "breakdown", "period", "subgroup", "message", "evidence"), ["key"])
         counts = store.save_alerts(conn, la_code, state, transitions, ACTOR)
+        save_mark(conn, la_code, period, plan, charts, points)
     return {"open_alerts": state.filter(pl.col("status") == "open").height, "alert_changes": transitions.height,
             "alerts_written": sum(counts.values())}

@@ -31,6 +31,7 @@ from radar.models.tables import (
     RECORD_TABLES,
     Alert,
     AuditEvent,
+    CycleMark,
     IndicatorValue,
     Observation,
     PseudonymKey,
@@ -43,6 +44,7 @@ SUBMISSION = Submission.__table__
 OBSERVATION = Observation.__table__
 INDICATOR_VALUE = IndicatorValue.__table__
 AUDIT = AuditEvent.__table__
+CYCLE_MARK = CycleMark.__table__
 VALUE_COLUMNS = ("value", "numerator", "denominator", "note")
 DATA_STATUSES = ("accepted", "replaced")  # submissions whose rows are data (the others changed nothing)
 WITHDRAWN = "withdrawn"
@@ -170,12 +172,17 @@ def accept_submission(
     return status, submission_id
 
 
-def current_observations(conn: Connection, la_code: str) -> pl.DataFrame:
-    """Rows of the aggregate returns in force (one version per feed and month)."""
-    query = (
+def _in_months(query, months: list[str] | None):
+    """`query` for the given months of its submissions only (None: every month)."""
+    return query if months is None else query.where(SUBMISSION.c.period.in_(months))
+
+
+def current_observations(conn: Connection, la_code: str, months: list[str] | None = None) -> pl.DataFrame:
+    """Rows of the aggregate returns in force (one version per feed and month), for `months` (None: all)."""
+    query = _in_months(
         select(OBSERVATION.c.period, OBSERVATION.c.indicator, OBSERVATION.c.breakdown, OBSERVATION.c.value)
         .join(SUBMISSION, SUBMISSION.c.id == OBSERVATION.c.submission_id)
-        .where(SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code)
+        .where(SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code), months
     )
     return pl.read_database(query, conn, schema_overrides={"value": pl.Float64})
 
@@ -194,13 +201,13 @@ def polars_schema(table: Table) -> dict[str, pl.DataType]:
     return {c.name: polars_type(c) for c in table.columns}
 
 
-def current_records(conn: Connection, la_code: str, feed_id: str) -> pl.DataFrame:
-    """Rows of a record-level feed in force."""
+def current_records(conn: Connection, la_code: str, feed_id: str, months: list[str] | None = None) -> pl.DataFrame:
+    """Rows of a record-level feed in force, for `months` (None: all)."""
     table = RECORD_TABLES[feed_id].__table__
-    query = (
+    query = _in_months(
         select(table)
         .join(SUBMISSION, SUBMISSION.c.id == table.c.submission_id)
-        .where(SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code)
+        .where(SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code), months
     )
     return pl.read_database(query, conn, schema_overrides=polars_schema(table))
 
@@ -252,12 +259,17 @@ def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str
     return {"inserted": new.height, "updated": changed.height, "deleted": gone.height}
 
 
-def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, up_to: str) -> dict[str, int]:
-    """Store the computed values for months up to `up_to` (later months are left alone)."""
+def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, up_to: str,
+                          months: list[str] | None = None) -> dict[str, int]:
+    """Store the computed values for months up to `up_to` (later months are left alone).
+
+    With `months`, `values` are those months' only and no other month is touched.
+    """
     table = INDICATOR_VALUE
+    scope = [table.c.period <= up_to] + ([] if months is None else [table.c.period.in_(months)])
     counts = sync_rows(
         conn, table, values.filter(pl.col("period") <= up_to),
-        keys=["period", "indicator", "breakdown"], values=list(VALUE_COLUMNS), scope=[table.c.period <= up_to],
+        keys=["period", "indicator", "breakdown"], values=list(VALUE_COLUMNS), scope=scope,
         fixed={"la_code": la_code}, touch={"computed_at": utcnow()},
     )
     if any(counts.values()):
@@ -323,6 +335,24 @@ def latest_cycle(conn: Connection, la_code: str) -> str | None:
     """The latest month a monthly cycle has completed for, from the audit trail (None before the first)."""
     return conn.execute(select(func.max(AUDIT.c.subject)).where(
         AUDIT.c.la_code == la_code, AUDIT.c.action == CYCLE_COMPLETED)).scalar()
+
+
+def current_inputs(conn: Connection, la_code: str, up_to: str) -> dict[str, int]:
+    """feed|month -> the submission in force, for every month up to `up_to`: what a cycle computes from."""
+    rows = conn.execute(select(SUBMISSION.c.feed_id, SUBMISSION.c.period, SUBMISSION.c.id).where(
+        SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code, SUBMISSION.c.period <= up_to)).all()
+    return {f"{feed_id}|{period}": submission_id for feed_id, period, submission_id in rows}
+
+
+def read_cycle_mark(conn: Connection, la_code: str) -> dict | None:
+    """The last cycle's mark (see `CycleMark`), None before the first."""
+    row = conn.execute(select(CYCLE_MARK).where(CYCLE_MARK.c.la_code == la_code)).mappings().first()
+    return None if row is None else dict(row) | {"inputs": json.loads(row["inputs"])}
+
+
+def save_cycle_mark(conn: Connection, la_code: str, *, inputs: dict[str, int], **fields: Any) -> None:
+    conn.execute(delete(CYCLE_MARK).where(CYCLE_MARK.c.la_code == la_code))
+    conn.execute(insert(CYCLE_MARK).values(la_code=la_code, inputs=json.dumps(inputs, sort_keys=True), **fields))
 
 
 def record_cycle(conn: Connection, la_code: str, period: str, counts: dict[str, int]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import BigInteger, Column, Index, Text, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 
@@ -501,3 +501,25 @@ class AlertNotice(SQLModel, table=True):
     receiver: str = Field(max_length=160)
     kind: str = Field(max_length=16)  # new | repeat | resolved | escalation
     noticed_on: date
+
+
+class CycleMark(SQLModel, table=True):
+    """What the last monthly cycle computed from, so the next one reads only what changed since.
+
+    `inputs` (JSON) maps each feed|month it counted to the submission in force
+    then; `fingerprint` digests the settings, catalogue, populations and
+    re-bases it computed with (any change means a full recompute).  The chart
+    state (`pipelines.spc_state`) and the full XmR points it moves on from are
+    kept as Parquet beside the SPC points: a partnership's are a few hundred
+    kilobytes, and they are only ever read whole.
+    """
+
+    __tablename__ = "cycle_mark"
+
+    la_code: str = Field(primary_key=True, max_length=9)
+    period: str = Field(max_length=7)
+    fingerprint: str = Field(max_length=64)
+    inputs: str = Field(sa_column=Column(Text, nullable=False))
+    chart_series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    chart_tail: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    chart_points: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -147,20 +147,24 @@ def ingest(
     raise typer.Exit(1 if any(r["status"] == "rejected" for r in results) else 0)
 
 
-def run_cycle(period: str) -> dict:
+def run_cycle(period: str, full: bool = False) -> dict:
     from radar.flows.cycle import monthly_cycle
 
     with _prefect(), console.status(f"Computing indicators up to {period}"):
-        return monthly_cycle(period)
+        return monthly_cycle(period, full=full)
 
 
 @app.command()
-def cycle(period: PeriodOption) -> None:
+def cycle(
+    period: PeriodOption,
+    full: Annotated[bool, typer.Option("--full", help="Recompute every month, not only those whose files "
+                                                      "changed since the last cycle (the result is the same).")] = False,
+) -> None:
     """Bring every indicator up to date up to and including a month (running it twice changes nothing)."""
     from radar.flows.cycle import CycleOrderError
 
     try:
-        counts = run_cycle(period)
+        counts = run_cycle(period, full)
     except CycleOrderError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(2)

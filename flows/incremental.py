@@ -1,0 +1,80 @@
+"""What a monthly cycle must recompute: only the months whose files changed since the last cycle.
+
+The last cycle leaves a mark in the store (`CycleMark`): the submission in
+force for every feed and month it counted, a digest of everything else it
+computed with, and the XmR chart state.  The next cycle compares the
+submissions in force now with the mark: a month with a new, replaced or
+withdrawn file, or newly inside the cycle's range, is touched; every other
+month's indicator values cannot have changed (a month's values depend only
+on that month's files and population), so they are neither read nor written.
+A changed digest (settings, catalogue, populations, re-bases), no mark, or
+`radar cycle --full` means everything is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Connection
+
+from radar.core.config import Context
+from radar.models import store
+from radar.pipelines.spc_state import ChartState
+
+
+@dataclass(frozen=True)
+class Plan:
+    """`months` to recompute (None: all), the inputs and digest to mark, and the chart to move on from."""
+
+    months: list[str] | None
+    inputs: dict[str, int]
+    fingerprint: str
+    state: ChartState | None = None
+    points: pl.DataFrame | None = None
+
+
+def touched_months(previous: dict[str, int], now: dict[str, int]) -> list[str]:
+    """The months (of feed|month keys) whose submission in force differs, appeared or disappeared."""
+    keys = {k for k in previous.keys() | now.keys() if previous.get(k) != now.get(k)}
+    return sorted({k.split("|", 1)[1] for k in keys})
+
+
+def fingerprint(ctx: Context, population: pl.DataFrame, rebases: pl.DataFrame) -> str:
+    """A digest of everything besides the files that the stored values and charts depend on."""
+    digest = hashlib.sha256()
+    for part in (ctx.catalogue.model_dump_json(), ctx.config.model_dump_json(), ctx.alerts.model_dump_json(),
+                 population.write_csv(), rebases.sort(pl.all()).write_csv()):
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataFrame, full: bool) -> Plan:
+    """What the cycle up to `period` recomputes, from the mark the last cycle left."""
+    inputs = store.current_inputs(conn, ctx.la_code, period)
+    digest = fingerprint(ctx, population, store.read_rebases(conn, ctx.la_code))
+    mark = None if full else store.read_cycle_mark(conn, ctx.la_code)
+    if mark is None or mark["fingerprint"] != digest:
+        return Plan(None, inputs, digest)
+    state = ChartState(_frame(mark["chart_series"]), _frame(mark["chart_tail"]))
+    return Plan(touched_months(mark["inputs"], inputs), inputs, digest, state, _frame(mark["chart_points"]))
+
+
+def save_mark(conn: Connection, la_code: str, period: str, plan: Plan, state: ChartState,
+              points: pl.DataFrame) -> None:
+    """Leave the mark the next cycle plans from (in the transaction that stored the charts)."""
+    store.save_cycle_mark(conn, la_code, period=period, fingerprint=plan.fingerprint, inputs=plan.inputs,
+                          chart_series=_parquet(state.series), chart_tail=_parquet(state.tail),
+                          chart_points=_parquet(points))
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _frame(data: bytes) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(data))
