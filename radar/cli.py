@@ -530,6 +530,10 @@ def demo(
         console.print(f"Loaded DfE benchmarks: {counts}")
         counts = run_cycle(end)
         console.print(f"Computed indicators up to {end}: {counts}")
+    if not (os.environ.get("RADAR_SMTP_URL") and os.environ.get("RADAR_MAIL_FROM")):
+        console.print(f"Alert digests: {counts.get('messages', 0)} messages were written to the outbox and NOT sent, "
+                      "because no mail server is set (RADAR_SMTP_URL and RADAR_MAIL_FROM). Read them with "
+                      "`radar outbox --json`; docs/operators.md shows how to run a local mail catcher.")
     if not no_dashboard:
         os.environ.setdefault("RADAR_DEV_MODE", "1")  # sample data: no sign-in needed, and every page says so
         dashboard()
