@@ -17,6 +17,8 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -108,26 +110,53 @@ def _copy_regular(source: Path, destination: Path) -> None:
         shutil.copyfileobj(fh, out)
 
 
-def archive_copy(archive_root: Path, feed_id: str, period: str, file_hash: str, source: Path,
-                 rows: pl.DataFrame | None) -> Path:
-    """Keep an immutable copy under the hash of what was delivered.
+def archive_path(archive_root: Path, feed_id: str, period: str, file_hash: str, suffix: str) -> Path:
+    """Where the immutable copy of a delivery is kept: under the hash of what was delivered."""
+    return archive_root / feed_id / period / f"{file_hash}{suffix}"
 
-    Record feeds are archived as their validated rows (pseudonymised where
-    they name a child, so no raw identifier is kept), with every text cell
-    neutralised: free text such as `=HYPERLINK(...)` must not run when someone
-    opens the archive in a spreadsheet.  Aggregate returns are kept byte for
-    byte: an accepted one holds only the month, known indicator and breakdown
-    ids and whole numbers, none of which can start a formula.  An existing
-    copy is never overwritten (same hash, same content).
+
+def archive_copy(archive_root: Path, feed_id: str, period: str, file_hash: str, source: Path) -> Path:
+    """Keep an aggregate return byte for byte under its hash (never overwritten: same hash, same content).
+
+    An accepted aggregate return holds only the month, known indicator and
+    breakdown ids and whole numbers, none of which can start a formula.
     """
-    suffix = ".csv" if rows is not None else source.suffix.lower()
-    destination = archive_root / feed_id / period / f"{file_hash}{suffix}"
+    destination = archive_path(archive_root, feed_id, period, file_hash, source.suffix.lower())
     if destination.exists():
         return destination
-    if rows is not None:
-        inert = rows.with_columns(neutralised(name) for name, dtype in rows.schema.items() if dtype == pl.String)
-        return _atomic_write(destination, lambda tmp: inert.write_csv(tmp))
     return _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
+
+
+@contextmanager
+def archived_rows(destination: Path) -> Iterator[Callable[[pl.DataFrame], pl.DataFrame]]:
+    """Archive a record feed's validated rows as they go by, batch by batch, as one CSV at `destination`.
+
+    Yields `keep(batch)`, which appends the batch (its `row_number` left out)
+    and returns it unchanged, so the rows are archived as they are stored and
+    never all held at once.  The rows are pseudonymised where they name a
+    child, so no raw identifier is kept, and every text cell is neutralised:
+    free text such as `=HYPERLINK(...)` must not run when someone opens the
+    archive in a spreadsheet.  The file appears (renamed into place) only when
+    the block ends without error; an existing copy is never overwritten.
+    """
+    if destination.exists():
+        yield lambda batch: batch
+        return
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=destination.parent, prefix=".tmp-", delete=False) as out:
+        tmp = Path(out.name)
+        try:
+            def keep(batch: pl.DataFrame) -> pl.DataFrame:
+                rows = batch.drop("row_number")
+                rows.with_columns(neutralised(name) for name, dtype in rows.schema.items() if dtype == pl.String) \
+                    .write_csv(out, include_header=out.tell() == 0)
+                return batch
+
+            yield keep
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    os.replace(tmp, destination)
 
 
 def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str) -> Path:

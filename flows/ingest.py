@@ -30,6 +30,8 @@ from radar.flows.files import (
     NAME_BYTES,
     REPORT_SUFFIX,
     archive_copy,
+    archive_path,
+    archived_rows,
     is_regular,
     owner_only,
     purge_quarantine,
@@ -248,22 +250,36 @@ def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
 
 
 def _store(conn, delivery: Delivery, result: ValidatedFile, feed) -> IngestResult:
-    """Pseudonymise with the store's own key, archive under the hash and insert the rows (the caller's transaction)."""
+    """Pseudonymise with the store's own key, archive under the hash and insert the rows (the caller's transaction).
+
+    The rows go batch by batch (a large CSV is read again in batches, see
+    `ValidatedFile.batches`): each is pseudonymised, appended to the archive
+    copy and inserted before the next is read, so a 150 MB file is never
+    whole in memory.  The archive copy appears only once every batch is in.
+    """
     ctx = context()
-    rows = result.frame
     hidden = pseudonymised_columns(feed)
-    if hidden:
-        key = store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
-        rows = pseudonymise(rows, hidden, key)
-    archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path,
-                            rows.drop("row_number") if feed.kind == "records" else None)
-    status, submission_id = store.accept_submission(
+    key = store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds()) \
+        if hidden else None
+    batches = (pseudonymise(batch, hidden, key) if hidden else batch for batch in result.batches())
+    if feed.kind == "records":
+        archived = archive_path(ctx.settings.archive, feed.id, result.period, delivery.file_hash, ".csv")
+        with archived_rows(archived) as keep:
+            status, submission_id = _accept_rows(conn, delivery, result, feed, archived, map(keep, batches))
+    else:
+        archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path)
+        status, submission_id = _accept_rows(conn, delivery, result, feed, archived, batches)
+    return IngestResult(delivery.path.name, feed.id, result.period, status, submission_id=submission_id,
+                        message=f"{result.row_count} rows stored")
+
+
+def _accept_rows(conn, delivery: Delivery, result: ValidatedFile, feed, archived: Path, batches) -> tuple[str, int]:
+    ctx = context()
+    return store.accept_submission(
         conn, la_code=ctx.la_code, actor=ACTOR, feed_id=feed.id, kind=feed.kind, period=result.period,
         file_name=delivery.path.name, file_hash=delivery.file_hash, archive_path=str(archived),
-        rows=rows, received_at=delivery.received_at,
+        rows=batches, received_at=delivery.received_at, row_count=result.row_count,
     )
-    return IngestResult(delivery.path.name, feed.id, result.period, status, submission_id=submission_id,
-                        message=f"{rows.height} rows stored")
 
 
 def prepare() -> None:

@@ -8,6 +8,9 @@ executemany of plain tuples.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import chain
+
 import polars as pl
 from sqlalchemy import Connection, Table
 
@@ -15,27 +18,34 @@ NULL_MARKER = r"\N"
 BATCH_ROWS = 50_000
 
 
-def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
     """Insert every row of `frame` (columns named as the table's) into `table`; returns the row count.
 
-    Rows go in batches of BATCH_ROWS, all in the caller's transaction: a whole
-    file is still stored or not at all, but only one batch at a time is turned
-    into Python values or CSV text (a million-row file as one list of tuples
-    took gigabytes).
+    `frame` may also be frames arriving one after another (a large file read
+    in batches), so the whole file never has to be in memory.  Rows go in
+    batches of BATCH_ROWS, all in the caller's transaction: a whole file is
+    still stored or not at all, but only one batch at a time is turned into
+    Python values or CSV text (a million-row file as one list of tuples took
+    gigabytes).
     """
-    if frame.is_empty():
+    slices = (part for whole in ([frame] if isinstance(frame, pl.DataFrame) else frame)
+              for part in whole.iter_slices(BATCH_ROWS) if not part.is_empty())
+    first = next(slices, None)
+    if first is None:
         return 0
-    columns = frame.columns
+    columns, count = first.columns, 0
     if conn.dialect.name == "postgresql":
         quoted = ", ".join(f'"{c}"' for c in columns)
         cursor = conn.connection.driver_connection.cursor()
         with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT csv, NULL \'{NULL_MARKER}\')') as copy:
-            for batch in frame.iter_slices(BATCH_ROWS):
+            for batch in chain([first], slices):
                 copy.write(batch.write_csv(include_header=False, null_value=NULL_MARKER))
-        return frame.height
+                count += batch.height
+        return count
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     placeholders = ", ".join([marker] * len(columns))
     sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})'
-    for batch in frame.iter_slices(BATCH_ROWS):
+    for batch in chain([first], slices):
         conn.exec_driver_sql(sql, batch.rows())
-    return frame.height
+        count += batch.height
+    return count

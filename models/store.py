@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -138,15 +139,20 @@ def accept_submission(
     file_name: str,
     file_hash: str,
     archive_path: str,
-    rows: pl.DataFrame,
+    rows: pl.DataFrame | Iterable[pl.DataFrame],
     received_at: datetime | None = None,
+    row_count: int | None = None,
 ) -> tuple[str, int]:
     """Store an accepted file and make it the version in force for its feed and period.
 
     A different earlier version stays in the history (its rows are kept) but
     stops being current, so nothing is counted twice.  Returns the status
     (`accepted`, or `replaced` when it superseded an earlier version) and id.
+    `rows` may be batches read one after another (a large file), with
+    `row_count` their total, which the submission records before they arrive.
     """
+    if isinstance(rows, pl.DataFrame):
+        rows, row_count = [rows], rows.height
     previous = current_submission(conn, la_code, feed_id, period)
     status = "replaced" if previous else "accepted"
     if previous:
@@ -154,20 +160,18 @@ def accept_submission(
     submission_id = conn.execute(
         insert(SUBMISSION).values(
             la_code=la_code, feed_id=feed_id, period=period, file_name=file_name, file_hash=file_hash,
-            status=status, is_current=True, received_at=received_at or utcnow(), row_count=rows.height,
+            status=status, is_current=True, received_at=received_at or utcnow(), row_count=row_count,
             archive_path=archive_path, replaces_id=previous["id"] if previous else None,
             message=f"replaces submission {previous['id']} ({previous['file_name']})" if previous else "",
         )
     ).inserted_primary_key[0]
-    provenance = rows.with_columns(
-        submission_id=pl.lit(submission_id), la_code=pl.lit(la_code), period=pl.lit(period)
-    )
+    constants = {"submission_id": pl.lit(submission_id), "la_code": pl.lit(la_code), "period": pl.lit(period)}
     if kind == "aggregate":
-        insert_frame(conn, OBSERVATION, provenance.with_columns(feed_id=pl.lit(feed_id)))
-    else:
-        insert_frame(conn, RECORD_TABLES[feed_id].__table__, provenance)
+        constants["feed_id"] = pl.lit(feed_id)
+    table = OBSERVATION if kind == "aggregate" else RECORD_TABLES[feed_id].__table__
+    insert_frame(conn, table, (batch.with_columns(**constants) for batch in rows))
     audit(conn, la_code, actor, f"submission_{status}", file_name,
-          {"submission_id": submission_id, "feed": feed_id, "period": period, "rows": rows.height,
+          {"submission_id": submission_id, "feed": feed_id, "period": period, "rows": row_count,
            "replaces": previous["id"] if previous else None})
     return status, submission_id
 

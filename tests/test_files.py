@@ -10,6 +10,7 @@ import pytest
 
 from radar.flows.files import (
     archive_copy,
+    archived_rows,
     purge_quarantine,
     quarantine_copy,
     received_time,
@@ -28,21 +29,39 @@ def test_hash_is_of_the_delivered_bytes(tmp_path):
 def test_archive_is_keyed_by_hash_and_never_overwritten(tmp_path):
     source = tmp_path / "csc_monthly__2020-01.csv"
     source.write_text("period,indicator,breakdown,value\n")
-    first = archive_copy(tmp_path / "archive", "csc_monthly", "2020-01", "ab" * 32, source, None)
+    first = archive_copy(tmp_path / "archive", "csc_monthly", "2020-01", "ab" * 32, source)
     assert first == tmp_path / "archive" / "csc_monthly" / "2020-01" / f"{'ab' * 32}.csv"
     source.write_text("changed")
-    assert archive_copy(tmp_path / "archive", "csc_monthly", "2020-01", "ab" * 32, source, None) == first
+    assert archive_copy(tmp_path / "archive", "csc_monthly", "2020-01", "ab" * 32, source) == first
     assert first.read_text() == "period,indicator,breakdown,value\n"
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary file left behind
 
 
 def test_record_feeds_are_archived_pseudonymised(tmp_path):
-    source = tmp_path / "mash_contacts__2020-01.xlsx"
-    source.write_bytes(b"raw workbook with LCS0000001")
-    rows = pl.DataFrame({"contact_id": ["C1"], "child_ref": ["9f86d081884c7d65"]})
-    path = archive_copy(tmp_path / "archive", "mash_contacts", "2020-01", "cd" * 32, source, rows)
-    assert path.suffix == ".csv"
-    assert "LCS0000001" not in path.read_text() and "9f86d081884c7d65" in path.read_text()
+    rows = pl.DataFrame({"row_number": [2], "contact_id": ["C1"], "child_ref": ["9f86d081884c7d65"]})
+    path = tmp_path / "archive" / "mash_contacts" / "2020-01" / f"{'cd' * 32}.csv"
+    with archived_rows(path) as keep:
+        assert keep(rows) is rows
+    assert path.read_text() == "contact_id,child_ref\nC1,9f86d081884c7d65\n"
+
+
+def test_record_rows_are_archived_batch_by_batch_and_only_when_complete(tmp_path):
+    path = tmp_path / "archive" / "mash_contacts" / "2020-01" / f"{'cd' * 32}.csv"
+    batch = pl.DataFrame({"row_number": [2], "contact_id": ["=HYPERLINK(1)"]})
+    try:
+        with archived_rows(path) as keep:
+            keep(batch)
+            raise RuntimeError("the insert failed")
+    except RuntimeError:
+        pass
+    assert not path.parent.exists() or list(path.parent.iterdir()) == []  # nothing half-written left
+    with archived_rows(path) as keep:
+        keep(batch)
+        keep(batch.with_columns(row_number=pl.lit(3), contact_id=pl.lit("C2")))
+    assert path.read_text() == "contact_id\n'=HYPERLINK(1)\nC2\n"  # one header, neutralised, in order
+    with archived_rows(path) as keep:
+        keep(batch.with_columns(contact_id=pl.lit("other")))
+    assert "other" not in path.read_text()  # an existing copy is never overwritten
 
 
 def test_quarantine_copies_and_purges_after_retention(tmp_path):

@@ -14,6 +14,8 @@ validation/pseudonymise.py) before anything is stored.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,7 +34,7 @@ from radar.validation.filenames import FileNameError, parse_file_name
 from radar.validation.headers import header_problems
 from radar.validation.problems import EXAMPLES_PER_RULE, Problem, ProblemLog
 from radar.validation.pseudonymise import pseudonymised_columns
-from radar.validation.reading import MB, ReadError, read_cells
+from radar.validation.reading import MB, UTF16_MARKS, ZIP_MAGIC, ReadError, csv_record_chunks, read_cells
 from radar.validation.schemas import expected_columns, schema_for
 from radar.validation.typed import typed_rows
 
@@ -53,6 +55,7 @@ class Limits:
     window: tuple[str, str] | None = None
     max_unpacked_bytes: int = 500 * MB
     max_cells: int = 10_000_000
+    stream_bytes: int = 32 * MB  # a record feed's CSV this large is validated and stored in batches
 
     @classmethod
     def for_partnership(cls, storage: Storage, today: date) -> Limits:
@@ -66,18 +69,52 @@ class Limits:
                    storage.max_cells)
 
 
+class FileChanged(Exception):
+    """A streamed file's bytes differ between validation and storing: what would be stored was never validated."""
+
+
+@dataclass(frozen=True)
+class StreamedRows:
+    """An accepted large CSV of a record feed, whose typed rows are read again batch by batch to be stored.
+
+    Holding them all from validation to storing is what made a 150 MB file
+    take a gigabyte; reading twice costs a second parse but keeps one batch in
+    memory.  `digest` is the SHA-256 of the bytes that were validated, checked
+    again as they are re-read, so a file altered meanwhile is never stored.
+    """
+
+    path: Path
+    feed: Feed
+    digest: str
+
+    def typed_batches(self) -> Iterator[pl.DataFrame]:
+        digest = hashlib.sha256()
+        for batch in _record_batches(self.path, self.feed, digest):
+            yield typed_rows(batch, self.feed)
+        if digest.hexdigest() != self.digest:
+            raise FileChanged(f"{self.path.name} changed while it was being ingested")
+
+
 @dataclass
 class ValidatedFile:
     feed_id: str | None
     period: str | None
-    frame: pl.DataFrame | None  # typed rows when accepted; None when rejected
+    frame: pl.DataFrame | None  # typed rows when accepted and read whole; None when rejected or streamed
     problems: list[Problem]  # examples, at most EXAMPLES_PER_RULE per rule
     problem_counts: dict[str, int]  # rule -> every failing cell or row
     row_count: int
+    streamed: StreamedRows | None = None  # an accepted large CSV, read again in batches to be stored
 
     @property
     def ok(self) -> bool:
-        return self.frame is not None and not self.problem_counts
+        return (self.frame is not None or self.streamed is not None) and not self.problem_counts
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The typed rows of an accepted file, in batches (one batch when it was read whole)."""
+        if self.streamed is not None:
+            yield from self.streamed.typed_batches()
+        elif self.frame is not None:
+            yield self.frame
 
 
 def validate_file(path: Path, catalogue: Catalogue, max_bytes: int | Limits) -> ValidatedFile:
@@ -102,6 +139,10 @@ def validate_file(path: Path, catalogue: Catalogue, max_bytes: int | Limits) -> 
     if size == 0:
         return _rejected(feed_id, period, [_file_problem(
             "empty_file", "The file is empty (0 bytes): export it again.")])
+    if size >= limits.stream_bytes and feed.kind == "records" and path.suffix.lower() == ".csv":
+        streamed = _streamed(path, feed, period, catalogue)
+        if streamed is not None:
+            return streamed
     try:
         cells = read_cells(path, limits.max_unpacked_bytes, limits.max_cells)
     except ReadError as error:
@@ -145,6 +186,79 @@ def control_character_problems(cells: pl.DataFrame, log: ProblemLog) -> None:
                         "which a return never contains: remove it and send the file again.")
         for row, column in failing.head(EXAMPLES_PER_RULE).select("row", pl.col("column").cast(pl.Int64)).iter_rows()
     ])
+
+
+class _NotPlain(Exception):
+    """A batch the streamed path does not judge; the file is validated whole instead."""
+
+
+def _streamed(path: Path, feed: Feed, period: str, catalogue: Catalogue) -> ValidatedFile | None:
+    """A large record-feed CSV validated batch by batch, or None: validate it whole instead.
+
+    Only a plain, valid file is accepted here: UTF-8, its exact header, no
+    control character, empty line or row of another width, every batch
+    passing the schema and the feed's key unique across batches.  At the first
+    sign of anything else (any problem at all) the answer is None, and the
+    whole-file path gives the very problems, rows and counts it always gave.
+    Key uniqueness across batches compares 64-bit hashes: a collision can only
+    send a valid file to the whole-file path, never accept a duplicate
+    (within a batch pandera compares the values themselves).
+    """
+    schema = schema_for(feed, period, catalogue)
+    digest, keys, rows = hashlib.sha256(), [], 0
+    try:
+        for batch in _record_batches(path, feed, digest):
+            log = ProblemLog()
+            schema_problems(schema, batch.drop("row_number"), batch["row_number"], [], log)
+            if log.counts:
+                return None
+            if feed.key:
+                if batch[feed.key].null_count():
+                    return None
+                keys.append(batch[feed.key].hash())
+            rows += batch.height
+    except _NotPlain:
+        return None
+    if rows == 0 or (keys and _repeats(pl.concat(keys))):
+        return None
+    return ValidatedFile(feed.id, period, None, [], {}, rows, StreamedRows(path, feed, digest.hexdigest()))
+
+
+def _repeats(hashes: pl.Series) -> bool:
+    """Whether any hash occurs twice: sorted, then neighbours compared (a hash table of millions of keys is
+    several times their size)."""
+    ordered = hashes.sort()
+    return bool((ordered.slice(1) == ordered.slice(0, len(ordered) - 1)).any())
+
+
+def _record_batches(path: Path, feed: Feed, digest) -> Iterator[pl.DataFrame]:
+    """The named data rows of a plain CSV, numbered as a spreadsheet shows them, one chunk at a time.
+
+    Feeds every byte read into `digest`.  Raises _NotPlain for anything the
+    whole-file reader would treat differently from these batches (see _streamed).
+    """
+    expected = expected_columns(feed)
+    seen = 0  # rows of cells so far, the header included
+    for chunk in csv_record_chunks(path):
+        digest.update(chunk)
+        if (seen == 0 and chunk.startswith((ZIP_MAGIC, *UTF16_MARKS))) or b"\x00" in chunk \
+                or chunk.startswith((b"\n", b"\r\n")) or b"\n\n" in chunk or b"\n\r\n" in chunk \
+                or chunk.count(b"\r") != chunk.count(b"\r\n"):
+            raise _NotPlain
+        try:
+            chunk.decode("utf-8")
+            cells = pl.read_csv(chunk, has_header=False, infer_schema=False)
+        except (UnicodeDecodeError, pl.exceptions.PolarsError):
+            raise _NotPlain from None
+        cells = cells.with_columns(pl.all().str.strip_chars().replace("", None))
+        if cells.width != len(expected) or cells.select(
+                pl.any_horizontal(pl.all().str.contains(CONTROL_CHARACTERS)).any()).item():
+            raise _NotPlain
+        if seen == 0 and list(cells.row(0)) != expected:
+            raise _NotPlain
+        rows = cells.with_row_index("row_number", offset=seen + 1).slice(1 if seen == 0 else 0)
+        seen += cells.height
+        yield _named(rows.filter(~pl.all_horizontal(pl.exclude("row_number").is_null())), feed)
 
 
 def _data_rows(cells: pl.DataFrame) -> pl.DataFrame:

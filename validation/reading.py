@@ -18,6 +18,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -162,3 +163,34 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
 
 def _fail(rule: str, message: str) -> NoReturn:
     raise ReadError(Problem(row=None, column=None, value=None, rule=rule, message=message))
+
+
+def csv_record_chunks(path: Path, chunk_bytes: int = 4 * MB) -> Iterator[bytes]:
+    """The file's bytes in pieces of about `chunk_bytes`, each ending at a line break between records.
+
+    A line break inside double quotes belongs to a cell; a quote inside a
+    quoted cell is doubled, so a break ends a record exactly when an even
+    number of quotes come before it.  Each piece is therefore whole records,
+    and polars parses it as it parses that part of the whole file.  A piece
+    with no such break (one enormous quoted cell) simply grows.
+    """
+    pending = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_bytes):
+            pending += block
+            if cut := _record_end(pending):
+                yield pending[:cut]
+                pending = pending[cut:]
+    if pending:
+        yield pending
+
+
+def _record_end(data: bytes) -> int:
+    """Just past the last line break of `data` preceded by an even number of quotes (0 when none)."""
+    quotes, end = data.count(b'"'), len(data)
+    while (position := data.rfind(b"\n", 0, end)) >= 0:
+        quotes -= data.count(b'"', position, end)
+        if quotes % 2 == 0:
+            return position + 1
+        end = position
+    return 0
