@@ -1,9 +1,11 @@
 """`python -m bench`: run every benchmark and record its figures in bench/results.json."""
 
-from bench import dashboard, ingest, national
+from bench import cycle, dashboard, ingest, national, serve
 from bench.results import record
 
 # The national benchmark runs first: its peak_rss_gib is the process's high-water mark so far.
 record(**national.run())
 record(**ingest.run())
+record(**cycle.run())
 record(**dashboard.run())
+record(**serve.run())

@@ -26,6 +26,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
+from radar.flows.events import announce_accepted
 from radar.flows.files import (
     NAME_BYTES,
     REPORT_SUFFIX,
@@ -326,9 +327,13 @@ def ingest_one(path: Path) -> IngestResult:
 
 @flow(name="ingest-feed")
 def ingest_feed(path: Path) -> dict:
-    """Ingest one delivered file (the event-driven path: a file arrived)."""
+    """Ingest one delivered file (the event-driven path: a file arrived); a stored one is announced, which is
+    what brings the monthly cycle (flows/events.py)."""
     prepare()
-    return ingest_one(Path(path)).to_json()
+    result = ingest_one(Path(path))
+    if result.status in ("accepted", "replaced"):
+        announce_accepted(result.file, result.feed, result.period)
+    return result.to_json()
 
 
 @flow(name="ingest-files")

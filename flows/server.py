@@ -7,7 +7,10 @@ parent, holding a port and Prefect's database.  So Radar starts that server
 itself, with the same command Prefect would use, and asks the kernel to stop
 it when Radar dies (Linux `PR_SET_PDEATHSIG`); a normal exit stops it too.
 When a server is already configured (`PREFECT_API_URL`, a deployment, the
-test harness) Radar uses it and starts nothing.
+test harness) Radar uses it and starts nothing.  `radar serve` records its
+server's address in Prefect's folder under RADAR_HOME (`SERVED_URL`) while it
+runs, and every other command attaches to that server while it answers, so a
+one-file ingest does not wait for a server of its own to start.
 
 A server that cannot start is reported within `STARTUP_TIMEOUT_S` with the
 path of its log, instead of a Prefect error minutes later.
@@ -30,6 +33,7 @@ import httpx
 import prefect
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
+SERVED_URL = "served-api-url"  # in Prefect's folder: the address of the server `radar serve` runs
 STARTUP_TIMEOUT_S = 60  # the first start creates Prefect's database (about 15 s on a laptop)
 PR_SET_PDEATHSIG = 1
 
@@ -44,10 +48,39 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child before exec: the kernel sends it SIGTERM when its parent dies (Linux only)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _healthy(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    return False
+
+
+def served_url(prefect_home: Path) -> str | None:
+    """The address `radar serve` recorded, when its server still answers (a killed one leaves a stale file)."""
+    try:
+        url = (prefect_home / SERVED_URL).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return url if url and _healthy(url) else None
+
+
+def _record(prefect_home: Path, url: str) -> None:
+    """Write the address atomically, so a command starting meanwhile reads all of it or none."""
+    staging = prefect_home / f".{SERVED_URL}.{os.getpid()}"
+    staging.write_text(url)
+    staging.replace(prefect_home / SERVED_URL)
+
+
+def _forget(prefect_home: Path, url: str) -> None:
+    """Remove the record, unless another `radar serve` has replaced it with its own."""
+    with contextlib.suppress(FileNotFoundError):
+        if (prefect_home / SERVED_URL).read_text().strip() == url:
+            (prefect_home / SERVED_URL).unlink()
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -56,23 +89,33 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, timeout:
         if process.poll() is not None:
             raise ServerStartError(f"Prefect's server stopped while starting (exit code {process.returncode}); "
                                    f"its log is {log}.")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
+        if _healthy(url):
+            return
         time.sleep(0.25)
     raise ServerStartError(f"Prefect's server did not start within {timeout:.0f} seconds; its log is {log}. "
                            "Check that RADAR_HOME is on a writable disk with free space.")
 
 
 @contextlib.contextmanager
-def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S) -> Iterator[str]:
-    """Yield the API URL of a running Prefect server: the configured one, or one started for this command."""
+def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, serving: bool = False,
+                   port: int | None = None) -> Iterator[str]:
+    """Yield the API URL of a running Prefect server: the configured one, the one `radar serve` runs, or
+    one started for this command.
+
+    `serving` is `radar serve`'s own start: with Prefect's UI, and its address
+    recorded for the other commands until it stops.
+    """
     configured = get_current_settings().api.url
     if configured:
         yield configured
         return
+    attached = None if serving else served_url(prefect_home)
+    if attached:
+        with temporary_settings({PREFECT_API_URL: attached}):
+            yield attached
+        return
     prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    port = _free_port()
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}/api"
     log = prefect_home / "server.log"
     with open(log, "ab") as log_file:
@@ -80,15 +123,19 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S) -> It
             [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
              "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "error", "--lifespan", "on"],
-            env={**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_UI_ENABLED": "0",
+            env={**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_UI_ENABLED": "1" if serving else "0",
                  "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-            stdout=log_file, stderr=log_file, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            stdout=log_file, stderr=log_file, preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
     try:
         _wait_until_healthy(url, process, log, timeout)
+        if serving:
+            _record(prefect_home, url)
         with temporary_settings({PREFECT_API_URL: url}):
             yield url
     finally:
+        if serving:
+            _forget(prefect_home, url)
         process.terminate()
         try:
             process.wait(timeout=10)

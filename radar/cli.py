@@ -39,9 +39,10 @@ PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YY
 
 
 @contextlib.contextmanager
-def _prefect() -> Iterator[None]:
-    """Run flows with Prefect's state under RADAR_HOME, its chatter out of the way, against a server that
-    stops when the command ends, however it ends (radar.flows.server).
+def _prefect(serving: bool = False, port: int | None = None) -> Iterator[str]:
+    """Run flows with Prefect's state under RADAR_HOME, its chatter out of the way, against the server
+    `radar serve` runs, or else one that stops when the command ends, however it ends (radar.flows.server).
+    `serving` and `port` are `radar serve`'s own server's.
 
     RADAR_HOME and Prefect's folder are created first: Prefect does not create
     missing parents, and without its folder its server never started (it waited
@@ -55,8 +56,8 @@ def _prefect() -> Iterator[None]:
     from radar.flows.server import ServerStartError, prefect_server
 
     try:
-        with prefect_server(prefect_home):
-            yield
+        with prefect_server(prefect_home, serving=serving, port=port) as url:
+            yield url
     except ServerStartError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(1)
@@ -509,6 +510,43 @@ def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 85
         raise typer.Exit(2)
     console.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
     subprocess.run(command, check=False)
+
+
+@app.command()
+def serve(
+    prefect_port: Annotated[int, typer.Option(help="Port of Prefect's server and UI on localhost (0: any free one).")] = 4200,
+    dashboard_port: Annotated[int, typer.Option(help="Port of the dashboard on localhost.")] = 8501,
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")] = False,
+) -> None:
+    """Run Radar as a service: watch the inbox, ingest what arrives, run the cycle, deliver alerts, chase late
+    feeds and pull sources, on Prefect (flows/service.py). Other radar commands use its server meanwhile."""
+    settings = Settings.from_env()
+    with _prefect(serving=True, port=prefect_port) as url:
+        from radar.flows.server import die_with_parent
+        from radar.flows.service import serve as run_service
+
+        board, board_url = None, "off"
+        if not no_dashboard:
+            from radar import dashboard as package
+            from radar.dashboard.auth import streamlit_command
+
+            command = streamlit_command(Path(package.__file__).with_name("app.py"), dashboard_port)
+            board = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent)
+            board_url = f"http://localhost:{dashboard_port}"
+
+        def ready() -> None:
+            print(f"Radar is serving: inbox {settings.inbox}, Prefect UI {url.removesuffix('/api')}, "
+                  f"dashboard {board_url} (Ctrl+C to stop)", flush=True)
+
+        try:
+            run_service(ready)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if board is not None:
+                board.terminate()
+                board.wait(10)
 
 
 @app.command()

@@ -41,12 +41,15 @@ def flow_signature(entrypoint: str) -> tuple[list[str], list[str]]:
     return names, required
 
 
-def test_deployments_are_the_three_radar_flows(prefect_yaml):
+def test_deployments_are_radars_flows(prefect_yaml):
     entrypoints = {d["name"]: d["entrypoint"] for d in prefect_yaml["deployments"]}
     assert entrypoints == {
         "ingest-files": "flows/ingest.py:ingest_files",
         "ingest-feed": "flows/ingest.py:ingest_feed",
         "monthly-cycle": "flows/cycle.py:monthly_cycle",
+        "deliver-alerts": "flows/service.py:deliver_alerts",
+        "chase-late-feeds": "flows/service.py:chase_late_feeds",
+        "pull-feeds": "flows/pull.py:pull_feeds",
     }
 
 
@@ -54,8 +57,12 @@ def test_parameters_exist_and_unattended_runs_get_every_required_one(prefect_yam
     for deployment in prefect_yaml["deployments"]:
         names, required = flow_signature(deployment["entrypoint"])
         given = set(deployment.get("parameters", {}))
+        for trigger in deployment.get("triggers", []):  # a trigger supplies what its run needs, from the event
+            given_by_trigger = given | set(trigger.get("parameters", {}))
+            assert given_by_trigger <= set(names), deployment["name"]
+            assert set(required) <= given_by_trigger, f"{deployment['name']}'s trigger leaves out a parameter"
         assert given <= set(names), deployment["name"]
-        if deployment.get("schedules") or deployment.get("triggers"):  # nobody is there to supply them
+        if deployment.get("schedules"):  # nobody is there to supply them
             assert set(required) <= given, f"{deployment['name']} runs unattended without {set(required) - given}"
 
 
@@ -69,13 +76,26 @@ def test_schedules_are_every_15_minutes_and_monthly_after_the_last_due_day(prefe
     assert cycle["cron"].split()[2:] == ["21", "*", "*"]  # bromley.toml's latest due day is the 20th
 
 
-def test_file_arrival_trigger_is_a_valid_prefect_trigger(prefect_yaml):
+def test_schedules_triggers_and_limits_are_those_radar_serve_runs(prefect_yaml):
+    """deploy/prefect.yaml and `radar serve` (flows/service.deployments) declare the same automation."""
     from prefect.events import DeploymentTriggerTypes
 
-    ingest = next(d for d in prefect_yaml["deployments"] if d["name"] == "ingest-files")
-    (trigger,) = ingest["triggers"]
-    parsed = TypeAdapter(DeploymentTriggerTypes).validate_python(trigger)
-    assert parsed.expect == {"radar.file.arrived"}
+    from radar.core.config import get_context
+    from radar.flows.service import deployments
+
+    served = {d.name: d for d in deployments(get_context().config)}
+    declared = {d["name"]: d for d in prefect_yaml["deployments"] if d["name"] in served}
+    assert set(declared) == set(served)
+    for name, deployment in served.items():
+        yaml_triggers = [TypeAdapter(DeploymentTriggerTypes).validate_python(t) for t in declared[name].get("triggers", [])]
+        fields = ("posture", "match", "match_related", "after", "expect", "for_each", "threshold", "within", "parameters")
+        assert [{f: getattr(t, f) for f in fields} for t in yaml_triggers] == \
+               [{f: getattr(t, f) for f in fields} for t in deployment.triggers], name
+        assert [(s["cron"], s["timezone"]) for s in declared[name].get("schedules", [])] == \
+               [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules], name
+    assert declared["monthly-cycle"]["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+    assert served["monthly-cycle"].concurrency_options.collision_strategy == "ENQUEUE"
+    assert served["monthly-cycle"].concurrency_limit == 1
 
 
 def test_deployments_run_on_the_pool_the_worker_serves(prefect_yaml, compose):

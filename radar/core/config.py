@@ -80,6 +80,22 @@ class FeedSettings(Strict):
     due_day: int = Field(ge=1, le=28)
 
 
+class Source(Strict):
+    """Where `pull-feeds` fetches a feed's files from (flows/pull.py): any fsspec URL, e.g. a folder
+    (`file:///srv/drop/police`), `sftp://host/outbox`, `s3://bucket/prefix` or `https://host/returns/`.
+
+    Secrets never sit in this file: `secret_env` names the environment
+    variable and `secret_blocks` the Prefect Secret block that hold a storage
+    option (a password, a key); `options` are the options that are not secret.
+    """
+
+    url: str
+    pattern: str = "*"  # which of the listed names to fetch (fnmatch); ingest still checks each file's name
+    options: dict[str, str | int | bool] = {}
+    secret_env: dict[str, str] = {}
+    secret_blocks: dict[str, str] = {}
+
+
 class Subgroup(Strict):
     """A subgroup's chair and (optional) deputy: both receive the subgroup's alert digest."""
 
@@ -211,6 +227,23 @@ class ThreatAssessment(Strict):
     board_dates: list[date] = []
 
 
+class Service(Strict):
+    """When `radar serve` (or a Prefect worker) runs the flows by itself, in the partnership's time zone.
+
+    `cycle_after_s` is the quiet time after the last accepted file before the
+    cycle runs, so a burst of files gives one cycle; `stable_s` how long a file
+    in the inbox must keep its size before it counts as delivered (not a copy
+    still being written).
+    """
+
+    timezone: str = "Europe/London"
+    cycle_cron: str = "0 6 21 * *"  # after the last due day (Bromley's is the 20th)
+    chase_cron: str = "0 8 * * 1-5"  # weekday mornings: reminders before and after the due day
+    pull_cron: str = "*/15 * * * *"  # how often the feeds' sources (`[sources]`) are polled
+    cycle_after_s: int = Field(10, ge=10)  # Prefect's proactive triggers need at least 10 seconds
+    stable_s: float = Field(2.0, gt=0)
+
+
 class PartnershipConfig(Strict):
     source: Path | None = Field(None, exclude=True)  # the file it was read from; relative paths start there
     partnership: Partnership
@@ -227,6 +260,8 @@ class PartnershipConfig(Strict):
     risk_register: Register | None = None  # None: this partnership keeps no risk register in Radar
     threat_assessment: ThreatAssessment | None = None  # None: no themes, only the register's risks are ranked
     access: Access = Access()  # dashboard roles; empty: nobody but development mode sees data
+    service: Service = Service()  # schedules and triggers of `radar serve` and deploy/prefect.yaml
+    sources: dict[str, Source] = {}  # feed id -> where `pull-feeds` fetches its files; none: agencies deliver
 
     def check_against(self, catalogue: Catalogue) -> None:
         """Every id in the config must exist in the catalogue, and every role must be filled."""
@@ -234,6 +269,7 @@ class PartnershipConfig(Strict):
         known = {
             "agencies": {a.id for a in catalogue.agencies},
             "feeds": set(catalogue.feed_by_id),
+            "sources": set(catalogue.feed_by_id),
             "subgroups": {s.id for s in catalogue.subgroups},
             "targets": set(catalogue.indicator_by_id),
         }

@@ -1,0 +1,154 @@
+"""`radar serve` on SQLite: from a corrected file dropped in the inbox to its effect in `radar indicators --json`
+and `radar alerts --json` (`arrival_to_alert_s`), and one small file through `radar ingest` while the server
+runs (`cli_ingest_one_s`).
+
+The store holds a year of synthetic feeds (2019-04 to 2020-03, cycle run).
+The corrected file is youth offending's return for the latest month with
+first-time entrants raised from its usual single figures to 60, which puts
+that month outside the chart's usual range: the indicator changes and a
+`spc_outside_limits` alert opens.  The stages (watcher, trigger, flow-run
+start, ingest, debounce, cycle) are read back from Prefect's events and flow
+runs and printed, to say where the time goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+PERIOD = "2020-03"
+FEED_FILE = f"yos_monthly__{PERIOD}.csv"
+INDICATOR, RAISED_TO = "first_time_entrants", 60
+RADAR = str(Path(sys.executable).with_name("radar"))  # the command installed beside this Python
+READY_TIMEOUT_S = 180
+EFFECT_TIMEOUT_S = 300
+
+
+def radar(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([RADAR, *args], env=env, capture_output=True, text=True, check=True, timeout=600)
+
+
+def corrected(original: Path, target: Path, value: int = RAISED_TO) -> Path:
+    """The original return with first-time entrants for the month set to `value`, written whole (hidden name,
+    then renamed, as an upload would) so the watcher never sees a partial copy."""
+    lines = [f"{PERIOD},{INDICATOR},,{value}" if line.startswith(f"{PERIOD},{INDICATOR},,") else line
+             for line in original.read_text().splitlines()]
+    staging = target.with_name(f".{target.name}")
+    staging.write_text("\n".join(lines) + "\n")
+    staging.replace(target)
+    return target
+
+
+def effect_visible(env: dict, value: int = RAISED_TO) -> bool:
+    """The corrected value is in `radar indicators --json` and its alert in `radar alerts --json`."""
+    values = json.loads(radar("indicators", "--json", env=env).stdout)
+    if not any(r["indicator"] == INDICATOR and r["period"] == PERIOD and r["value"] == value for r in values):
+        return False
+    alerts = json.loads(radar("alerts", "--json", env=env).stdout)
+    return any(a["indicator"] == INDICATOR and a["rule"] == "spc_outside_limits" and a["period"] == PERIOD
+               for a in alerts)
+
+
+def wait_for(check, timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(1)
+    raise TimeoutError(f"{what} did not happen within {timeout:.0f} seconds")
+
+
+def service_env(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return env | {"RADAR_HOME": str(home), "RADAR_PSEUDONYM_KEY": env.get("RADAR_PSEUDONYM_KEY", "b" * 64),
+                  "PREFECT_HOME": str(home / "prefect")}
+
+
+@contextlib.contextmanager
+def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`radar serve` in its own process group, stopped (SIGINT, then SIGKILL) however the block ends."""
+    with open(home / "serve.out", "w") as out, open(home / "serve.err", "w") as err:
+        process = subprocess.Popen([RADAR, "serve", "--prefect-port", "0", "--no-dashboard"], env=env, stdout=out,
+                                   stderr=err, start_new_session=True)
+    try:
+        wait_for(lambda: "Radar is serving" in (home / "serve.out").read_text() or process.poll() is not None,
+                 READY_TIMEOUT_S, "radar serve's ready line")
+        if process.poll() is not None:
+            raise RuntimeError(f"radar serve stopped: {(home / 'serve.err').read_text()[-2000:]}")
+        yield process, (home / "prefect" / "served-api-url").read_text().strip()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def store_with_a_year(home: Path, env: dict) -> Path:
+    """A year of synthetic feeds ingested and the cycle run (through the served server)."""
+    feeds = home / "feeds"
+    radar("synth", "--out", str(feeds), "--start", "2019-04", "--end", PERIOD, "--seed", "1", env=env)
+    radar("ingest", str(feeds), env=env)
+    radar("cycle", "--period", PERIOD, env=env)
+    return feeds
+
+
+def stages(api: str, since: datetime) -> dict[str, float]:
+    """Where the time went, from Prefect's own records: event times and flow-run start and end times."""
+    def when(text: str) -> float:
+        return datetime.fromisoformat(text).timestamp()
+
+    events = httpx.post(f"{api}/events/filter", json={"limit": 50, "filter": {
+        "event": {"prefix": ["radar.feed."]}, "occurred": {"since": since.isoformat()}}}).json()["events"]
+    runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 50, "flow_runs": {
+        "start_time": {"after_": since.isoformat()}}}).json()
+    first = {e["event"]: when(e["occurred"]) for e in sorted(events, key=lambda e: e["occurred"], reverse=True)}
+    by_flow: dict[str, dict[str, float]] = {}
+    for run in sorted(runs, key=lambda r: r["created"], reverse=True):  # each flow's first finished run wins
+        if run.get("end_time"):
+            name = httpx.get(f"{api}/flows/{run['flow_id']}").json()["name"]
+            by_flow[name] = {k: when(run[k]) for k in ("created", "start_time", "end_time")}
+    ingest, cycle = by_flow["ingest-feed"], by_flow["monthly-cycle"]
+    return {
+        "watcher (stable size, hash, event)": first["radar.feed.arrived"] - since.timestamp(),
+        "trigger to ingest run created": ingest["created"] - first["radar.feed.arrived"],
+        "ingest run waiting to start (process start)": ingest["start_time"] - ingest["created"],
+        "ingest run": ingest["end_time"] - ingest["start_time"],
+        "quiet time before the cycle (debounce)": cycle["created"] - first["radar.feed.accepted"],
+        "cycle run waiting to start (process start)": cycle["start_time"] - cycle["created"],
+        "cycle run": cycle["end_time"] - cycle["start_time"],
+    }
+
+
+def run() -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="radar-bench-serve-") as tmp:
+        home = Path(tmp)
+        env = service_env(home)
+        with served(home, env) as (_, api):
+            feeds = store_with_a_year(home, env)
+            one = corrected(feeds / "yos_monthly__2020-02.csv", home / "yos_monthly__2020-02.csv", value=7)
+            start = time.monotonic()
+            radar("ingest", str(one), env=env)
+            cli_ingest_one = time.monotonic() - start
+            since = datetime.now().astimezone()
+            corrected(feeds / FEED_FILE, home / "inbox" / FEED_FILE)
+            arrival_to_alert = wait_for(lambda: effect_visible(env), EFFECT_TIMEOUT_S, "the corrected file's effect")
+            where = stages(api, since)
+    print(f"radar serve: corrected file to indicators and alerts {arrival_to_alert:.1f}s; "
+          f"one-file radar ingest {cli_ingest_one:.1f}s")
+    for stage, seconds in where.items():
+        print(f"  {stage}: {seconds:.1f}s")
+    return {"arrival_to_alert_s": arrival_to_alert, "cli_ingest_one_s": cli_ingest_one}
