@@ -60,18 +60,9 @@ def alembic_config(engine: Engine) -> Config:
 
 
 @contextlib.contextmanager
-def _one_migrator(engine: Engine, connection) -> Iterator[None]:
-    """Let one process at a time upgrade the schema; the others wait, then find it current.
-
-    Two commands started together on a new store would otherwise both create
-    the tables and one would fail.  PostgreSQL: a transaction-scoped advisory
-    lock.  SQLite: an exclusive lock on a file beside the database.
-    """
-    if engine.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        yield
-        return
-    database = engine.url.database
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on a file beside an SQLite database, held until the caller's transaction has committed."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         yield
         return
@@ -84,8 +75,17 @@ def _one_migrator(engine: Engine, connection) -> Iterator[None]:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest migration (idempotent, and safe when several processes start at once)."""
-    with engine.begin() as connection, _one_migrator(engine, connection):
+    """Bring the schema to the latest migration (idempotent, and safe when several processes start at once).
+
+    One process at a time upgrades; the others wait, then find the schema
+    current (two commands started together on a new store would otherwise
+    both create the tables, and one would fail).  PostgreSQL: an advisory lock
+    released with the transaction's commit.  SQLite: a lock on a file beside
+    the database, released only after the commit.
+    """
+    with _sqlite_file_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
