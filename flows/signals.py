@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from radar.core.config import Context
 from radar.flows.benchmarks import compare
 from radar.flows.incremental import Plan, save_mark
+from radar.flows.pull import unreachable
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models import register as register_store
@@ -63,7 +64,7 @@ def candidate_alerts(
         feed_status=status, received=store.current_periods(conn, la_code),
         records={feed: store.current_records(conn, la_code, feed).select(columns)
                  for feed, columns in alert_registry.record_reads().items()},
-        risks=register_risks(ctx, conn, today), today=today,
+        risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(),
     )
     candidates, improvements = alert_registry.run_checks(inputs)
     return alert_rules.hold_back(candidates, held), improvements

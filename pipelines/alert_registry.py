@@ -11,14 +11,14 @@ charts or the feed statuses decides between them.  The cycle
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines import alert_records, alert_rules, register
+from radar.pipelines import alert_records, alert_rules, alert_sources, register
 from radar.pipelines.alert_rules import Rule, candidate_frame
 
 POSITIVE_PREFIX = "improvement_"  # rows a check returns under this prefix are positive signals, not alerts
@@ -42,6 +42,7 @@ class CycleInputs:
     records: Mapping[str, pl.DataFrame]  # record feed id -> its rows in force, the columns record_reads() names
     risks: Sequence[dict]  # the risk register (models.register.read_risks); empty for a partnership without one
     today: date  # the day the cycle runs: reviews and actions fall overdue by the calendar, not the data month
+    unreachable: Mapping[str, int] = field(default_factory=dict)  # feed id -> failed pulls in a row (flows/pull.py)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ CHECKS: tuple[Check, ...] = (
         i.received.get(alert_records.MISSING_FEED, ()))),
     Check(register.REGISTER_RULES, lambda i: register.overdue_candidates(
         i.risks, i.today, i.period, i.scope, i.settings)),
+    Check((alert_sources.SOURCE_UNREACHABLE,), lambda i: alert_sources.source_unreachable(
+        i.unreachable, i.catalogue, i.period, i.settings)),
 )
 RULES: dict[str, Rule] = {rule.id: rule for check in CHECKS for rule in check.rules}
 

@@ -125,3 +125,13 @@ def test_a_source_that_keeps_failing_is_counted_then_reported(home, sources, tmp
     sources["yos_monthly"] = Source(url=f"file://{returns(tmp_path / 'back', 6)}")
     assert pull.pull_feeds.fn() == {"yos_monthly": [NAME]}
     assert pull.unreachable() == {}  # a pull that works again clears the count
+
+
+def test_an_unreachable_source_is_an_alert_for_its_feed_in_the_cycle(catalogue):
+    from radar.pipelines.alert_sources import source_unreachable
+
+    settings = get_context().alerts
+    found = source_unreachable({"yos_monthly": 3}, catalogue, "2020-03", settings)
+    assert found["rule"].to_list() == ["source_unreachable"] and found["scope"].to_list() == ["yos_monthly"]
+    assert "last 3 pulls" in found["message"][0] and "Youth" in found["message"][0]
+    assert source_unreachable({}, catalogue, "2020-03", settings).is_empty()
