@@ -27,13 +27,18 @@ from radar.pipelines.spc_state import ChartState
 
 @dataclass(frozen=True)
 class Plan:
-    """`months` to recompute (None: all), the inputs and digest to mark, and the chart to move on from."""
+    """`months` to recompute (None: all), the inputs and digest to mark, and the chart to move on from.
+
+    `points` are the full XmR points the last cycle stored (`spc_point` holds
+    their stored columns) and `values` the indicator values it charted.
+    """
 
     months: list[str] | None
     inputs: dict[str, int]
     fingerprint: str
     state: ChartState | None = None
     points: pl.DataFrame | None = None
+    values: pl.DataFrame | None = None
 
 
 def touched_months(previous: dict[str, int], now: dict[str, int]) -> list[str]:
@@ -59,15 +64,16 @@ def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataF
     if mark is None or mark["fingerprint"] != digest:
         return Plan(None, inputs, digest)
     state = ChartState(_frame(mark["chart_series"]), _frame(mark["chart_tail"]))
-    return Plan(touched_months(mark["inputs"], inputs), inputs, digest, state, _frame(mark["chart_points"]))
+    return Plan(touched_months(mark["inputs"], inputs), inputs, digest, state, _frame(mark["chart_points"]),
+                _frame(mark["chart_values"]))
 
 
 def save_mark(conn: Connection, la_code: str, period: str, plan: Plan, state: ChartState,
-              points: pl.DataFrame) -> None:
+              points: pl.DataFrame, values: pl.DataFrame) -> None:
     """Leave the mark the next cycle plans from (in the transaction that stored the charts)."""
     store.save_cycle_mark(conn, la_code, period=period, fingerprint=plan.fingerprint, inputs=plan.inputs,
                           chart_series=_parquet(state.series), chart_tail=_parquet(state.tail),
-                          chart_points=_parquet(points))
+                          chart_points=_parquet(points), chart_values=_parquet(values))
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:

@@ -181,6 +181,16 @@ def deployments(config: PartnershipConfig) -> list[RunnerDeployment]:
     ]
 
 
+def watch_inbox() -> None:
+    """Only the watcher, until Ctrl+C or SIGTERM: for an install whose flows run on a Prefect worker
+    (deploy/compose.yaml), where the triggers in deploy/prefect.yaml do the rest."""
+    ctx, stop = context(), threading.Event()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stop.set())
+    ctx.settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    InboxWatcher(ctx.settings.inbox, ctx.config.service.stable_s).run(stop)
+
+
 def serve(on_ready: Callable[[], None]) -> None:
     """Register the deployments, start the inbox watcher, call `on_ready`, then run flow runs until stopped."""
     asyncio.run(_serve(deployments(context().config), on_ready))

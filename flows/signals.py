@@ -117,11 +117,20 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
     return points, summarise(points, KEYS, targets), state
 
 
+def reported_values(la_code: str, period: str, plan: Plan) -> pl.DataFrame:
+    """The stored indicator values up to `period`: after a mark, its values with the recomputed months read anew."""
+    if plan.values is None:
+        return queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period)
+    recomputed = queries.indicator_values(engine(), la_code, months=plan.months)
+    kept = plan.values.filter(~pl.col("period").is_in(plan.months))
+    return pl.concat([kept, recomputed]).filter(pl.col("period") <= period).sort(*KEYS, "period")
+
+
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
 def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
     ctx = context()
     la_code = ctx.la_code
-    reported = queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period)
+    reported = reported_values(la_code, period, plan)
     values = reported.select(*KEYS, "period", "value")
     status = current_feed_status(ctx, period, today)
     held = alert_rules.held_feeds(status, period)
@@ -136,11 +145,12 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
             label="label", yoy_change="yoy_change", rolling_12_total="rolling_12_total",
         )
         columns = [c for c in SpcPoint.__table__.columns.keys() if c not in ("id", "la_code")]
-        store.sync_series(conn, SpcPoint.__table__, la_code, points.select(columns), [*KEYS, "period"])
+        stored = None if plan.points is None else plan.points.select(columns)
+        store.sync_series(conn, SpcPoint.__table__, la_code, points.select(columns), [*KEYS, "period"], stored)
         store.sync_series(conn, SeriesStatus.__table__, la_code, series_status, KEYS)
         store.sync_series(conn, PositiveSignal.__table__, la_code, improvements.select(
             "key", "rule", "indicator", "breakdown", "period", "subgroup", "message", "evidence"), ["key"])
         counts = store.save_alerts(conn, la_code, state, transitions, ACTOR)
-        save_mark(conn, la_code, period, plan, charts, points)
+        save_mark(conn, la_code, period, plan, charts, points, reported)
     return {"open_alerts": state.filter(pl.col("status") == "open").height, "alert_changes": transitions.height,
             "alerts_written": sum(counts.values())}

@@ -550,6 +550,16 @@ def serve(
 
 
 @app.command()
+def watch() -> None:
+    """Announce each complete file in the inbox to Prefect (event radar.feed.arrived), for an install whose
+    flows run on a Prefect worker (deploy/); `radar serve` does this itself."""
+    from radar.flows.service import watch_inbox
+
+    with _prefect():
+        watch_inbox()
+
+
+@app.command()
 def demo(
     no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Stop after loading the data.")] = False,
     end: PeriodOption = "2020-03",

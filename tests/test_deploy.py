@@ -114,7 +114,9 @@ def test_inbox_parameter_is_the_workers_radar_home(prefect_yaml, compose):
 
 def test_compose_wires_postgres_prefect_worker_and_dashboard(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "prefect-server", "register", "worker", "dashboard"}
+    assert set(services) == {"postgres", "prefect-server", "register", "worker", "watcher", "dashboard"}
+    assert services["watcher"]["command"] == ["radar", "watch"]
+    assert "radar-home:/srv/radar" in services["watcher"]["volumes"]
     assert services["postgres"]["image"] == "postgres:15"
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     for name in ("register", "worker", "dashboard"):

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column('chart_series', sa.LargeBinary(), nullable=False),
         sa.Column('chart_tail', sa.LargeBinary(), nullable=False),
         sa.Column('chart_points', sa.LargeBinary(), nullable=False),
+        sa.Column('chart_values', sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint('la_code'),
     )
 
