@@ -142,11 +142,14 @@ def indicator_series(engine: Engine, la_code: str, indicator: str, breakdown: st
 VALUES_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String} | SERIES_SCHEMA
 
 
-def indicator_values(engine: Engine, la_code: str, indicator: str | None = None) -> pl.DataFrame:
-    """Every stored indicator value (or one indicator's), ordered by indicator, breakdown and month."""
+def indicator_values(engine: Engine, la_code: str, indicator: str | None = None,
+                     months: list[str] | None = None) -> pl.DataFrame:
+    """Every stored indicator value (or one indicator's, or some months'), ordered by indicator, breakdown and month."""
     query = select(*(INDICATOR_VALUE.c[name] for name in VALUES_SCHEMA)).where(INDICATOR_VALUE.c.la_code == la_code)
     if indicator:
         query = query.where(INDICATOR_VALUE.c.indicator == indicator)
+    if months is not None:
+        query = query.where(INDICATOR_VALUE.c.period.in_(months))
     query = query.order_by(INDICATOR_VALUE.c.indicator, INDICATOR_VALUE.c.breakdown, INDICATOR_VALUE.c.period)
     return _read(engine, query, VALUES_SCHEMA)
 

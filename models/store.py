@@ -17,6 +17,7 @@ import polars as pl
 from sqlalchemy import (
     Connection,
     Table,
+    and_,
     bindparam,
     delete,
     func,
@@ -230,34 +231,40 @@ def current_periods(conn: Connection, la_code: str) -> dict[str, list[str]]:
 
 
 def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str], values: list[str],
-              scope: list, fixed: dict[str, Any], touch: dict[str, Any] | None = None) -> dict[str, int]:
+              scope: list, fixed: dict[str, Any], touch: dict[str, Any] | None = None,
+              stored: pl.DataFrame | None = None) -> dict[str, int]:
     """Make the stored rows within `scope` equal `rows`, changing only what differs.
 
     Unchanged rows are left alone (a second identical run writes nothing);
     changed rows are updated, new ones inserted in bulk, and rows that are no
     longer produced are deleted.  `fixed` columns (e.g. la_code) are set on
     inserts and are part of the scope; `touch` columns (e.g. a timestamp) are
-    set on every insert and update but never compared.
+    set on every insert and update but never compared.  A caller that knows
+    what is stored (the incremental cycle keeps it) passes it as `stored`
+    (keys + values): nothing is read, and rows are addressed by their keys.
     """
     touch = touch or {}
     scope = [*scope, *[table.c[c] == v for c, v in fixed.items()]]
-    schema = {c: rows.schema[c] for c in keys + values}
-    stored = pl.read_database(
-        select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope), conn,
-        schema_overrides={"id": pl.Int64, **schema},
-    )
+    if stored is None:
+        schema = {c: rows.schema[c] for c in keys + values}
+        stored = pl.read_database(
+            select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope), conn,
+            schema_overrides={"id": pl.Int64, **schema},
+        )
+        address, by = table.c.id == bindparam("row_id"), {"id": "row_id"}
+    else:
+        address = and_(*scope, *[table.c[k] == bindparam(f"row_{k}") for k in keys])
+        by = {k: f"row_{k}" for k in keys}
     new = rows.join(stored, on=keys, how="anti", nulls_equal=True)
     gone = stored.join(rows, on=keys, how="anti", nulls_equal=True)
     changed = rows.join(stored, on=keys, how="inner", suffix="_old", nulls_equal=True).filter(
         pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_old")) for c in values)
     )
     if not gone.is_empty():
-        conn.execute(delete(table).where(table.c.id.in_(gone["id"].to_list())))
+        conn.execute(delete(table).where(address), gone.select(pl.col(c).alias(b) for c, b in by.items()).to_dicts())
     if not changed.is_empty():
-        conn.execute(
-            update(table).where(table.c.id == bindparam("row_id")),
-            [{"row_id": r.pop("id"), **r, **touch} for r in changed.select("id", *values).iter_rows(named=True)],
-        )
+        changed = changed.drop([k for k in keys if k not in by]).rename(by).select(*by.values(), *values)
+        conn.execute(update(table).where(address), [r | touch for r in changed.iter_rows(named=True)])
     constants = {c: pl.lit(v) for c, v in (fixed | touch).items()}
     insert_frame(conn, table, new.select(*keys, *values).with_columns(**constants))
     return {"inserted": new.height, "updated": changed.height, "deleted": gone.height}
@@ -299,10 +306,15 @@ def save_alerts(conn: Connection, la_code: str, state: pl.DataFrame, transitions
     return counts
 
 
-def sync_series(conn: Connection, table: Table, la_code: str, rows: pl.DataFrame, keys: list[str]) -> dict:
-    """Replace a partnership's rows of a computed table (SPC points, series status, positive signals)."""
+def sync_series(conn: Connection, table: Table, la_code: str, rows: pl.DataFrame, keys: list[str],
+                stored: pl.DataFrame | None = None) -> dict:
+    """Replace a partnership's rows of a computed table (SPC points, series status, positive signals).
+
+    `stored`: what the table holds for the partnership, when the caller knows (see `sync_rows`).
+    """
     values = [c for c in rows.columns if c not in keys]
-    return sync_rows(conn, table, rows, keys=keys, values=values, scope=[], fixed={"la_code": la_code})
+    return sync_rows(conn, table, rows, keys=keys, values=values, scope=[], fixed={"la_code": la_code},
+                     stored=stored)
 
 
 def record_rebase(conn: Connection, la_code: str, *, indicator: str, breakdown: str, period: str, reason: str,

@@ -509,9 +509,9 @@ class CycleMark(SQLModel, table=True):
     `inputs` (JSON) maps each feed|month it counted to the submission in force
     then; `fingerprint` digests the settings, catalogue, populations and
     re-bases it computed with (any change means a full recompute).  The chart
-    state (`pipelines.spc_state`) and the full XmR points it moves on from are
-    kept as Parquet beside the SPC points: a partnership's are a few hundred
-    kilobytes, and they are only ever read whole.
+    state (`pipelines.spc_state`), the full XmR points it moves on from and the
+    indicator values it charted are kept as Parquet beside the SPC points: a
+    partnership's are a few hundred kilobytes, and are only ever read whole.
     """
 
     __tablename__ = "cycle_mark"
@@ -523,3 +523,4 @@ class CycleMark(SQLModel, table=True):
     chart_series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     chart_tail: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     chart_points: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    chart_values: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
