@@ -21,6 +21,8 @@ st.sidebar.caption(f"{partnership.la_name} ({partnership.la_code}) · Radar stra
 
 PAGES = [
     ("overview", "pages/overview.py", "Overview", ":material/radar:"),
+    ("register", "pages/register.py", "Risk register", ":material/table_chart:"),
+    ("impact_log", "pages/impact_log.py", "Impact Log", ":material/fact_check:"),
     ("alerts", "pages/alerts.py", "Alerts", ":material/notifications:"),
     ("indicators", "pages/indicators.py", "Indicator explorer", ":material/monitoring:"),
     ("feed_status", "pages/feed_status.py", "Feed status", ":material/inbox:"),

@@ -46,6 +46,8 @@ PAGES: dict[str, frozenset[Role]] = {
     "feed_status": frozenset({"chair", "subgroup_chair", "analyst"}),
     "rejected": frozenset({"chair", "subgroup_chair", "analyst", "agency_submitter"}),
     "upload": frozenset({"chair", "agency_submitter"}),
+    "register": frozenset({"chair", "subgroup_chair", "analyst"}),
+    "impact_log": frozenset({"chair", "subgroup_chair", "analyst"}),
 }
 ROLE_NAMES = {
     "chair": "Chair", "subgroup_chair": "Subgroup chair", "analyst": "Analyst",
@@ -75,7 +77,8 @@ class Person:
         return self.grant is not None and self.grant.role in PAGES[page]
 
     def may_act_on_subgroup(self, subgroup: str) -> bool:
-        """Acknowledge a subgroup's alerts: the chair any, a subgroup chair their own."""
+        """Act for a subgroup (acknowledge its alerts, decide on its risks' proposed re-scores, add to and update
+        its Impact Log entries): the chair any, a subgroup chair their own, as the owning subgroup answers for them."""
         if self.grant is None:
             return False
         return self.grant.role == "chair" or (self.grant.role == "subgroup_chair" and self.grant.subgroup == subgroup)

@@ -26,22 +26,29 @@ from radar.models import queries
 from radar.models.register import load_matrix, read_impact
 from radar.models.threat_sources import read_sources
 from radar.pipelines.board_pack import build_pack, to_html, to_typst
-from radar.pipelines.threats import build_inputs, report
+from radar.pipelines.threats import StaInputs, build_inputs, report
 
 Format = Literal["html", "pdf", "png"]
 CHART_SIZE = {"width": 560, "height": 200}
 PNG_PPI = 90
 
 
-def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
-    """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
+def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
+    """The threat assessment of `period` judged on `as_of` and what it was computed from: the pack's and the
+    overview's one composition, so the screen and the paper always rank the same threats."""
     matrix = load_matrix(ctx.config)
     sources = read_sources(engine, ctx.config, today)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
+    return inputs, report(inputs)
+
+
+def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
+    """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
+    inputs, sta = assessment(engine, ctx, period, as_of, today)
     with engine.begin() as conn:
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
     units = {i.id: i.unit for i in ctx.catalogue.indicators}
-    pack = build_pack(ctx.config, inputs, report(inputs), impact, matrix, units)
+    pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units)
     charts = {e["indicator"]: chart_svg(engine, ctx, e["indicator"], e["unit"], period, inputs.comparison)
               for e in pack["indicators"]}
     return pack, {k: v for k, v in charts.items() if v}

@@ -609,9 +609,11 @@ def test_overview_counts_acknowledged_alerts_as_active(store):
 def test_overview_shows_what_is_worse_new_late_silenced_and_improving(store):
     app = run()
     sections = [h.value for h in app.subheader]
-    assert sections == ["Active alerts by subgroup", "Getting worse", "New in Apr 2025",
+    assert sections == ["Top threats", "What changed since the last Board", "The risk register",
+                        "Agencies' files over the last year",  # the threat assessment first, then the alerts
+                        "Active alerts by subgroup", "Getting worse", "New in Apr 2025",
                         "Agencies late with their data for Mar 2025", "Silenced", "Improvements"]
-    worse, new, improvements = markdowns(app)[0], markdowns(app)[1], markdowns(app)[2]
+    worse, new, improvements = [m.value for m in app.main.markdown][-3:]  # the alert sections come last
     # Acknowledged alerts stay in "Getting worse" and "New in", saying who is handling them.
     assert SPC_MESSAGE in worse and EHE_MESSAGE in worse and ACK_MESSAGE in worse and FEED_MESSAGE not in worse
     assert "Being handled by PCI chair: Placement sufficiency review under way" in worse

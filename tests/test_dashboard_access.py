@@ -39,11 +39,12 @@ CHAIR, PCI_CHAIR, ANALYST, CSC_LEAD, VIEWER = (
     "data-lead@csc.example.org", "board-member@bscp.example.org",
 )
 TITLES = {"overview": "Strategic threat assessment", "alerts": "Alerts", "indicators": "Indicator explorer",
-          "feed_status": "Feed status", "upload": "Send a file", "rejected": "Rejected files"}
+          "feed_status": "Feed status", "upload": "Send a file", "rejected": "Rejected files",
+          "register": "Risk register", "impact_log": "Impact Log"}
 ROLE_PAGES = {
-    CHAIR: {"overview", "alerts", "indicators", "feed_status", "upload", "rejected"},
-    PCI_CHAIR: {"overview", "alerts", "indicators", "feed_status", "rejected"},
-    ANALYST: {"overview", "alerts", "indicators", "feed_status", "rejected"},
+    CHAIR: {"overview", "alerts", "indicators", "feed_status", "upload", "rejected", "register", "impact_log"},
+    PCI_CHAIR: {"overview", "alerts", "indicators", "feed_status", "rejected", "register", "impact_log"},
+    ANALYST: {"overview", "alerts", "indicators", "feed_status", "rejected", "register", "impact_log"},
     CSC_LEAD: {"upload", "rejected"},
     VIEWER: {"overview", "indicators"},
 }

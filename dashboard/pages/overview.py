@@ -1,7 +1,12 @@
 """Overview: the current strategic threat assessment on one screen, for the Independent Chair.
 
-How many alerts are active and where, what is getting worse, what is new this
-month, which agencies were late with their data or have not sent it, what
+First the threat assessment itself (radar.pipelines.threats, composed as
+the Board pack composes it): the top threats, each with why it ranks where
+it does, what changed since the last Board, the register as a likelihood x
+impact heat map whose cells list their risks, and how each agency's files
+have arrived; the chair can download the Board pack from here.  Then
+how many alerts are active and where, what is getting worse, what is new
+this month, which agencies were late with their data or have not sent it, what
 has been silenced, and what has improved.  Alerts come as the monthly cycle
 stored them, file arrivals from pipelines.feed_status; the Alerts page has
 the detail and the evidence.
@@ -12,19 +17,32 @@ so it stays in the counts, in "Getting worse" and in "New in …".  A silenced
 alert is listed apart, with why and until when.
 """
 
+from datetime import date
+
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.auth import require
+from radar.dashboard.auth import Person, require
+from radar.dashboard.board_pack import gather, render
 from radar.dashboard.common import (
     CHASE_COLUMNS,
     LIVE_SECONDS,
     chase_table,
     context,
+    engine,
     feed_statuses,
     read,
     show_no_data,
+)
+from radar.dashboard.register import (
+    TOP_THREATS,
+    cells,
+    change_lines,
+    day,
+    heat_table,
+    risk_table,
+    threat_picture,
 )
 from radar.dashboard.signals import (
     ACTIVE_STATUSES,
@@ -39,11 +57,73 @@ from radar.dashboard.signals import (
     subgroup_name,
 )
 from radar.models import queries
+from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.pipelines.board_pack import FEED_OUTCOMES
 from radar.pipelines.feed_status import feeds_to_chase
+from radar.pipelines.threats import default_as_of
 
-require("overview")
+person: Person = require("overview")
 ctx = context()
 st.title("Strategic threat assessment")
+CHANGES_LISTED = 8  # of each kind of change; a long list would push the heat map off the screen
+DIRECTION_WORDS = {"rising": "↑ Rising", "falling": "↓ Falling", "steady": "→ Steady"}
+
+
+def threats(month: str) -> None:
+    """The ranked threats, what changed since the last Board, the register's heat map and agencies' files."""
+    today = date.today()
+    picture = read(threat_picture, month, today)
+    sta = picture["sta"]
+    last = sta["last_board"]
+    st.caption(f"Threats ranked for {periods.label(month)} as judged on {day(sta['as_of'])}; "
+               + (f"the last Board met on {day(last)}." if last else "the Board has not met yet."))
+    if person.grant.role == "chair":
+        store = engine()  # read here: the pack is rendered on another thread, only when the chair clicks
+        st.download_button(
+            f"Download the Board pack for {periods.label(month)} (HTML)",
+            lambda: render(*gather(store, ctx, month, default_as_of(month, today), today), "html"),
+            file_name=f"board-pack-{month}.html", mime="text/html", icon=":material/download:",
+            on_click="ignore", key="board_pack")
+
+    st.subheader("Top threats")
+    for t in sta["threats"][:TOP_THREATS]:
+        st.markdown(f"**{t['rank']}. {t['title']}**: score {t['score']:g} (harm {t['harm']} × likelihood "
+                    f"{t['likelihood']:g}) · {DIRECTION_WORDS[t['direction']]} · Confidence {t['confidence']}")
+        st.markdown(t["reason"])
+        if t["changed"]:
+            st.caption(f"Changed since the last Board: {len(t['changed'])} change"
+                       f"{'s' if len(t['changed']) > 1 else ''} bear on this threat (see below).")
+    st.caption(f"{len(sta['threats'])} threats were assessed; the Board pack explains the top ten. "
+               f"Benchmarks: {ATTRIBUTION}")
+
+    st.subheader("What changed since the last Board")
+    lines = [(title, found) for title, found in change_lines(ctx, sta["changes_since_last_board"]) if found]
+    if last is None:
+        st.caption("The Board has not met yet, so nothing is compared.")
+    elif not lines:
+        st.caption("Nothing has changed since the last Board.")
+    for title, found in lines:
+        more = (f"\n- and {len(found) - CHANGES_LISTED} more (the Board pack lists them all)"
+                if len(found) > CHANGES_LISTED else "")
+        st.markdown(f"**{title}** ({len(found)})\n" + "\n".join(f"- {line}" for line in found[:CHANGES_LISTED]) + more)
+
+    st.subheader("The risk register")
+    matrix = picture["matrix"]
+    st.dataframe(heat_table(matrix, picture["risks"]), hide_index=True)
+    st.caption("Open risks by current score: impact down the side, likelihood across. "
+               "The Risk register page has each risk in full.")
+    by_cell = cells(matrix, picture["risks"])
+    chosen = st.selectbox("Show the risks in a cell", list(by_cell), index=None, key="heat_cell",
+                          placeholder="Choose a cell")
+    if chosen:
+        st.dataframe(risk_table(ctx, matrix, by_cell[chosen]), hide_index=True)
+
+    st.subheader("Agencies' files over the last year")
+    rows = picture["submissions"]
+    st.dataframe(pl.DataFrame({"Agency": [r["agency"] for r in rows]} | {
+        label: [r[key] for r in rows] for key, label in FEED_OUTCOMES.items()} | {
+        "Files due": [r["total"] for r in rows]}, schema_overrides=dict.fromkeys(
+        [*FEED_OUTCOMES.values(), "Files due"], pl.Int64)), hide_index=True)
 
 
 def bullet_list(rows: pl.DataFrame, empty: str) -> None:
@@ -63,6 +143,10 @@ def assessment() -> None:
         st.stop()
 
     month = cycle_month(alerts)
+    assessed = month or received["period"].max()
+    if assessed and ctx.config.risk_register is not None:
+        threats(assessed)
+    st.header("Alerts")
     if month:
         st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {periods.label(month)}")
     active = alerts.filter(pl.col("status").is_in(ACTIVE_STATUSES))

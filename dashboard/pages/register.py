@@ -1,0 +1,140 @@
+"""Risk register: every risk with its scores and appetite, one risk's history and evidence, and decisions.
+
+The list filters by subgroup, partnership priority and appetite.  A chosen
+risk shows cause, event and consequence, its scores in the matrix's words,
+controls and actions, the alerts attached to it as evidence and its history
+from the audit trail.  A proposed re-score (made by the monthly cycle from
+new evidence) is decided here by the chair or the chair of the risk's
+subgroup, through the same store function as `radar risks decide`; the
+decision names the risk's version as the page showed it, so a decision on a
+risk someone else has just changed is refused, never merged.
+"""
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from radar.core.register import PRIORITY_NAMES
+from radar.dashboard import actions
+from radar.dashboard.auth import require
+from radar.dashboard.common import context, humanise, read
+from radar.dashboard.register import (
+    HISTORY_WORDS,
+    STATUS_NAMES,
+    day,
+    done,
+    history,
+    owned_risks,
+    risk_table,
+    say_done,
+    score_words,
+    shown_version,
+)
+from radar.dashboard.signals import subgroup_name
+from radar.models import queries
+from radar.models.register import RegisterRefusal
+
+person = require("register")
+ctx = context()
+st.title("Risk register")
+say_done()
+if ctx.config.risk_register is None:
+    st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
+    st.stop()
+matrix, risks = read(owned_risks, date.today())
+
+everyone = "All"
+left, middle, right = st.columns(3)
+subgroups = sorted({r["subgroup"] for r in risks})
+subgroup = left.selectbox("Subgroup", [everyone, *subgroups], key="subgroup",
+                          format_func=lambda s: s if s == everyone else subgroup_name(ctx, s))
+priority = middle.selectbox("Partnership priority", [everyone, *PRIORITY_NAMES], key="priority",
+                            format_func=lambda p: PRIORITY_NAMES.get(p, p))
+appetite = right.selectbox("Appetite", [everyone, "Out of appetite", "Within appetite"], key="appetite")
+shown = [r for r in risks
+         if subgroup in (everyone, r["subgroup"]) and priority in (everyone, r["priority"])
+         and appetite in (everyone, "Out of appetite" if r["out_of_appetite"] else "Within appetite")]
+if not shown:
+    st.info("No risk matches these filters.")
+    st.stop()
+st.dataframe(risk_table(ctx, matrix, shown), hide_index=True)
+st.caption(f"Scores are likelihood × impact on the register's {matrix.size[0]} × {matrix.size[1]} matrix. "
+           "A risk is out of appetite when its current score is above what the partnership accepts for its category.")
+
+chosen = st.selectbox("Look at a risk", [r["id"] for r in shown], key="risk",
+                      format_func=lambda i: next(f"{r['id']}: {r['title']}" for r in shown if r["id"] == i))
+risk = next(r for r in shown if r["id"] == chosen)
+st.subheader(f"{risk['id']}: {risk['title']}")
+st.markdown(f"**Cause**: {risk['cause']}\n\n**Event**: {risk['event']}\n\n**Consequence**: {risk['consequence']}")
+st.markdown("\n".join([
+    f"- **Current**: {score_words(matrix, risk['current'])}, {risk['band']} band, trend {risk['trend']}",
+    f"- **Inherent**: {score_words(matrix, risk['inherent'])}; **target**: {score_words(matrix, risk['target'])}",
+    "- **Appetite**: " + (f"⚠ out of appetite (above {risk['appetite']})" if risk["out_of_appetite"]
+                          else f"within appetite ({risk['appetite']} or less)"),
+    f"- **Confidence**: {risk['confidence']}: {risk['confidence_reason']}",
+    f"- **Owner**: {risk['owner']} ({subgroup_name(ctx, risk['subgroup'])}); status {STATUS_NAMES[risk['status']]}; "
+    f"next review {day(risk['next_review'])}" + (" (overdue)" if risk["review_overdue"] else ""),
+]))
+if risk["controls"]:
+    st.markdown("**Controls**\n" + "\n".join(f"- {c['description']} ({humanise(c['effectiveness']).lower()})"
+                                             for c in risk["controls"]))
+if risk["actions"]:
+    st.markdown("**Actions**\n" + "\n".join(
+        f"- {a['description']} ({a['owner']}, due {day(a['due'])}, {STATUS_NAMES[a['status']].lower()}"
+        + (", ⚠ overdue)" if a["overdue"] else ")") for a in risk["actions"]))
+names = [ctx.catalogue.indicator_by_id[i].name for i in risk["linked_indicators"] if i in ctx.catalogue.indicator_by_id]
+st.markdown("**Indicators that evidence it**: " + (", ".join(names) or "none linked"))
+
+st.subheader("Evidence")
+alerts = read(queries.alerts, ctx.la_code)
+evidence = alerts.filter(pl.col("key").is_in(risk["evidence"]))
+if evidence.is_empty():
+    st.caption("No alert has been attached to this risk yet: alerts on its indicators arrive here after each cycle.")
+else:
+    st.dataframe(evidence.select(Alert=pl.col("ref"), Message=pl.col("message"),
+                                 Severity=pl.col("severity").str.to_titlecase(),
+                                 Status=pl.col("status").str.to_titlecase()), hide_index=True)
+
+st.subheader("Proposed re-scores")
+may_decide = person.may_act_on_subgroup(risk["subgroup"])
+seen = risk | {"version": shown_version(f"risk-version-{risk['id']}", risk["version"])}
+waiting = [p for p in risk["proposals"] if p["status"] == "proposed"]
+if not waiting:
+    st.caption("No proposal is waiting for a decision.")
+for proposal in waiting:
+    proposed = {"likelihood": proposal["likelihood"], "impact": proposal["impact"],
+                "score": proposal["likelihood"] * proposal["impact"]}
+    st.markdown(f"**Proposal {proposal['id']}**: {score_words(matrix, proposed)}. {proposal['reason']}")
+    if not may_decide:
+        continue
+    with st.form(f"decide-{proposal['id']}"):
+        decision = st.radio("Decision", ["accepted", "changed", "rejected"], horizontal=True,
+                            key=f"decision-{proposal['id']}",
+                            format_func={"accepted": "Accept", "changed": "Change to", "rejected": "Reject"}.get)
+        a, b = st.columns(2)
+        likelihood = a.number_input("Likelihood (if changing)", 1, matrix.size[0], proposal["likelihood"],
+                                    key=f"likelihood-{proposal['id']}")
+        impact = b.number_input("Impact (if changing)", 1, matrix.size[1], proposal["impact"],
+                                key=f"impact-{proposal['id']}")
+        reason = st.text_input("Why", key=f"reason-{proposal['id']}")
+        if st.form_submit_button("Record the decision"):
+            try:
+                result = actions.decide_proposal(person, seen, proposal["id"], decision, reason,
+                                                 (likelihood, impact) if decision == "changed" else None)
+            except RegisterRefusal as refusal:
+                st.error(str(refusal), icon=":material/block:")
+            else:
+                done(f"{risk['id']}: proposal {proposal['id']} {result['status']}; recorded under {person.email}.")
+if waiting and not may_decide:
+    st.caption(f"The chair or the chair of {subgroup_name(ctx, risk['subgroup'])} decides on these proposals.")
+
+st.subheader("History")
+events = read(history, risk["id"])
+st.dataframe(pl.DataFrame({
+    "When": [day(e["at"].date()) for e in events],
+    "Who": [e["by"] for e in events],
+    "What": [HISTORY_WORDS.get(e["what"], humanise(e["what"])) for e in events],
+    "Why": [str(e["detail"].get("reason") or e["detail"].get("note") or e["detail"].get("message") or "")
+            for e in events],
+}, schema={"When": pl.String, "Who": pl.String, "What": pl.String, "Why": pl.String}), hide_index=True)

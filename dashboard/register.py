@@ -1,0 +1,172 @@
+"""The risk register, the Impact Log and the threat assessment as the dashboard reads and words them.
+
+The reads are the store's own (radar.models.register, models.threat_sources
+through radar.dashboard.board_pack.assessment) and each risk is shown as
+pipelines.register.risk_view makes it, so the dashboard, `radar risks` and
+the Board pack can never disagree.  Each read takes the engine first, as
+`common.read` wants, so a room of viewers shares one read per store change.
+What is here beyond that only puts things into words: scores as their level
+names, dates as people write them, changes since the last Board with
+names rather than ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+import streamlit as st
+from sqlalchemy import Engine
+
+from radar.core import periods
+from radar.core.config import Context
+from radar.core.register import PRIORITY_NAMES, Matrix
+from radar.dashboard.board_pack import assessment
+from radar.dashboard.common import FEED_STATUS_LABELS, MISSING, context
+from radar.dashboard.signals import subgroup_name
+from radar.models.register import ensure_seeded, load_matrix, read_impact, read_risks, risk_history
+from radar.pipelines.board_pack import heat_map, submission_performance
+from radar.pipelines.register import risk_view
+from radar.pipelines.threats import default_as_of
+
+TOP_THREATS = 5  # the overview explains these; the Board pack has the rest
+STATUS_NAMES = {"open": "Open", "treated": "Treated", "accepted": "Accepted", "closed": "Closed",
+                "in_progress": "In progress", "complete": "Complete", "done": "Done", "dropped": "Dropped",
+                "proposed": "Proposed", "rejected": "Rejected", "changed": "Changed"}
+HISTORY_WORDS = {
+    "risk_loaded": "Loaded from the partnership's register file", "risk_added": "Added to the register",
+    "risk_scored": "Re-scored", "risk_reviewed": "Reviewed", "risk_decided": "Re-scored on a proposal",
+    "risk_evidence": "Evidence attached", "proposal_made": "Re-score proposed", "proposal_accepted": "Proposal accepted",
+    "proposal_changed": "Proposal changed", "proposal_rejected": "Proposal rejected",
+}
+
+
+def day(value: date | None) -> str:
+    """A date as people write it: "30 Sep 2020"."""
+    return MISSING if value is None else f"{value.day} {value:%b %Y}"
+
+
+def score_words(matrix: Matrix, score: dict) -> str:
+    """A score as the Board reads it: "Likely × Major (4 × 4 = 16)"."""
+    return (f"{matrix.likelihood[score['likelihood'] - 1].name} × {matrix.impact[score['impact'] - 1].name} "
+            f"({score['likelihood']} × {score['impact']} = {score['score']})")
+
+
+def shown_version(key: str, now: int) -> int:
+    """The version a person had on screen when they pressed a button: the one the run before showed.
+
+    A form's button re-runs the page, which reads the store again; optimistic
+    locking must judge the edit against what the person was looking at, so
+    each run remembers the version it shows (`now`) and hands back the last one.
+    """
+    seen = st.session_state.get(key, now)
+    st.session_state[key] = now
+    return seen
+
+
+def done(message: str) -> None:
+    """After a successful edit: say so on the next run, which reads the store afresh (the edit included)."""
+    st.session_state["register_done"] = message
+    st.rerun()
+
+
+def say_done() -> None:
+    if message := st.session_state.pop("register_done", None):
+        st.success(message, icon=":material/check_circle:")
+
+
+def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
+    """The matrix and every risk as the register shows it (seeding a new store from the partnership's files)."""
+    ctx = context()
+    matrix = load_matrix(ctx.config)
+    with engine.begin() as conn:
+        ensure_seeded(conn, ctx.config, today)
+        rows = read_risks(conn, ctx.la_code)
+    return matrix, [risk_view(r, matrix, today) for r in rows]
+
+
+def history(engine: Engine, risk_id: str) -> list[dict]:
+    with engine.connect() as conn:
+        return risk_history(conn, context().la_code, risk_id)
+
+
+def impact_log(engine: Engine, today: date) -> list[dict]:
+    ctx = context()
+    with engine.begin() as conn:
+        ensure_seeded(conn, ctx.config, today)
+        return read_impact(conn, ctx.la_code)
+
+
+def threat_picture(engine: Engine, period: str, today: date) -> dict:
+    """The overview's threat assessment: the report, the open risks and matrix of the heat map, and each agency's
+    submissions over the last year."""
+    ctx = context()
+    inputs, sta = assessment(engine, ctx, period, default_as_of(period, today), today)
+    agencies = {f.id: ctx.config.agencies[f.agency].name for f in ctx.catalogue.feeds}
+    open_risks = [r for r in inputs.risks if r["status"] != "closed"]
+    return {"sta": sta, "risks": open_risks, "matrix": load_matrix(ctx.config),
+            "submissions": submission_performance(inputs.feed_status, agencies, period)}
+
+
+def heat_table(matrix: Matrix, risks: Sequence[dict]) -> pl.DataFrame:
+    """The heat map as a table: one row per impact level (highest first), one column per likelihood level."""
+    cells = heat_map(risks, matrix)
+    impacts = [f"{lv.value} {lv.name}" for lv in reversed(matrix.impact)]
+    return pl.DataFrame({"Impact": impacts} | {
+        f"{lv.value} {lv.name}": [row[lv.value - 1] for row in cells] for lv in matrix.likelihood})
+
+
+def cells(matrix: Matrix, risks: Sequence[dict]) -> dict[str, list[dict]]:
+    """The heat map's non-empty cells, highest score first, each named in words with its risks."""
+    found: dict[tuple[int, int], list[dict]] = {}
+    for r in risks:
+        found.setdefault((r["current"]["likelihood"], r["current"]["impact"]), []).append(r)
+    order = sorted(found, key=lambda c: (-c[0] * c[1], -c[1]))
+    return {f"{matrix.likelihood[lik - 1].name} × {matrix.impact[imp - 1].name} (score {lik * imp}): "
+            f"{len(found[(lik, imp)])} risk{'s' if len(found[(lik, imp)]) > 1 else ''}": found[(lik, imp)]
+            for lik, imp in order}
+
+
+def risk_table(ctx: Context, matrix: Matrix, risks: Sequence[dict]) -> pl.DataFrame:
+    """Risks as a list for people: names and words, the out-of-appetite flag in words beside its icon."""
+    return pl.DataFrame({
+        "Risk": [r["id"] for r in risks],
+        "Title": [r["title"] for r in risks],
+        "Priority": [PRIORITY_NAMES[r["priority"]] for r in risks],
+        "Subgroup": [subgroup_name(ctx, r["subgroup"]) for r in risks],
+        "Owner": [r["owner"] for r in risks],
+        "Current score": [score_words(matrix, r["current"]) for r in risks],
+        "Appetite": [f"⚠ Out of appetite (above {r['appetite']})" if r["out_of_appetite"]
+                     else f"Within appetite ({r['appetite']} or less)" for r in risks],
+        "Status": [STATUS_NAMES[r["status"]] for r in risks],
+        "Next review": [day(r["next_review"]) + (" (overdue)" if r["review_overdue"] else "") for r in risks],
+        "Proposals waiting": [sum(p["status"] == "proposed" for p in r["proposals"]) for r in risks],
+    }, schema_overrides={"Proposals waiting": pl.Int64})
+
+
+def change_lines(ctx: Context, changes: dict) -> list[tuple[str, list[str]]]:
+    """What changed since the last Board, by kind, each change a line with names and months, not ids."""
+    def indicator(alert: dict) -> str:
+        found = ctx.catalogue.indicator_by_id.get(alert["indicator"] or "")
+        feed = ctx.catalogue.feed_by_id.get(alert["feed"] or "")
+        return found.name if found else feed.name if feed else MISSING
+
+    def alert_words(a: dict) -> str:
+        return f"{indicator(a)}: {a['message']} ({a['severity']}{', was ' + a['was'] if 'was' in a else ''})"
+
+    agencies = {key: agency.name for key, agency in ctx.config.agencies.items()}
+    feeds = {f.id: f.name for f in ctx.catalogue.feeds}
+    return [
+        ("New alerts", [alert_words(a) for a in changes["new_alerts"]]),
+        ("Escalated", [alert_words(a) for a in changes["escalated"]]),
+        ("De-escalated", [alert_words(a) for a in changes["de_escalated"]]),
+        ("Resolved", [alert_words(a) for a in changes["resolved"]]),
+        ("Risk scores changed", [f"{c['risk']}: {c['from'][0]} × {c['from'][1]} → {c['to'][0]} × {c['to'][1]} "
+                                 f"on {day(c['on'])} by {c['by']}" for c in changes["risk_score_changes"]]),
+        ("Actions overdue", [f"{a['risk']}: {a['description']} ({a['owner']}, due {day(a['due'])})"
+                             for a in changes["overdue_actions"]]),
+        ("Agencies late", [f"{agencies.get(a['agency'], a['agency'])}: {feeds.get(a['feed'], a['feed'])} for "
+                           f"{periods.label(a['period'])} ({FEED_STATUS_LABELS[a['status']].lower()})"
+                           for a in changes["late_agencies"]]),
+    ]

@@ -1,0 +1,231 @@
+"""The threat assessment overview, the Risk register and the Impact Log pages, as each role sees and uses them.
+
+The store is test_dashboard's (alerts up to April 2025); the register and
+the Impact Log are Bromley's seed files, loaded on first read.  Expected
+cells, counts and filters are worked out from the seed file itself below,
+not from the code under test.  Edits are made as signed-in people (as in
+test_dashboard_access) and must land in the store through the register's
+own functions, audited under their address, and be refused when the risk
+or entry changed since the page showed it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from sqlalchemy import select
+from test_dashboard import frame
+from test_dashboard_access import ANALYST, CHAIR, PCI_CHAIR, VIEWER, audit_events, visit
+
+from radar.core.config import get_context
+from radar.dashboard.common import changed
+from radar.models import register
+from radar.models.engine import get_engine
+from radar.models.tables import RiskProposal
+
+SEED = yaml.safe_load((Path(get_context.__code__.co_filename).parent / "partnerships" / "bromley_risks.yaml")
+                      .read_text(encoding="utf-8"))["risks"]
+APPETITE = {"strategic": 9, "operational": 12}  # bromley_risk_matrix.yaml
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    from test_dashboard_access import make_home
+
+    with pytest.MonkeyPatch.context() as env:
+        yield make_home(tmp_path_factory.mktemp("register_home"), env)
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch):
+    from test_dashboard_access import make_home
+
+    return make_home(tmp_path, monkeypatch)
+
+
+def table(app, column: str) -> pl.DataFrame:
+    return next(frame(app, i) for i in range(len(app.dataframe)) if column in frame(app, i).columns)
+
+
+def submit_buttons(app, form: str) -> list[str]:
+    """The keys of the page's buttons that submit a form whose key starts with `form`."""
+    return [b.key for b in app.button if (b.key or "").startswith(f"FormSubmitter:{form}")]
+
+
+def open_seed(likelihood: int, impact: int) -> set[str]:
+    return {r["id"] for r in SEED if r.get("status", "open") != "closed"
+            and (r["current"]["likelihood"], r["current"]["impact"]) == (likelihood, impact)}
+
+
+def test_the_overview_ranks_threats_with_their_reasons_and_what_changed(home):
+    app = visit(VIEWER)
+    threats = [m.value for m in app.markdown if m.value.startswith("**1. ")]
+    assert threats and "score" in threats[0] and "Confidence" in threats[0]
+    text = "\n".join(m.value for m in app.markdown)
+    assert "Harm 4 of 5" in text  # the pipeline's own two-sentence reason
+    # As judged on 31 May 2025 (the end of the month after April), the last Board met on 9 September 2020.
+    assert any("the last Board met on 9 Sep 2020" in c.value for c in app.caption)
+    # Open actions due before 31 May 2025 (the seed's due dates are all 2020-21): each listed with its owner.
+    overdue = [a for r in SEED for a in r.get("actions", []) if a.get("status", "open") == "open"]
+    assert f"**Actions overdue** ({len(overdue)})" in text
+    assert "R02: Confirm the merged CCG's safeguarding accountabilities to the Board (Designated Nurse, due 31 Dec 2020)" \
+        in text
+    assert "**Resolved** (1)" in text and "Children in need per 10,000 children:" in text  # names, not ids
+    assert "cin_rate" not in text
+
+
+def test_the_heat_map_counts_open_risks_per_cell_and_a_cell_lists_its_risks(home):
+    app = visit(ANALYST)
+    heat = table(app, "Impact")
+    assert heat.columns == ["Impact", "1 Rare", "2 Unlikely", "3 Possible", "4 Likely", "5 Almost certain"]
+    assert heat["Impact"].to_list() == ["5 Severe", "4 Major", "3 Moderate", "2 Minor", "1 Minimal"]
+    for likelihood in range(1, 6):
+        for impact in range(1, 6):
+            assert heat.row(5 - impact)[likelihood] == len(open_seed(likelihood, impact)), (likelihood, impact)
+    cell = app.selectbox(key="heat_cell")
+    choice = next(o for o in cell.options if o.startswith("Possible × Moderate (score 9)"))
+    cell.select(choice).run()
+    assert set(table(app, "Risk")["Risk"]) == open_seed(3, 3)
+
+
+def test_agency_submission_status_and_the_board_pack_download_for_the_chair_only(home):
+    app = visit(CHAIR)
+    files = table(app, "Files due")
+    assert files.columns == ["Agency", "On time", "Late", "Missing", "Rejected", "Files due"]
+    police = files.filter(pl.col("Agency") == get_context().config.agencies["police"].name).row(0, named=True)
+    assert police["Late"] >= 1  # March 2025's police file arrived 8 days late
+    [button] = app.get("download_button")
+    assert button.label == "Download the Board pack for Apr 2025 (HTML)"
+    assert not visit(PCI_CHAIR).get("download_button") and not visit(VIEWER).get("download_button")
+
+
+def test_the_register_filters_by_subgroup_priority_and_appetite(home):
+    app = visit(ANALYST, "register")
+    assert set(table(app, "Risk")["Risk"]) == {r["id"] for r in SEED}
+    app.selectbox(key="appetite").select("Out of appetite").run()
+    out = table(app, "Risk")
+    assert set(out["Risk"]) == {r["id"] for r in SEED if r["current"]["likelihood"] * r["current"]["impact"]
+                                > APPETITE[r["category"]]}
+    assert all(a.startswith("⚠ Out of appetite") for a in out["Appetite"])
+    app.selectbox(key="appetite").select("All").run()
+    app.selectbox(key="subgroup").select("health").run()
+    app.selectbox(key="priority").select("early_help").run()
+    assert set(table(app, "Risk")["Risk"]) == {r["id"] for r in SEED if r["subgroup"] == "health"
+                                               and r["priority"] == "early_help"}
+
+
+def test_a_risk_shows_its_scores_in_words_its_history_and_no_decision_for_an_analyst(home):
+    app = visit(ANALYST, "register")
+    app.selectbox(key="risk").select("R03").run()
+    text = "\n".join(m.value for m in app.markdown)
+    assert "**Current**: Likely × Major (4 × 4 = 16)" in text
+    assert "⚠ out of appetite (above 9)" in text
+    history = table(app, "What")
+    assert history.row(0, named=True)["What"] == "Loaded from the partnership's register file"
+    assert not submit_buttons(app, "decide")
+
+
+def propose(risk_id: str, likelihood: int, impact: int) -> int:
+    """A re-score proposal as the monthly cycle would make one from new evidence; its id."""
+    ctx = get_context()
+    with get_engine(ctx.settings.database_url).begin() as conn:
+        register.ensure_seeded(conn, ctx.config, date.today())
+        register.attach_evidence(conn, ctx.la_code, [], [{"risk_id": risk_id, "likelihood": likelihood,
+                                                          "impact": impact, "alert_key": "spc_trend|ehe_registered",
+                                                          "reason": f"likelihood {likelihood - 1} → {likelihood}"}])
+        table_ = RiskProposal.__table__
+        return conn.execute(select(table_.c.id).order_by(table_.c.id.desc())).scalar()
+
+
+def risk(risk_id: str) -> dict:
+    ctx = get_context()
+    with get_engine(ctx.settings.database_url).connect() as conn:
+        return register.risk_row(conn, ctx.la_code, risk_id)
+
+
+def decide(app, proposal: int, decision: str, reason: str):
+    app.radio(key=f"decision-{proposal}").set_value(decision)
+    app.text_input(key=f"reason-{proposal}").input(reason)
+    app.button(key=f"FormSubmitter:decide-{proposal}-Record the decision").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_a_subgroup_chair_accepts_a_proposal_and_it_is_audited_under_their_address(own_home):
+    proposal = propose("R03", 5, 4)
+    app = visit(PCI_CHAIR, "register")
+    app.selectbox(key="risk").select("R03").run()
+    assert any(m.value.startswith(f"**Proposal {proposal}**: Almost certain × Major (5 × 4 = 20)")
+               for m in app.markdown)
+    app = decide(app, proposal, "accepted", "Agreed at the PCI meeting")
+    assert f"proposal {proposal} accepted; recorded under {PCI_CHAIR}" in app.success[0].value
+    row = risk("R03")
+    assert (row["current_likelihood"], row["current_impact"], row["version"]) == (5, 4, 2)
+    assert [e["actor"] for e in audit_events("proposal_accepted")] == [PCI_CHAIR]
+
+
+def test_a_decision_on_a_risk_changed_since_the_page_showed_it_is_refused(own_home):
+    proposal = propose("R03", 5, 4)
+    app = visit(PCI_CHAIR, "register")
+    app.selectbox(key="risk").select("R03").run()
+    ctx = get_context()
+    with get_engine(ctx.settings.database_url).begin() as conn:  # someone else re-scores it meanwhile
+        register.rescore_risk(conn, ctx.la_code, "R03", likelihood=3, impact=4, by=CHAIR, reason="Reviewed",
+                              version=1, matrix=register.load_matrix(ctx.config), today=date.today())
+    changed()  # the page's next run reads the new version: the refusal must come from what the page showed
+    app = decide(app, proposal, "changed", "Lower than proposed")
+    assert "has changed since you read it (you had version 1, it is now version 2)" in app.error[0].value
+    assert (risk("R03")["current_likelihood"], risk("R03")["version"]) == (3, 2)
+    assert not audit_events("proposal_changed")
+
+
+def test_a_subgroup_chair_cannot_decide_on_another_subgroups_risk(own_home):
+    propose("R02", 4, 3)  # a health risk
+    app = visit(PCI_CHAIR, "register")
+    app.selectbox(key="risk").select("R02").run()
+    assert any(m.value.startswith("**Proposal") for m in app.markdown) and not submit_buttons(app, "decide")
+    assert any("The chair or the chair of Health" in c.value for c in app.caption)
+
+
+def test_the_impact_log_filters_and_only_the_owning_chairs_may_edit(home):
+    app = visit(ANALYST, "impact_log")
+    seed = yaml.safe_load((Path(get_context.__code__.co_filename).parent / "partnerships" /
+                           "bromley_impact_log.yaml").read_text(encoding="utf-8"))["entries"]
+    assert table(app, "Entry")["Entry"].to_list() == [e["id"] for e in seed]
+    assert not submit_buttons(app, "")
+    app.selectbox(key="subgroup").select("pci").run()
+    app.selectbox(key="status").select("complete").run()
+    assert table(app, "Entry")["Entry"].to_list() == [e["id"] for e in seed
+                                                      if e["subgroup"] == "pci" and e["status"] == "complete"]
+    chair = visit(PCI_CHAIR, "impact_log")
+    editable = chair.selectbox(key="entry").options
+    assert editable and all(o.split(":")[0] in {e["id"] for e in seed if e["subgroup"] == "pci"} for o in editable)
+    assert chair.selectbox(key="new_subgroup").options == ["Performance, Challenge & Impact"]
+
+
+def test_adding_and_updating_an_impact_entry_is_audited_and_a_stale_update_refused(own_home):
+    app = visit(PCI_CHAIR, "impact_log")
+    app.text_area(key="new_challenge").input("Why are return home interviews late?")
+    app.text_area(key="new_action").input("CSC to report timeliness monthly")
+    app.button(key="FormSubmitter:add-entry-Add to the Impact Log").click().run()
+    assert "the owner is needed" in app.error[0].value  # nothing saved without an owner
+    app.text_input(key="new_owner").input("Director of Children's Social Care")
+    app.button(key="FormSubmitter:add-entry-Add to the Impact Log").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert f"IL12 added to the Impact Log; recorded under {PCI_CHAIR}" in app.success[0].value
+    added = [(e["actor"], e["subject"]) for e in audit_events("impact_added") if e["actor"] != "impact log file"]
+    assert added == [(PCI_CHAIR, "impact:IL12")]
+
+    app.selectbox(key="entry").select("IL12").run()
+    ctx = get_context()
+    with get_engine(ctx.settings.database_url).begin() as conn:  # someone else updates it meanwhile
+        register.update_impact(conn, ctx.la_code, "IL12", {"status": "in_progress"}, by=CHAIR, version=1)
+    changed()
+    app.text_area(key="evidence-IL12").input("First report received")
+    app.button(key="FormSubmitter:update-IL12-Save the update").click().run()
+    assert "has changed since you read it" in app.error[0].value
+    assert [e["actor"] for e in audit_events("impact_updated")] == [CHAIR]
