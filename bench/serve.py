@@ -77,7 +77,8 @@ def service_env(home: Path) -> dict:
 
 @contextlib.contextmanager
 def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`radar serve` in its own process group, stopped (SIGINT, then SIGKILL) however the block ends."""
+    """`radar serve` in its own process group, stopped however the block ends: Ctrl+C to it alone (it stops
+    its server and runs itself, as for an operator), then SIGKILL to the whole group if it hangs."""
     with open(home / "serve.out", "w") as out, open(home / "serve.err", "w") as err:
         process = subprocess.Popen([RADAR, "serve", "--prefect-port", "0", "--no-dashboard"], env=env, stdout=out,
                                    stderr=err, start_new_session=True)
@@ -88,8 +89,7 @@ def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
             raise RuntimeError(f"radar serve stopped: {(home / 'serve.err').read_text()[-2000:]}")
         yield process, (home / "prefect" / "served-api-url").read_text().strip()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:

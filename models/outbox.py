@@ -59,9 +59,10 @@ def enqueue(conn: Connection, la_code: str, period: str, messages: list[dict], e
             recipients=json.dumps(m["to"]), kind=m["kind"], subject=m["subject"], body_text=m["text"],
             body_html=m["html"], alerts=json.dumps(m["alerts"]), status="pending", attempts=0,
             next_attempt_at=now, created_on=today))
-        conn.execute(insert(NOTICE), [{"la_code": la_code, "alert_key": key, "message_key": m["key"],
-                                       "receiver": m["receiver"], "kind": item, "noticed_on": today}
-                                      for key, item in m["items"].items()])
+        if m["items"]:  # a reminder about a feed is about no alert (and an empty list would insert one blank row)
+            conn.execute(insert(NOTICE), [{"la_code": la_code, "alert_key": key, "message_key": m["key"],
+                                           "receiver": m["receiver"], "kind": item, "noticed_on": today}
+                                          for key, item in m["items"].items()])
     if escalated:
         conn.execute(update(ALERT).where(ALERT.c.la_code == la_code, ALERT.c.key.in_(escalated),
                                          ALERT.c.escalated_on.is_(None)).values(escalated_on=today))

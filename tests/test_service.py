@@ -135,3 +135,26 @@ def test_an_unreachable_source_is_an_alert_for_its_feed_in_the_cycle(catalogue):
     assert found["rule"].to_list() == ["source_unreachable"] and found["scope"].to_list() == ["yos_monthly"]
     assert "last 3 pulls" in found["message"][0] and "Youth" in found["message"][0]
     assert source_unreachable({}, catalogue, "2020-03", settings).is_empty()
+
+
+def test_chasing_reminds_each_late_feeds_data_lead_once(home, monkeypatch):
+    from datetime import date
+
+    from radar.flows.runtime import engine
+    from radar.flows.service import chase_late_feeds, reminders
+    from radar.models import outbox
+
+    monkeypatch.delenv("RADAR_SMTP_URL", raising=False)
+    ctx = get_context()
+    messages = reminders(date(2020, 4, 25))  # nothing received: every March return due by the 25th is missing
+    police = next(m for m in messages if m["key"].startswith(f"chase:{ctx.la_code}:police_monthly:2020-03:"))
+    assert police["to"] == [ctx.config.agencies["police"].contact] and "has not arrived" in police["text"]
+    due_day = ctx.config.due_day(ctx.catalogue, "police_monthly")
+    early = [m for m in reminders(date(2020, 4, due_day - 3)) if ":police_monthly:" in m["key"]]
+    assert [m["text"].split(":")[0] for m in early] == ["A reminder"]  # three days before its due day
+    assert reminders(date(2020, 4, 1)) == []  # nothing due yet, nothing late
+    with disable_run_logger():
+        assert chase_late_feeds.fn(date(2020, 4, 25)) == len(messages)
+        assert chase_late_feeds.fn(date(2020, 4, 25)) == 0  # the same reminders are not stored or sent twice
+    with engine().connect() as conn:
+        assert {m["key"] for m in outbox.messages(conn, ctx.la_code)} == {m["key"] for m in messages}
