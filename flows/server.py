@@ -60,6 +60,16 @@ def _healthy(url: str) -> bool:
     return False
 
 
+def _flush_prefect_workers() -> None:
+    """Send Prefect's queued logs and events before its server stops: left for exit, they were retried
+    against a server that had gone, for minutes, before the command could end."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=10)
+
+
 def served_url(prefect_home: Path) -> str | None:
     """The address `radar serve` recorded, when its server still answers (a killed one leaves a stale file)."""
     try:
@@ -136,6 +146,7 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
     finally:
         if serving:
             _forget(prefect_home, url)
+        _flush_prefect_workers()
         process.terminate()
         try:
             process.wait(timeout=10)

@@ -38,21 +38,24 @@ console = Console(stderr=True)
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 
 
-@contextlib.contextmanager
-def _prefect(serving: bool = False, port: int | None = None) -> Iterator[str]:
-    """Run flows with Prefect's state under RADAR_HOME, its chatter out of the way, against the server
-    `radar serve` runs, or else one that stops when the command ends, however it ends (radar.flows.server).
-    `serving` and `port` are `radar serve`'s own server's.
-
-    RADAR_HOME and Prefect's folder are created first: Prefect does not create
-    missing parents, and without its folder its server never started (it waited
-    minutes, then failed with an error that did not name the folder).
-    """
-    settings = Settings.from_env()
-    prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect")))
-    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)  # before Prefect is imported: it looks at import
+@app.callback()
+def _environment() -> None:
+    """Before any command, and so before anything imports Prefect (it reads its settings on import): keep
+    Prefect's state under RADAR_HOME and its chatter out of the way.  The folder is made now too: Prefect
+    does not create missing parents, and without its folder its server never started (it waited minutes, then
+    failed with an error that did not name the folder)."""
+    prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(Settings.from_env().home / "prefect")))
+    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking
+
+
+@contextlib.contextmanager
+def _prefect(serving: bool = False, port: int | None = None) -> Iterator[str]:
+    """Run flows against the server `radar serve` runs, or else one that stops when the command ends,
+    however it ends (radar.flows.server).  `serving` and `port` are `radar serve`'s own server's.
+    """
+    prefect_home = Path(os.environ["PREFECT_HOME"])
     from radar.flows.server import ServerStartError, prefect_server
 
     try:
