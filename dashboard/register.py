@@ -147,13 +147,15 @@ def risk_table(ctx: Context, matrix: Matrix, risks: Sequence[dict]) -> pl.DataFr
 
 def change_lines(ctx: Context, changes: dict) -> list[tuple[str, list[str]]]:
     """What changed since the last Board, by kind, each change a line with names and months, not ids."""
-    def indicator(alert: dict) -> str:
+    def subject(alert: dict) -> str:
+        """What the alert is about, before its message; nothing for a register alert, whose message names it."""
         found = ctx.catalogue.indicator_by_id.get(alert["indicator"] or "")
         feed = ctx.catalogue.feed_by_id.get(alert["feed"] or "")
-        return found.name if found else feed.name if feed else MISSING
+        return f"{found.name}: " if found else f"{feed.name}: " if feed else ""
 
     def alert_words(a: dict) -> str:
-        return f"{indicator(a)}: {a['message']} ({a['severity']}{', was ' + a['was'] if 'was' in a else ''})"
+        was = f", was {a['was']}" if "was" in a else ""
+        return f"{subject(a)}{a['message']} (severity {a['severity']}{was})"
 
     agencies = {key: agency.name for key, agency in ctx.config.agencies.items()}
     feeds = {f.id: f.name for f in ctx.catalogue.feeds}

@@ -60,6 +60,7 @@ from radar.models import queries
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.board_pack import FEED_OUTCOMES
 from radar.pipelines.feed_status import feeds_to_chase
+from radar.pipelines.messages import plural
 from radar.pipelines.threats import default_as_of
 
 person: Person = require("overview")
@@ -91,8 +92,8 @@ def threats(month: str) -> None:
                     f"{t['likelihood']:g}) · {DIRECTION_WORDS[t['direction']]} · Confidence {t['confidence']}")
         st.markdown(t["reason"])
         if t["changed"]:
-            st.caption(f"Changed since the last Board: {len(t['changed'])} change"
-                       f"{'s' if len(t['changed']) > 1 else ''} bear on this threat (see below).")
+            st.caption(f"Changed since the last Board: {plural(len(t['changed']), 'change bears', 'changes bear')} "
+                       "on this threat (see below).")
     st.caption(f"{len(sta['threats'])} threats were assessed; the Board pack explains the top ten. "
                f"Benchmarks: {ATTRIBUTION}")
 

@@ -133,7 +133,7 @@ st.subheader("History")
 events = read(history, risk["id"])
 st.dataframe(pl.DataFrame({
     "When": [day(e["at"].date()) for e in events],
-    "Who": [e["by"] for e in events],
+    "Who": [e["by"] if "@" in e["by"] else humanise(e["by"]) for e in events],  # an address, or Radar itself
     "What": [HISTORY_WORDS.get(e["what"], humanise(e["what"])) for e in events],
     "Why": [str(e["detail"].get("reason") or e["detail"].get("note") or e["detail"].get("message") or "")
             for e in events],
