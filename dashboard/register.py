@@ -28,7 +28,6 @@ from radar.dashboard.signals import subgroup_name
 from radar.models.register import ensure_seeded, load_matrix, read_impact, read_risks, risk_history
 from radar.pipelines.board_pack import heat_map, submission_performance
 from radar.pipelines.register import risk_view
-from radar.pipelines.threats import default_as_of
 
 TOP_THREATS = 5  # the overview explains these; the Board pack has the rest
 STATUS_NAMES = {"open": "Open", "treated": "Treated", "accepted": "Accepted", "closed": "Closed",
@@ -102,7 +101,7 @@ def threat_picture(engine: Engine, period: str, today: date) -> dict:
     """The overview's threat assessment: the report, the open risks and matrix of the heat map, and each agency's
     submissions over the last year."""
     ctx = context()
-    inputs, sta = assessment(engine, ctx, period, default_as_of(period, today), today)
+    inputs, sta = assessment(engine, ctx, period, periods.as_of(period, today), today)
     agencies = {f.id: ctx.config.agencies[f.agency].name for f in ctx.catalogue.feeds}
     open_risks = [r for r in inputs.risks if r["status"] != "closed"]
     return {"sta": sta, "risks": open_risks, "matrix": load_matrix(ctx.config),

@@ -13,7 +13,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from radar.core.periods import is_period, label, of_date, shift
+from radar.core.periods import as_of, is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
 from radar.flows.incremental import plan_cycle
 from radar.flows.notify import send_notifications
@@ -83,10 +83,10 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     the months whose files changed since the last cycle are recomputed
     (`flows.incremental`), with the same result as `full`, which recomputes all.
     """
-    today = today or date.today()
-    period = period or shift(of_date(today), -1)
+    period = period or shift(of_date(today or date.today()), -1)
     if not is_period(period):
         raise ValueError(f"period must look like 2020-03, not {period!r}")
+    today = today or as_of(period, date.today())
     ctx = context()
     check_order(period)
     population = load_population()

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from datetime import date
 
+from radar.core import periods
 from radar.core.threats import configured_themes
 from radar.flows.runtime import context, engine
 from radar.models.register import load_matrix
 from radar.models.threat_sources import read_sources
-from radar.pipelines.threats import build_inputs, default_as_of, report
+from radar.pipelines.threats import build_inputs, report
 
 
 def assessment(period: str, as_of: date | None = None) -> dict:
     """The threat assessment of `period` as `radar sta --json` prints it."""
     ctx = context()
-    as_of = as_of or default_as_of(period, date.today())
+    as_of = as_of or periods.as_of(period, date.today())
     matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
     sources = read_sources(engine(), ctx.config, date.today())  # a new register is seeded as of the real day
     return report(build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources))

@@ -71,12 +71,6 @@ class StaInputs:
     feed_status: pl.DataFrame  # pipelines.feed_status.feed_status: feed_id, period, due_date, status
 
 
-def default_as_of(period: str, today: date) -> date:
-    """The day an assessment of `period` is made: today, or for a month long past, the end of the month after it
-    (when its files were all due and the Board pack was written), so an old month reads as it did then."""
-    return min(today, periods.last_day(periods.shift(period, 1)))
-
-
 def last_board(board_dates: Sequence[date], as_of: date) -> date | None:
     """The latest Board meeting on or before `as_of` (None before the first)."""
     held = [d for d in board_dates if d <= as_of]

@@ -893,14 +893,13 @@ def report(
 
     from radar.dashboard.board_pack import gather, render
     from radar.models.engine import get_engine
-    from radar.pipelines.threats import default_as_of
 
     if not periods.is_period(period):
         console.print(f"[red]--period must be a month as YYYY-MM, such as 2020-03, not {period!r}[/]")
         raise typer.Exit(2)
     ctx = get_context()
     pack, charts = gather(get_engine(ctx.settings.database_url), ctx, period,
-                          as_of.date() if as_of else default_as_of(period, date.today()), date.today())
+                          as_of.date() if as_of else periods.as_of(period, date.today()), date.today())
     out.write_bytes(render(pack, charts, fmt.value, publication))
     console.print(f"Wrote the {'published' if publication else 'internal'} Board pack for {periods.label(period)} "
                   f"to {out}")

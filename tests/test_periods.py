@@ -44,3 +44,8 @@ def test_only_ascii_yyyy_mm_is_a_period(text):
     assert not periods.is_period(text)
     with pytest.raises(ValueError, match="YYYY-MM"):
         periods.parse_period(text)
+
+
+def test_an_old_month_is_judged_as_of_the_end_of_the_month_after_it():
+    assert periods.as_of("2020-03", date(2026, 11, 30)) == date(2020, 4, 30)
+    assert periods.as_of("2026-10", date(2026, 11, 12)) == date(2026, 11, 12)  # last month: today

@@ -61,7 +61,6 @@ from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.board_pack import FEED_OUTCOMES
 from radar.pipelines.feed_status import feeds_to_chase
 from radar.pipelines.messages import plural
-from radar.pipelines.threats import default_as_of
 
 person: Person = require("overview")
 ctx = context()
@@ -82,7 +81,7 @@ def threats(month: str) -> None:
         store = engine()  # read here: the pack is rendered on another thread, only when the chair clicks
         st.download_button(
             f"Download the Board pack for {periods.label(month)} (HTML)",
-            lambda: render(*gather(store, ctx, month, default_as_of(month, today), today), "html"),
+            lambda: render(*gather(store, ctx, month, periods.as_of(month, today), today), "html"),
             file_name=f"board-pack-{month}.html", mime="text/html", icon=":material/download:",
             on_click="ignore", key="board_pack")
 

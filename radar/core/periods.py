@@ -106,3 +106,10 @@ def financial_year_label(year_ending_march: int) -> str:
 def financial_year_of(period: str) -> str:
     """"2020-03" -> "2019-20", "2020-04" -> "2020-21": the April-March year a month belongs to."""
     return financial_year_label(financial_year(period) + 1)
+
+
+def as_of(period: str, today: date) -> date:
+    """The day a month is judged on: today, or for a month long past, the end of the month after it (when
+    its files were all due and its Board pack was written), so an old month reads as it did then -- which
+    files were late, which actions overdue -- not as it looks years later."""
+    return min(today, last_day(shift(period, 1)))
