@@ -50,3 +50,11 @@ def catalogue():
     from radar.core.catalogue import load_catalogue
 
     return load_catalogue()
+
+
+@pytest.fixture
+def radar_store(tmp_path, store_url, monkeypatch):
+    """What a command reads: RADAR_HOME in a fresh folder and RADAR_DATABASE_URL on a fresh store (its URL)."""
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    return store_url

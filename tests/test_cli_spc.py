@@ -16,19 +16,12 @@ REBASE = ["spc", "rebase", "ehe_registered", "--from", "2020-04", "--reason", "n
           "--by", "Analyst A"]
 
 
-@pytest.fixture
-def home(tmp_path, store_url, monkeypatch):
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
-    return store_url
-
-
-def test_a_rebase_is_recorded_once_and_audited(home):
+def test_a_rebase_is_recorded_once_and_audited(radar_store):
     first = runner.invoke(app, REBASE)
     again = runner.invoke(app, REBASE)
     assert first.exit_code == 0 and again.exit_code == 0, (first.output, again.output)
     assert "already recorded" in again.output
-    with get_engine(home).connect() as conn:
+    with get_engine(radar_store).connect() as conn:
         rebases = store.read_rebases(conn, "E09000006")
         audits = conn.execute(select(AuditEvent.action, AuditEvent.actor).where(
             AuditEvent.action == "spc_rebased")).all()
@@ -41,15 +34,15 @@ def test_a_rebase_is_recorded_once_and_audited(home):
     ({4: "2020-4"}, "YYYY-MM"),
     ({6: "  "}, "--reason and --by"),
 ])
-def test_a_bad_rebase_is_refused_and_nothing_is_written(home, change, says):
+def test_a_bad_rebase_is_refused_and_nothing_is_written(radar_store, change, says):
     args = [change.get(i, arg) for i, arg in enumerate(REBASE)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and says in result.output
-    with get_engine(home).connect() as conn:
+    with get_engine(radar_store).connect() as conn:
         assert store.read_rebases(conn, "E09000006").is_empty()
 
 
-def test_a_breakdown_must_belong_to_the_indicator(home):
+def test_a_breakdown_must_belong_to_the_indicator(radar_store):
     result = runner.invoke(app, ["spc", "rebase", "cpp_open", "--from", "2020-04", "--reason", "r", "--by", "b",
                                  "--breakdown", "burglary"])
     assert result.exit_code == 2 and "neglect" in result.output

@@ -10,19 +10,12 @@ from radar.models import store
 from radar.models.engine import get_engine
 
 
-@pytest.fixture
-def home(tmp_path, store_url, monkeypatch):
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
-    return store_url
-
-
-def test_the_first_cycle_may_be_any_month(home):
+def test_the_first_cycle_may_be_any_month(radar_store):
     check_order("2019-06")
 
 
-def test_an_earlier_month_is_refused_and_the_latest_or_a_later_one_runs(home):
-    with get_engine(home).begin() as conn:
+def test_an_earlier_month_is_refused_and_the_latest_or_a_later_one_runs(radar_store):
+    with get_engine(radar_store).begin() as conn:
         store.record_cycle(conn, get_context().la_code, "2019-12", {})
         store.record_cycle(conn, get_context().la_code, "2020-03", {})
     with pytest.raises(CycleOrderError, match=r"already run for Mar 2020, so it cannot run for Jun 2019"):
@@ -31,7 +24,7 @@ def test_an_earlier_month_is_refused_and_the_latest_or_a_later_one_runs(home):
     check_order("2020-04")
 
 
-def test_another_partnerships_cycles_do_not_count(home):
-    with get_engine(home).begin() as conn:
+def test_another_partnerships_cycles_do_not_count(radar_store):
+    with get_engine(radar_store).begin() as conn:
         store.record_cycle(conn, "E09000008", "2020-03", {})
     check_order("2019-06")

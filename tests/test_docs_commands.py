@@ -11,8 +11,8 @@ import shlex
 
 import pytest
 import typer
-
 from feedfiles import PROJECT_ROOT
+
 from radar.cli import app
 
 PAGES = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md")),

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from radar.cli import app
 from radar.core.catalogue import load_catalogue
 from radar.core.config import DEFAULT_CONFIG, PartnershipConfig, Route, load_config
-from radar.models import outbox, store
 from radar.flows.notify import NOT_CONFIGURED, send_notifications
+from radar.models import outbox, store
 from radar.models.engine import get_engine
 from radar.pipelines import notify
 from radar.pipelines.alert_lifecycle import empty_state, reconcile, silence

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from feedfiles import PROJECT_ROOT
 
 NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "*.egg-info", ".radar", ".pytest_cache",

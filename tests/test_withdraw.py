@@ -15,13 +15,6 @@ from radar.models.tables import AuditEvent, Submission
 LA = "E09000006"
 
 
-@pytest.fixture
-def url(tmp_path, store_url, monkeypatch):
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
-    return store_url
-
-
 def accept(url, file_hash, value, period="2020-01"):
     rows = pl.DataFrame({"row_number": [2], "indicator": ["swa_completed"], "breakdown": [""], "value": [value]})
     with get_engine(url).begin() as conn:
@@ -35,15 +28,15 @@ def current_values(url):
         return store.current_observations(conn, LA)["value"].to_list()
 
 
-def test_withdrawing_a_correction_puts_the_earlier_version_back(url):
-    first = accept(url, "a" * 64, 300)
-    second = accept(url, "b" * 64, 310)
+def test_withdrawing_a_correction_puts_the_earlier_version_back(radar_store):
+    first = accept(radar_store, "a" * 64, 300)
+    second = accept(radar_store, "b" * 64, 310)
     result = CliRunner().invoke(app, ["submissions", "withdraw", str(second), "--reason", "sent for the wrong month",
                                       "--by", "PCI chair"])
     assert result.exit_code == 0, result.output
     assert f"submission {first} is in force again" in result.output
-    assert current_values(url) == [300]
-    with get_engine(url).connect() as conn:
+    assert current_values(radar_store) == [300]
+    with get_engine(radar_store).connect() as conn:
         statuses = conn.execute(select(Submission.id, Submission.status, Submission.is_current)
                                 .order_by(Submission.id)).all()
         audit = conn.execute(select(AuditEvent.actor).where(AuditEvent.action == "submission_withdrawn")).all()
@@ -51,11 +44,11 @@ def test_withdrawing_a_correction_puts_the_earlier_version_back(url):
     assert audit == [("PCI chair",)]
 
 
-def test_withdrawing_the_only_version_leaves_the_month_without_data(url):
-    only = accept(url, "a" * 64, 300)
-    with get_engine(url).begin() as conn:
+def test_withdrawing_the_only_version_leaves_the_month_without_data(radar_store):
+    only = accept(radar_store, "a" * 64, 300)
+    with get_engine(radar_store).begin() as conn:
         change = store.withdraw_submission(conn, LA, only, "wrong authority's data", "analyst")
-    assert change["restored"] is None and current_values(url) == []
+    assert change["restored"] is None and current_values(radar_store) == []
 
 
 @pytest.mark.parametrize(("which", "reason", "says"), [
@@ -63,19 +56,19 @@ def test_withdrawing_the_only_version_leaves_the_month_without_data(url):
     ("withdrawn", "r", "is withdrawn"),
     ("accepted", " ", "needs a reason"),
 ])
-def test_what_cannot_be_withdrawn_is_refused_and_nothing_changes(url, which, reason, says):
-    only = accept(url, "a" * 64, 300)
+def test_what_cannot_be_withdrawn_is_refused_and_nothing_changes(radar_store, which, reason, says):
+    only = accept(radar_store, "a" * 64, 300)
     if which == "withdrawn":
-        with get_engine(url).begin() as conn:
+        with get_engine(radar_store).begin() as conn:
             store.withdraw_submission(conn, LA, only, "first time", "analyst")
     target = only if isinstance(which, str) else which
-    before = current_values(url)
+    before = current_values(radar_store)
     result = CliRunner().invoke(app, ["submissions", "withdraw", str(target), "--reason", reason, "--by", "analyst"])
     assert result.exit_code == 2 and says in result.output
-    assert current_values(url) == before
+    assert current_values(radar_store) == before
 
 
-def test_the_submissions_listing_still_works(url):
-    accept(url, "a" * 64, 300)
+def test_the_submissions_listing_still_works(radar_store):
+    accept(radar_store, "a" * 64, 300)
     result = CliRunner().invoke(app, ["submissions", "--json"])
     assert result.exit_code == 0 and '"status": "accepted"' in result.output
