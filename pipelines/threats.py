@@ -39,6 +39,7 @@ from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig
 from radar.core.register import Matrix
 from radar.core.threats import Theme
+from radar.pipelines import messages
 from radar.pipelines.benchmarks import comparison
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.messages import plural
@@ -48,6 +49,7 @@ ACTIVE = ("open", "acknowledged")
 PERSISTING_MONTHS = 3  # an alert open this long adds to the pressure: it has not been dealt with
 FEED_CREDIT = {"on_time": 1.0, "replaced": 1.0, "not_due": 1.0, "late": 0.5, "missing": 0.0, "rejected": 0.0}
 LATE = ("late", "missing", "rejected")
+STATUS_WORDS = {"late": "came late", "missing": "has not arrived", "rejected": "was rejected"}
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 STEADY = 0.25  # a trend smaller than this either way reads as steady
@@ -130,6 +132,12 @@ def indicator_evidence(i: StaInputs) -> dict[str, dict]:
     return found
 
 
+def _feed_words(i: StaInputs, feed_id: str) -> str:
+    """A feed as the Chair reads it: "the Education welfare monthly return", not its id."""
+    feed = i.catalogue.feed_by_id.get(feed_id)
+    return f"the {messages.feed_title(feed.name)}" if feed else feed_id
+
+
 def _confidence(evidence: list[dict], i: StaInputs, cap: str | None = None) -> tuple[str, float, list[str]]:
     """(rating, value, the feeds that lowered it) from completeness and timeliness at the cycle month."""
     completeness = sum(e["latest_period"] == i.period for e in evidence) / len(evidence)
@@ -138,7 +146,8 @@ def _confidence(evidence: list[dict], i: StaInputs, cap: str | None = None) -> t
     timeliness = sum(FEED_CREDIT.get(status.get(f, "missing"), 0.0) for f in feeds) / len(feeds)
     value = round((completeness + timeliness) / 2, 2)
     rating = "high" if value >= 0.8 else "medium" if value >= 0.5 else "low"
-    weak = [f"{f} {status.get(f, 'missing')}" for f in feeds if status.get(f, "missing") in LATE]
+    weak = [f"{_feed_words(i, f)} {STATUS_WORDS[status.get(f, 'missing')]}" for f in feeds
+            if status.get(f, "missing") in LATE]
     if cap and CONFIDENCE_ORDER[cap] > CONFIDENCE_ORDER[rating]:
         rating, weak = cap, [*weak, "the register's own confidence"]
     return rating, value, weak
@@ -208,7 +217,7 @@ def assess(i: StaInputs) -> list[dict]:
                                cap=risk["confidence"]))
     changes = changes_since_last_board(i)
     for t in threats:
-        t["changed"] = _touching(t, changes)
+        t["changed"] = _touching(t, changes, i)
     threats.sort(key=lambda t: (-t["score"], -t["trend"], CONFIDENCE_ORDER[t["confidence"]], t["id"]))
     return [{"rank": n} | t for n, t in enumerate(threats, 1)]
 
@@ -247,7 +256,7 @@ def changes_since_last_board(i: StaInputs) -> dict:
     return found
 
 
-def _touching(t: dict, changes: dict) -> list[str]:
+def _touching(t: dict, changes: dict, i: StaInputs) -> list[str]:
     """The changes since the last Board that bear on one threat, each as a short phrase."""
     indicators = {e["indicator"] for e in t["evidence"]}
     said = []
@@ -258,8 +267,8 @@ def _touching(t: dict, changes: dict) -> list[str]:
              for c in changes["risk_score_changes"] if c["risk"] in t["risks"]]
     said += [f"overdue action on {a['risk']} (due {a['due']})" for a in changes["overdue_actions"]
              if a["risk"] in t["risks"]]
-    late = sorted({f"{a['feed']} {a['status']} for {periods.label(a['period'])}" for a in changes["late_agencies"]
-                   if a["feed"] in t["feeds"]})
+    late = sorted({f"{_feed_words(i, a['feed'])} {STATUS_WORDS.get(a['status'], a['status'])} for "
+                   f"{periods.label(a['period'])}" for a in changes["late_agencies"] if a["feed"] in t["feeds"]})
     return said + late
 
 

@@ -85,7 +85,7 @@ def test_the_reason_is_at_most_two_plain_sentences():
     assert abuse["reason"] == (
         "Harm 4 of 5 and likelihood 5 of 5 give 20, with 1 indicator of 2 showing a concerning special cause; "
         "2 open alerts, the oldest since Nov 2019. Its likelihood starts from 4, the register's score for R07; "
-        "confidence is medium (early_help_monthly missing).")
+        "confidence is medium (the Early help monthly return has not arrived).")
     for t in threats.assess(inputs()):
         assert t["reason"].count(". ") <= 1 and t["reason"].endswith(".")
 
@@ -112,7 +112,7 @@ def test_what_changed_since_the_last_board():
     assert abuse["changed"] == [
         "new alert spc-aaaa on da_offences", "escalated spc-bbbb on idva_referrals",
         "R07 re-scored 3x3 → 4x3 on 2020-04-02", "overdue action on R07 (due 2020-04-15)",
-        "early_help_monthly missing for Mar 2020"]
+        "the Early help monthly return has not arrived for Mar 2020"]
     de = threats.changes_since_last_board(inputs(severity_at_board={"b|idva_referrals": "high", "a|da_offences": "low"}))
     assert [a["ref"] for a in de["escalated"]] == [] and [a["ref"] for a in de["new_alerts"]] == ["spc-aaaa"]
     calm = inputs(alerts=inputs().alerts.with_columns(severity=pl.lit("low")), severity_at_board={"b|idva_referrals": "high"})
