@@ -26,6 +26,7 @@ from radar.models.engine import get_engine
 from radar.pipelines.benchmarks import comparison
 from radar.pipelines.feed_status import LOCAL_TIME_ZONE, expected_submissions, feed_status
 from radar.pipelines.messages import number
+from radar.validation.inert import markdown_text
 from radar.validation.neighbours import statistical_neighbours
 
 NO_DATA = (
@@ -115,6 +116,16 @@ def changed() -> None:
 
 def show_no_data() -> None:
     st.info(NO_DATA, icon=":material/inbox:")
+
+
+def plain(text: str | None) -> str:
+    """Stored free text (alert messages, notes, reasons, register entries) as Markdown shows it literally.
+
+    Such text can carry a cell of an agency's file (a setting's reference) or
+    what a person typed: a `[link](…)`, an image or HTML in it must reach the
+    screen as the characters themselves, never as a link, an image or markup.
+    """
+    return markdown_text(text) if text else ""
 
 
 def format_value(value: float | None, unit: str) -> str:

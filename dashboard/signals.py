@@ -16,7 +16,7 @@ import streamlit as st
 
 from radar.core import periods
 from radar.core.config import Context
-from radar.dashboard.common import MISSING, WITHHELD, engine, humanise
+from radar.dashboard.common import MISSING, WITHHELD, engine, humanise, plain
 from radar.models import queries
 
 # Making Data Count icons, as badges: (text, Streamlit badge colour).
@@ -130,8 +130,8 @@ def handled_by(alert: dict) -> str | None:
     """"Being handled by <name>: <note>" for an acknowledged alert, else None."""
     if alert["status"] != "acknowledged":
         return None
-    who = f"Being handled by {alert['acknowledged_by'] or 'an unnamed person'}"
-    return f"{who}: {alert['ack_note']}" if alert["ack_note"] else who
+    who = f"Being handled by {plain(alert['acknowledged_by']) or 'an unnamed person'}"
+    return f"{who}: {plain(alert['ack_note'])}" if alert["ack_note"] else who
 
 
 def alert_id(alert: dict) -> str:
@@ -142,7 +142,7 @@ def alert_id(alert: dict) -> str:
 def alert_line(ctx: Context, alert: dict) -> str:
     """One alert as a markdown list item: severity badge, message, subgroup, id and who is handling it."""
     severity = badge(*SEVERITY_BADGES.get(alert["severity"], (alert["severity"], "gray")))
-    line = f"- {severity} {alert['message']} *({subgroup_name(ctx, alert['subgroup'])})* · {alert_id(alert)}"
+    line = f"- {severity} {plain(alert['message'])} *({subgroup_name(ctx, alert['subgroup'])})* · {alert_id(alert)}"
     handling = handled_by(alert)
     return f"{line} · {handling}" if handling else line
 
@@ -206,14 +206,14 @@ def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
     with st.container(border=True):
         st.markdown(f"{severity} {status} **{alert_subject(ctx, alert)}** · {alert_when(alert)} · "
                     f"id {alert_id(alert)}")
-        st.markdown(alert["message"])
+        st.markdown(plain(alert["message"]))
         handling = handled_by(alert)
         if handling:
             st.caption(handling)
         if alert["status"] == "silenced":
             until = alert["silenced_until"]
-            st.caption(f"Silenced until {periods.day_label(until)}: {alert['silenced_reason']}" if until
-                       else f"Silenced: {alert['silenced_reason']}")
+            st.caption(f"Silenced until {periods.day_label(until)}: {plain(alert['silenced_reason'])}" if until
+                       else f"Silenced: {plain(alert['silenced_reason'])}")
         told = who_was_told(alert, queries.alert_notices(engine(), ctx.la_code))
         if told:
             st.caption(told)

@@ -7,6 +7,7 @@ numbers are worked out by hand below.  Rows for a second partnership
 """
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from radar.core.config import get_context
 from radar.core.periods import month_range
 from radar.dashboard.charts import spc_chart, y_scale
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
-from radar.dashboard.signals import cycle_month, evidence_table, series_badges
+from radar.dashboard.signals import alert_line, cycle_month, evidence_table, series_badges
 from radar.models.engine import get_engine
 from radar.models.tables import (
     Alert,
@@ -33,6 +34,7 @@ from radar.models.tables import (
 from radar.pipelines.alert_rules import alert_ref
 from radar.pipelines.benchmarks import ATTRIBUTION
 
+ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapable ASCII punctuation
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 LA, OTHER_LA = "E09000006", "E09000007"
 RAW_CHILD_REF = "RAW-CHILD-77"
@@ -210,9 +212,15 @@ def frame(app: AppTest, index: int) -> pl.DataFrame:
     return pl.from_pandas(app.dataframe[index].value)
 
 
+def shown(markdown: str) -> str:
+    """The characters a reader sees for Markdown source: a backslash-escaped punctuation mark shows as itself
+    (CommonMark), which is how the dashboard keeps stored text from becoming links or markup."""
+    return ESCAPED.sub(r"\1", markdown)
+
+
 def every_text(app: AppTest) -> str:
-    """All text and table content on the page, to check what must never appear."""
-    texts = [str(getattr(node, "value", "")) for kind in ("markdown", "caption", "info", "warning", "success",
+    """All text and table content on the page, as a reader sees it, to check what must never appear."""
+    texts = [shown(str(getattr(node, "value", ""))) for kind in ("markdown", "caption", "info", "warning", "success",
                                                           "subheader", "title") for node in app.get(kind)]
     tables = [frame(app, i).write_csv() for i in range(len(app.dataframe))]
     return "\n".join(texts + tables)
@@ -427,7 +435,7 @@ def chart_data(app: AppTest) -> dict[str, pl.DataFrame]:
 
 
 def markdowns(app: AppTest) -> list[str]:
-    return [m.value for m in app.markdown]
+    return [shown(m.value) for m in app.markdown]
 
 
 def table_with(app: AppTest, column: str) -> pl.DataFrame:
@@ -613,7 +621,7 @@ def test_overview_shows_what_is_worse_new_late_silenced_and_improving(store):
                         "Agencies' files over the last year",  # the threat assessment first, then the alerts
                         "Active alerts by subgroup", "Getting worse", "New in Apr 2025",
                         "Agencies late with their data for Mar 2025", "Silenced", "Improvements"]
-    worse, new, improvements = [m.value for m in app.main.markdown][-3:]  # the alert sections come last
+    worse, new, improvements = [shown(m.value) for m in app.main.markdown][-3:]  # the alert sections come last
     # Acknowledged alerts stay in "Getting worse" and "New in", saying who is handling them.
     assert SPC_MESSAGE in worse and EHE_MESSAGE in worse and ACK_MESSAGE in worse and FEED_MESSAGE not in worse
     assert "Being handled by PCI chair: Placement sufficiency review under way" in worse
@@ -671,3 +679,14 @@ def test_cycle_month_is_the_latest_month_seen_or_cleared():
     alerts = pl.DataFrame({"last_period": ["2025-02", "2025-03"], "cleared_period": ["2025-04", None]})
     assert cycle_month(alerts) == "2025-04"
     assert cycle_month(alerts.clear()) is None
+
+
+def test_stored_text_is_shown_literally_never_as_links_images_or_markup():
+    """A setting's reference or a typed note reaches the screen as its characters, not as a link or an image."""
+    hostile = "LADO referrals about setting [click here](http://evil.example) ![x](http://evil.example/i.png) <b>"
+    alert = {"severity": "high", "message": hostile, "subgroup": "pci", "ref": "lado-abcdefgh",
+             "status": "acknowledged", "acknowledged_by": "[me](http://evil.example)", "ack_note": "<script>"}
+    line = alert_line(get_context(), alert)
+    for live in ("[click here](", "![x](", "<b>", "[me](", "<script>"):
+        assert live not in line
+    assert hostile in shown(line) and "<script>" in shown(line)

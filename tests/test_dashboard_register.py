@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import yaml
 from sqlalchemy import select
-from test_dashboard import frame
+from test_dashboard import frame, shown
 from test_dashboard_access import ANALYST, CHAIR, PCI_CHAIR, VIEWER, audit_events, visit
 
 from radar.core.config import get_context
@@ -65,7 +65,7 @@ def test_the_overview_ranks_threats_with_their_reasons_and_what_changed(home):
     app = visit(VIEWER)
     threats = [m.value for m in app.markdown if m.value.startswith("**1. ")]
     assert threats and "score" in threats[0] and "Confidence" in threats[0]
-    text = "\n".join(m.value for m in app.markdown)
+    text = "\n".join(shown(m.value) for m in app.markdown)
     assert "Harm 4 of 5" in text  # the pipeline's own two-sentence reason
     # As judged on 31 May 2025 (the end of the month after April), the last Board met on 9 September 2020.
     assert any("the last Board met on 9 Sep 2020" in c.value for c in app.caption)
@@ -121,7 +121,7 @@ def test_the_register_filters_by_subgroup_priority_and_appetite(home):
 def test_a_risk_shows_its_scores_in_words_its_history_and_no_decision_for_an_analyst(home):
     app = visit(ANALYST, "register")
     app.selectbox(key="risk").select("R03").run()
-    text = "\n".join(m.value for m in app.markdown)
+    text = "\n".join(shown(m.value) for m in app.markdown)
     assert "**Current**: Likely × Major (4 × 4 = 16)" in text
     assert "⚠ out of appetite (above 9)" in text
     history = table(app, "What")

@@ -32,6 +32,7 @@ from radar.dashboard.common import (
     context,
     engine,
     feed_statuses,
+    plain,
     read,
     show_no_data,
 )
@@ -89,7 +90,7 @@ def threats(month: str) -> None:
     for t in sta["threats"][:TOP_THREATS]:
         st.markdown(f"**{t['rank']}. {t['title']}**: score {t['score']:g} (harm {t['harm']} × likelihood "
                     f"{t['likelihood']:g}) · {DIRECTION_WORDS[t['direction']]} · Confidence {t['confidence']}")
-        st.markdown(t["reason"])
+        st.markdown(plain(t["reason"]))
         if t["changed"]:
             st.caption(f"Changed since the last Board: {plural(len(t['changed']), 'change bears', 'changes bear')} "
                        "on this threat (see below).")
@@ -105,7 +106,7 @@ def threats(month: str) -> None:
     for title, found in lines:
         more = (f"\n- and {len(found) - CHANGES_LISTED} more (the Board pack lists them all)"
                 if len(found) > CHANGES_LISTED else "")
-        st.markdown(f"**{title}** ({len(found)})\n" + "\n".join(f"- {line}" for line in found[:CHANGES_LISTED]) + more)
+        st.markdown(f"**{title}** ({len(found)})\n" + "\n".join(f"- {plain(line)}" for line in found[:CHANGES_LISTED]) + more)
 
     st.subheader("The risk register")
     matrix = picture["matrix"]

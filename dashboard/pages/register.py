@@ -18,7 +18,7 @@ import streamlit as st
 from radar.core.register import PRIORITY_NAMES
 from radar.dashboard import actions
 from radar.dashboard.auth import require
-from radar.dashboard.common import context, humanise, read
+from radar.dashboard.common import context, humanise, plain, read
 from radar.dashboard.register import (
     HISTORY_WORDS,
     STATUS_NAMES,
@@ -66,22 +66,23 @@ chosen = st.selectbox("Look at a risk", [r["id"] for r in shown], key="risk",
                       format_func=lambda i: next(f"{r['id']}: {r['title']}" for r in shown if r["id"] == i))
 risk = next(r for r in shown if r["id"] == chosen)
 st.subheader(f"{risk['id']}: {risk['title']}")
-st.markdown(f"**Cause**: {risk['cause']}\n\n**Event**: {risk['event']}\n\n**Consequence**: {risk['consequence']}")
+st.markdown(f"**Cause**: {plain(risk['cause'])}\n\n**Event**: {plain(risk['event'])}\n\n"
+            f"**Consequence**: {plain(risk['consequence'])}")
 st.markdown("\n".join([
     f"- **Current**: {score_words(matrix, risk['current'])}, {risk['band']} band, trend {risk['trend']}",
     f"- **Inherent**: {score_words(matrix, risk['inherent'])}; **target**: {score_words(matrix, risk['target'])}",
     "- **Appetite**: " + (f"⚠ out of appetite (above {risk['appetite']})" if risk["out_of_appetite"]
                           else f"within appetite ({risk['appetite']} or less)"),
-    f"- **Confidence**: {risk['confidence']}: {risk['confidence_reason']}",
+    f"- **Confidence**: {risk['confidence']}: {plain(risk['confidence_reason'])}",
     f"- **Owner**: {risk['owner']} ({subgroup_name(ctx, risk['subgroup'])}); status {STATUS_NAMES[risk['status']]}; "
     f"next review {day(risk['next_review'])}" + (" (overdue)" if risk["review_overdue"] else ""),
 ]))
 if risk["controls"]:
-    st.markdown("**Controls**\n" + "\n".join(f"- {c['description']} ({humanise(c['effectiveness']).lower()})"
+    st.markdown("**Controls**\n" + "\n".join(f"- {plain(c['description'])} ({humanise(c['effectiveness']).lower()})"
                                              for c in risk["controls"]))
 if risk["actions"]:
     st.markdown("**Actions**\n" + "\n".join(
-        f"- {a['description']} ({a['owner']}, due {day(a['due'])}, {STATUS_NAMES[a['status']].lower()}"
+        f"- {plain(a['description'])} ({plain(a['owner'])}, due {day(a['due'])}, {STATUS_NAMES[a['status']].lower()}"
         + (", ⚠ overdue)" if a["overdue"] else ")") for a in risk["actions"]))
 names = [ctx.catalogue.indicator_by_id[i].name for i in risk["linked_indicators"] if i in ctx.catalogue.indicator_by_id]
 st.markdown("**Indicators that evidence it**: " + (", ".join(names) or "none linked"))
@@ -105,7 +106,7 @@ if not waiting:
 for proposal in waiting:
     proposed = {"likelihood": proposal["likelihood"], "impact": proposal["impact"],
                 "score": proposal["likelihood"] * proposal["impact"]}
-    st.markdown(f"**Proposal {proposal['id']}**: {score_words(matrix, proposed)}. {proposal['reason']}")
+    st.markdown(f"**Proposal {proposal['id']}**: {score_words(matrix, proposed)}. {plain(proposal['reason'])}")
     if not may_decide:
         continue
     with st.form(f"decide-{proposal['id']}"):

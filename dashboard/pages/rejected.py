@@ -22,6 +22,7 @@ from radar.dashboard.common import (
     show_no_data,
 )
 from radar.models import queries
+from radar.validation.inert import neutralised
 
 person = require("rejected")
 ctx = context()
@@ -80,6 +81,7 @@ else:
     withheld = pl.col("column").is_in(pseudonymised_columns(ctx.catalogue))
     st.dataframe(
         problems.with_columns(pl.when(withheld).then(pl.lit(WITHHELD)).otherwise(pl.col("value")).alias("value"))
+        .with_columns(neutralised("value"))  # shown and downloaded as text, never a spreadsheet formula
         .rename(str.capitalize),
         hide_index=True,
     )
