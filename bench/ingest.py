@@ -77,14 +77,16 @@ def radar_ingest(path: Path) -> float:
 
 PEAK_ROWS = 2_600_000  # about 150 MB of CSV
 PEAK_SCRIPT = """
-import os, resource, sys
+import os, sys
 from pathlib import Path
 from radar.flows.ingest import ingest_path
 from radar.flows.runtime import engine
 engine()
 outcome = ingest_path(Path(sys.argv[1]))
 assert outcome.status in ("accepted", "replaced"), outcome.errors[:3]
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent at fork, so a child started by a
+# benchmark that had just built a large frame reported the parent's peak, not its own.
+print(next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
