@@ -86,7 +86,9 @@ def build_pack(config: PartnershipConfig, inputs: StaInputs, sta: dict, impact: 
                units: Mapping[str, str]) -> dict:
     """The internal Board pack for `sta`'s month; `units` gives each indicator's unit (so counts are known)."""
     agencies = {f.id: config.agencies[f.agency].name for f in inputs.catalogue.feeds}
-    open_risks = [r for r in inputs.risks if r["status"] != "closed"]
+    subgroups = {s.id: s.name for s in inputs.catalogue.subgroups}  # names, not ids, on every page
+    open_risks = [r | {"subgroup": subgroups.get(r["subgroup"], r["subgroup"])} for r in inputs.risks
+                  if r["status"] != "closed"]
     return {
         "partnership": config.partnership.name, "la_name": config.partnership.la_name,
         "period": sta["period"], "month": periods.label(sta["period"]), "as_of": sta["as_of"],
@@ -97,7 +99,7 @@ def build_pack(config: PartnershipConfig, inputs: StaInputs, sta: dict, impact: 
         "heat_map": heat_map(open_risks, matrix),
         "out_of_appetite": [r for r in open_risks if r["out_of_appetite"]],
         "indicators": [e | {"unit": units[e["indicator"]]} for e in key_indicators(sta)],
-        "impact": list(impact),
+        "impact": [i | {"subgroup": subgroups.get(i["subgroup"], i["subgroup"])} for i in impact],
         "submissions": submission_performance(inputs.feed_status, agencies, sta["period"]),
         "methods": METHODS, "attribution": ATTRIBUTION, "licence": OGL,
     }
