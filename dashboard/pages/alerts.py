@@ -17,7 +17,7 @@ import streamlit as st
 from radar.core import periods
 from radar.dashboard.actions import acknowledge_alert
 from radar.dashboard.auth import require
-from radar.dashboard.common import context, pseudonymised_columns, read
+from radar.dashboard.common import LIVE_SECONDS, context, pseudonymised_columns, read
 from radar.dashboard.signals import (
     ACTIVE_STATUSES,
     ALERT_STATUSES,
@@ -45,15 +45,6 @@ severities = right.multiselect(
     key="severity",
 )
 
-every_alert = read(queries.alerts, ctx.la_code)
-shown = every_alert.filter(pl.col("status").is_in(statuses), pl.col("severity").is_in(severities))
-if shown.is_empty():
-    st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE_STATUSES) else "No alerts match these filters",
-            icon=":material/notifications_off:")
-    st.caption(ALERTS_APPEAR)
-
-
-
 def acknowledge_form(alert: dict) -> None:
     """Acknowledge an open alert with what is being done; offered only to whoever may act on its subgroup."""
     with st.expander(f"Acknowledge {alert['ref']}"), st.form(f"acknowledge-{alert['ref']}", border=False):
@@ -66,36 +57,50 @@ def acknowledge_form(alert: dict) -> None:
                 st.rerun()
 
 
-withheld = pseudonymised_columns(ctx.catalogue)
-order = [s.id for s in ctx.catalogue.subgroups]
-for subgroup in sorted(shown["subgroup"].unique(), key=lambda s: order.index(s) if s in order else len(order)):
-    alerts = shown.filter(pl.col("subgroup") == subgroup)
-    st.subheader(f"{subgroup_name(ctx, subgroup)} ({alerts.height})")
-    chair = ctx.config.subgroups.get(subgroup)
-    if chair:
-        st.markdown(f"Chair: {chair.chair} · [{chair.email}](mailto:{chair.email})")  # a pale caption link is unreadable
-    for alert in alerts.iter_rows(named=True):
-        show_alert(ctx, alert, withheld)
-        if alert["status"] == "open" and person.may_act_on_subgroup(subgroup):
-            acknowledge_form(alert)
+@st.fragment(run_every=LIVE_SECONDS)
+def listing() -> None:
+    """The alerts and improvements, re-read every LIVE_SECONDS (cached on the store version), so a new
+    cycle shows without a reload."""
+    every_alert = read(queries.alerts, ctx.la_code)
+    shown = every_alert.filter(pl.col("status").is_in(statuses), pl.col("severity").is_in(severities))
+    if shown.is_empty():
+        st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE_STATUSES) else "No alerts match these filters",
+                icon=":material/notifications_off:")
+        st.caption(ALERTS_APPEAR)
 
-silenced = silenced_table(ctx, every_alert.filter(pl.col("severity").is_in(severities)))
-if not silenced.is_empty():
-    st.header("Silenced")
-    st.dataframe(silenced, hide_index=True)
-    st.caption("Silenced alerts are not listed above until the silence ends; `radar alerts silence` sets one.")
+    withheld = pseudonymised_columns(ctx.catalogue)
+    order = [s.id for s in ctx.catalogue.subgroups]
+    for subgroup in sorted(shown["subgroup"].unique(), key=lambda s: order.index(s) if s in order else len(order)):
+        alerts = shown.filter(pl.col("subgroup") == subgroup)
+        st.subheader(f"{subgroup_name(ctx, subgroup)} ({alerts.height})")
+        chair = ctx.config.subgroups.get(subgroup)
+        if chair:
+            st.markdown(f"Chair: {chair.chair} · [{chair.email}](mailto:{chair.email})")  # a pale caption link is unreadable
+        for alert in alerts.iter_rows(named=True):
+            show_alert(ctx, alert, withheld)
+            if alert["status"] == "open" and person.may_act_on_subgroup(subgroup):
+                acknowledge_form(alert)
 
-st.header("Improvements")
-improvements = read(queries.positive_signals, ctx.la_code).sort("period", "subgroup", descending=[True, False])
-if improvements.is_empty():
-    st.caption("No improvement has been signalled: the cycle lists here any indicator "
-               "that changes for the better beyond its usual variation.")
-else:
-    st.dataframe(
-        pl.DataFrame({
-            "Month": [periods.label(p) for p in improvements["period"]],
-            "Subgroup": [subgroup_name(ctx, s) for s in improvements["subgroup"]],
-            "Improvement": improvements["message"],
-        }),
-        hide_index=True,
-    )
+    silenced = silenced_table(ctx, every_alert.filter(pl.col("severity").is_in(severities)))
+    if not silenced.is_empty():
+        st.header("Silenced")
+        st.dataframe(silenced, hide_index=True)
+        st.caption("Silenced alerts are not listed above until the silence ends; `radar alerts silence` sets one.")
+
+    st.header("Improvements")
+    improvements = read(queries.positive_signals, ctx.la_code).sort("period", "subgroup", descending=[True, False])
+    if improvements.is_empty():
+        st.caption("No improvement has been signalled: the cycle lists here any indicator "
+                   "that changes for the better beyond its usual variation.")
+    else:
+        st.dataframe(
+            pl.DataFrame({
+                "Month": [periods.label(p) for p in improvements["period"]],
+                "Subgroup": [subgroup_name(ctx, s) for s in improvements["subgroup"]],
+                "Improvement": improvements["message"],
+            }),
+            hide_index=True,
+        )
+
+
+listing()
