@@ -186,6 +186,8 @@ def _record_feed(catalogue: Catalogue, feed: Feed) -> str:
 def _allowed(catalogue: Catalogue, col: Column) -> str:
     if col.type == "boolean":
         return _codes(("true", "false"))
+    if col.max_length is not None:
+        return f"up to {col.max_length} characters, no control characters"
     return _codes(catalogue.column_values(col))
 
 
