@@ -154,7 +154,9 @@ def chase_late_feeds(today: date | None = None) -> int:
 def deployments(config: PartnershipConfig) -> list[RunnerDeployment]:
     """Radar's deployments with their schedules and triggers (deploy/prefect.yaml declares the same)."""
     service, tz = config.service, config.service.timezone
-    common = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"]}
+    # `_sync`: this function is synchronous wherever it is called; Prefect otherwise hands back a coroutine
+    # whenever an event loop happens to be running in the thread (a test harness, a browser driver).
+    common = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"], "_sync": True}
 
     return [
         ingest_feed.to_deployment(name="ingest-feed", triggers=[DeploymentEventTrigger(
