@@ -58,3 +58,11 @@ def radar_store(tmp_path, store_url, monkeypatch):
     monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     return store_url
+
+
+@pytest.fixture
+def home(radar_store, tmp_path):
+    """RADAR_HOME with its inbox, on a fresh store: where deliveries land (the folder itself)."""
+    inbox = tmp_path / "home" / "inbox"
+    inbox.mkdir(parents=True)
+    return inbox.parent

@@ -22,13 +22,6 @@ DFE = str(shipped_data() / "dfe")  # the DfE statistics shipped with Radar
 runner = CliRunner()
 
 
-@pytest.fixture
-def home(tmp_path, store_url, monkeypatch):
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
-    return store_url
-
-
 def run(*args):
     result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout
@@ -65,8 +58,8 @@ def open_alert(url, rule="spc_shift", indicator="ehe_registered"):
     return key
 
 
-def test_alerts_list_ack_and_silence(home):
-    key = open_alert(home)
+def test_alerts_list_ack_and_silence(radar_store):
+    key = open_alert(radar_store)
     ref = alert_ref(key)
     code, out = run("alerts", "--json")
     rows = json.loads(out)
@@ -104,8 +97,8 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_alert_ids_are_named_in_the_table_and_refusals_say_what_to_do(home):
-    key = open_alert(home)
+def test_alert_ids_are_named_in_the_table_and_refusals_say_what_to_do(radar_store):
+    key = open_alert(radar_store)
     result = runner.invoke(app, ["alerts"])
     assert result.exit_code == 0 and alert_ref(key) in result.stdout
     result = runner.invoke(app, ["alerts", "ack", "spc-nosuchid", "--by", "me", "--note", "x"])
@@ -117,26 +110,26 @@ def test_alert_ids_are_named_in_the_table_and_refusals_say_what_to_do(home):
     assert [r["status"] for r in json.loads(run("alerts", "--json")[1])] == ["open"]
 
 
-def test_alert_status_changes_are_audited(home):
-    key = open_alert(home)
+def test_alert_status_changes_are_audited(radar_store):
+    key = open_alert(radar_store)
     run("alerts", "ack", key, "--by", "PCI chair", "--note", "on it")
     from sqlalchemy import select
 
     from radar.models.tables import AuditEvent
 
-    with get_engine(home).connect() as conn:
+    with get_engine(radar_store).connect() as conn:
         rows = conn.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.subject == key)).all()
     assert rows == [("alert_status_changed", "test"), ("alert_status_changed", "PCI chair")]
 
 
-def test_a_bad_benchmark_file_changes_nothing(home, tmp_path):
+def test_a_bad_benchmark_file_changes_nothing(radar_store, tmp_path):
     """Task functions called directly: the whole import is checked before anything is written."""
     from radar.flows.benchmarks import read_benchmarks, save_benchmarks
     from radar.models.queries import benchmarks
     from radar.validation.ees import EESError
 
     save_benchmarks.fn(read_benchmarks.fn([Path(DFE)]), ["dfe"])
-    before = benchmarks(get_engine(home)).height
+    before = benchmarks(get_engine(radar_store)).height
     bad = tmp_path / "bad"
     bad.mkdir()
     shutil.copy(f"{DFE}/d3_cpps_subsequent_plan_2013_to_2025.csv", bad)
@@ -146,10 +139,10 @@ def test_a_bad_benchmark_file_changes_nothing(home, tmp_path):
         read_benchmarks.fn([bad])
     assert "d3_cpps_subsequent_plan_2013_to_2025.csv" in str(error.value.problems[0])
     assert any("CPP_subsequent_percent" in str(p) or "cpp_subsequent_percent" in str(p) for p in error.value.problems)
-    assert benchmarks(get_engine(home)).height == before
+    assert benchmarks(get_engine(radar_store)).height == before
 
 
-def test_benchmarks_show_reproduces_the_reports_comparisons(home):
+def test_benchmarks_show_reproduces_the_reports_comparisons(radar_store):
     from radar.flows.benchmarks import read_benchmarks, save_benchmarks
 
     save_benchmarks.fn(read_benchmarks.fn([Path(DFE)]), ["dfe"])

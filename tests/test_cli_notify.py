@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_cli import home, open_alert  # noqa: F401 - `home` is the store fixture these commands run against
+from test_cli import open_alert
 from typer.testing import CliRunner
 
 from radar.cli import app
@@ -12,10 +12,10 @@ from radar.cli import app
 runner = CliRunner()
 
 
-def test_notify_renders_the_digest_keeps_it_in_the_outbox_and_says_nothing_was_sent(home, monkeypatch):  # noqa: F811
+def test_notify_renders_the_digest_keeps_it_in_the_outbox_and_says_nothing_was_sent(radar_store, monkeypatch):
     for name in ("RADAR_SMTP_URL", "RADAR_MAIL_FROM"):
         monkeypatch.delenv(name, raising=False)
-    key = open_alert(home)
+    key = open_alert(radar_store)
     dry = runner.invoke(app, ["notify", "--period", "2020-03", "--dry-run", "--json", "--as-of", "2020-04-20"])
     assert dry.exit_code == 0, dry.output
     planned = json.loads(dry.stdout)

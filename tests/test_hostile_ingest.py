@@ -26,11 +26,8 @@ CHILD = "LCS-SECRET-0042"
 
 
 @pytest.fixture
-def home(tmp_path, store_url, monkeypatch):
-    home = tmp_path / "home"
-    (home / "inbox").mkdir(parents=True)
-    monkeypatch.setenv("RADAR_HOME", str(home))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+def home(home, monkeypatch):
+    """The inbox home of conftest, with a pseudonym key in the environment."""
     monkeypatch.setenv("RADAR_PSEUDONYM_KEY", "test-key-not-secret")
     return home
 

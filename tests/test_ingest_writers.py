@@ -18,15 +18,6 @@ from radar.models.tables import Observation, Submission
 PERIOD = "2020-03"
 
 
-@pytest.fixture
-def home(tmp_path, store_url, monkeypatch):
-    home = tmp_path / "home"
-    (home / "inbox").mkdir(parents=True)
-    monkeypatch.setenv("RADAR_HOME", str(home))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
-    return home
-
-
 def stored(store_url):
     with get_engine(store_url).connect() as conn:
         statuses = sorted(conn.execute(select(Submission.status)).scalars())
