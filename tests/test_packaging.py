@@ -1,7 +1,7 @@
 """Radar stands alone: a copy of the repository with nothing beside it installs (not editable), carries
 its public statistics, keeps its import layers and runs the demo from an empty folder.
 
-A user clones Radar alone, so nothing may reach outside the repository (no `../shared`), depend on the
+A user clones Radar alone, so nothing may reach outside the repository (no sibling folder), depend on the
 working directory, or live only in an editable install.  The installed copy is built once per session
 with pip (`--no-build-isolation`: nothing is downloaded) and every test runs against it, never against
 the working tree.
