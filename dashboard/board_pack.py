@@ -34,9 +34,10 @@ PNG_PPI = 90
 
 
 def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
-    """The threat assessment of `period` judged on `as_of` and what it was computed from: the pack's and the
-    overview's one composition, so the screen and the paper always rank the same threats."""
-    matrix = load_matrix(ctx.config)
+    """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
+    behind `radar sta`, the Board pack and the overview, so the terminal, the paper and the screen always rank
+    the same threats.  `today` dates the seeding of a register the store has never had."""
+    matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
     sources = read_sources(engine, ctx.config, today)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
     return inputs, report(inputs)

@@ -57,7 +57,7 @@ STEADY = 0.25  # a trend smaller than this either way reads as steady
 
 @dataclass(frozen=True)
 class StaInputs:
-    """What the assessment reads for one month (gathered from the store by radar.flows.threats)."""
+    """What the assessment reads for one month (gathered from the store by radar.dashboard.board_pack.assessment)."""
 
     catalogue: Catalogue
     themes: Sequence[Theme]

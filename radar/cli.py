@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -608,8 +608,6 @@ if __name__ == "__main__":
 def _register() -> Iterator[tuple]:
     """The open register (seeded from the partnership's files on first use) in one transaction; a refusal is
     printed in plain words, exits 2 and rolls the whole edit back."""
-    from datetime import date
-
     from radar.core.register import FileProblem
     from radar.models import register
     from radar.models.engine import get_engine
@@ -858,9 +856,12 @@ AsOfOption = Annotated[Optional[datetime], typer.Option(
 def sta(period: PeriodOption, as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
     """The strategic threat assessment for a month: every theme and open risk ranked, with why and what changed
     since the last Board."""
-    from radar.flows.threats import assessment
+    from radar.dashboard.board_pack import assessment
+    from radar.models.engine import get_engine
 
-    result = assessment(period, as_of.date() if as_of else None)
+    ctx, today = get_context(), date.today()
+    day = as_of.date() if as_of else periods.as_of(period, today)
+    result = assessment(get_engine(ctx.settings.database_url), ctx, period, day, today)[1]
     if as_json:
         _print_json(result)
         return
@@ -889,8 +890,6 @@ def report(
 ) -> None:
     """The Board pack for a month: threat assessment, register heat map, key indicators with SPC charts, Impact
     Log, agencies' submission performance, methods and sources."""
-    from datetime import date
-
     from radar.dashboard.board_pack import gather, render
     from radar.models.engine import get_engine
 
