@@ -62,7 +62,8 @@ class Collect(logging.Handler):
         self.text.append(record.getMessage() + str(record.exc_info or ""))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=mutated_file())
 def test_mutated_files_are_whole_and_never_leak_a_reference(tmp_path, monkeypatch, data):
     home = tmp_path / "home"
