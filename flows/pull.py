@@ -7,6 +7,11 @@ inbox under its own name (written under a hidden name, then renamed, so
 nothing sees half a file): from there it takes exactly the path of a dropped
 file (the watcher's event, then `ingest-feed`, or `ingest-files`).
 
+Each listing and download has the source's `timeout_s`, enforced by Prefect
+(the task's timeout) whatever the protocol, so a server that accepts a
+connection and never answers is a failed attempt, retried, not a pull that
+hangs for ever.
+
 What was fetched, and how many pulls in a row failed, is kept per feed in
 RADAR_HOME/sources/<feed>.json (replaced atomically).  Listing and fetching
 are retried with back-off; a source still failing after that counts one
@@ -24,7 +29,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 import fsspec
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
@@ -95,14 +100,19 @@ def fetch(source: Source, name: str, staging: Path) -> Path:
     return target
 
 
+def within_timeout(step: Task, source: Source) -> Task:
+    """The step with the source's time limit: each attempt that runs over it fails, and is retried."""
+    return step.with_options(timeout_seconds=source.timeout_s)
+
+
 def pull_one(feed_id: str, source: Source) -> list[str]:
     """Fetch the new files of one feed's source into the inbox; returns their names."""
     inbox = context().settings.inbox
     inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     state = read_state(feed_id)
     delivered = []
-    for name in list_source(source):
-        staged = fetch(source, name, inbox)
+    for name in within_timeout(list_source, source)(source):
+        staged = within_timeout(fetch, source)(source, name, inbox)
         digest = sha256_of(staged)
         if state["seen"].get(name) == digest:
             staged.unlink()

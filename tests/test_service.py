@@ -1,12 +1,15 @@
-"""The inbox watcher announces each complete file once; `pull-feeds` fetches new files from a folder and an
-HTTP server into the inbox and counts a failing source until it is reported.  No Prefect server here: the
-watcher's announcements are collected, and the pull's tasks run as plain functions (retries without waits)."""
+"""The inbox watcher announces each complete file once; `pull-feeds` fetches new files from a folder, an HTTP
+server and an SFTP server into the inbox, retries a source that does not answer and counts a failing source
+until it is reported.  No Prefect server here: the watcher's announcements are collected, and the pull's tasks
+run as plain functions (retries without waits)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import http.server
+import secrets
 import threading
 from pathlib import Path
 
@@ -125,6 +128,114 @@ def test_a_source_that_keeps_failing_is_counted_then_reported(home, sources, tmp
     sources["yos_monthly"] = Source(url=f"file://{returns(tmp_path / 'back', 6)}")
     assert pull.pull_feeds.fn() == {"yos_monthly": [NAME]}
     assert pull.unreachable() == {}  # a pull that works again clears the count
+
+
+@pytest.fixture
+def sftp_folder(tmp_path):
+    """An SFTP server (asyncssh, in this process, on its own event loop) serving a folder, with a host key and a
+    password made up for the test; the client trusts that key only, from a known_hosts file."""
+    asyncssh = pytest.importorskip("asyncssh")
+    password = secrets.token_urlsafe(16)
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    root = tmp_path / "sftp"
+    root.mkdir()
+    returns(root / "radar", 6)
+
+    connections = []
+
+    class Server(asyncssh.SSHServer):
+        def connection_made(self, connection) -> None:
+            connections.append(connection)
+
+        def begin_auth(self, username: str) -> bool:
+            return True  # every user must authenticate
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, given: str) -> bool:
+            return username == "bromley" and secrets.compare_digest(given, password)
+
+    async def listen():
+        return await asyncssh.listen("127.0.0.1", 0, server_host_keys=[host_key], server_factory=Server,
+                                     sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=str(root)))
+
+    async def stop():  # the client's connection too: fsspec keeps it open for the next pull
+        server.close()
+        for connection in connections:
+            connection.close()
+            await connection.wait_closed()
+        await server.wait_closed()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(listen(), loop).result(30)
+    port = server.get_port()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode()}")
+    yield root / "radar", f"sftp://127.0.0.1:{port}/radar", str(known_hosts), password
+    asyncio.run_coroutine_threadsafe(stop(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def test_sftp_source_fetches_a_new_file_once_into_the_same_path_as_a_dropped_file(home, sources, sftp_folder,
+                                                                                  monkeypatch):
+    folder, url, known_hosts, password = sftp_folder
+    monkeypatch.setenv("RADAR_TEST_SFTP_PASSWORD", password)
+    sources["yos_monthly"] = Source(url=url, pattern="yos_monthly__*",
+                                    options={"username": "bromley", "known_hosts": known_hosts},
+                                    secret_env={"password": "RADAR_TEST_SFTP_PASSWORD"})
+    assert pull.pull_feeds.fn() == {"yos_monthly": [NAME]}
+    delivered = home / "inbox" / NAME
+    assert delivered.read_bytes() == (folder / NAME).read_bytes()
+    heard = []
+    watcher = InboxWatcher(home / "inbox", stable_s=1, announce=lambda *event: heard.append(event))
+    watcher.poll(0)
+    watcher.poll(1)  # what a dropped file gets: announced once complete, for ingest-feed
+    assert heard == [(delivered, sha256_of(folder / NAME), "yos_monthly", "2020-03")]
+    delivered.unlink()  # ingested
+    assert pull.pull_feeds.fn() == {"yos_monthly": []}  # the same name and bytes: not delivered twice
+    assert list((home / "inbox").iterdir()) == []
+    monkeypatch.setenv("RADAR_TEST_SFTP_PASSWORD", "not-the-password")
+    assert pull.pull_feeds.fn() == {} and pull.read_state("yos_monthly")["failures"] == 1  # refused: counted
+
+
+@pytest.fixture
+def silent_server():
+    """An HTTP server that accepts every request and never answers; it counts the requests."""
+    requests, release = [], threading.Event()
+
+    class Silent(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            release.wait(60)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", requests
+    release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def test_a_source_that_times_out_is_retried_then_reported(home, sources, silent_server, catalogue):
+    from radar.pipelines.alert_sources import source_unreachable
+
+    url, requests = silent_server
+    sources["yos_monthly"] = Source(url=url, pattern="yos_monthly__*", timeout_s=0.5)
+    attempts = 1 + pull.list_source.retries
+    for pulls in range(1, pull.FAILURES_BEFORE_ALERT + 1):
+        assert pull.pull_feeds.fn() == {}
+        assert len(requests) == attempts * pulls  # every attempt reached the server: each timed out, was retried
+        assert pull.read_state("yos_monthly") | {"seen": {}} == {"seen": {}, "failures": pulls,
+                                                                 "error": "TaskRunTimeoutError"}
+    found = source_unreachable(pull.unreachable(), catalogue, "2020-03", get_context().alerts)
+    assert found["rule"].to_list() == ["source_unreachable"] and found["scope"].to_list() == ["yos_monthly"]
 
 
 def test_an_unreachable_source_is_an_alert_for_its_feed_in_the_cycle(catalogue):

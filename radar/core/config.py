@@ -94,6 +94,9 @@ class Source(Strict):
     options: dict[str, str | int | bool] = {}
     secret_env: dict[str, str] = {}
     secret_blocks: dict[str, str] = {}
+    # How long one listing or download may take: a server that accepts and never answers fails the attempt
+    # (then retried with back-off) instead of holding the pull for ever.
+    timeout_s: float = Field(120, gt=0)
 
 
 class Subgroup(Strict):
