@@ -12,8 +12,12 @@ server's address in Prefect's folder under RADAR_HOME (`SERVED_URL`) while it
 runs, and every other command attaches to that server while it answers, so a
 one-file ingest does not wait for a server of its own to start.
 
-A server that cannot start is reported within `STARTUP_TIMEOUT_S` with the
-path of its log, instead of a Prefect error minutes later.
+A server that cannot start is reported as soon as its process exits (a bad
+database URL, an unwritable folder: some 15 seconds, the time its imports
+take), with the error its log ends with and the log's path; a port already
+in use is reported before anything starts.  `STARTUP_TIMEOUT_S` only bounds
+a start that neither answers nor fails, so a healthy but slow first start on
+a busy machine is not mistaken for a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,7 +39,10 @@ import prefect
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
 SERVED_URL = "served-api-url"  # in Prefect's folder: the address of the server `radar serve` runs
-STARTUP_TIMEOUT_S = 60  # the first start creates Prefect's database (about 15 s on a laptop)
+# The first start creates Prefect's database: about 15 s on a laptop, several times that on a loaded 2-core
+# machine.  A failing start exits well before this (and is reported then); this is for one that hangs.
+STARTUP_TIMEOUT_S = 60
+ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*|.*\[Errno \d+\].*")  # "sqlalchemy.exc.OperationalError: ..."
 PR_SET_PDEATHSIG = 1
 
 
@@ -42,9 +50,15 @@ class ServerStartError(RuntimeError):
     """Prefect's server did not answer in time; the message says where its log is."""
 
 
-def _free_port() -> int:
+def _free_port(port: int = 0) -> int:
+    """`port` if nothing listens on it (0: any free one); checked before the server starts, because a server
+    that cannot bind fails only after its imports, and another server answering there would be taken for it."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise ServerStartError(f"Port {port} on 127.0.0.1 is already in use (another radar serve or Prefect "
+                                   "server?); choose another with --prefect-port.") from None
         return sock.getsockname()[1]
 
 
@@ -74,7 +88,7 @@ def served_url(prefect_home: Path) -> str | None:
     """The address `radar serve` recorded, when its server still answers (a killed one leaves a stale file)."""
     try:
         url = (prefect_home / SERVED_URL).read_text().strip()
-    except FileNotFoundError:
+    except OSError:  # none recorded, or no folder to record it in (reported when a server is started there)
         return None
     return url if url and _healthy(url) else None
 
@@ -93,12 +107,21 @@ def _forget(prefect_home: Path, url: str) -> None:
             (prefect_home / SERVED_URL).unlink()
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+def _cause(log: Path, start: int) -> str:
+    """The error this start's part of the log ends with (the last exception or errno line), or ''."""
+    with open(log, "rb") as lines:
+        lines.seek(start)
+        found = [line.strip() for line in lines.read().decode(errors="replace").splitlines()
+                 if ERROR_LINE.match(line.strip())]
+    return f": {found[-1]}" if found else ""
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, log_start: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServerStartError(f"Prefect's server stopped while starting (exit code {process.returncode}); "
-                                   f"its log is {log}.")
+            raise ServerStartError(f"Prefect's server stopped while starting (exit code {process.returncode})"
+                                   f"{_cause(log, log_start)}. Its log is {log}.")
         if _healthy(url):
             return
         time.sleep(0.25)
@@ -124,11 +147,17 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
         with temporary_settings({PREFECT_API_URL: attached}):
             yield attached
         return
-    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    port = port or _free_port()
+    port = _free_port(port or 0)
     url = f"http://127.0.0.1:{port}/api"
     log = prefect_home / "server.log"
-    with open(log, "ab") as log_file:
+    try:
+        prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log_file = open(log, "ab")
+    except OSError as error:
+        raise ServerStartError(f"Prefect's folder {prefect_home} cannot be written ({error.strerror}); set "
+                               "RADAR_HOME to a folder Radar may write to.") from None
+    with log_file:
+        log_start = log_file.tell()
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
              "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
@@ -138,7 +167,7 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
             stdout=log_file, stderr=log_file, preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
     try:
-        _wait_until_healthy(url, process, log, timeout)
+        _wait_until_healthy(url, process, log, log_start, timeout)
         if serving:
             _record(prefect_home, url)
         with temporary_settings({PREFECT_API_URL: url}):

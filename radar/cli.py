@@ -43,9 +43,11 @@ def _environment() -> None:
     """Before any command, and so before anything imports Prefect (it reads its settings on import): keep
     Prefect's state under RADAR_HOME and its chatter out of the way.  The folder is made now too: Prefect
     does not create missing parents, and without its folder its server never started (it waited minutes, then
-    failed with an error that did not name the folder)."""
+    failed with an error that did not name the folder).  A folder that cannot be made is left to the command
+    that needs it, which says so (radar.flows.server)."""
     prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(Settings.from_env().home / "prefect")))
-    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking
 

@@ -1,9 +1,11 @@
-"""The Prefect server a `radar` command starts is gone when the command ends, even after `kill -9`."""
+"""The Prefect server a `radar` command starts is gone when the command ends, even after `kill -9`; one that
+cannot start is reported with its cause as soon as its process gives up, not after a timeout."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -81,4 +83,30 @@ def test_a_server_that_does_not_start_in_time_is_reported_with_its_log(tmp_path)
     with temporary_settings({PREFECT_API_URL: None}):
         with pytest.raises(ServerStartError, match=r"did not start within 0 seconds; its log is .*server\.log"):
             with prefect_server(tmp_path / "prefect", timeout=0.01):
+                pass
+
+
+def test_a_server_that_fails_to_start_is_reported_with_its_cause_when_it_exits(tmp_path, monkeypatch):
+    """A database Prefect cannot open: the message comes from the exit, not the (here very long) time limit."""
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{tmp_path}/missing/prefect.db")
+    with temporary_settings({PREFECT_API_URL: None}):
+        with pytest.raises(ServerStartError) as raised:
+            with prefect_server(tmp_path / "prefect", timeout=3600):
+                pass
+    assert "stopped while starting" in str(raised.value) and "unable to open database file" in str(raised.value)
+    assert str(tmp_path / "prefect" / "server.log") in str(raised.value)
+
+
+def test_a_port_in_use_or_a_folder_that_cannot_be_written_is_reported_before_anything_starts(tmp_path):
+    with temporary_settings({PREFECT_API_URL: None}), socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServerStartError, match=rf"Port {port} on 127.0.0.1 is already in use"):
+            with prefect_server(tmp_path / "prefect", serving=True, port=port):
+                pass
+        assert not (tmp_path / "prefect").exists()
+        (tmp_path / "a-file").write_text("not a folder")
+        with pytest.raises(ServerStartError, match=r"a-file/prefect cannot be written"):
+            with prefect_server(tmp_path / "a-file" / "prefect"):
                 pass
