@@ -325,14 +325,20 @@ def ingest_one(path: Path) -> IngestResult:
         raise withheld(fault) from None
 
 
-@flow(name="ingest-feed")
-def ingest_feed(path: Path) -> dict:
-    """Ingest one delivered file (the event-driven path: a file arrived); a stored one is announced, which is
-    what brings the monthly cycle (flows/events.py)."""
-    prepare()
-    result = ingest_one(Path(path))
+def announce_stored(result: IngestResult) -> None:
+    """Announce a stored file, which is what brings the monthly cycle (flows/events.py), however the file came:
+    the inbox, `radar ingest` by hand or the safety-net sweep.  With no `radar serve` or worker listening, the
+    event is kept by Prefect and nothing follows."""
     if result.status in ("accepted", "replaced"):
         announce_accepted(result.file, result.feed, result.period)
+
+
+@flow(name="ingest-feed")
+def ingest_feed(path: Path) -> dict:
+    """Ingest one delivered file (the event-driven path: a file arrived)."""
+    prepare()
+    result = ingest_one(Path(path))
+    announce_stored(result)
     return result.to_json()
 
 
@@ -355,6 +361,7 @@ def ingest_files(paths: list[Path], on_result=None) -> list[dict]:
                 "message": "Radar could not process this file because of an internal fault; nothing was stored. "
                            "Please send it again later; the operator has the details in the flow log."}])
         logger.info("%s: %s %s", result.file, result.status, result.message)
+        announce_stored(result)
         results.append(result.to_json())
         if on_result:
             on_result(result)
