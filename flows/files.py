@@ -92,7 +92,9 @@ def received_time(path: Path) -> datetime:
     return datetime.fromtimestamp(mtime, timezone.utc)
 
 
-def _atomic_write(destination: Path, write) -> Path:
+def atomic_write(destination: Path, write) -> Path:
+    """Call `write` on a temporary file beside `destination`, then rename it into place: readers see the old
+    file or the whole new one, never half of it."""
     destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".tmp-")
     os.close(fd)
@@ -124,7 +126,7 @@ def archive_copy(archive_root: Path, feed_id: str, period: str, file_hash: str, 
     destination = archive_path(archive_root, feed_id, period, file_hash, source.suffix.lower())
     if destination.exists():
         return destination
-    return _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
+    return atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
 
 
 @contextmanager
@@ -170,7 +172,7 @@ def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str) -> Path
     prefix = f"{stamp}__{file_hash[:12]}__"
     name = prefix + safe_name(source.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
     destination = quarantine_root / name
-    _atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
+    atomic_write(destination, lambda tmp: _copy_regular(source, tmp))
     return destination
 
 

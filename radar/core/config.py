@@ -243,6 +243,8 @@ class Service(Strict):
     cycle_cron: str = "0 6 21 * *"  # after the last due day (Bromley's is the 20th)
     chase_cron: str = "0 8 * * 1-5"  # weekday mornings: reminders before and after the due day
     pull_cron: str = "*/15 * * * *"  # how often the feeds' sources (`[sources]`) are polled
+    # The quarterly Board pack: the day after the cycle for a quarter's last month (December, March, June, September)
+    board_pack_cron: str = "0 7 22 1,4,7,10 *"
     cycle_after_s: int = Field(10, ge=10)  # Prefect's proactive triggers need at least 10 seconds
     stable_s: float = Field(2.0, gt=0)
 
