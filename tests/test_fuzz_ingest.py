@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -62,33 +66,40 @@ class Collect(logging.Handler):
         self.text.append(record.getMessage() + str(record.exc_info or ""))
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def places_outside_quarantine(home, result, submission, audit) -> dict[str, str]:
+    """Everything ingest wrote or said outside quarantine, named so a failure says where a reference leaked."""
+    places = {"result": json.dumps(result.to_json()), "submission row": json.dumps(dict(submission), default=str),
+              "audit": audit}
+    places |= {f"archive {p.name}": p.read_text(errors="replace") for p in (home / "archive").rglob("*") if p.is_file()}
+    places |= {f"report {p.name}": p.read_text(errors="replace") for p in (home / "quarantine").glob("*.report.*")}
+    return places
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(data=mutated_file())
-def test_mutated_files_are_whole_and_never_leak_a_reference(tmp_path, monkeypatch, data):
-    home = tmp_path / "home"
-    (home / "inbox").mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{tmp_path / 'radar.db'}"
-    monkeypatch.setenv("RADAR_HOME", str(home))
-    monkeypatch.setenv("RADAR_DATABASE_URL", url)
-    monkeypatch.setenv("RADAR_PSEUDONYM_KEY", "fuzz-key-not-secret")
-    path = home / "inbox" / f"missing_episodes__{PERIOD}.csv"
-    path.write_bytes(data)
-    logs = Collect()
-    logging.getLogger().addHandler(logs)
-    try:
-        result = ingest_path(path)
-    finally:
-        logging.getLogger().removeHandler(logs)
-    assert result.status in {"accepted", "replaced", "duplicate", "rejected"}
-    with get_engine(url).connect() as conn:
-        submission = conn.execute(select(Submission.__table__).where(
-            Submission.__table__.c.id == result.submission_id)).mappings().one()
-        audit = json.dumps([dict(r) for r in conn.execute(select(AuditEvent.__table__)).mappings()], default=str)
-    if result.status == "rejected":
-        assert submission["report_path"] and open(submission["report_path"], encoding="utf-8").read()
-        assert not path.exists()
-    outside = [json.dumps(result.to_json()), json.dumps(dict(submission), default=str), audit, *logs.text]
-    outside += [p.read_text(errors="replace") for p in (home / "archive").rglob("*") if p.is_file()]
-    outside += [p.read_text(errors="replace") for p in (home / "quarantine").glob("*.report.*")]
-    assert not any(CHILD in text for text in outside)
+def test_mutated_files_are_whole_and_never_leak_a_reference(data):
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as env:
+        home = Path(tmp) / "home"
+        (home / "inbox").mkdir(parents=True)
+        url = f"sqlite:///{Path(tmp) / 'radar.db'}"
+        env.setenv("RADAR_HOME", str(home))
+        env.setenv("RADAR_DATABASE_URL", url)
+        env.setenv("RADAR_PSEUDONYM_KEY", "fuzz-key-not-secret")
+        path = home / "inbox" / f"missing_episodes__{PERIOD}.csv"
+        path.write_bytes(data)
+        logs = Collect()
+        logging.getLogger().addHandler(logs)
+        try:
+            result = ingest_path(path)
+        finally:
+            logging.getLogger().removeHandler(logs)
+        assert result.status in {"accepted", "replaced", "duplicate", "rejected"}
+        with get_engine(url).connect() as conn:
+            submission = conn.execute(select(Submission.__table__).where(
+                Submission.__table__.c.id == result.submission_id)).mappings().one()
+            audit = json.dumps([dict(r) for r in conn.execute(select(AuditEvent.__table__)).mappings()], default=str)
+        if result.status == "rejected":
+            assert submission["report_path"] and open(submission["report_path"], encoding="utf-8").read()
+            assert not path.exists()
+        places = places_outside_quarantine(home, result, submission, audit) | {"logs": "\n".join(logs.text)}
+        assert [name for name, text in places.items() if CHILD in text] == []

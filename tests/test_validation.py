@@ -46,6 +46,16 @@ def test_a_new_catalogue_column_is_validated_without_code(tmp_path, catalogue):
     assert expected_columns(feed) == ["ref", "seen", "category"]
 
 
+def test_a_child_feed_may_keep_no_free_text_raw():
+    """A reference swapped into a free-text column would be accepted and stored raw, so the catalogue refuses one."""
+    child = Column(name="child_ref", type="string", max_length=64, pseudonymise=True, description="child")
+    with pytest.raises(ValueError, match="free-text columns note sit beside a child's reference"):
+        Feed(id="f", agency="police", kind="records", name="F", key="child_ref", columns=(
+            child, Column(name="note", type="string", max_length=10, description="text")))
+    Feed(id="f", agency="police", kind="records", name="F", key="child_ref", columns=(
+        child, Column(name="seen", type="date", description="date")))
+
+
 def test_aggregate_schema(catalogue):
     schema = schema_for(catalogue.feed_by_id["csc_monthly"], "2024-03", catalogue)
     assert list(schema.columns) == AGGREGATE_COLUMNS

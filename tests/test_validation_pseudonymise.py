@@ -66,7 +66,7 @@ def test_row_order_is_kept():
 
 
 def test_pseudonymised_columns(catalogue):
-    assert pseudonymised_columns(catalogue.feed_by_id["mash_contacts"]) == ["child_ref"]
-    assert pseudonymised_columns(catalogue.feed_by_id["missing_episodes"]) == ["child_ref"]
+    assert pseudonymised_columns(catalogue.feed_by_id["mash_contacts"]) == ["contact_id", "child_ref"]
+    assert pseudonymised_columns(catalogue.feed_by_id["missing_episodes"]) == ["episode_id", "child_ref"]
     assert pseudonymised_columns(catalogue.feed_by_id["lado_referrals"]) == []
     assert pseudonymised_columns(catalogue.feed_by_id["csc_monthly"]) == []

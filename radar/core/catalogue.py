@@ -68,6 +68,20 @@ class Feed(Strict):
     key: str | None = None  # record feeds: the column that must be unique
     columns: tuple[Column, ...] = ()
 
+    @model_validator(mode="after")
+    def _no_raw_text_beside_a_child(self) -> Feed:
+        """A feed holding child references keeps no free text raw.
+
+        A sender's broken file can shift or swap a child's reference into any
+        column; in a typed column (date, boolean, category) that fails
+        validation, but in free text it would be accepted and stored raw.
+        """
+        raw = [c.name for c in self.columns if c.type == "string" and not c.pseudonymise]
+        if raw and any(c.pseudonymise for c in self.columns):
+            raise ValueError(f"feed {self.id}: free-text columns {', '.join(raw)} sit beside a child's reference "
+                             "and must be pseudonymised too (pseudonymise: true)")
+        return self
+
     def expects(self, period: str) -> bool:
         """Whether a file is due for this month (quarterly feeds: Mar, Jun, Sep, Dec)."""
         return self.cadence == "monthly" or int(period[5:7]) % 3 == 0
