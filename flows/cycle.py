@@ -21,6 +21,7 @@ from radar.flows.register import attach_register_evidence
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.signals import compute_signals
 from radar.models import store
+from radar.pipelines import alert_registry
 from radar.pipelines.indicators import compute_indicators
 from radar.validation.population import population_for_periods, read_child_population
 
@@ -91,7 +92,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     check_order(period)
     population = load_population()
     with engine().connect() as conn:
-        plan = plan_cycle(conn, ctx, period, population, full)
+        plan = plan_cycle(conn, ctx, period, population, full, alert_registry.record_reads())
     counts = recompute_indicators(period, population, plan.months)
     counts |= compute_signals(period, today, plan)
     counts |= attach_register_evidence(today)  # alerts on linked indicators become evidence on risks

@@ -2,11 +2,12 @@
 
 The last cycle leaves a mark in the store (`CycleMark`): the submission in
 force for every feed and month it counted, a digest of everything else it
-computed with, and the XmR chart state.  The next cycle compares the
-submissions in force now with the mark: a month with a new, replaced or
-withdrawn file, or newly inside the cycle's range, is touched; every other
-month's indicator values cannot have changed (a month's values depend only
-on that month's files and population), so they are neither read nor written.
+computed with, the XmR chart state, and the indicator values and record rows
+it read from all history.  The next cycle compares the submissions in force
+now with the mark: a month with a new, replaced or withdrawn file, or newly
+inside the cycle's range, is touched; every other month's indicator values
+and record rows cannot have changed (a month's values depend only on that
+month's files and population), so they are neither read nor written.
 A changed digest (settings, catalogue, populations, re-bases), no mark, or
 `radar cycle --full` means everything is recomputed.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -25,12 +27,17 @@ from radar.models import store
 from radar.pipelines.spc_state import ChartState
 
 
+CHART_FRAMES = ("chart_series", "chart_tail", "chart_points", "chart_values")  # the mark's frames of the charts
+RECORDS = "records:"  # and records:<feed>, the rows of a record feed that the alert rules read
+
+
 @dataclass(frozen=True)
 class Plan:
-    """`months` to recompute (None: all), the inputs and digest to mark, and the chart to move on from.
+    """`months` to recompute (None: all), the inputs and digest to mark, and what to move on from.
 
-    `points` are the full XmR points the last cycle stored (`spc_point` holds
-    their stored columns) and `values` the indicator values it charted.
+    `points` are the full XmR points the last cycle stored (`spc_point` and
+    `spc_segment` hold their stored columns), `values` the indicator values
+    it charted and `records` (feed -> rows) the record rows its alert rules read.
     """
 
     months: list[str] | None
@@ -39,12 +46,18 @@ class Plan:
     state: ChartState | None = None
     points: pl.DataFrame | None = None
     values: pl.DataFrame | None = None
+    records: dict[str, pl.DataFrame] | None = None
 
 
 def touched_months(previous: dict[str, int], now: dict[str, int]) -> list[str]:
     """The months (of feed|month keys) whose submission in force differs, appeared or disappeared."""
     keys = {k for k in previous.keys() | now.keys() if previous.get(k) != now.get(k)}
     return sorted({k.split("|", 1)[1] for k in keys})
+
+
+def refreshed(previous: pl.DataFrame, months: list[str], fresh: pl.DataFrame) -> pl.DataFrame:
+    """The last cycle's rows of a frame by month, with the recomputed `months` replaced by `fresh`."""
+    return pl.concat([previous.filter(~pl.col("period").is_in(months)), fresh.select(previous.columns)])
 
 
 def fingerprint(ctx: Context, population: pl.DataFrame, rebases: pl.DataFrame) -> str:
@@ -56,24 +69,34 @@ def fingerprint(ctx: Context, population: pl.DataFrame, rebases: pl.DataFrame) -
     return digest.hexdigest()
 
 
-def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataFrame, full: bool) -> Plan:
-    """What the cycle up to `period` recomputes, from the mark the last cycle left."""
+def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataFrame, full: bool,
+               record_feeds: Iterable[str] = ()) -> Plan:
+    """What the cycle up to `period` recomputes, from the mark the last cycle left.
+
+    `record_feeds`: the feeds whose rows the mark must hold (the alert rules'
+    reads); a mark without one of them is not moved on from.
+    """
     inputs = store.current_inputs(conn, ctx.la_code, period)
     digest = fingerprint(ctx, population, store.read_rebases(conn, ctx.la_code))
     mark = None if full else store.read_cycle_mark(conn, ctx.la_code)
     if mark is None or mark["fingerprint"] != digest:
         return Plan(None, inputs, digest)
-    state = ChartState(_frame(mark["chart_series"]), _frame(mark["chart_tail"]))
-    return Plan(touched_months(mark["inputs"], inputs), inputs, digest, state, _frame(mark["chart_points"]),
-                _frame(mark["chart_values"]))
+    frames = {name: _frame(data) for name, data in mark["frames"].items()}
+    records = {feed: frames.get(RECORDS + feed) for feed in record_feeds}
+    if not {*CHART_FRAMES} <= frames.keys() or any(rows is None for rows in records.values()):
+        return Plan(None, inputs, digest)
+    return Plan(touched_months(mark["inputs"], inputs), inputs, digest,
+                ChartState(frames["chart_series"], frames["chart_tail"]), frames["chart_points"],
+                frames["chart_values"], records)
 
 
 def save_mark(conn: Connection, la_code: str, period: str, plan: Plan, state: ChartState,
-              points: pl.DataFrame, values: pl.DataFrame) -> None:
+              points: pl.DataFrame, values: pl.DataFrame, records: dict[str, pl.DataFrame]) -> None:
     """Leave the mark the next cycle plans from (in the transaction that stored the charts)."""
+    charts = dict(zip(CHART_FRAMES, (state.series, state.tail, points, values), strict=True))
+    frames = charts | {RECORDS + feed: rows for feed, rows in records.items()}
     store.save_cycle_mark(conn, la_code, period=period, fingerprint=plan.fingerprint, inputs=plan.inputs,
-                          chart_series=_parquet(state.series), chart_tail=_parquet(state.tail),
-                          chart_points=_parquet(points), chart_values=_parquet(values))
+                          frames={name: _parquet(frame) for name, frame in frames.items()})
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:

@@ -15,12 +15,12 @@ from prefect.cache_policies import NO_CACHE
 
 from radar.core.config import Context
 from radar.flows.benchmarks import compare
-from radar.flows.incremental import Plan, save_mark
+from radar.flows.incremental import Plan, refreshed, save_mark
 from radar.flows.pull import unreachable
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models import register as register_store
-from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint
+from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
 from radar.pipelines import alert_registry, alert_rules
 from radar.pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
 from radar.pipelines.charting import charted_values, event_counts, limit_bounds, polarities
@@ -32,6 +32,7 @@ from radar.pipelines.spc_state import ChartState, chart_state, materialise, upda
 KEYS = ["indicator", "breakdown"]
 ACTOR = "monthly_cycle"
 SIGNIFICANT = 12
+CHART_TABLES = {SpcPoint.__table__: [*KEYS, "period"], SpcSegment.__table__: [*KEYS, "segment"]}  # and their keys
 
 
 def target_frame(ctx: Context) -> pl.DataFrame:
@@ -48,22 +49,35 @@ def slow_drift(values: pl.DataFrame, period: str, summable: list[str]) -> pl.Dat
     return latest.select(*KEYS, "yoy_change", "rolling_12_total")
 
 
-def candidate_alerts(
-    ctx: Context, conn, points, summary, reported, status, period: str, held: list[str], today: date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every registered rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements.
+def alert_records(conn, la_code: str, period: str, plan: Plan) -> dict[str, pl.DataFrame]:
+    """The rows in force of the record feeds the alert rules read, for months up to `period`, with the columns
+    they read and the month (`alert_registry.record_reads`: nothing here names a rule, a feed or a column).
 
-    What is loaded is what the rules declare they read (`alert_registry.record_reads`):
-    nothing here names a rule, a record feed or a column.
+    After a mark, its rows with the recomputed months read anew.  Months after
+    `period` are left out, as they are of every other input of the cycle.
     """
+    def read(feed: str, columns: tuple[str, ...], months: list[str] | None) -> pl.DataFrame:
+        rows = store.current_records(conn, la_code, feed, months, columns=dict.fromkeys([*columns, "period"]))
+        return rows.filter(pl.col("period") <= period)
+
+    reads = alert_registry.record_reads()
+    if plan.records is None:
+        return {feed: read(feed, columns, None) for feed, columns in reads.items()}
+    return {feed: refreshed(plan.records[feed], plan.months, read(feed, columns, plan.months))
+            for feed, columns in reads.items()}
+
+
+def candidate_alerts(
+    ctx: Context, conn, points, summary, reported, records, status, period: str, held: list[str], today: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every registered rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements."""
     settings, la_code = ctx.alerts, ctx.la_code
     inputs = alert_registry.CycleInputs(
         catalogue=ctx.catalogue, settings=settings, period=period, scope=la_code,
         points=points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == ""),
         summary=summary, values=reported, targets=target_frame(ctx), comparison=compare(la_code, None),
         feed_status=status, received=store.current_periods(conn, la_code),
-        records={feed: store.current_records(conn, la_code, feed).select(columns)
-                 for feed, columns in alert_registry.record_reads().items()},
+        records={feed: records[feed].select(columns) for feed, columns in alert_registry.record_reads().items()},
         risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(),
     )
     candidates, improvements = alert_registry.run_checks(inputs)
@@ -117,13 +131,19 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
     return points, summarise(points, KEYS, targets), state
 
 
+def stored_rows(points: pl.DataFrame, table) -> pl.DataFrame:
+    """XmR points as a chart table stores them: `spc_point` a row per month, `spc_segment` a row per segment
+    with its mean, limits and label (the same on every point of it, so a new month rewrites one row, not all)."""
+    keys = CHART_TABLES[table]
+    return points.unique(keys, keep="last").select(c for c in table.columns.keys() if c not in ("id", "la_code"))
+
+
 def reported_values(la_code: str, period: str, plan: Plan) -> pl.DataFrame:
     """The stored indicator values up to `period`: after a mark, its values with the recomputed months read anew."""
     if plan.values is None:
         return queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period)
     recomputed = queries.indicator_values(engine(), la_code, months=plan.months)
-    kept = plan.values.filter(~pl.col("period").is_in(plan.months))
-    return pl.concat([kept, recomputed]).filter(pl.col("period") <= period).sort(*KEYS, "period")
+    return refreshed(plan.values, plan.months, recomputed).filter(pl.col("period") <= period).sort(*KEYS, "period")
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
@@ -136,21 +156,22 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
     held = alert_rules.held_feeds(status, period)
     with engine().begin() as conn:
         points, summary, charts = chart(ctx, conn, values, plan)
-        candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, status, period, held,
-                                                    today)
+        records = alert_records(conn, la_code, period, plan)
+        candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, records, status, period,
+                                                    held, today)
         state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
         drift = slow_drift(values, period, event_counts(ctx.catalogue))
         series_status = summary.join(drift, on=KEYS, how="left").select(
             *KEYS, latest_period="period", latest_value="value", variation="variation", assurance="assurance",
             label="label", yoy_change="yoy_change", rolling_12_total="rolling_12_total",
         )
-        columns = [c for c in SpcPoint.__table__.columns.keys() if c not in ("id", "la_code")]
-        stored = None if plan.points is None else plan.points.select(columns)
-        store.sync_series(conn, SpcPoint.__table__, la_code, points.select(columns), [*KEYS, "period"], stored)
+        for table, keys in CHART_TABLES.items():
+            stored = None if plan.points is None else stored_rows(plan.points, table)
+            store.sync_series(conn, table, la_code, stored_rows(points, table), keys, stored)
         store.sync_series(conn, SeriesStatus.__table__, la_code, series_status, KEYS)
         store.sync_series(conn, PositiveSignal.__table__, la_code, improvements.select(
             "key", "rule", "indicator", "breakdown", "period", "subgroup", "message", "evidence"), ["key"])
         counts = store.save_alerts(conn, la_code, state, transitions, ACTOR)
-        save_mark(conn, la_code, period, plan, charts, points, reported)
+        save_mark(conn, la_code, period, plan, charts, points, reported, records)
     return {"open_alerts": state.filter(pl.col("status") == "open").height, "alert_changes": transitions.height,
             "alerts_written": sum(counts.values())}

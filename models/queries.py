@@ -25,6 +25,7 @@ from radar.models.tables import (
     PositiveSignal,
     SeriesStatus,
     SpcPoint,
+    SpcSegment,
     Submission,
 )
 
@@ -192,12 +193,15 @@ SPC_SCHEMA = {
 
 
 def spc_points(engine: Engine, la_code: str, indicator: str, breakdown: str = "") -> pl.DataFrame:
-    """An indicator's XmR chart as the last cycle computed it, oldest month first."""
-    table = SpcPoint.__table__
+    """An indicator's XmR chart as the last cycle computed it, oldest month first: each month with its
+    segment's mean, limits and label."""
+    point, segment = SpcPoint.__table__, SpcSegment.__table__
     query = (
-        select(*(table.c[c] for c in SPC_SCHEMA))
-        .where(table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown)
-        .order_by(table.c.period)
+        select(*(point.c[c] if c in point.c else segment.c[c] for c in SPC_SCHEMA))
+        .join(segment, (segment.c.la_code == point.c.la_code) & (segment.c.indicator == point.c.indicator)
+              & (segment.c.breakdown == point.c.breakdown) & (segment.c.segment == point.c.segment))
+        .where(point.c.la_code == la_code, point.c.indicator == indicator, point.c.breakdown == breakdown)
+        .order_by(point.c.period)
     )
     return _read(engine, query, SPC_SCHEMA)
 

@@ -34,6 +34,7 @@ from radar.models.tables import (
     Alert,
     AuditEvent,
     CycleMark,
+    CycleMarkFrame,
     IndicatorValue,
     Observation,
     PseudonymKey,
@@ -47,6 +48,7 @@ OBSERVATION = Observation.__table__
 INDICATOR_VALUE = IndicatorValue.__table__
 AUDIT = AuditEvent.__table__
 CYCLE_MARK = CycleMark.__table__
+MARK_FRAME = CycleMarkFrame.__table__
 VALUE_COLUMNS = ("value", "numerator", "denominator", "note")
 DATA_STATUSES = ("accepted", "replaced")  # submissions whose rows are data (the others changed nothing)
 WITHDRAWN = "withdrawn"
@@ -206,15 +208,18 @@ def polars_schema(table: Table) -> dict[str, pl.DataType]:
     return {c.name: polars_type(c) for c in table.columns}
 
 
-def current_records(conn: Connection, la_code: str, feed_id: str, months: list[str] | None = None) -> pl.DataFrame:
-    """Rows of a record-level feed in force, for `months` (None: all)."""
+def current_records(conn: Connection, la_code: str, feed_id: str, months: list[str] | None = None,
+                    columns: Iterable[str] | None = None) -> pl.DataFrame:
+    """Rows of a record-level feed in force, for `months` (None: all), with `columns` (None: all)."""
     table = RECORD_TABLES[feed_id].__table__
+    selected = list(table.columns) if columns is None else [table.c[c] for c in columns]
     query = _in_months(
-        select(table)
+        select(*selected)
         .join(SUBMISSION, SUBMISSION.c.id == table.c.submission_id)
         .where(SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code), months
     )
-    return pl.read_database(query, conn, schema_overrides=polars_schema(table))
+    schema = polars_schema(table)
+    return pl.read_database(query, conn, schema_overrides={c.name: schema[c.name] for c in selected})
 
 
 def current_periods(conn: Connection, la_code: str) -> dict[str, list[str]]:
@@ -361,14 +366,21 @@ def current_inputs(conn: Connection, la_code: str, up_to: str) -> dict[str, int]
 
 
 def read_cycle_mark(conn: Connection, la_code: str) -> dict | None:
-    """The last cycle's mark (see `CycleMark`), None before the first."""
+    """The last cycle's mark (see `CycleMark`) with its `frames` (name -> Parquet bytes), None before the first."""
     row = conn.execute(select(CYCLE_MARK).where(CYCLE_MARK.c.la_code == la_code)).mappings().first()
-    return None if row is None else dict(row) | {"inputs": json.loads(row["inputs"])}
+    if row is None:
+        return None
+    frames = conn.execute(select(MARK_FRAME.c.name, MARK_FRAME.c.data).where(MARK_FRAME.c.la_code == la_code))
+    return dict(row) | {"inputs": json.loads(row["inputs"]), "frames": dict(frames.all())}
 
 
-def save_cycle_mark(conn: Connection, la_code: str, *, inputs: dict[str, int], **fields: Any) -> None:
+def save_cycle_mark(conn: Connection, la_code: str, *, inputs: dict[str, int], frames: dict[str, bytes],
+                    **fields: Any) -> None:
+    """Replace the partnership's mark and its frames (in the caller's transaction, with what they describe)."""
+    conn.execute(delete(MARK_FRAME).where(MARK_FRAME.c.la_code == la_code))
     conn.execute(delete(CYCLE_MARK).where(CYCLE_MARK.c.la_code == la_code))
     conn.execute(insert(CYCLE_MARK).values(la_code=la_code, inputs=json.dumps(inputs, sort_keys=True), **fields))
+    conn.execute(insert(MARK_FRAME), [{"la_code": la_code, "name": name, "data": data} for name, data in frames.items()])
 
 
 def record_cycle(conn: Connection, la_code: str, period: str, counts: dict[str, int]) -> None:

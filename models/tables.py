@@ -195,7 +195,7 @@ class Benchmark(SQLModel, table=True):
 
 
 class SpcPoint(SQLModel, table=True):
-    """One month of an indicator's XmR chart, as the last cycle computed it."""
+    """One month of an indicator's XmR chart, as the last cycle computed it; its limits are its segment's."""
 
     __tablename__ = "spc_point"
     __table_args__ = (Index("uq_spc_point", "la_code", "indicator", "breakdown", "period", unique=True),)
@@ -206,13 +206,31 @@ class SpcPoint(SQLModel, table=True):
     breakdown: str = Field(default="", max_length=64)
     period: str = Field(max_length=7)
     value: float | None = None
-    mean: float | None = None
-    lower: float | None = None
-    upper: float | None = None
     signal: str | None = Field(default=None, max_length=32)
     direction: str | None = Field(default=None, max_length=8)
     assessment: str | None = Field(default=None, max_length=16)
     segment: int = 0
+
+
+class SpcSegment(SQLModel, table=True):
+    """The mean, limits and label of one segment of an indicator's XmR chart (from its start or a re-base on).
+
+    They are kept once per segment, not on each of its months: a new month
+    moves the mean and limits of the whole latest segment, and stored per
+    point that rewrote every month of it each cycle.
+    """
+
+    __tablename__ = "spc_segment"
+    __table_args__ = (Index("uq_spc_segment", "la_code", "indicator", "breakdown", "segment", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    segment: int = 0
+    mean: float | None = None
+    lower: float | None = None
+    upper: float | None = None
     label: str = Field(default="ok", max_length=16)
 
 
@@ -508,10 +526,8 @@ class CycleMark(SQLModel, table=True):
 
     `inputs` (JSON) maps each feed|month it counted to the submission in force
     then; `fingerprint` digests the settings, catalogue, populations and
-    re-bases it computed with (any change means a full recompute).  The chart
-    state (`pipelines.spc_state`), the full XmR points it moves on from and the
-    indicator values it charted are kept as Parquet beside the SPC points: a
-    partnership's are a few hundred kilobytes, and are only ever read whole.
+    re-bases it computed with (any change means a full recompute).  The frames
+    it moves on from are in `CycleMarkFrame`.
     """
 
     __tablename__ = "cycle_mark"
@@ -520,7 +536,18 @@ class CycleMark(SQLModel, table=True):
     period: str = Field(max_length=7)
     fingerprint: str = Field(max_length=64)
     inputs: str = Field(sa_column=Column(Text, nullable=False))
-    chart_series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    chart_tail: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    chart_points: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    chart_values: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CycleMarkFrame(SQLModel, table=True):
+    """One frame the last cycle kept for the next, as Parquet: the XmR chart state, the full XmR points, the
+    indicator values it charted, the record rows the alert rules read.
+
+    A partnership's are a few hundred kilobytes and are only ever read whole,
+    so keeping them saves the next cycle reading and recomputing all history.
+    """
+
+    __tablename__ = "cycle_mark_frame"
+
+    la_code: str = Field(primary_key=True, max_length=9)
+    name: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

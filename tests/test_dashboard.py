@@ -29,6 +29,7 @@ from radar.models.tables import (
     PositiveSignal,
     SeriesStatus,
     SpcPoint,
+    SpcSegment,
     Submission,
 )
 from radar.pipelines.alert_rules import alert_ref
@@ -82,6 +83,10 @@ def spc_point(indicator: str, period: str, v: float | None, **extra) -> SpcPoint
     return SpcPoint(la_code=LA, indicator=indicator, period=period, value=v, **extra)
 
 
+def spc_segment(indicator: str, **extra) -> SpcSegment:
+    return SpcSegment(la_code=LA, indicator=indicator, **extra)
+
+
 def alert(rule: str, indicator: str | None, severity: str, subgroup: str, status: str, message: str,
           first: str, last: str, la_code: str = LA, **extra) -> Alert:
     key = f"{rule}|{indicator or extra.get('feed')}"
@@ -99,24 +104,23 @@ def benchmark(level: str, area_code: str, v: float | None, year: int = 2024, sym
 
 def signal_rows() -> list:
     """SPC points, series statuses, alerts, an improvement and DfE benchmarks."""
-    repeat = [
-        spc_point("cpp_repeat_rate", period, v, mean=20.0, lower=10.0, upper=30.0)
-        for period, v in zip(REPEAT_MONTHS[:-1], REPEAT_VALUES[:-1])
-    ]
+    repeat = [spc_point("cpp_repeat_rate", period, v) for period, v in zip(REPEAT_MONTHS[:-1], REPEAT_VALUES[:-1])]
     return [
         *(value(LA, "cpp_repeat_rate", period, v) for period, v in zip(REPEAT_MONTHS, REPEAT_VALUES)),
         *repeat,
-        spc_point("cpp_repeat_rate", "2025-04", 34.0, mean=20.0, lower=10.0, upper=30.0,
-                  signal="outside_limits", direction="high", assessment="concern"),
+        spc_segment("cpp_repeat_rate", mean=20.0, lower=10.0, upper=30.0),
+        spc_point("cpp_repeat_rate", "2025-04", 34.0, signal="outside_limits", direction="high", assessment="concern"),
         SeriesStatus(la_code=LA, indicator="cpp_repeat_rate", latest_period="2025-04", latest_value=34.0,
                      variation="special_cause_concern_high", label="ok"),
         # cin_rate has three months: too short for limits.
-        *(spc_point("cin_rate", p, v, label="too_short") for p, v in
+        spc_segment("cin_rate", label="too_short"),
+        *(spc_point("cin_rate", p, v) for p, v in
           (("2025-01", 322.5), ("2025-02", None), ("2025-04", 330.0))),
         SeriesStatus(la_code=LA, indicator="cin_rate", latest_period="2025-04", latest_value=330.0, label="too_short"),
         # mash_enquiries is seasonal: its chart is of adjusted values (the cycle's), its table as reported.
         value(LA, "mash_enquiries", "2025-04", 700),
-        spc_point("mash_enquiries", "2025-04", 655.5, label="too_short"),
+        spc_segment("mash_enquiries", label="too_short"),
+        spc_point("mash_enquiries", "2025-04", 655.5),
         # Active: open (one high, one medium, one low) or acknowledged (two medium, one of them first
         # raised in April); one resolved and one silenced are not active.
         alert("spc_outside_limits", "cpp_repeat_rate", "high", "pci", "open", SPC_MESSAGE, "2025-04", "2025-04",
