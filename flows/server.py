@@ -15,9 +15,10 @@ one-file ingest does not wait for a server of its own to start.
 A server that cannot start is reported as soon as its process exits (a bad
 database URL, an unwritable folder: some 15 seconds, the time its imports
 take), with the error its log ends with and the log's path; a port already
-in use is reported before anything starts.  `STARTUP_TIMEOUT_S` only bounds
-a start that neither answers nor fails, so a healthy but slow first start on
-a busy machine is not mistaken for a failure.
+in use is reported before anything starts.  A start that neither answers
+nor fails is said to be slow after `SLOW_NOTICE_S` and given up only after
+`STARTUP_TIMEOUT_S`, so a healthy but slow first start on a busy machine is
+not mistaken for a failure.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -39,9 +40,11 @@ import prefect
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
 SERVED_URL = "served-api-url"  # in Prefect's folder: the address of the server `radar serve` runs
-# The first start creates Prefect's database: about 15 s on a laptop, several times that on a loaded 2-core
-# machine.  A failing start exits well before this (and is reported then); this is for one that hangs.
-STARTUP_TIMEOUT_S = 60
+# The first start creates Prefect's database: about 15 s on a laptop, over 70 s on a 2-core machine at a load
+# average of 20 (60 s, the limit before, cut such starts short).  A failing start exits well before this and is
+# reported then; the limit is for one that hangs, which the operator is told about after SLOW_NOTICE_S.
+STARTUP_TIMEOUT_S = 180
+SLOW_NOTICE_S = 30
 ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*|.*\[Errno \d+\].*")  # "sqlalchemy.exc.OperationalError: ..."
 PR_SET_PDEATHSIG = 1
 
@@ -116,14 +119,24 @@ def _cause(log: Path, start: int) -> str:
     return f": {found[-1]}" if found else ""
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, log_start: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _to_stderr(notice: str) -> None:
+    print(notice, file=sys.stderr, flush=True)  # stdout is the command's output (JSON, a table)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, log_start: int, timeout: float,
+                        on_slow: Callable[[str], None]) -> None:
+    start = time.monotonic()
+    slow = start + SLOW_NOTICE_S
+    while time.monotonic() < start + timeout:
         if process.poll() is not None:
             raise ServerStartError(f"Prefect's server stopped while starting (exit code {process.returncode})"
                                    f"{_cause(log, log_start)}. Its log is {log}.")
         if _healthy(url):
             return
+        if time.monotonic() >= slow:
+            on_slow(f"Prefect's server is still starting after {SLOW_NOTICE_S} seconds (a busy machine?); waiting "
+                    f"up to {timeout:.0f} seconds in all. Its log is {log}.")
+            slow = float("inf")
         time.sleep(0.25)
     raise ServerStartError(f"Prefect's server did not start within {timeout:.0f} seconds; its log is {log}. "
                            "Check that RADAR_HOME is on a writable disk with free space.")
@@ -131,12 +144,13 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, log_star
 
 @contextlib.contextmanager
 def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, serving: bool = False,
-                   port: int | None = None) -> Iterator[str]:
+                   port: int | None = None, on_slow: Callable[[str], None] = _to_stderr) -> Iterator[str]:
     """Yield the API URL of a running Prefect server: the configured one, the one `radar serve` runs, or
     one started for this command.
 
     `serving` is `radar serve`'s own start: with Prefect's UI, and its address
-    recorded for the other commands until it stops.
+    recorded for the other commands until it stops.  `on_slow` is told once
+    when a start is taking longer than `SLOW_NOTICE_S`.
     """
     configured = get_current_settings().api.url
     if configured:
@@ -167,7 +181,7 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
             stdout=log_file, stderr=log_file, preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
     try:
-        _wait_until_healthy(url, process, log, log_start, timeout)
+        _wait_until_healthy(url, process, log, log_start, timeout, on_slow)
         if serving:
             _record(prefect_home, url)
         with temporary_settings({PREFECT_API_URL: url}):

@@ -7,7 +7,9 @@ trigger, one per partnership: a burst of files gives one cycle), `monthly-cycle`
 deployment concurrency limit of one queues a cycle behind a running one
 rather than running two; `deliver-alerts` follows every completed cycle.
 Schedules (cron, in the partnership's time zone) run the cycle, the chasing
-of late feeds and alert delivery retries even when nothing arrives.
+of late feeds and alert delivery retries even when nothing arrives.  The
+quarterly Board pack's deployment is built above this floor (radar.board_packs,
+which may use the dashboard's composition) and served with these.
 deploy/prefect.yaml declares the same deployments for a Prefect worker.
 """
 
@@ -45,6 +47,9 @@ from radar.validation.filenames import FileNameError, parse_file_name
 RUNS_AT_ONCE = 4  # flow runs this machine runs together (each is a process); a cycle is limited to one anyway
 REMIND_DAYS_BEFORE = 3  # a feed not yet received is reminded of this many days before its due day
 POLL_S = 0.5
+# What every Radar deployment has.  `_sync`: building one is synchronous wherever it is called; Prefect otherwise
+# hands back a coroutine whenever an event loop happens to be running in the thread (a test harness, a browser driver).
+DEPLOYMENT_OPTIONS = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"], "_sync": True}
 
 
 class InboxWatcher:
@@ -153,10 +158,7 @@ def chase_late_feeds(today: date | None = None) -> int:
 
 def deployments(config: PartnershipConfig) -> list[RunnerDeployment]:
     """Radar's deployments with their schedules and triggers (deploy/prefect.yaml declares the same)."""
-    service, tz = config.service, config.service.timezone
-    # `_sync`: this function is synchronous wherever it is called; Prefect otherwise hands back a coroutine
-    # whenever an event loop happens to be running in the thread (a test harness, a browser driver).
-    common = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"], "_sync": True}
+    service, tz, common = config.service, config.service.timezone, DEPLOYMENT_OPTIONS
 
     return [
         ingest_feed.to_deployment(name="ingest-feed", triggers=[DeploymentEventTrigger(
@@ -193,9 +195,9 @@ def watch_inbox() -> None:
     InboxWatcher(ctx.settings.inbox, ctx.config.service.stable_s).run(stop)
 
 
-def serve(on_ready: Callable[[], None]) -> None:
+def serve(to_serve: list[RunnerDeployment], on_ready: Callable[[], None]) -> None:
     """Register the deployments, start the inbox watcher, call `on_ready`, then run flow runs until stopped."""
-    asyncio.run(_serve(deployments(context().config), on_ready))
+    asyncio.run(_serve(to_serve, on_ready))
 
 
 async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[], None]) -> None:

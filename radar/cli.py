@@ -61,7 +61,8 @@ def _prefect(serving: bool = False, port: int | None = None) -> Iterator[str]:
     from radar.flows.server import ServerStartError, prefect_server
 
     try:
-        with prefect_server(prefect_home, serving=serving, port=port) as url:
+        with prefect_server(prefect_home, serving=serving, port=port,
+                            on_slow=lambda notice: console.print(f"[yellow]{notice}[/]")) as url:
             yield url
     except ServerStartError as error:
         console.print(f"[red]{error}[/]")
@@ -517,6 +518,15 @@ def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 85
     subprocess.run(command, check=False)
 
 
+def served_deployments(config) -> list:
+    """What `radar serve` runs and deploy/prefect.yaml declares: the flows' deployments and the quarterly Board
+    pack's, which sits above the flows because it is composed by the dashboard (radar.board_packs)."""
+    from radar.board_packs import deployment
+    from radar.flows.service import deployments
+
+    return [*deployments(config), deployment(config)]
+
+
 @app.command()
 def serve(
     prefect_port: Annotated[int, typer.Option(help="Port of Prefect's server and UI on localhost (0: any free one).")] = 4200,
@@ -524,7 +534,8 @@ def serve(
     no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")] = False,
 ) -> None:
     """Run Radar as a service: watch the inbox, ingest what arrives, run the cycle, deliver alerts, chase late
-    feeds and pull sources, on Prefect (flows/service.py). Other radar commands use its server meanwhile."""
+    feeds, pull sources and write the quarterly Board pack, on Prefect (flows/service.py). Other radar commands use
+    its server meanwhile."""
     settings = Settings.from_env()
     with _prefect(serving=True, port=prefect_port) as url:
         from radar.flows.server import die_with_parent
@@ -545,7 +556,7 @@ def serve(
                   f"dashboard {board_url} (Ctrl+C to stop)", flush=True)
 
         try:
-            run_service(ready)
+            run_service(served_deployments(get_context().config), ready)
         except KeyboardInterrupt:
             pass
         finally:

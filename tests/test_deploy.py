@@ -50,6 +50,7 @@ def test_deployments_are_radars_flows(prefect_yaml):
         "deliver-alerts": "flows/service.py:deliver_alerts",
         "chase-late-feeds": "flows/service.py:chase_late_feeds",
         "pull-feeds": "flows/pull.py:pull_feeds",
+        "board-pack": "radar/board_packs.py:board_pack",
     }
 
 
@@ -66,7 +67,7 @@ def test_parameters_exist_and_unattended_runs_get_every_required_one(prefect_yam
             assert set(required) <= given, f"{deployment['name']} runs unattended without {set(required) - given}"
 
 
-def test_schedules_are_every_15_minutes_and_monthly_after_the_last_due_day(prefect_yaml):
+def test_schedules_are_every_15_minutes_monthly_after_the_last_due_day_and_quarterly(prefect_yaml):
     from prefect.client.schemas.schedules import CronSchedule
 
     schedules = {d["name"]: d.get("schedules", []) for d in prefect_yaml["deployments"]}
@@ -74,16 +75,20 @@ def test_schedules_are_every_15_minutes_and_monthly_after_the_last_due_day(prefe
     (cycle,) = schedules["monthly-cycle"]
     CronSchedule(cron=cycle["cron"], timezone=cycle["timezone"])  # raises on a cron Prefect rejects
     assert cycle["cron"].split()[2:] == ["21", "*", "*"]  # bromley.toml's latest due day is the 20th
+    (pack,) = schedules["board-pack"]
+    CronSchedule(cron=pack["cron"], timezone=pack["timezone"])
+    day, months = pack["cron"].split()[2:4]
+    assert int(day) > 21 and months == "1,4,7,10"  # quarterly, after the cycle for the quarter's last month
 
 
 def test_schedules_triggers_and_limits_are_those_radar_serve_runs(prefect_yaml):
-    """deploy/prefect.yaml and `radar serve` (flows/service.deployments) declare the same automation."""
+    """deploy/prefect.yaml and `radar serve` (radar.cli.served_deployments) declare the same automation."""
     from prefect.events import DeploymentTriggerTypes
 
+    from radar.cli import served_deployments
     from radar.core.config import get_context
-    from radar.flows.service import deployments
 
-    served = {d.name: d for d in deployments(get_context().config)}
+    served = {d.name: d for d in served_deployments(get_context().config)}
     declared = {d["name"]: d for d in prefect_yaml["deployments"] if d["name"] in served}
     assert set(declared) == set(served)
     for name, deployment in served.items():

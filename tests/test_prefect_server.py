@@ -14,6 +14,7 @@ import time
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from radar.flows import server
 from radar.flows.server import ServerStartError, prefect_server
 
 # A command that starts a server, prints its process id, then either returns or waits to be killed.
@@ -79,11 +80,14 @@ def test_a_configured_server_is_used_and_nothing_is_started(tmp_path):
     assert not (tmp_path / "prefect").exists()
 
 
-def test_a_server_that_does_not_start_in_time_is_reported_with_its_log(tmp_path):
+def test_a_slow_start_is_announced_then_given_up_with_its_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "SLOW_NOTICE_S", 0)
+    notices = []
     with temporary_settings({PREFECT_API_URL: None}):
         with pytest.raises(ServerStartError, match=r"did not start within 0 seconds; its log is .*server\.log"):
-            with prefect_server(tmp_path / "prefect", timeout=0.01):
+            with prefect_server(tmp_path / "prefect", timeout=0.01, on_slow=notices.append):
                 pass
+    assert len(notices) == 1 and "still starting" in notices[0] and "server.log" in notices[0]
 
 
 def test_a_server_that_fails_to_start_is_reported_with_its_cause_when_it_exits(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """`radar serve` end to end (one server for the session, stopped at the end): a corrected file dropped into
 the inbox updates the indicators and opens its alert with nobody running a command; meanwhile `radar ingest`
-attaches to the served Prefect server instead of starting its own."""
+attaches to the served Prefect server instead of starting its own, and a file it stores brings the cycle as an
+inbox arrival does; the quarterly Board pack's deployment writes its PDF under RADAR_HOME."""
 
 from __future__ import annotations
 
@@ -32,6 +33,41 @@ def test_served_server_is_recorded_and_used_by_other_commands(served):
     assert json.loads(result.stdout)[0]["status"] == "duplicate"
     runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}).json()
     assert any(r["parameters"].get("paths") == [str(feeds / "yos_monthly__2019-04.csv")] for r in runs)
+
+
+def deployment_runs(api: str, name: str, **states) -> list[dict]:
+    """The flow runs of one of the served deployments (its name is also its flow's)."""
+    deployment = httpx.get(f"{api}/deployments/name/{name}/{name}").json()
+    return httpx.post(f"{api}/flow_runs/filter", json={"limit": 200, "flow_runs": {
+        "deployment_id": {"any_": [deployment["id"]]}, **states}}).json()
+
+
+def test_a_file_stored_by_radar_ingest_brings_the_served_cycle(served):
+    """Nobody runs `radar cycle`: the value a hand-ingested file corrects shows once the trigger's cycle has run."""
+    home, env, feeds, _, api = served
+    value = service.RAISED_TO // 2  # not the inbox test's value, so that test still starts from the original
+
+    def shown() -> bool:
+        return any(r["indicator"] == service.INDICATOR and r["period"] == service.PERIOD and r["value"] == value
+                   for r in json.loads(service.radar("indicators", "--json", env=env).stdout))
+
+    assert not shown()
+    corrected = service.corrected(feeds / service.FEED_FILE, home / service.FEED_FILE, value)
+    result = service.radar("ingest", "--json", str(corrected), env=env)
+    assert json.loads(result.stdout)[0]["status"] == "replaced"
+    service.wait_for(shown, EFFECT_TIMEOUT_S, "the cycle after radar ingest")
+    assert deployment_runs(api, "monthly-cycle", state={"type": {"any_": ["COMPLETED"]}})
+
+
+def test_the_board_pack_deployment_writes_the_latest_months_pdf_whole(served):
+    home, _, _, _, api = served
+    deployment = httpx.get(f"{api}/deployments/name/board-pack/board-pack").json()
+    assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 7 22 1,4,7,10 *"]
+    httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run", json={}).raise_for_status()
+    pack = home / "board-packs" / f"board-pack-{service.PERIOD}.pdf"  # the latest month the cycle has run
+    service.wait_for(pack.exists, EFFECT_TIMEOUT_S, "the Board pack")
+    assert pack.read_bytes().startswith(b"%PDF") and pack.read_bytes().rstrip().endswith(b"%%EOF")
+    assert [p.name for p in pack.parent.iterdir()] == [pack.name]  # renamed into place, nothing half-written
 
 
 def test_a_corrected_file_in_the_inbox_updates_indicators_and_alerts_by_itself(served):
