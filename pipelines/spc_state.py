@@ -81,17 +81,25 @@ def _tail_length(settings: SpcSettings) -> int:
 
 
 def chart_state(points: pl.DataFrame, keys: list[str], settings: SpcSettings) -> ChartState:
-    """The state of every series in `points` (the output of `xmr` over each series' whole history)."""
-    latest = points.filter(pl.col("segment") == pl.col("segment").max().over(keys))
+    """The state of every series in `points` (the output of `xmr` over each series' whole history).
+
+    One group_by over an integer series id (`sorted_series`), with the rows
+    in series and month order: the string keys are hashed once, and the
+    brackets around each threshold read the segment's own mean and mean
+    moving range from each row, where a second group_by would join them back.
+    """
+    ordered = sorted_series(points, keys)
+    latest = ordered.filter(pl.col("segment") == pl.col("segment").max().over(SERIES))
     x = pl.col("value").fill_nan(None)
     in_baseline = x.is_not_null()
     if settings.baseline_points is not None:
-        in_baseline &= x.is_not_null().cum_sum().over(keys, order_by="period") <= settings.baseline_points
+        in_baseline &= x.is_not_null().cum_sum().over(SERIES) <= settings.baseline_points
     latest = latest.with_columns(x.alias(X), in_baseline.alias("_baseline"))
     base_x = pl.when(pl.col("_baseline")).then(pl.col(X))
     base_mr = pl.when(pl.col("_baseline")).then(pl.col("mr"))
-    last = pl.col("period") == pl.col("period").max().over(keys)
-    series = latest.group_by(keys).agg(
+    thresholds = _thresholds(pl.col("mean"), pl.col("mr_mean"))
+    series = latest.group_by(SERIES).agg(
+        *[pl.col(k).first() for k in keys],
         pl.col("segment").first(),
         *[pl.col(c).first() for c in SEGMENT_COLUMNS],
         pl.col(X).count().alias("n_obs"),
@@ -101,26 +109,20 @@ def chart_state(points: pl.DataFrame, keys: list[str], settings: SpcSettings) ->
         base_mr.sum().alias("sum_mr"),
         pl.col(X).min().alias("x_min"),
         pl.col(X).max().alias("x_max"),
-        pl.col("period").max().alias("last_period"),
-        pl.col(X).filter(last).first().alias("last_x"),
+        pl.col("period").last().alias("last_period"),
+        pl.col(X).last().alias("last_x"),
+        # The nearest values either side of each threshold, from the segment's values.
+        *[
+            expr
+            for name, t in thresholds.items()
+            for expr in (
+                pl.when(pl.col(X) <= t).then(pl.col(X)).max().alias(f"{name}_below"),
+                pl.when(pl.col(X) > t).then(pl.col(X)).min().alias(f"{name}_above"),
+            )
+        ],
     )
-    # The nearest values either side of each threshold, from the segment's values.
-    thresholds = _thresholds(pl.col("_mean"), pl.col("_mr_mean"))
-    brackets = latest.join(
-        series.select(*keys, pl.col("mean").alias("_mean"), pl.col("mr_mean").alias("_mr_mean")), on=keys
-    ).group_by(keys).agg(
-        expr
-        for name, t in thresholds.items()
-        for expr in (
-            pl.col(X).filter(pl.col(X) <= t).max().alias(f"{name}_below"),
-            pl.col(X).filter(pl.col(X) > t).min().alias(f"{name}_above"),
-        )
-    )
-    tail = latest.sort(*keys, "period").group_by(keys, maintain_order=True).tail(_tail_length(settings))
-    return ChartState(
-        series=series.join(brackets, on=keys).sort(keys),
-        tail=tail.select(*keys, *VALUES, "segment"),
-    )
+    tail = latest.group_by(SERIES, maintain_order=True).tail(_tail_length(settings))
+    return ChartState(series=series.sort(SERIES).drop(SERIES), tail=tail.select(*keys, *VALUES, "segment"))
 
 
 def update(
