@@ -44,27 +44,52 @@ def month_index(period: pd.Series) -> pd.Series:
 
 
 def count_records(catalogue: Catalogue, feed_id: str, records: pd.DataFrame, delivered: pd.DataFrame) -> pd.DataFrame:
-    """Each record indicator per authority and delivered month, with explicit zeros."""
+    """Each record indicator per authority and delivered month, with explicit zeros.
+
+    As a pandas user counting 20 million rows would: the grouping columns as
+    `category` (each string hashed once), one groupby into cells that every
+    row count is a sum of, one `nunique` groupby per breakdown of the distinct
+    counts, and the rest on the small frames.
+    """
+    specs = [(ind, ind.from_records) for ind in catalogue.indicators_of(feed_id) if ind.from_records]
+    columns = sorted({c for _, spec in specs for c in (spec.by, *spec.where) if c})
+    coded = records[[*CELL, *columns]].astype("category")
+    cells = coded.groupby([*CELL, *columns], observed=True, sort=False).size().rename("n").reset_index()
     frames = []
-    for ind in catalogue.indicators_of(feed_id):
-        spec = ind.from_records
-        if spec is None:
-            continue
-        rows = records
-        for column, allowed in spec.where.items():
-            rows = rows[rows[column].isin(allowed)]
-        parts = [_count(rows, spec, delivered, CELL).assign(breakdown="")]
+    for ind, spec in specs:
+        parts = [_zero_filled(_counted(spec, cells, records, coded, CELL), delivered, CELL).assign(breakdown="")]
         if spec.by:
             grid = delivered.merge(pd.DataFrame({"breakdown": catalogue.breakdown_values(ind)}), how="cross")
-            parts.append(_count(rows.rename(columns={spec.by: "breakdown"}), spec, grid, [*CELL, "breakdown"]))
+            split = _counted(spec, cells, records, coded, [*CELL, spec.by]).rename_axis([*CELL, "breakdown"])
+            parts.append(_zero_filled(split, grid, [*CELL, "breakdown"]))
         frames += [part.assign(indicator=ind.id) for part in parts]
     return pd.concat(frames, ignore_index=True)
 
 
-def _count(rows: pd.DataFrame, spec, grid: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    grouped = rows.groupby(keys, sort=False)
-    counted = grouped.size() if spec.count == "rows" else grouped[spec.column].nunique()
-    out = grid.merge(counted.rename("value").reset_index(), on=keys, how="left")
+def _counted(spec, cells: pd.DataFrame, records: pd.DataFrame, coded: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """One indicator's count by `keys` (the cell, or the cell and its breakdown): a sum of cells, or distinct values."""
+    if spec.count == "rows":
+        return cells[_where(cells, spec)].groupby(keys, observed=True)["n"].sum()
+    values, groups = records[spec.column], coded[keys]
+    if spec.where:
+        kept = _where(coded, spec)
+        values, groups = values[kept], groups[kept]
+    return values.groupby([groups[k] for k in keys], observed=True).nunique()
+
+
+def _where(frame: pd.DataFrame, spec) -> pd.Series:
+    """The rows an indicator counts."""
+    kept = pd.Series(True, index=frame.index)
+    for column, allowed in spec.where.items():
+        kept &= frame[column].isin(allowed)
+    return kept
+
+
+def _zero_filled(counted: pd.Series, grid: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`counted` (indexed by `keys`) on every row of `grid`, zero where nothing was counted."""
+    counted = counted.rename("value").reset_index()
+    counted[keys] = counted[keys].astype({k: grid[k].dtype for k in keys})
+    out = grid.merge(counted, on=keys, how="left")
     return out.assign(value=out["value"].fillna(0).astype("float64"))
 
 
