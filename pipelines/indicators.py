@@ -215,38 +215,37 @@ def derive(catalogue: Catalogue, base: pl.DataFrame, population: pl.DataFrame, b
 
     `population` has columns (`by`,) period, population, population_year and
     carried_forward (bool): a rate that used a carried-forward estimate says so.
+
+    One frame, one join: the child population is one more denominator (with
+    breakdown "" and its note), and each numerator row looks its denominator
+    up by its own breakdown when the denominator is broken down the same way,
+    else by the total.
     """
     by = list(by)
-    spec = derivations(catalogue)
-    numerators = spec.join(
+    keys = [*by, "period", "denominator_id", "_denominator_breakdown"]
+    numerators = derivations(catalogue).join(
         base.rename({"indicator": "numerator_id", "value": "numerator"}), on="numerator_id"
-    ).filter(pl.col("by_breakdown") | (pl.col("breakdown") == ""))
+    ).filter(pl.col("by_breakdown") | (pl.col("breakdown") == "")).with_columns(
+        pl.when(pl.col("denominator_by_breakdown")).then(pl.col("breakdown")).otherwise(pl.lit(""))
+        .alias("_denominator_breakdown")
+    )
     population_rows = population.select(
         *by,
         "period",
         pl.lit(POPULATION).alias("denominator_id"),
+        pl.lit("").alias("_denominator_breakdown"),
         pl.col("population").cast(pl.Float64).alias("denominator"),
         pl.when(pl.col("carried_forward"))
         .then(pl.format("child population: mid-{} estimate carried forward", pl.col("population_year")))
         .otherwise(pl.lit(""))
         .alias("population_note"),
     )
-    denominators = base.select(
-        *by, "period", pl.col("indicator").alias("denominator_id"), "breakdown", pl.col("value").alias("denominator")
+    counts = base.select(
+        *by, "period", pl.col("indicator").alias("denominator_id"), pl.col("breakdown").alias("_denominator_breakdown"),
+        pl.col("value").alias("denominator"), pl.lit("").alias("population_note"),
     )
-    by_breakdown = numerators.filter(pl.col("denominator_by_breakdown")).join(
-        denominators, on=[*by, "period", "denominator_id", "breakdown"], how="left"
-    )
-    on_total = numerators.filter(~pl.col("denominator_by_breakdown") & (pl.col("denominator_id") != POPULATION)).join(
-        denominators.filter(pl.col("breakdown") == "").drop("breakdown"), on=[*by, "period", "denominator_id"],
-        how="left",
-    )
-    on_population = numerators.filter(pl.col("denominator_id") == POPULATION).join(
-        population_rows, on=[*by, "period", "denominator_id"], how="left"
-    )
-    joined = pl.concat([by_breakdown, on_total, on_population], how="diagonal")
-    if "population_note" not in joined.columns:
-        joined = joined.with_columns(population_note=pl.lit(""))
+    denominators = pl.concat([counts, population_rows])
+    joined = numerators.join(denominators, on=keys, how="left")
     return joined.select(
         *by,
         "period",
