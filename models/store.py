@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import types as sa_types
 
-from radar.models.bulk import insert_frame
+from radar.models.bulk import insert_frame, update_frame
 from radar.models.tables import (
     RECORD_TABLES,
     Alert,
@@ -256,23 +256,24 @@ def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str
             select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope), conn,
             schema_overrides={"id": pl.Int64, **schema},
         )
-        address, by = table.c.id == bindparam("row_id"), {"id": "row_id"}
+        match, within = ["id"], []  # an id is its row
     else:
-        address = and_(*scope, *[table.c[k] == bindparam(f"row_{k}") for k in keys])
-        by = {k: f"row_{k}" for k in keys}
+        match, within = keys, scope
     new = rows.join(stored, on=keys, how="anti", nulls_equal=True)
     gone = stored.join(rows, on=keys, how="anti", nulls_equal=True)
     changed = rows.join(stored, on=keys, how="inner", suffix="_old", nulls_equal=True).filter(
         pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_old")) for c in values)
     )
     if not gone.is_empty():
-        conn.execute(delete(table).where(address), gone.select(pl.col(c).alias(b) for c, b in by.items()).to_dicts())
-    if not changed.is_empty():
-        changed = changed.drop([k for k in keys if k not in by]).rename(by).select(*by.values(), *values)
-        conn.execute(update(table).where(address), [r | touch for r in changed.iter_rows(named=True)])
-    constants = {c: pl.lit(v) for c, v in (fixed | touch).items()}
-    insert_frame(conn, table, new.select(*keys, *values).with_columns(**constants))
+        address = and_(*within, *[table.c[c] == bindparam(f"match_{c}") for c in match])
+        conn.execute(delete(table).where(address), gone.select(pl.col(c).alias(f"match_{c}") for c in match).to_dicts())
+    update_frame(conn, table, changed.select(*match, *values).with_columns(**_literals(touch)), match, within)
+    insert_frame(conn, table, new.select(*keys, *values).with_columns(**_literals(fixed | touch)))
     return {"inserted": new.height, "updated": changed.height, "deleted": gone.height}
+
+
+def _literals(columns: dict[str, Any]) -> dict[str, pl.Expr]:
+    return {c: pl.lit(v) for c, v in columns.items()}
 
 
 def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, up_to: str,
