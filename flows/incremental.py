@@ -26,7 +26,6 @@ from radar.core.config import Context
 from radar.models import store
 from radar.pipelines.spc_state import ChartState
 
-
 CHART_FRAMES = ("chart_series", "chart_tail", "chart_points", "chart_values")  # the mark's frames of the charts
 RECORDS = "records:"  # and records:<feed>, the rows of a record feed that the alert rules read
 

@@ -93,11 +93,15 @@ def register_risks(ctx: Context, conn, today: date) -> list[dict]:
 
 
 def current_feed_status(ctx: Context, period: str, today: date) -> pl.DataFrame:
-    """Each feed's status for every month from the first delivery to `period`, as of `today`."""
-    submissions = queries.submissions(engine(), ctx.la_code)
+    """Each feed's status for `period`, as of `today` (none for a month before the first delivery).
+
+    A month's status depends on that month's files alone, and the rules read
+    only the cycle's month, so no other month's files are read.
+    """
     due_days = {f.id: ctx.config.due_day(ctx.catalogue, f.id) for f in ctx.catalogue.feeds}
-    first = submissions["period"].drop_nulls().min() or period
-    return feed_status(expected_submissions(ctx.catalogue, due_days, first, period), submissions, today)
+    first = queries.first_period(engine(), ctx.la_code) or period
+    expected = expected_submissions(ctx.catalogue, due_days, max(first, period), period)  # empty if first > period
+    return feed_status(expected, queries.submissions(engine(), ctx.la_code, period), today)
 
 
 def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame, ChartState]:
@@ -135,7 +139,7 @@ def stored_rows(points: pl.DataFrame, table) -> pl.DataFrame:
     """XmR points as a chart table stores them: `spc_point` a row per month, `spc_segment` a row per segment
     with its mean, limits and label (the same on every point of it, so a new month rewrites one row, not all)."""
     keys = CHART_TABLES[table]
-    return points.unique(keys, keep="last").select(c for c in table.columns.keys() if c not in ("id", "la_code"))
+    return points.unique(keys, keep="last").select(c.name for c in table.columns if c.name not in ("id", "la_code"))
 
 
 def reported_values(la_code: str, period: str, plan: Plan) -> pl.DataFrame:

@@ -65,14 +65,20 @@ def store_version(engine: Engine) -> int:
         return connection.execute(select(func.max(AuditEvent.__table__.c.id))).scalar() or 0
 
 
-def submissions(engine: Engine, la_code: str) -> pl.DataFrame:
-    """Every file received, in order of arrival (all statuses, current or not)."""
+def submissions(engine: Engine, la_code: str, period: str | None = None) -> pl.DataFrame:
+    """Every file received (for the month `period`, or all), in order of arrival (all statuses, current or not)."""
     query = (
         select(*(SUBMISSION.c[name] for name in SUBMISSION_SCHEMA))
-        .where(SUBMISSION.c.la_code == la_code)
+        .where(SUBMISSION.c.la_code == la_code, *([] if period is None else [SUBMISSION.c.period == period]))
         .order_by(SUBMISSION.c.received_at, SUBMISSION.c.id)
     )
     return _read(engine, query, SUBMISSION_SCHEMA)
+
+
+def first_period(engine: Engine, la_code: str) -> str | None:
+    """The earliest month any file was received for (None before the first)."""
+    with engine.connect() as connection:
+        return connection.execute(select(func.min(SUBMISSION.c.period)).where(SUBMISSION.c.la_code == la_code)).scalar()
 
 
 def rejected_submissions(engine: Engine, la_code: str) -> pl.DataFrame:
