@@ -171,8 +171,15 @@ def repeat_missing_counts(
     if not windows:
         return pl.DataFrame(schema=COUNTS_SCHEMA)
     frame = pl.DataFrame(windows, schema={"period": pl.String, "from": pl.Date, "to": pl.Date}, orient="row")
+    # An episode can only be in the windows of the months from its start to window_days - 1 days later:
+    # joined on those (a few per episode) rather than on every month of the history.
+    start = pl.col("start_date")
+    months = pl.date_ranges(start.dt.month_start(), start.dt.offset_by(f"{counting.window_days - 1}d").dt.month_start(),
+                            interval="1mo")
     repeats = (
-        frame.join(episodes.select("child_ref", "start_date"), how="cross")
+        episodes.select("child_ref", "start_date", period=months).explode("period")
+        .with_columns(pl.col("period").dt.strftime("%Y-%m"))
+        .join(frame, on="period")
         .filter(pl.col("start_date").is_between(pl.col("from"), pl.col("to")))
         .group_by("period", "child_ref")
         .agg(episodes=pl.len())
