@@ -151,3 +151,34 @@ def test_many_authorities_at_once_give_each_authoritys_own_values(catalogue):
     assert timeliness == [("A", pytest.approx(90.0)), ("B", pytest.approx(25.0))]
     enquiries = out.filter((pl.col("indicator") == "mash_enquiries") & (pl.col("breakdown") == ""))
     assert enquiries.select("la_code", "value").rows() == [("A", 1.0), ("B", 0.0)]
+
+
+def test_a_missing_category_counts_in_the_total_only(catalogue):
+    # The grouping packs each column's codes into one integer, null as a code of its own.
+    records = mash([
+        ("2019-07", "a", None, "referral_to_csc"),
+        ("2019-07", "b", "police", None),
+        ("2019-07", "c", "police", "referral_to_csc"),
+    ])
+    out = count_records(catalogue, "mash_contacts", records, months("2019-07"))
+    assert value(out, "mash_enquiries", "2019-07") == 3
+    assert value(out, "mash_enquiries", "2019-07", "police") == 2
+    assert value(out, "mash_referrals", "2019-07") == 2
+    assert value(out, "mash_referrals", "2019-07", "police") == 1
+
+
+def test_group_keys_too_wide_to_pack_are_grouped_as_they_are(catalogue):
+    # Integer authority codes 2**62 apart leave no room for the month beside them in one integer.
+    far = [-(2**62), 2**62]
+    records = pl.concat([
+        mash([("2019-07", "a", "police", "early_help"), ("2019-08", "b", "health", "early_help")]).with_columns(
+            la_code=pl.lit(code)
+        )
+        for code in far
+    ]).vstack(mash([("2019-07", "c", "police", "early_help")]).with_columns(la_code=pl.lit(far[0])))
+    delivered = pl.DataFrame({"la_code": [far[0], far[0], far[1], far[1]], "period": ["2019-07", "2019-08"] * 2})
+    out = count_records(catalogue, "mash_contacts", records, delivered, by=["la_code"])
+    police = out.filter(indicator="mash_enquiries", breakdown="police", period="2019-07")
+    assert police.sort("la_code").select("la_code", "value").rows() == [(far[0], 2.0), (far[1], 1.0)]
+    children = out.filter(indicator="mash_children", breakdown="", period="2019-07")
+    assert children.sort("la_code")["value"].to_list() == [2.0, 1.0]
