@@ -7,7 +7,8 @@ the seasonal baseline, XmR limits (clamped to what each unit allows) and the
 four MDC rules as NHSRplotthedots 0.2.2 has them, the summary, and the
 concerns and improvements at the latest month.  It is written the way a
 pandas user would write it for speed: groupby / transform / merge / shift over
-the whole frame, series numbered once and windows keyed on integers, no Python
+the whole frame, the records' grouping columns as `category` and counted in
+one groupby, series numbered once and windows keyed on integers, no Python
 loop per series or per authority (the only loops are over catalogue
 indicators, as in the polars path).  bench/national.py asserts both paths
 agree on a sample before timing them.
