@@ -4,13 +4,14 @@ from datetime import date
 
 import polars as pl
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
-from radar.models import store
-from radar.models.engine import make_engine, upgrade
+from radar.models import queries, store
+from radar.models.engine import alembic_config, make_engine, upgrade
 from radar.models.tables import (
     AuditEvent,
     IndicatorValue,
@@ -140,3 +141,36 @@ def test_values_after_the_cycle_month_are_left_alone(engine):
         store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
         counts = store.save_indicator_values(conn, LA, values(50.0).head(1), up_to="2020-01")
     assert counts == {"inserted": 0, "updated": 1, "deleted": 0}
+
+
+def migrate(engine, revision: str, step=command.upgrade) -> None:
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        step(cfg, revision)
+
+
+def test_charts_read_the_same_once_limits_are_kept_per_segment(store_url):
+    """Migration 0008 keeps a chart's mean, limits and label once per segment instead of on every point:
+    a chart reads the same after it, and again after going back."""
+    engine = make_engine(store_url)
+    migrate(engine, "0007")
+    points = [  # two segments (a re-base from March); the second too short for limits
+        ("2020-01", 10.0, 12.0, 6.0, 18.0, None, "ok", 0), ("2020-02", 19.0, 12.0, 6.0, 18.0, "outside_limits", "ok", 0),
+        ("2020-03", 30.0, None, None, None, None, "too_short", 1),
+    ]
+    columns = "period, value, mean, lower, upper, signal, label, segment"
+    with engine.begin() as conn:
+        conn.execute(text(f"insert into spc_point (la_code, indicator, breakdown, {columns}) values "
+                          f"('{LA}', 'cla_rate', '', :p, :v, :m, :lo, :up, :s, :la, :seg)"),
+                     [dict(zip(["p", "v", "m", "lo", "up", "s", "la", "seg"], point)) for point in points])
+    migrate(engine, "head")
+    chart = queries.spc_points(engine, LA, "cla_rate")
+    assert chart.select("period", "value", "mean", "lower", "upper", "signal", "label").rows() == [
+        p[:7] for p in points]
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from spc_segment")).scalar() == 2
+    migrate(engine, "0007", command.downgrade)
+    with engine.connect() as conn:
+        assert conn.execute(text(f"select {columns} from spc_point order by period")).all() == points
+    engine.dispose()
