@@ -157,7 +157,8 @@ def chase_late_feeds(today: date | None = None) -> int:
 
 
 def deployments(config: PartnershipConfig) -> list[RunnerDeployment]:
-    """Radar's deployments with their schedules and triggers (deploy/prefect.yaml declares the same)."""
+    """The flows' deployments with their schedules and triggers; `radar serve` adds the Board pack's
+    (radar.cli.served_deployments), and deploy/prefect.yaml declares them all."""
     service, tz, common = config.service, config.service.timezone, DEPLOYMENT_OPTIONS
 
     return [
