@@ -359,6 +359,12 @@ def latest_cycle(conn: Connection, la_code: str) -> str | None:
         AUDIT.c.la_code == la_code, AUDIT.c.action == CYCLE_COMPLETED)).scalar()
 
 
+def latest_submitted(conn: Connection, la_code: str) -> str | None:
+    """The latest month any file in force is for (None while the store has none)."""
+    return conn.execute(select(func.max(SUBMISSION.c.period)).where(
+        SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code)).scalar()
+
+
 def current_inputs(conn: Connection, la_code: str, up_to: str) -> dict[str, int]:
     """feed|month -> the submission in force, for every month up to `up_to`: what a cycle computes from."""
     rows = conn.execute(select(SUBMISSION.c.feed_id, SUBMISSION.c.period, SUBMISSION.c.id).where(

@@ -14,11 +14,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from feedfiles import write_aggregate
 from prefect.logging import disable_run_logger
 
 from radar.core.config import Source, get_context
-from radar.flows import pull
+from radar.flows import events, pull
 from radar.flows.files import sha256_of
+from radar.flows.ingest import announce_stored, ingest_path
 from radar.flows.service import InboxWatcher
 
 NAME = "yos_monthly__2020-03.csv"
@@ -269,3 +271,15 @@ def test_chasing_reminds_each_late_feeds_data_lead_once(home, monkeypatch):
         assert chase_late_feeds.fn(date(2020, 4, 25)) == 0  # the same reminders are not stored or sent twice
     with engine().connect() as conn:
         assert {m["key"] for m in outbox.messages(conn, ctx.la_code)} == {m["key"] for m in messages}
+
+
+def test_a_burst_ending_with_an_older_month_still_cycles_the_newest(home, catalogue, monkeypatch):
+    """The debounced cycle runs with the last event's month: after files for April then March, that is April."""
+    heard = []
+    monkeypatch.setattr(events, "emit_event", lambda name, resource, payload: heard.append((name, payload)))
+    for period in ("2020-04", "2020-03"):
+        result = ingest_path(write_aggregate(home / "inbox", "yos_monthly", period, catalogue))
+        assert result.status == "accepted"
+        announce_stored(result)
+    assert heard == [(events.ACCEPTED, {"period": "2020-04", "cycle_period": "2020-04"}),
+                     (events.ACCEPTED, {"period": "2020-03", "cycle_period": "2020-04"})]
