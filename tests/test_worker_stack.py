@@ -497,19 +497,26 @@ def test_kill_9_in_the_middle_of_a_cycle_leaves_no_half_written_signals(stack):
     assert stack.snapshot(charts) == {t: rows for t, rows in after.items() if t in charts}
 
 
-def test_fifty_files_at_once_are_each_processed_exactly_once(stack):
-    """50 returns re-sent at once (Windows line endings: new bytes, same data): 50 ingest runs, one per file, each
-    stored once as the version in force with all its rows, and the inbox empty."""
+def test_fifty_files_at_once_are_each_processed_once_and_two_workers_never_run_two_cycles_at_once(stack):
+    """50 returns re-sent at once (Windows line endings: new bytes, same data) while an operator asks for three
+    cycles, with two workers on the pool: 50 ingest runs, one per file, each stored once as the version in force
+    with all its rows, the inbox empty; and the cycles (these, the burst's own, the module's) never overlap,
+    because monthly-cycle's concurrency limit makes them wait for each other.  One burst for both checks: each
+    flow run is a Python process, and the cycles then compete with the ingests as well as with each other."""
+    assert len(stack.online_workers() & {n for n in stack.processes if n.startswith("worker-")}) >= 2
     months = ("2019-10", "2019-11", "2019-12", "2020-01", "2020-02")
     sent = sorted((p for p in (stack.root / "feeds").glob("*.csv") if p.stem.split("__")[1] in months),
                   key=lambda p: (p.stem.split("__")[1], p.name))[:BURST]
     assert len(sent) == BURST
     contents = {p.name: p.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for p in sent}
-    since = now()
+    since, cycle = now(), stack.deployment_id("monthly-cycle")
     for name, content in contents.items():
         (stack.inbox / f".{name}").write_bytes(content)
     for name in contents:  # all complete, then all visible together
         (stack.inbox / f".{name}").replace(stack.inbox / name)
+    asked = {stack.post(f"/deployments/{cycle}/create_flow_run", {"parameters": {"period": PERIOD}})["id"]
+             for _ in range(3)}
+
     wait_for(lambda: stack.finished("ingest-feed", since, BURST), RUN_TIMEOUT_S * 3, f"{BURST} ingest runs", every=2)
     runs = stack.flow_runs("ingest-feed", since)
     assert sorted(r["parameters"]["path"] for r in runs) == sorted(str(stack.inbox / n) for n in contents)
@@ -521,18 +528,11 @@ def test_fifty_files_at_once_are_each_processed_exactly_once(stack):
     assert stack.sql("SELECT feed_id, period FROM submission WHERE is_current GROUP BY 1, 2 HAVING count(*) > 1") == []
     assert list(stack.inbox.iterdir()) == []
 
-
-def test_two_workers_never_run_two_cycles_at_once(stack):
-    """Three cycles asked for at once, with two workers on the pool: the deployment's concurrency limit makes
-    them wait for each other, so no two monthly-cycle runs (of the whole module) overlap."""
-    assert len(stack.online_workers() & {n for n in stack.processes if n.startswith("worker-")}) >= 2
-    since, deployment = now(), stack.deployment_id("monthly-cycle")
-    for _ in range(3):
-        stack.post(f"/deployments/{deployment}/create_flow_run", {"parameters": {"period": PERIOD}})
-    wait_for(lambda: stack.finished("monthly-cycle", since, 3), RUN_TIMEOUT_S * 2, "three cycles", every=2)
-    runs = [r for r in stack.flow_runs("monthly-cycle") if r["state_type"] == "COMPLETED"]
-    spans = sorted((datetime.fromisoformat(r["start_time"]), datetime.fromisoformat(r["end_time"])) for r in runs)
-    assert len(spans) >= 5
+    wait_for(lambda: asked <= {r["id"] for r in stack.finished("monthly-cycle", since, len(asked)) or []},
+             RUN_TIMEOUT_S * 2, "the three cycles asked for", every=2)
+    spans = sorted((datetime.fromisoformat(r["start_time"]), datetime.fromisoformat(r["end_time"]))
+                   for r in stack.flow_runs("monthly-cycle") if r["state_type"] == "COMPLETED")
+    assert len(spans) >= 6
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
     waited = [s["name"] for r in stack.flow_runs("monthly-cycle", since)
               for s in stack.get(f"/flow_run_states/?flow_run_id={r['id']}")]
