@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -69,11 +69,12 @@ def fingerprint(ctx: Context, population: pl.DataFrame, rebases: pl.DataFrame) -
 
 
 def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataFrame, full: bool,
-               record_feeds: Iterable[str] = ()) -> Plan:
+               record_reads: Mapping[str, Iterable[str]] | None = None) -> Plan:
     """What the cycle up to `period` recomputes, from the mark the last cycle left.
 
-    `record_feeds`: the feeds whose rows the mark must hold (the alert rules'
-    reads); a mark without one of them is not moved on from.
+    `record_reads`: the record feeds and columns the mark must hold rows of
+    (the alert rules' reads, with the month); a mark without them, as after
+    a rule came to read another column, is not moved on from.
     """
     inputs = store.current_inputs(conn, ctx.la_code, period)
     digest = fingerprint(ctx, population, store.read_rebases(conn, ctx.la_code))
@@ -81,8 +82,11 @@ def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataF
     if mark is None or mark["fingerprint"] != digest:
         return Plan(None, inputs, digest)
     frames = {name: _frame(data) for name, data in mark["frames"].items()}
-    records = {feed: frames.get(RECORDS + feed) for feed in record_feeds}
-    if not {*CHART_FRAMES} <= frames.keys() or any(rows is None for rows in records.values()):
+    reads = record_reads or {}
+    records = {feed: frames.get(RECORDS + feed) for feed in reads}
+    if not {*CHART_FRAMES} <= frames.keys() or any(
+            records[feed] is None or set(records[feed].columns) != {*columns, "period"}
+            for feed, columns in reads.items()):
         return Plan(None, inputs, digest)
     return Plan(touched_months(mark["inputs"], inputs), inputs, digest,
                 ChartState(frames["chart_series"], frames["chart_tail"]), frames["chart_points"],

@@ -136,10 +136,11 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
 
 
 def stored_rows(points: pl.DataFrame, table) -> pl.DataFrame:
-    """XmR points as a chart table stores them: `spc_point` a row per month, `spc_segment` a row per segment
-    with its mean, limits and label (the same on every point of it, so a new month rewrites one row, not all)."""
-    keys = CHART_TABLES[table]
-    return points.unique(keys, keep="last").select(c.name for c in table.columns if c.name not in ("id", "la_code"))
+    """XmR points (by month) as a chart table stores them: `spc_point` a row per month, `spc_segment` a row per
+    segment with its mean, limits and label (the same on every point of it, so a new month rewrites one row, not
+    all; its latest point's)."""
+    columns = [c.name for c in table.columns if c.name not in ("id", "la_code")]
+    return points.unique(CHART_TABLES[table], keep="last", maintain_order=True).select(columns)
 
 
 def reported_values(la_code: str, period: str, plan: Plan) -> pl.DataFrame:

@@ -98,6 +98,8 @@ def test_incremental_cycle_equals_full_recompute(tmp_path, store_url, monkeypatc
     from radar.flows.ingest import ingest_files
     from radar.models import store
     from radar.models.engine import get_engine
+    from radar.pipelines import alert_registry
+    from radar.validation.population import read_child_population
 
     ctx = get_context()
     engine = get_engine(store_url)
@@ -138,3 +140,11 @@ def test_incremental_cycle_equals_full_recompute(tmp_path, store_url, monkeypatc
     assert_same_as_full(engine, "2020-03")
     again = monthly_cycle("2020-03", today=TODAY)  # nothing touched: nothing written
     assert again["inserted"] == again["updated"] == again["deleted"] == 0
+
+    # A mark without the record columns the alert rules read now (a rule changed) is not moved on from.
+    population = read_child_population(ctx.config.population_path(), ctx.la_code)
+    reads = alert_registry.record_reads()
+    wider = {feed: (*columns, "row_number") for feed, columns in reads.items()}
+    with engine.connect() as conn:
+        assert plan_cycle(conn, ctx, "2020-03", population, False, reads).months == []
+        assert plan_cycle(conn, ctx, "2020-03", population, False, wider).months is None
