@@ -13,7 +13,8 @@ store.  Each run, incremental and `--full`, is timed three ways:
 - `flow`: the flow those commands run (`monthly_cycle`), in this process;
 - `work`: the cycle's own work, the flow's body with its task runs, without
   the flow run's start and end (Prefect creates the run, and at its end
-  waits for its heartbeat thread, which sleeps in whole seconds).
+  waits for its heartbeat thread, which sleeps in whole seconds: a flow run
+  lasts its work rounded up to the next second, plus about 0.1 s).
 
 Both runs end with the same stored tables (tests/test_cycle_incremental.py),
 so both write the same differences.  Each is timed REPEATS times, each time
