@@ -69,6 +69,16 @@ def _copy(url: str, suffix: str) -> str:
     return _postgres(url, f"{parsed.database}_{suffix}", template=parsed.database)
 
 
+def _drop(url: str) -> None:
+    """Remove a PostgreSQL copy once timed (an SQLite one goes with the temporary folder)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _command(full: bool) -> float:
     """Seconds of `radar cycle` in a process of its own, against this process's Prefect server and store."""
     from prefect.settings import PREFECT_API_URL
@@ -127,9 +137,10 @@ def measure(feeds: Path, database_url: str) -> dict[str, float]:
         for way, timed in WAYS.items():
             for full in (True, False):
                 name = f"{way}_{'full' if full else 'incremental'}"
-                os.environ["RADAR_DATABASE_URL"] = _copy(database_url, name.strip("_"))
+                os.environ["RADAR_DATABASE_URL"] = copy = _copy(database_url, name.strip("_"))
                 seconds[name] = min(seconds.get(name, float("inf")), timed(full))
                 dispose_engines()
+                _drop(copy)
     os.environ["RADAR_DATABASE_URL"] = database_url
     return seconds
 
