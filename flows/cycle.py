@@ -19,6 +19,7 @@ from radar.flows.incremental import plan_cycle
 from radar.flows.notify import send_notifications
 from radar.flows.register import attach_register_evidence
 from radar.flows.runtime import context, engine, retry_on_io
+from radar.flows.settle import ingests_in_flight, wait_while
 from radar.flows.signals import compute_signals
 from radar.models import store
 from radar.pipelines import alert_registry
@@ -75,7 +76,8 @@ def check_order(period: str) -> None:
 
 
 @flow(name="monthly-cycle")
-def monthly_cycle(period: str | None = None, today: date | None = None, full: bool = False) -> dict[str, int]:
+def monthly_cycle(period: str | None = None, today: date | None = None, full: bool = False,
+                  settle: bool = False) -> dict[str, int]:
     """Recompute everything up to and including `period` (YYYY-MM): indicators, SPC, alerts.
 
     A scheduled run passes no period and gets last month.  `today` decides
@@ -83,12 +85,19 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     (`check_order`); running the latest month again changes nothing.  Only
     the months whose files changed since the last cycle are recomputed
     (`flows.incremental`), with the same result as `full`, which recomputes all.
+    `settle` (a cycle brought by files) first lets the burst's other files in
+    (flows/settle.py) and runs up to the latest month they are for.
     """
     period = period or shift(of_date(today or date.today()), -1)
     if not is_period(period):
         raise ValueError(f"period must look like 2020-03, not {period!r}")
-    today = today or as_of(period, date.today())
     ctx = context()
+    if settle:
+        waited = wait_while(ingests_in_flight)
+        with engine().connect() as conn:
+            period = max(period, store.latest_submitted(conn, ctx.la_code) or period)
+        get_run_logger().info("waited %.0f s for the files still arriving; cycle up to %s", waited, period)
+    today = today or as_of(period, date.today())
     check_order(period)
     population = load_population()
     with engine().connect() as conn:

@@ -172,7 +172,7 @@ def deployments(config: PartnershipConfig) -> list[RunnerDeployment]:
                 # One window per partnership; without `for_each` Prefect would also fire on empty windows.
                 posture="Proactive", after={ACCEPTED}, expect={ACCEPTED}, threshold=1, for_each={PARTNERSHIP},
                 within=timedelta(seconds=service.cycle_after_s), match={"prefect.resource.id": RESOURCES},
-                parameters={"period": "{{ event.payload.cycle_period }}"})], **common),
+                parameters={"period": "{{ event.payload.cycle_period }}", "settle": True})], **common),
         deliver_alerts.to_deployment(
             name="deliver-alerts", schedules=[CronSchedule(cron="*/30 * * * *", timezone=tz)],
             triggers=[DeploymentEventTrigger(

@@ -26,7 +26,7 @@ def served(tmp_path_factory):
 
 
 def test_served_server_is_recorded_and_used_by_other_commands(served):
-    home, env, feeds, process, api = served
+    home, env, feeds, _, api = served
     assert (home / "prefect" / "served-api-url").read_text().strip() == api
     assert f"inbox {home / 'inbox'}, Prefect UI {api.removesuffix('/api')}" in (home / "serve.out").read_text()
     result = service.radar("ingest", "--json", str(feeds / "yos_monthly__2019-04.csv"), env=env)
@@ -77,3 +77,25 @@ def test_a_corrected_file_in_the_inbox_updates_indicators_and_alerts_by_itself(s
     service.wait_for(lambda: service.effect_visible(env), EFFECT_TIMEOUT_S, "the corrected file's effect")
     assert not (home / "inbox" / service.FEED_FILE).exists()  # taken from the inbox, archived
     assert process.poll() is None
+
+
+def test_a_cycle_brought_by_files_counts_the_ingests_still_to_end(served):
+    """What a triggered cycle waits for (flows/settle.py), read from the served server: an ingest run due now
+    and not ended counts; one scheduled for later (the safety-net sweep) does not; an ended one does not."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from radar.flows.settle import ingests_in_flight
+
+    _, _, _, _, api = served
+    flow = httpx.post(f"{api}/flows/", json={"name": "ingest-feed"}).json()
+
+    def run(state: dict) -> str:
+        return httpx.post(f"{api}/flow_runs/", json={"flow_id": flow["id"], "state": state}).json()["id"]
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        before = ingests_in_flight()
+        due = run({"type": "PENDING"})
+        run({"type": "SCHEDULED", "state_details": {"scheduled_time": "2099-01-01T00:00:00Z"}})
+        assert ingests_in_flight() == before + 1
+        httpx.post(f"{api}/flow_runs/{due}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+        assert ingests_in_flight() == before

@@ -22,6 +22,7 @@ from radar.flows import events, pull
 from radar.flows.files import sha256_of
 from radar.flows.ingest import announce_stored, ingest_path
 from radar.flows.service import InboxWatcher
+from radar.flows.settle import wait_while
 
 NAME = "yos_monthly__2020-03.csv"
 
@@ -283,3 +284,15 @@ def test_a_burst_ending_with_an_older_month_still_cycles_the_newest(home, catalo
         announce_stored(result)
     assert heard == [(events.ACCEPTED, {"period": "2020-04", "cycle_period": "2020-04"}),
                      (events.ACCEPTED, {"period": "2020-03", "cycle_period": "2020-04"})]
+
+
+def test_a_cycle_brought_by_files_waits_while_ingests_run_but_not_for_ever():
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    in_flight = iter([3, 2, 2, 0, 5])
+    assert wait_while(lambda: next(in_flight), limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 15
+    assert wait_while(lambda: 1, limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 60  # a stuck run
+    assert wait_while(lambda: 0, limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 0
