@@ -46,6 +46,15 @@ def store_url(request, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def prefect():
+    """One temporary Prefect server for every test that runs flows in-process (it takes ~12 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
 def catalogue():
     from radar.core.catalogue import load_catalogue
 

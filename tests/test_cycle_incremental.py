@@ -13,7 +13,6 @@ from datetime import date
 
 import polars as pl
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import text
 
 from radar.core.catalogue import load_catalogue
@@ -37,12 +36,6 @@ def test_touched_months_are_those_whose_file_in_force_changed():
     after = {"mash|2020-01": 1, "csc|2020-01": 5, "police|2019-12": 4, "mash|2020-03": 6}
     assert touched_months(before, after) == ["2020-01", "2020-02", "2020-03"]  # replaced, withdrawn, new
     assert touched_months(before, before) == []
-
-
-@pytest.fixture(scope="module")
-def prefect():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(scope="module")

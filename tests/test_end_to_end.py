@@ -15,7 +15,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -26,12 +25,6 @@ from radar.models.tables import MashContact
 from radar.synth import generate
 
 START, END = "2019-04", "2020-03"
-
-
-@pytest.fixture(scope="session")
-def prefect():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture
