@@ -1,6 +1,7 @@
 """`radar serve` on SQLite: from a corrected file dropped in the inbox to its effect in `radar indicators --json`
 and `radar alerts --json` (`arrival_to_alert_s`), and one small file through `radar ingest` while the server
-runs (`cli_ingest_one_s`).
+runs (`cli_ingest_one_s`: the month before's return, corrected, so it replaces the stored one; the cycle it
+brings is waited for before the arrival is timed).
 
 The store holds a year of synthetic feeds (2019-04 to 2020-03, cycle run).
 The corrected file is youth offending's return for the latest month with
@@ -40,10 +41,13 @@ def radar(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def corrected(original: Path, target: Path, value: int = RAISED_TO) -> Path:
-    """The original return with first-time entrants for the month set to `value`, written whole (hidden name,
+    """The original return with first-time entrants for its month set to `value`, written whole (hidden name,
     then renamed, as an upload would) so the watcher never sees a partial copy."""
-    lines = [f"{PERIOD},{INDICATOR},,{value}" if line.startswith(f"{PERIOD},{INDICATOR},,") else line
+    period = original.stem.split("__")[1]
+    lines = [f"{period},{INDICATOR},,{value}" if line.startswith(f"{period},{INDICATOR},,") else line
              for line in original.read_text().splitlines()]
+    if lines == original.read_text().splitlines():
+        raise ValueError(f"{original.name} already reports {value} first-time entrants: nothing would change")
     staging = target.with_name(f".{target.name}")
     staging.write_text("\n".join(lines) + "\n")
     staging.replace(target)
@@ -133,6 +137,20 @@ def stages(api: str, since: datetime) -> dict[str, float]:
     }
 
 
+def cycles_settled(api: str, since: datetime) -> bool:
+    """A `monthly-cycle` run due after `since` (a triggered run is due when it is made) has ended and none is
+    waiting or running (the stored year and the corrected file each bring one, queued behind each other), so
+    the arrival is timed on a quiet service."""
+    flows = httpx.post(f"{api}/flows/filter", json={"flows": {"name": {"any_": ["monthly-cycle"]}}}).json()
+    cycles = {"flows": {"id": {"any_": [f["id"] for f in flows]}}}
+    ended = httpx.post(f"{api}/flow_runs/filter", json=cycles | {"flow_runs": {
+        "expected_start_time": {"after_": since.isoformat()}, "state": {"type": {"any_": ["COMPLETED"]}}}}).json()
+    waiting = httpx.post(f"{api}/flow_runs/filter", json=cycles | {"flow_runs": {  # not the 21st's, to come
+        "state": {"type": {"any_": ["SCHEDULED", "PENDING", "RUNNING"]}},
+        "expected_start_time": {"before_": datetime.now().astimezone().isoformat()}}}).json()
+    return bool(ended) and not waiting
+
+
 def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="radar-bench-serve-") as tmp:
         home = Path(tmp)
@@ -141,8 +159,11 @@ def run() -> dict[str, float]:
             feeds = store_with_a_year(home, env)
             one = corrected(feeds / "yos_monthly__2020-02.csv", home / "yos_monthly__2020-02.csv", value=7)
             start = time.monotonic()
-            radar("ingest", str(one), env=env)
-            cli_ingest_one = time.monotonic() - start
+            outcome = json.loads(radar("ingest", "--json", str(one), env=env).stdout)
+            cli_ingest_one, ingested = time.monotonic() - start, datetime.now().astimezone()
+            if outcome[0]["status"] != "replaced":
+                raise RuntimeError(f"the corrected file was {outcome[0]['status']}, not replaced: nothing measured")
+            wait_for(lambda: cycles_settled(api, ingested), EFFECT_TIMEOUT_S, "the cycles before the arrival")
             since = datetime.now().astimezone()
             corrected(feeds / FEED_FILE, home / "inbox" / FEED_FILE)
             arrival_to_alert = wait_for(lambda: effect_visible(env), EFFECT_TIMEOUT_S, "the corrected file's effect")
