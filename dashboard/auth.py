@@ -148,9 +148,13 @@ def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def streamlit_command(app: Path, port: int, address: str = "localhost",
+def streamlit_command(app: Path, port: int, address: str = "localhost", public_url: str | None = None,
                       settings: Settings | None = None, env: Mapping[str, str] = os.environ) -> list[str]:
-    """The command that serves the dashboard: its sign-in settings, and no "Deploy" button or raw page list."""
+    """The command that serves the dashboard: its sign-in settings, and no "Deploy" button or raw page list.
+
+    `public_url` is the address people's browsers open (behind a proxy, the
+    proxy's): the identity provider sends them back there after sign-in.
+    """
     settings = settings or Settings.from_env()
     command = [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
@@ -158,7 +162,7 @@ def streamlit_command(app: Path, port: int, address: str = "localhost",
         "--client.toolbarMode", "viewer",  # no "Deploy"; the menu is app.py's own st.navigation, by role
         *(arg for name, value in THEME.items() for arg in (f"--theme.{name}", value)),
     ]
-    secrets_file = write_auth_secrets(settings.home, f"http://{address}:{port}", env)
+    secrets_file = write_auth_secrets(settings.home, public_url or f"http://localhost:{port}", env)
     if secrets_file:
         command += ["--secrets.files", str(secrets_file)]
     return command

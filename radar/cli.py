@@ -504,17 +504,24 @@ def spc_rebase(
 
 
 @app.command()
-def dashboard(port: Annotated[int, typer.Option(help="Port on localhost.")] = 8501) -> None:
-    """Start the Streamlit dashboard on localhost (sign-in from RADAR_OIDC_*, or RADAR_DEV_MODE=1 to try it)."""
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container, behind a proxy).")]
+        = "localhost",
+    public_url: Annotated[str | None, typer.Option(
+        envvar="RADAR_DASHBOARD_URL", help="The address browsers open, if not http://localhost:PORT (a proxy's): "
+        "sign-in returns there.")] = None,
+) -> None:
+    """Start the Streamlit dashboard (sign-in from RADAR_OIDC_*, or RADAR_DEV_MODE=1 to try it on localhost)."""
     from radar import dashboard as package
     from radar.dashboard.auth import streamlit_command
 
     try:
-        command = streamlit_command(Path(package.__file__).with_name("app.py"), port)
+        command = streamlit_command(Path(package.__file__).with_name("app.py"), port, address, public_url)
     except ValueError as error:  # some of the sign-in variables set, not all
         console.print(f"[red]{error}[/]")
         raise typer.Exit(2)
-    console.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
+    console.print(f"Dashboard: {public_url or f'http://localhost:{port}'}  (Ctrl+C to stop)")
     subprocess.run(command, check=False)
 
 

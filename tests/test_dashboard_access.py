@@ -274,6 +274,13 @@ def test_the_served_command_hides_the_toolbar_and_passes_the_settings(home):
     assert "--secrets.files" not in streamlit_command(APP, 8600, env={})
 
 
+def test_behind_a_proxy_sign_in_returns_to_the_public_address(home):
+    command = streamlit_command(APP, 8501, "0.0.0.0", "https://radar.bscp.example.org/", env=PROVIDER)
+    assert command[command.index("--server.address") + 1] == "0.0.0.0"
+    secrets = Path(command[command.index("--secrets.files") + 1]).read_text()
+    assert 'redirect_uri = "https://radar.bscp.example.org/oauth2callback"' in secrets
+
+
 def test_half_a_provider_is_an_error_that_names_what_is_missing():
     with pytest.raises(ValueError, match="missing: RADAR_COOKIE_SECRET"):
         provider_settings({k: v for k, v in PROVIDER.items() if k != "RADAR_COOKIE_SECRET"})

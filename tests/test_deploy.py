@@ -128,7 +128,11 @@ def test_compose_wires_postgres_prefect_worker_and_dashboard(compose):
         env = services[name]["environment"]
         assert "@postgres:5432/radar" in env["RADAR_DATABASE_URL"], name
         assert env["PREFECT_API_URL"] == "http://prefect-server:4200/api", name
-    assert "radar-home:/srv/radar:ro" in services["dashboard"]["volumes"]
+    # `radar dashboard`, not bare streamlit: it writes the sign-in settings (into RADAR_HOME, with the uploads)
+    assert services["dashboard"]["command"][:2] == ["radar", "dashboard"]
+    assert "radar-home:/srv/radar" in services["dashboard"]["volumes"]
+    assert {"RADAR_OIDC_METADATA_URL", "RADAR_OIDC_CLIENT_ID", "RADAR_OIDC_CLIENT_SECRET", "RADAR_COOKIE_SECRET",
+            "RADAR_DASHBOARD_URL"} <= services["dashboard"]["environment"].keys()
     assert set(compose["volumes"]) == {"postgres-data", "prefect-data", "radar-home"}
 
 
