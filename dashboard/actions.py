@@ -17,7 +17,7 @@ from radar.core.register import ImpactEntrySpec
 from radar.dashboard.auth import Person
 from radar.dashboard.common import changed, context, engine
 from radar.models import register, store
-from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge
+from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
 from radar.pipelines.register import impact_problems, score_problems
 
 
@@ -39,6 +39,19 @@ def acknowledge_alert(person: Person, alert: dict, note: str) -> None:
     with engine().begin() as conn:
         state, transition = acknowledge(store.read_alerts(conn, la_code, STATE_SCHEMA), alert["key"],
                                         person.email, note.strip())
+        store.save_alerts(conn, la_code, state, transition, person.email)
+    changed()
+
+
+def silence_alert(person: Person, alert: dict, reason: str, until: date) -> None:
+    """Mute an alert until a day after today, with a reason the Board reads: the chair any, a subgroup chair
+    only their subgroup's (the lifecycle's rules refuse a resolved, already silenced or past-dated one)."""
+    if not person.may_act_on_subgroup(alert["subgroup"]):
+        raise NotAllowed(f"{person.role_name()} may not silence {alert['subgroup']} alerts")
+    la_code = context().la_code
+    with engine().begin() as conn:
+        state, transition = silence(store.read_alerts(conn, la_code, STATE_SCHEMA), alert["key"], reason.strip(),
+                                    until, date.today())
         store.save_alerts(conn, la_code, state, transition, person.email)
     changed()
 

@@ -9,6 +9,7 @@ whose alert messages and file names are the things a wrong role must not see.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,27 @@ def test_acknowledging_in_the_dashboard_is_audited_with_the_address(own_home):
         row = conn.execute(select(table).where(table.c.ref == ref, table.c.la_code == LA)).mappings().one()
     assert (row["status"], row["acknowledged_by"], row["ack_note"]) == (
         "acknowledged", PCI_CHAIR, "Asked CSC for the April breakdown")
+    assert [e["actor"] for e in audit_events("alert_status_changed")] == [PCI_CHAIR]
+
+
+def test_silencing_in_the_dashboard_needs_a_reason_and_is_audited_with_the_address(own_home):
+    app = visit(PCI_CHAIR, "alerts")
+    refs = [e.label.removeprefix("Silence ") for e in app.expander if e.label.startswith("Silence ")]
+    with get_engine(get_context().settings.database_url).connect() as conn:
+        table = Alert.__table__
+        active_pci = set(conn.execute(select(table.c.ref).where(
+            table.c.la_code == LA, table.c.subgroup == "pci", table.c.status.in_(["open", "acknowledged"]))).scalars())
+    assert active_pci and set(refs) == active_pci
+    ref = refs[0]
+    app.button(key=f"FormSubmitter:silence-{ref}-Silence").click().run()
+    assert "Nothing was saved: silencing an alert needs a reason" in app.error[0].value
+    app.text_input(key=f"why-{ref}").input("Known cause: the new recording system, reviewed in May")
+    app.button(key=f"FormSubmitter:silence-{ref}-Silence").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    with get_engine(get_context().settings.database_url).connect() as conn:
+        row = conn.execute(select(table).where(table.c.ref == ref, table.c.la_code == LA)).mappings().one()
+    assert (row["status"], row["silenced_reason"], row["silenced_until"]) == (
+        "silenced", "Known cause: the new recording system, reviewed in May", date.today() + timedelta(days=30))
     assert [e["actor"] for e in audit_events("alert_status_changed")] == [PCI_CHAIR]
 
 

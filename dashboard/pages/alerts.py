@@ -7,15 +7,17 @@ are a filter away, and silenced ones are listed apart with why and until
 when.  Each card shows the alert's short id, which `radar alerts ack` takes.  Raising and
 resolving alerts is the cycle's job (pipelines.alert_rules and
 pipelines.alert_lifecycle); acknowledging and silencing are `radar alerts`
-commands, and a chair can acknowledge an open alert of their subgroup here
-(radar.dashboard.actions), recorded under their address.
+commands, and a chair can also acknowledge or silence an alert of their
+subgroup here (radar.dashboard.actions), recorded under their address.
 """
+
+from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.actions import acknowledge_alert
+from radar.dashboard.actions import acknowledge_alert, silence_alert
 from radar.dashboard.auth import require
 from radar.dashboard.common import LIVE_SECONDS, context, pseudonymised_columns, read
 from radar.dashboard.signals import (
@@ -57,6 +59,23 @@ def acknowledge_form(alert: dict) -> None:
                 st.rerun()
 
 
+def silence_form(alert: dict) -> None:
+    """Silence an alert until a later day, with why (e.g. a known cause already in hand); same people as above."""
+    ref = alert["ref"]
+    with st.expander(f"Silence {ref}"), st.form(f"silence-{ref}", border=False):
+        reason = st.text_input("Why it needs no attention until then (recorded with your name)", key=f"why-{ref}")
+        tomorrow = date.today() + timedelta(days=1)
+        until = st.date_input("Silent until (inclusive)", value=date.today() + timedelta(days=30), min_value=tomorrow,
+                              format="DD/MM/YYYY", key=f"until-{ref}")
+        if st.form_submit_button("Silence"):
+            try:
+                silence_alert(person, alert, reason, until)
+            except ValueError as refusal:  # no reason, or the lifecycle's own refusal: nothing was saved
+                st.error(f"Nothing was saved: {refusal}.")
+            else:
+                st.rerun()
+
+
 @st.fragment(run_every=LIVE_SECONDS)
 def listing() -> None:
     """The alerts and improvements, re-read every LIVE_SECONDS (cached on the store version), so a new
@@ -78,14 +97,18 @@ def listing() -> None:
             st.markdown(f"Chair: {chair.chair} · [{chair.email}](mailto:{chair.email})")  # a pale caption link is unreadable
         for alert in alerts.iter_rows(named=True):
             show_alert(ctx, alert, withheld)
-            if alert["status"] == "open" and person.may_act_on_subgroup(subgroup):
-                acknowledge_form(alert)
+            if person.may_act_on_subgroup(subgroup):
+                if alert["status"] == "open":
+                    acknowledge_form(alert)
+                if alert["status"] in ACTIVE_STATUSES:
+                    silence_form(alert)
 
     silenced = silenced_table(ctx, every_alert.filter(pl.col("severity").is_in(severities)))
     if not silenced.is_empty():
         st.header("Silenced")
         st.dataframe(silenced, hide_index=True)
-        st.caption("Silenced alerts are not listed above until the silence ends; `radar alerts silence` sets one.")
+        st.caption("Silenced alerts are not listed above until the silence ends (set one under an alert, or with "
+                   "`radar alerts silence`).")
 
     st.header("Improvements")
     improvements = read(queries.positive_signals, ctx.la_code).sort("period", "subgroup", descending=[True, False])
