@@ -95,7 +95,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     if settle:
         waited = wait_while(ingests_in_flight)
         with engine().connect() as conn:
-            period = max(period, store.latest_submitted(conn, ctx.la_code) or period)
+            period = store.month_to_cycle(conn, ctx.la_code, period)
         get_run_logger().info("waited %.0f s for the files still arriving; cycle up to %s", waited, period)
     today = today or as_of(period, date.today())
     check_order(period)

@@ -40,12 +40,10 @@ def announce_arrival(path: Path, file_hash: str, feed_id: str | None, period: st
 
 
 def announce_accepted(file_name: str, feed_id: str, period: str) -> None:
-    """Say a file was stored, with the month the next cycle should run for: the latest month any file in
-    force is for, or the latest month already run when that is later (a cycle never goes back, and a
-    correction counts from there).  Not the file's own month: the debounced trigger runs the cycle with
-    the last event's payload, and a burst may end with an older month's file."""
-    la_code = context().la_code
+    """Say a file was stored, with the month the next cycle should run for (`store.month_to_cycle`), not the
+    file's own: the debounced trigger runs the cycle with the last event's payload, and a burst may end with
+    an older month's file."""
     with engine().connect() as conn:
-        months = [period, store.latest_cycle(conn, la_code), store.latest_submitted(conn, la_code)]
+        cycle_period = store.month_to_cycle(conn, context().la_code, period)
     emit_event(ACCEPTED, resource=resource(feed_id, period, file_name),
-               payload={"period": period, "cycle_period": max(m for m in months if m)})
+               payload={"period": period, "cycle_period": cycle_period})

@@ -359,10 +359,12 @@ def latest_cycle(conn: Connection, la_code: str) -> str | None:
         AUDIT.c.la_code == la_code, AUDIT.c.action == CYCLE_COMPLETED)).scalar()
 
 
-def latest_submitted(conn: Connection, la_code: str) -> str | None:
-    """The latest month any file in force is for (None while the store has none)."""
-    return conn.execute(select(func.max(SUBMISSION.c.period)).where(
+def month_to_cycle(conn: Connection, la_code: str, period: str) -> str:
+    """The month a cycle brought by files should run for: the latest of `period`, the latest month any file in
+    force is for, and the latest month already run (a cycle never goes back; a correction counts from there)."""
+    latest_file = conn.execute(select(func.max(SUBMISSION.c.period)).where(
         SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code)).scalar()
+    return max(m for m in (period, latest_file, latest_cycle(conn, la_code)) if m)
 
 
 def current_inputs(conn: Connection, la_code: str, up_to: str) -> dict[str, int]:
