@@ -28,6 +28,7 @@ from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue, FromRecords
 KEYS = ["period", "indicator", "breakdown"]
 BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}
 RESULT_SCHEMA = BASE_SCHEMA | {"numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String}
+CELL, START = "_cell", "_start"  # working columns of `count_records`: a row's cell, where a run of one cell starts
 
 
 def count_records(
@@ -40,14 +41,16 @@ def count_records(
     exists, so a month whose file had no rows of some kind gets a true zero
     rather than nothing.
 
-    The records are read once per kind of count, not once per indicator.
-    Every string column the counts group or filter by is first coded as a
-    categorical (`_coded`), so each string is hashed once, and each grouping
-    after that is on one integer (`_grouped`).  One group_by by month and
-    every column an indicator breaks down or filters by gives the cells every
-    row count is a sum of (`_row_counts`, which then sums the small frame of
-    cells); distinct counts, which do not add up across cells, take one more
-    group_by per breakdown column, every distinct indicator of it at once
+    The records are read once per kind of count, not once per indicator, and
+    no string of theirs is hashed twice.  Each row gets the number of its cell,
+    its (`by`..., period) values (`_cells`, which compares each row with the
+    one before rather than hashing), and every string column the counts group
+    or filter by is coded as a small integer (`_coded`), so every grouping
+    after that is on integers (`_grouped`).  One group_by by cell and every
+    column an indicator breaks down or filters by gives the cells every row
+    count is a sum of (`_row_counts`, which then sums that small frame);
+    distinct counts, which do not add up across cells, take one more group_by
+    per breakdown column, every distinct indicator of it at once
     (`_distinct_counts`).
     """
     by = list(by)
@@ -57,10 +60,11 @@ def count_records(
         return pl.DataFrame(schema={k: delivered.schema[k] for k in by} | BASE_SCHEMA)
     rows = [i for i in counted if i.from_records.count == "rows"]
     distinct = [i for i in counted if i.from_records.count == "distinct"]
-    coded = _coded(records, keys, counted)
-    found = pl.concat([*_row_counts(coded, rows, keys), *_distinct_counts(coded, distinct, keys)]).with_columns(
-        [pl.col(k).cast(pl.String) for k in keys if records.schema[k] == pl.String]
-    )
+    # One select, so polars codes the columns and compares the keys in parallel.
+    coded = records.select(_run_starts(keys).alias(START), *_coded(catalogue, feed_id, records, counted))
+    cell, cells = _cells(records, keys, coded[START])
+    coded = coded.drop(START).with_columns(cell.alias(CELL))
+    found = cells.join(pl.concat([*_row_counts(coded, rows), *_distinct_counts(coded, distinct)]), on=CELL)
     wanted = pl.DataFrame(
         [(i.id, b) for i in counted for b in ("", *(catalogue.breakdown_values(i) if i.from_records.by else ()))],
         schema={"indicator": pl.String, "breakdown": pl.String}, orient="row",
@@ -73,26 +77,62 @@ def count_records(
     )
 
 
+def _run_starts(keys: list[str]) -> pl.Expr:
+    """True on the first row and on every row whose keys differ from the row before's (a missing key is a value)."""
+    return pl.any_horizontal(pl.int_range(pl.len()) == 0, *(pl.col(k).ne_missing(pl.col(k).shift()) for k in keys))
+
+
+def _cells(records: pl.DataFrame, keys: list[str], starts: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+    """Each record's cell number, and the cells: (CELL, *keys), one row per distinct keys.
+
+    Records nearly always come grouped by their keys (one file is one month
+    of one authority, and stores and the benchmark return them file by
+    file), so the cells are found as runs of equal keys: comparing each row
+    with the one before hashes no string, where grouping by the keys would
+    hash every row's.  Only the first rows of the runs (`starts`) are hashed,
+    to find keys that start more than one run; when none does (grouped
+    records), a run's number is its cell's and, rising down the records,
+    lets polars group by cell in slices.  Otherwise each run is given the
+    number of its keys' cell, which costs as much hashing as there are runs:
+    little for records almost grouped, a join of every row for shuffled ones.
+    """
+    heads = records.filter(starts).select(keys)
+    cells = heads.unique(maintain_order=True).with_row_index(CELL, offset=1)
+    run = starts.cum_sum()  # 1 for the first run, as the first cell
+    if cells.height == heads.height:
+        return run.set_sorted(), cells
+    cell_of_run = heads.join(cells, on=keys, how="left", nulls_equal=True, maintain_order="left")[CELL]
+    return cell_of_run.gather(run - 1), cells
+
+
 def _grouping_columns(spec: FromRecords) -> list[str]:
     """The record columns an indicator groups or filters by (not the column it counts distinct values of)."""
     return [c for c in (spec.by, *spec.where) if c]
 
 
-def _coded(records: pl.DataFrame, keys: list[str], indicators: list) -> pl.DataFrame:
-    """The columns the counts read, with every string column they group or filter by as a categorical.
+def _coded(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, indicators: list) -> list[pl.Expr]:
+    """The columns the counts read, with every string column they group or filter by coded as small integers.
 
-    A categorical's codes are small integers: the string of each row is hashed
-    here once, where a group_by on strings would hash it again in every pass.
-    The column counted distinct (a child's pseudonym) stays as it is: coding
-    millions of distinct values would only hash them once more, and grow the
-    process-wide category table by as many.
+    A category column becomes an enum of the values the catalogue allows it
+    (one look-up per row in a table of a few strings, and no process-wide
+    category table to lock or grow); a value outside them, which validation
+    refuses, becomes missing: counted in the total, in no breakdown, as a
+    breakdown the catalogue does not list always was.  Any other string
+    column becomes a categorical.  The column counted distinct (a child's
+    pseudonym) stays as it is: coding millions of distinct values would only
+    hash them once more.
     """
-    grouped = list(dict.fromkeys([*keys, *(c for i in indicators for c in _grouping_columns(i.from_records))]))
+    grouped = list(dict.fromkeys(c for i in indicators for c in _grouping_columns(i.from_records)))
     counted = [c for i in indicators if (c := i.from_records.column) and c not in grouped]
-    return records.select(
-        *[pl.col(c).cast(pl.Categorical) if records.schema[c] == pl.String else pl.col(c) for c in grouped],
-        *dict.fromkeys(counted),
-    )
+    columns = {c.name: c for c in catalogue.feed_by_id[feed_id].columns}
+
+    def code(name: str) -> pl.Expr:
+        if records.schema[name] != pl.String:
+            return pl.col(name)
+        allowed = catalogue.column_values(columns[name]) if name in columns else ()
+        return pl.col(name).cast(pl.Enum(allowed), strict=False) if allowed else pl.col(name).cast(pl.Categorical)
+
+    return [*(code(c) for c in grouped), *dict.fromkeys(counted)]
 
 
 def _where(spec: FromRecords) -> pl.Expr:
@@ -108,9 +148,9 @@ def _kept(column: pl.Expr, spec: FromRecords) -> pl.Expr:
     return column.filter(_where(spec)) if spec.where else column
 
 
-def _long(frame: pl.DataFrame, keys: list[str], indicator: pl.Expr, breakdown: pl.Expr) -> pl.DataFrame:
-    """One frame of counts in the long shape: keys, indicator, breakdown, value."""
-    return frame.select(*keys, indicator=indicator, breakdown=breakdown, value=pl.col("value").cast(pl.Float64))
+def _long(frame: pl.DataFrame, indicator: pl.Expr, breakdown: pl.Expr) -> pl.DataFrame:
+    """One frame of counts in the long shape: cell, indicator, breakdown, value."""
+    return frame.select(CELL, indicator=indicator, breakdown=breakdown, value=pl.col("value").cast(pl.Float64))
 
 
 def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) -> pl.DataFrame:
@@ -118,14 +158,18 @@ def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) 
 
     polars groups by one integer about twice as fast as by several columns,
     and these group_bys are most of the cost of counting a national feed.
-    Each column's physical code (a categorical's code, a boolean, an integer)
-    less its minimum is a digit of a mixed-radix number (a column with nulls
-    shifts its codes up one and takes 0 for null); the columns themselves
-    come back as each group's first row.  Every operation on the key is a
-    pass over millions of rows, so a column without nulls takes no null
-    handling.  When the digits' ranges multiplied do not fit in 63 bits (a
-    wide integer column), the columns are the key as they are.
+    One column is its own key (the cell, which polars groups in slices when
+    it rises down the records).  Otherwise each column's physical code (a
+    cell number, an enum's code, a boolean) less its minimum is a digit of a
+    mixed-radix number (a column with nulls shifts its codes up one and takes
+    0 for null); the columns themselves come back as each group's first row.
+    Every operation on the key is a pass over millions of rows, so a column
+    without nulls takes no null handling.  When the digits' ranges multiplied
+    do not fit in 63 bits (wide categorical codes), the columns are the key
+    as they are.
     """
+    if len(columns) == 1:
+        return records.lazy().group_by(columns).agg(*aggregations).collect()
     codes = [pl.col(c).to_physical() for c in columns]
     stats = records.select(  # on the codes as they are: a cast here would copy each column
         *[e for i, code in enumerate(codes)
@@ -144,38 +188,38 @@ def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) 
     return records.lazy().group_by(key.alias("_key")).agg(*aggregations, *firsts).drop("_key").collect()
 
 
-def _row_counts(records: pl.DataFrame, indicators: list, keys: list[str]) -> list[pl.DataFrame]:
+def _row_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
     """Every row-count indicator and breakdown: one group_by of the records into cells, then sums of cell sizes."""
     if not indicators:
         return []
     columns = sorted({c for i in indicators for c in _grouping_columns(i.from_records)})
-    cells = _grouped(records, [*keys, *columns], pl.len().alias("n"))
+    cells = _grouped(records, [CELL, *columns], pl.len().alias("n"))
     parts = []
     for ind in indicators:
         spec = ind.from_records
         kept = cells.filter(_where(spec))
-        total = kept.group_by(*keys).agg(value=pl.col("n").sum())
-        parts.append(_long(total, keys, pl.lit(ind.id), pl.lit("")))
+        total = kept.group_by(CELL).agg(value=pl.col("n").sum())
+        parts.append(_long(total, pl.lit(ind.id), pl.lit("")))
         if spec.by:
-            split = kept.group_by(*keys, spec.by).agg(value=pl.col("n").sum())
-            parts.append(_long(split, keys, pl.lit(ind.id), pl.col(spec.by).cast(pl.String)))
+            split = kept.group_by(CELL, spec.by).agg(value=pl.col("n").sum())
+            parts.append(_long(split, pl.lit(ind.id), pl.col(spec.by).cast(pl.String)))
     return parts
 
 
-def _distinct_counts(records: pl.DataFrame, indicators: list, keys: list[str]) -> list[pl.DataFrame]:
+def _distinct_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
     """Distinct-count indicators: one group_by of the records for every total, one per breakdown column."""
     def counts(group: list[str], inds: list) -> pl.DataFrame:
         return _grouped(
-            records, [*keys, *group],
+            records, [CELL, *group],
             *(_kept(pl.col(i.from_records.column), i.from_records).n_unique().alias(i.id) for i in inds),
-        ).unpivot(index=[*keys, *group], variable_name="indicator", value_name="value")
+        ).unpivot(index=[CELL, *group], variable_name="indicator", value_name="value")
 
     if not indicators:
         return []
-    parts = [_long(counts([], indicators), keys, pl.col("indicator"), pl.lit(""))]
+    parts = [_long(counts([], indicators), pl.col("indicator"), pl.lit(""))]
     for column in sorted({i.from_records.by for i in indicators if i.from_records.by}):
         split = counts([column], [i for i in indicators if i.from_records.by == column])
-        parts.append(_long(split, keys, pl.col("indicator"), pl.col(column).cast(pl.String)))
+        parts.append(_long(split, pl.col("indicator"), pl.col(column).cast(pl.String)))
     return parts
 
 

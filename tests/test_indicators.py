@@ -1,10 +1,13 @@
 """Golden tests for the indicator pipeline: counts, totals and derivations by hand."""
 
+import random
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from radar.pipelines.indicators import (
+    _grouped,
     add_totals,
     compute_indicators,
     count_records,
@@ -167,8 +170,8 @@ def test_a_missing_category_counts_in_the_total_only(catalogue):
     assert value(out, "mash_referrals", "2019-07", "police") == 1
 
 
-def test_group_keys_too_wide_to_pack_are_grouped_as_they_are(catalogue):
-    # Integer authority codes 2**62 apart leave no room for the month beside them in one integer.
+def test_integer_group_keys_far_apart(catalogue):
+    # Integer authority codes 2**62 apart: the cells are numbered, never packed from the keys.
     far = [-(2**62), 2**62]
     records = pl.concat([
         mash([("2019-07", "a", "police", "early_help"), ("2019-08", "b", "health", "early_help")]).with_columns(
@@ -182,3 +185,99 @@ def test_group_keys_too_wide_to_pack_are_grouped_as_they_are(catalogue):
     assert police.sort("la_code").select("la_code", "value").rows() == [(far[0], 2.0), (far[1], 1.0)]
     children = out.filter(indicator="mash_children", breakdown="", period="2019-07")
     assert children.sort("la_code")["value"].to_list() == [2.0, 1.0]
+
+
+def test_columns_too_wide_to_pack_are_grouped_as_they_are():
+    far = pl.DataFrame({"a": [-(2**62), 2**62, -(2**62)], "b": [-(2**62), 2**62, -(2**62)], "x": [1, 2, 3]})
+    out = _grouped(far, ["a", "b"], pl.col("x").sum()).sort("a")
+    assert out.select("a", "b", "x").rows() == [(-(2**62), -(2**62), 4), (2**62, 2**62, 2)]
+
+
+def national_like(seed: int, n: int = 3_000) -> pl.DataFrame:
+    """Records of three authorities over three months, grouped by authority and month as a store returns them,
+    with some sources and outcomes missing."""
+    rng = random.Random(seed)
+    sources = ["police", "health", "schools", "la_services", "individual", "other", None]
+    outcomes = ["referral_to_csc", "early_help", "advice_information", "no_further_action", None]
+    rows = [
+        (la, period, f"child{rng.randrange(200)}", rng.choice(sources), rng.choice(outcomes))
+        for la in ("A", "B", "C") for period in ("2020-01", "2020-02", "2020-03") for _ in range(n // 9)
+    ]
+    return pl.DataFrame(
+        rows, schema={"la_code": pl.String, "period": pl.String, "child_ref": pl.String, "source": pl.String,
+                      "outcome": pl.String}, orient="row",
+    )
+
+
+def by_hand(records: pl.DataFrame) -> pl.DataFrame:
+    """The MASH counts the plain way: a group_by of the strings per indicator and breakdown."""
+    keys = ["la_code", "period"]
+    referrals = records.filter(pl.col("outcome") == "referral_to_csc")
+    parts = [
+        records.group_by(keys).agg(value=pl.len()).with_columns(indicator=pl.lit("mash_enquiries"), breakdown=pl.lit("")),
+        records.drop_nulls("source").group_by(*keys, "source").agg(value=pl.len())
+        .with_columns(indicator=pl.lit("mash_enquiries"), breakdown="source"),
+        referrals.group_by(keys).agg(value=pl.len()).with_columns(indicator=pl.lit("mash_referrals"), breakdown=pl.lit("")),
+        referrals.drop_nulls("source").group_by(*keys, "source").agg(value=pl.len())
+        .with_columns(indicator=pl.lit("mash_referrals"), breakdown="source"),
+        records.group_by(keys).agg(value=pl.col("child_ref").n_unique())
+        .with_columns(indicator=pl.lit("mash_children"), breakdown=pl.lit("")),
+    ]
+    return pl.concat([p.select(*keys, "indicator", "breakdown", pl.col("value").cast(pl.Float64)) for p in parts])
+
+
+def nonzero(out: pl.DataFrame) -> pl.DataFrame:
+    return out.filter(pl.col("value") > 0).sort("la_code", "period", "indicator", "breakdown")
+
+
+DELIVERED = pl.DataFrame({"la_code": ["A", "A", "A", "B", "B", "B", "C", "C", "C"],
+                          "period": ["2020-01", "2020-02", "2020-03"] * 3})
+
+
+@pytest.mark.parametrize("order", ["grouped", "shuffled", "interleaved"])
+def test_counts_do_not_depend_on_the_order_of_the_records(catalogue, order):
+    # Grouped records are counted by runs of equal keys; shuffled ones (almost every row a run) and a file
+    # of one month split in two (one cell, two runs) have their runs regrouped by their keys.
+    records = national_like(seed=7)
+    arranged = {
+        "grouped": records,
+        "shuffled": records.sample(fraction=1.0, shuffle=True, seed=3),
+        "interleaved": pl.concat([records.slice(0, 200), records.slice(400), records.slice(200, 200)]),
+    }[order]
+    out = count_records(catalogue, "mash_contacts", arranged, DELIVERED, by=["la_code"])
+    assert_frame_equal(nonzero(out), nonzero(by_hand(records)), check_column_order=False)
+    assert out.height == DELIVERED.height * (1 + 6 + 1 + 6 + 1)  # every indicator and source, zeros included
+    assert_frame_equal(out, count_records(catalogue, "mash_contacts", records, DELIVERED, by=["la_code"]))
+
+
+def test_a_record_missing_its_authority_or_month_is_counted_nowhere(catalogue):
+    # First row too: a run starting with a missing key is still a run of its own.
+    records = mash([
+        (None, "a", "police", "referral_to_csc"),
+        ("2019-07", "a", "police", "referral_to_csc"),
+        ("2019-07", "b", "health", "early_help"),
+        (None, "c", "police", "early_help"),
+        ("2019-08", "d", "police", "early_help"),
+    ]).with_columns(la_code=pl.Series(["A", "A", "A", None, "A"]))
+    delivered = pl.DataFrame({"la_code": ["A", "A"], "period": ["2019-07", "2019-08"]})
+    out = count_records(catalogue, "mash_contacts", records, delivered, by=["la_code"])
+    assert value(out, "mash_enquiries", "2019-07") == 2
+    assert value(out, "mash_enquiries", "2019-07", "police") == 1
+    assert value(out, "mash_children", "2019-07") == 2
+    assert value(out, "mash_enquiries", "2019-08") == 1
+    assert out.filter(pl.col("la_code").is_null() | pl.col("period").is_null()).is_empty()
+
+
+def test_no_records_at_all_give_zeros_for_every_delivered_month(catalogue):
+    out = count_records(catalogue, "mash_contacts", mash([]), months("2019-07"))
+    assert out.height == 1 + 6 + 1 + 6 + 1
+    assert out["value"].to_list() == [0.0] * out.height
+
+
+def test_a_category_outside_the_catalogue_counts_in_the_total_only(catalogue):
+    records = mash([("2019-07", "a", "carrier_pigeon", "referral_to_csc"), ("2019-07", "b", "police", "shrug")])
+    out = count_records(catalogue, "mash_contacts", records, months("2019-07"))
+    assert value(out, "mash_enquiries", "2019-07") == 2
+    assert out.filter(indicator="mash_enquiries", breakdown="police")["value"].to_list() == [1.0]
+    assert value(out, "mash_referrals", "2019-07") == 1
+    assert value(out, "mash_referrals", "2019-07", "police") == 0
