@@ -10,11 +10,11 @@ store.  Each run, incremental and `--full`, is timed three ways:
   its own, attached to a running Prefect server (as it is while `radar
   serve` runs), so it pays Python's and Radar's imports and one flow run,
   but not a server start;
-- `flow`: the flow those commands run (`monthly_cycle`), in this process;
+- `flow`: the flow those commands run (`monthly_cycle`), in this process,
+  as they run it: without heartbeats (radar.cli._prefect; with them, a flow
+  run's end waits for its heartbeat thread, which sleeps in whole seconds);
 - `work`: the cycle's own work, the flow's body with its task runs, without
-  the flow run's start and end (Prefect creates the run, and at its end
-  waits for its heartbeat thread, which sleeps in whole seconds: a flow run
-  lasts its work rounded up to the next second, plus about 0.1 s).
+  the flow run's start and end (Prefect creates the run and its states).
 
 Both runs end with the same stored tables (tests/test_cycle_incremental.py),
 so both write the same differences.  Each is timed REPEATS times, each time
@@ -94,11 +94,14 @@ def _command(full: bool) -> float:
 
 
 def _flow(full: bool) -> float:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     from radar.flows.cycle import monthly_cycle
 
-    start = time.perf_counter()
-    monthly_cycle(NEW, today=TODAY, full=full)
-    return time.perf_counter() - start
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        start = time.perf_counter()
+        monthly_cycle(NEW, today=TODAY, full=full)
+        return time.perf_counter() - start
 
 
 def _work(full: bool) -> float:

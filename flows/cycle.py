@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from radar.core.periods import as_of, is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
@@ -103,7 +104,9 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     with engine().connect() as conn:
         plan = plan_cycle(conn, ctx, period, population, full, alert_registry.record_reads())
     counts = recompute_indicators(period, population, plan.months)
-    counts |= compute_signals(period, today, plan)
+    # Quoted: Prefect would otherwise walk every item of the plan (the inputs of ten years, frames) looking for
+    # upstream task results, which took longer than the task's own reads.
+    counts |= compute_signals(period, today, quote(plan))
     counts |= attach_register_evidence(today)  # alerts on linked indicators become evidence on risks
     with engine().begin() as conn:
         store.record_cycle(conn, ctx.la_code, period, counts)

@@ -8,7 +8,9 @@ otherwise.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -16,26 +18,28 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from radar.core import periods
 from radar.core.config import Settings, get_context
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 app = typer.Typer(help="Radar: a live strategic threat assessment for a Safeguarding Children Partnership.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
+
+# A command ends without the interpreter's last garbage collections.  By then it holds what Prefect, polars and
+# SQLAlchemy made on import, millions of objects that live until exit, and walking them all took about a second
+# at the end of every `radar cycle`; frozen, they are left to the operating system, which frees a process's
+# memory at once.  Registered first, so it runs after Prefect's own exit handlers (which send its last logs).
+atexit.register(gc.freeze)
 
 
 @app.callback()
@@ -56,17 +60,42 @@ def _environment() -> None:
 def _prefect(serving: bool = False, port: int | None = None) -> Iterator[str]:
     """Run flows against the server `radar serve` runs, or else one that stops when the command ends,
     however it ends (radar.flows.server).  `serving` and `port` are `radar serve`'s own server's.
+
+    A command's flow runs send no heartbeats: they run in the foreground and end with the command, and the
+    end of a flow run waits for its heartbeat thread, which sleeps in whole seconds, so every run lasted its
+    work rounded up to the next second.  `radar serve`'s runs (and a worker's) keep theirs.
     """
     prefect_home = Path(os.environ["PREFECT_HOME"])
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     from radar.flows.server import ServerStartError, prefect_server
 
+    heartbeats = {} if serving else {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
     try:
-        with prefect_server(prefect_home, serving=serving, port=port,
-                            on_slow=lambda notice: console.print(f"[yellow]{notice}[/]")) as url:
+        with (prefect_server(prefect_home, serving=serving, port=port,
+                             on_slow=lambda notice: console.print(f"[yellow]{notice}[/]")) as url,
+              temporary_settings(heartbeats)):
             yield url
     except ServerStartError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """Import a command's flows with the garbage collector paused, then freeze what they made.
+
+    Prefect, polars and SQLAlchemy make millions of objects on import, all of
+    them kept until exit: collecting while they are made only walks them over
+    and over (about a tenth of a command's imports), and frozen they are not
+    walked by the collections of the flow run either.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _print_json(data) -> None:
@@ -109,15 +138,18 @@ def synth(
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True)
 
 
 def run_ingest(paths: list[Path]) -> list[dict]:
-    from sqlalchemy.exc import OperationalError
+    with _importing():
+        from sqlalchemy.exc import OperationalError
 
-    from radar.flows.ingest import feed_files, ingest_files
-    from radar.flows.secrets import PseudonymKeyError
+        from radar.flows.ingest import feed_files, ingest_files
+        from radar.flows.secrets import PseudonymKeyError
 
     files = feed_files(paths)
     try:
@@ -155,7 +187,8 @@ def ingest(
 
 
 def run_cycle(period: str, full: bool = False) -> dict:
-    from radar.flows.cycle import monthly_cycle
+    with _importing():
+        from radar.flows.cycle import monthly_cycle
 
     with _prefect(), console.status(f"Computing indicators up to {period}"):
         return monthly_cycle(period, full=full)
@@ -168,7 +201,8 @@ def cycle(
                                                       "changed since the last cycle (the result is the same).")] = False,
 ) -> None:
     """Bring every indicator up to date up to and including a month (running it twice changes nothing)."""
-    from radar.flows.cycle import CycleOrderError
+    with _importing():
+        from radar.flows.cycle import CycleOrderError
 
     try:
         counts = run_cycle(period, full)

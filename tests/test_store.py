@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
 from radar.models import queries, store
-from radar.models.engine import alembic_config, make_engine, upgrade
+from radar.models.engine import alembic_config, head_revision, make_engine, upgrade
 from radar.models.tables import (
     AuditEvent,
     IndicatorValue,
@@ -41,6 +41,14 @@ def test_upgrade_is_idempotent(engine):
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("select version_num from alembic_version")).scalar() is not None
+
+
+def test_the_latest_migration_is_read_from_the_files_as_alembic_reads_it(engine):
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == head_revision()
 
 
 def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path):
