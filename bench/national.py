@@ -15,13 +15,14 @@ Timed in one process, best of REPEATS (other work shares the two cores):
   over every (la_code, indicator, breakdown) series, `summarise`, and
   `pipelines.alert_rules.spc_signals` at the latest month;
 - radar incremental: one month arrives.  Only that month's indicators are
-  computed (its records and returns); each series' XmR chart moves on from
-  the chart state the full run left (`pipelines.spc_state.update`: running
-  sums, the last rows, a whole series only when its baseline changes); the
-  seasonal indicators' series are recomputed whole (their adjusted history
-  moves every month); alerts read the new month and the history of the
-  series that fire.  No summary is recomputed: the latest points are the
-  changed rows;
+  computed (its records and returns); a seasonal series' level moves by its
+  new month's expected value, and its adjusted history and chart move with
+  it (`pipelines.seasonal.next_seasonal_month`, `pipelines.spc_state.translate`);
+  each series' XmR chart moves on from the chart state the full run left
+  (`pipelines.spc_state.update`: running sums, the last rows, a whole series
+  only when its baseline changes); alerts read the new month and the
+  history of the series that fire.  No summary is recomputed: the latest
+  points are the changed rows;
 - pandas: the full computation as vectorised pandas (bench/pandas_reference.py).
 
 Before timing, both full paths run on a sample of authorities and must give
@@ -62,6 +63,7 @@ from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
 from radar.core.config import get_context
 from radar.pipelines import spc_state
+from radar.pipelines.seasonal import seasonal_baseline, seasonal_levels
 from radar.pipelines.spc_state import ChartState
 from radar.validation.population import all_populations
 
@@ -134,24 +136,40 @@ def radar_full(setup: Setup, run=direct) -> tuple[pl.DataFrame, national_signals
     return values, national_signals.signals(setup.catalogue, setup.settings, values, history.periods[-1], run)
 
 
+@dataclass(frozen=True)
+class Previous:
+    """What a full cycle leaves behind for the next month: its points, chart state and seasonal levels."""
+
+    points: pl.DataFrame
+    state: ChartState
+    levels: pl.DataFrame
+
+
+def previous_cycle(setup: Setup, values: pl.DataFrame, points: pl.DataFrame) -> Previous:
+    """The chart state and seasonal levels of the full run's `values` and `points`."""
+    seasonal = values.filter(pl.col("indicator").is_in([i.id for i in setup.catalogue.indicators if i.seasonal]))
+    keys = national_signals.SERIES_KEYS
+    return Previous(
+        points=points,
+        state=spc_state.chart_state(points, keys, setup.settings.spc_settings()),
+        levels=seasonal_levels(seasonal_baseline(seasonal, keys), keys),
+    )
+
+
 def radar_incremental(
-    setup: Setup, values: pl.DataFrame, state: ChartState, points: pl.DataFrame, run=direct
-) -> tuple[ChartState, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """One month arrives: its indicators, then `national_signals.next_month` from the full run's values, points and
-    chart state (what the previous cycle stored).  Returns (state, changed points, concerns, improvements)."""
+    setup: Setup, values: pl.DataFrame, previous: Previous, run=direct
+) -> tuple[ChartState, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """One month arrives: its indicators, then `national_signals.next_month` from what the full run left
+    (what the previous cycle stored).  Returns (state, seasonal levels, changed points, concerns, improvements)."""
     new = setup.next_month
     added = national_signals.compute_indicators(
         setup.catalogue, new.observations, {RECORD_FEED: new.records}, {RECORD_FEED: new.delivered},
         new.population, run,
     )
     return national_signals.next_month(
-        setup.catalogue, setup.settings, state, points, values, added, new.periods[-1], run
+        setup.catalogue, setup.settings, previous.state, previous.levels, previous.points, values, added,
+        new.periods[-1], run,
     )
-
-
-def chart_state(setup: Setup, points: pl.DataFrame) -> ChartState:
-    """The chart state a full cycle leaves behind for the next month."""
-    return spc_state.chart_state(points, national_signals.SERIES_KEYS, setup.settings.spc_settings())
 
 
 def pandas_inputs(history: History) -> dict[str, pd.DataFrame]:
@@ -261,10 +279,10 @@ def run() -> dict[str, float]:
     print(f"latest month {history.periods[-1]}: {signals.points.height:,} SPC points in "
           f"{signals.summary.height:,} series, {signals.concerns.height} concerns, "
           f"{signals.improvements.height} improvements")
-    state = chart_state(setup, signals.points)
-    incremental, _ = timed(lambda watch: radar_incremental(setup, values, state, signals.points, watch))
+    previous = previous_cycle(setup, values, signals.points)
+    incremental, _ = timed(lambda watch: radar_incremental(setup, values, previous, watch))
     radar_peak = peak_rss_gib()
-    del values, signals, state
+    del values, signals, previous
     frames = pandas_inputs(history)
     pandas, _ = timed(lambda watch: pandas_full(setup, frames, watch))
     del frames

@@ -19,12 +19,19 @@ import polars as pl
 from bench.stopwatch import direct
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines.alert_rules import spc_signals
+from radar.pipelines.alert_rules import candidate_frame, spc_signals
 from radar.pipelines.charting import charted_values, limit_bounds, polarities
 from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
-from radar.pipelines.seasonal import seasonal_baseline
+from radar.pipelines.seasonal import next_seasonal_month
 from radar.pipelines.spc import summarise, xmr
-from radar.pipelines.spc_state import ChartState, materialise, update
+from radar.pipelines.spc_state import (
+    ChartState,
+    materialise,
+    translate,
+    translate_points,
+    update,
+    with_segment_columns,
+)
 
 BY = ["la_code"]
 SERIES_KEYS = [*BY, "indicator", "breakdown"]
@@ -63,13 +70,20 @@ def compute_indicators(
 def alerts(
     catalogue: Catalogue, settings: AlertSettings, points: pl.DataFrame, period: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`spc_signals` (concerns, improvements) at `period` for each authority, on the series that may alert."""
+    """`spc_signals` (concerns, improvements) at `period` for each authority, on the series that may alert.
+
+    Each authority's call gets the history of only its series with a signal
+    at `period`: all `spc_signals` reads of the others is that they have none.
+    """
     alerting = points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == "")
+    signalling = alerting.filter(pl.col("period") == period, pl.col("signal").is_not_null()).select(SERIES_KEYS)
     found = [
         spc_signals(frame, catalogue, period, la_code, settings)
-        for (la_code,), frame in alerting.partition_by("la_code", as_dict=True).items()
+        for (la_code,), frame in alerting.join(signalling, on=SERIES_KEYS, how="semi")
+        .partition_by("la_code", as_dict=True).items()
     ]
-    return pl.concat([c for c, _ in found]).sort("key"), pl.concat([i for _, i in found]).sort("key")
+    none = candidate_frame([])
+    return pl.concat([none, *(c for c, _ in found)]).sort("key"), pl.concat([none, *(i for _, i in found)]).sort("key")
 
 
 def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame, period: str, run=direct) -> Signals:
@@ -86,47 +100,53 @@ def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame,
 
 
 def next_month(
-    catalogue: Catalogue, settings: AlertSettings, state: ChartState, points: pl.DataFrame, values: pl.DataFrame,
-    added: pl.DataFrame, period: str, run=direct,
-) -> tuple[ChartState, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(state, changed points, concerns, improvements) after one month's `added` values, incrementally.
+    catalogue: Catalogue, settings: AlertSettings, state: ChartState, levels: pl.DataFrame, points: pl.DataFrame,
+    values: pl.DataFrame, added: pl.DataFrame, period: str, run=direct,
+) -> tuple[ChartState, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(state, seasonal levels, changed points, concerns, improvements) after one month's `added` values.
 
-    `values` and `points` are the previous month's.  A seasonal indicator's
-    adjusted history moves with every month (its series' mean expected level
-    does), so its series are recomputed: seasonal baseline and XmR over their
-    whole history.  Every other series goes through `spc_state.update`.  The
-    alerts read the new month's points, and the history of only the series
-    that fire.
+    `state`, `levels` (`seasonal.seasonal_levels`), `points` and `values` are
+    the previous month's.  A seasonal series' new month moves its level, and
+    with it every earlier adjusted value by one amount
+    (`seasonal.next_seasonal_month`); its chart moves with them
+    (`spc_state.translate`, `translate_points`: those points are changed
+    rows).  Then every series takes its new point through `spc_state.update`.
+    The alerts read the new month's points, and the history of only the
+    series that fire.
     """
-    seasonal = [i.id for i in catalogue.indicators if i.seasonal]
-    is_seasonal = pl.col("indicator").is_in(seasonal)
-    adjusted = run(
-        "seasonal baseline", seasonal_baseline,
-        pl.concat([values.filter(is_seasonal), added.filter(is_seasonal)]).select(*SERIES_KEYS, "period", "value"),
-        SERIES_KEYS,
-    ).select(*SERIES_KEYS, "period", pl.col("deseasonalised").alias("value"))
-    history = pl.concat([
-        values.lazy().filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"),
-        added.lazy().filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"),
-        adjusted.lazy(),
-    ])
-    state, changed = run(
-        "xmr", update, state, added.filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"), history,
-        SERIES_KEYS, settings.spc_settings(), polarities(catalogue), None, limit_bounds(catalogue),
-        adjusted.select(SERIES_KEYS).unique(),
+    is_seasonal = pl.col("indicator").is_in([i.id for i in catalogue.indicators if i.seasonal])
+    bounds = limit_bounds(catalogue)
+    levels, adjusted = run(
+        "seasonal baseline", next_seasonal_month,
+        levels, values, added.filter(is_seasonal).select(*SERIES_KEYS, "period", "value"), SERIES_KEYS,
     )
-    concerns, improvements = run("alerts", _fired, catalogue, settings, state, points, changed, period)
-    return state, changed, concerns, improvements
+    shifts = adjusted.select(*SERIES_KEYS, "level_shift")
+    state, unsure = run("xmr", translate, state, shifts, SERIES_KEYS, bounds)
+    moved = run("xmr", translate_points, points.filter(is_seasonal), shifts, SERIES_KEYS, bounds)
+    charted = pl.concat([
+        added.filter(~is_seasonal).select(*SERIES_KEYS, "period", "value"),
+        adjusted.select(*SERIES_KEYS, "period", pl.col("deseasonalised").alias("value")),
+    ])
+    history = pl.concat([points.lazy().filter(~is_seasonal), moved.lazy()])
+    state, changed = run(
+        "xmr", update, state, charted, pl.concat([history.select(charted.columns), charted.lazy()]),
+        SERIES_KEYS, settings.spc_settings(), polarities(catalogue), None, bounds, unsure,
+    )
+    moved = moved.join(changed, on=[*SERIES_KEYS, "period"], how="anti")
+    changed = pl.concat([with_segment_columns(moved, state, SERIES_KEYS), changed])  # with their segment's new limits
+    concerns, improvements = run("alerts", _fired, catalogue, settings, state, history, changed, period)
+    return state, levels, changed, concerns, improvements
 
 
 def _fired(
-    catalogue: Catalogue, settings: AlertSettings, state: ChartState, points: pl.DataFrame, changed: pl.DataFrame,
+    catalogue: Catalogue, settings: AlertSettings, state: ChartState, history: pl.LazyFrame, changed: pl.DataFrame,
     period: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`alerts` on the whole (materialised) history of the series that signal at `period`."""
+    """`alerts` on the whole (materialised) history of the series that signal at `period`; `history` is the
+    points before `changed`."""
     firing = changed.filter(
         pl.col("period") == period, pl.col("signal").is_not_null(), pl.col("assessment").is_not_null()
     ).select(SERIES_KEYS)
-    own = points.join(firing, on=SERIES_KEYS, how="semi")
+    own = history.join(firing.lazy(), on=SERIES_KEYS, how="semi").collect()
     charts = materialise(own, state, changed.join(firing, on=SERIES_KEYS, how="semi"), SERIES_KEYS)
     return alerts(catalogue, settings, charts, period)

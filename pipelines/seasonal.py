@@ -22,7 +22,7 @@ from collections.abc import Collection
 
 import polars as pl
 
-from radar.core.periods import PATTERN
+from radar.core.periods import PATTERN, shift
 
 MONTH = "_month"  # months since January of year 0: consecutive months differ by 1
 SERIES = "_series"  # an integer id per series, cheaper to sort and window over than string keys
@@ -41,14 +41,21 @@ def with_month(frame: pl.DataFrame) -> pl.DataFrame:
 
     Parsed explicitly: polars 2 no longer casts strings to dates, and a
     malformed period must fail loudly rather than land in the wrong month.
-    The pattern is checked on the distinct periods only (a few hundred at
-    most, where a national frame has millions of rows).
+    The distinct periods (a few hundred at most, where a national frame has
+    millions of rows) are checked and counted; each row then looks its
+    month up by its period's code (`_codes`), not by parsing its string.
     """
-    periods = frame.get_column("period").unique()
+    periods = frame.get_column("period").unique().sort()
     bad = (~periods.str.contains(PATTERN)).fill_null(True).sum()
     if bad:
         raise ValueError(f"{bad} distinct period(s) are not of the form YYYY-MM")
-    return frame.with_columns(month_index(pl.col("period")).alias(MONTH))
+    months = periods.to_frame().select(month_index(pl.col("period"))).to_series()
+    return frame.with_columns(pl.lit(months).gather(_codes(pl.col("period"), periods)).alias(MONTH))
+
+
+def _codes(column: pl.Expr, values: pl.Series) -> pl.Expr:
+    """Each row's place in `values` (sorted, distinct, no null): the string is hashed once, by the cast."""
+    return column.cast(pl.Enum(values)).to_physical().cast(pl.Int64)
 
 
 def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -58,14 +65,13 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     series' months being in order and unique; a repeated month would silently
     pair a month with itself.
 
-    Sorting millions of rows on string keys is slow, so the keys are numbered
-    once in a small table of the distinct series (sorted, so the numbers keep
-    the keys' order) and the rows are ordered by one integer, series x
-    MONTH_SPAN + month.  A frame already in that order (as every function here
-    returns it) is detected by one pass over that integer and not reordered.
+    Sorting millions of rows on string keys is slow, so each series gets one
+    integer in the keys' order (`_series_ids`) and the rows are ordered by
+    series x MONTH_SPAN + month.  A frame already in that order (as every
+    function here returns it) is detected by one pass over that integer and
+    not reordered.
     """
-    series_ids = frame.select(keys).unique().sort(keys).with_row_index(SERIES)
-    out = with_month(frame).join(series_ids, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    out = with_month(frame).with_columns(_series_ids(frame, keys).alias(SERIES))
     position = out.select(_position()).to_series()
     if not position.is_sorted():
         order = position.arg_sort()
@@ -77,6 +83,30 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return out.with_columns(pl.col(SERIES).set_sorted())
 
 
+def _series_ids(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
+    """One integer per series that orders series as sorting by `keys` (nulls first) would.
+
+    Each key's place among its distinct values, plus one (0 is null), is a
+    digit of a mixed-radix number: a few hundred distinct values per key are
+    sorted, where the rows' string keys are not.  Should the digits not fit
+    (ids beyond 2^46 would overflow series x MONTH_SPAN), the distinct series
+    are sorted and numbered instead.
+    """
+    distinct = [frame.get_column(k).unique().drop_nulls().sort() for k in keys]
+    span = 1
+    for values in distinct:
+        span *= values.len() + 1
+    if span < 2**46:
+        # The digits first, in one select (polars casts the columns side by side), then the number.
+        digits = frame.select((_codes(pl.col(k), values) + 1).fill_null(0) for k, values in zip(keys, distinct))
+        ids = pl.lit(0, dtype=pl.Int64)
+        for key, values in zip(keys, distinct):
+            ids = ids * (values.len() + 1) + pl.col(key)
+        return digits.select(ids).to_series()
+    numbered = frame.select(keys).unique().sort(keys, nulls_last=False).with_row_index("_id")
+    return pl.Series(frame.join(numbered, on=keys, how="left", nulls_equal=True, maintain_order="left")["_id"]).cast(
+        pl.Int64
+    )
 def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Expr:
     """An id shared by each run of consecutive months that all have a value, within a group.
 
@@ -102,17 +132,16 @@ def _position() -> pl.Expr:
 def _same_month_earlier(series: pl.DataFrame, years_back: int, name: str) -> pl.DataFrame:
     """Add as `name` the value of the same month `years_back` years earlier (null when absent).
 
-    A join on month number rather than a shift, so a missing month is never
-    mistaken for the one before it; on one integer (`_position`) rather than
-    series and month, because a join on one column is markedly faster.
-    `series` comes from `sorted_series`.
+    Looked up by month number rather than by a shift, so a missing month is
+    never mistaken for the one before it: `series` (from `sorted_series`) is
+    ordered by `_position`, so a binary search for each row's position 12 x
+    `years_back` months back finds that month's row where there is one.
     """
-    earlier = series.select((_position() + 12 * years_back).alias("_position"), pl.col("value").alias(name))
-    return (
-        series.with_columns(_position().alias("_position"))
-        .join(earlier, on="_position", how="left", maintain_order="left")
-        .drop("_position")
-    )
+    position = series.select(_position()).to_series()
+    target = position - 12 * years_back
+    row = position.search_sorted(target).clip(0, max(series.height - 1, 0))
+    earlier = pl.DataFrame({"found": position.gather(row) == target, "value": series.get_column("value").gather(row)})
+    return series.with_columns(earlier.select(pl.when("found").then("value")).to_series().alias(name))
 
 
 def year_on_year(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -174,3 +203,58 @@ def seasonal_baseline(frame: pl.DataFrame, keys: list[str], years: int = 3) -> p
         .with_columns((pl.col("value") - expected + expected.mean().over(SERIES)).alias("deseasonalised"))
         .drop(MONTH, SERIES, *earlier)
     )
+
+
+def seasonal_levels(adjusted: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """keys, expected_sum, expected_n: what each series' level (the mean expected value
+    `seasonal_baseline` adds back) is made of, from its output.
+
+    Kept between months so that `next_seasonal_month` moves the level by one
+    month's expected value instead of reading the series' whole history.
+    """
+    expected = pl.col("seasonal_expected")
+    return adjusted.group_by(keys).agg(expected.sum().alias("expected_sum"), expected.count().alias("expected_n"))
+
+
+def next_seasonal_month(
+    levels: pl.DataFrame, history: pl.DataFrame, new: pl.DataFrame, keys: list[str], years: int = 3
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the levels after `new`, `new` with `seasonal_expected`, `deseasonalised` and `level_shift`).
+
+    `new`: keys, period, value: one month of each of its series, later than
+    any month the series had.  `history`: keys, period, value of the earlier
+    months (only the same month in the `years` before is read).  `levels`:
+    `seasonal_levels` of the series before this month.
+
+    The new month's expected value joins its series' level, so the level
+    moves, and with it every earlier deseasonalised value of the series, all
+    by the same amount: `level_shift`.  The result is `seasonal_baseline` over
+    the whole history: its new month's row, and its earlier rows are each the
+    row before plus `level_shift`.
+    """
+    period = new.get_column("period").unique()
+    if period.len() > 1 or new.select(keys).is_duplicated().any():
+        raise ValueError("next_seasonal_month takes one month of each series; recompute the history for more")
+    lags = [shift(period.item(), -12 * lag) for lag in range(1, years + 1)] if period.len() else []
+    earlier = history.filter(pl.col("period").is_in(lags)).join(new.select(keys), on=keys, how="semi")
+    expected = pl.col("seasonal_expected")
+    rows = (
+        seasonal_baseline(pl.concat([earlier.select(new.columns), new]), keys, years)
+        .join(new.select(*keys, "period"), on=[*keys, "period"], how="semi")
+        .drop("deseasonalised")
+        .join(levels, on=keys, how="left")
+        .with_columns(pl.col("expected_sum").fill_null(0.0), pl.col("expected_n").fill_null(0))
+    )
+    before = pl.when(pl.col("expected_n") > 0).then(pl.col("expected_sum") / pl.col("expected_n"))
+    rows = rows.with_columns(
+        before.alias("_before"),
+        (pl.col("expected_sum") + expected.fill_null(0.0)).alias("expected_sum"),
+        (pl.col("expected_n") + expected.is_not_null().cast(pl.UInt32)).alias("expected_n"),
+    )
+    after = pl.when(pl.col("expected_n") > 0).then(pl.col("expected_sum") / pl.col("expected_n"))
+    rows = rows.with_columns(
+        (pl.col("value") - expected + after).alias("deseasonalised"),
+        (after - pl.col("_before")).fill_null(0.0).alias("level_shift"),
+    )
+    moved = pl.concat([levels.join(new.select(keys), on=keys, how="anti"), rows.select(levels.columns)])
+    return moved, rows.select(*new.columns, "seasonal_expected", "deseasonalised", "level_shift")

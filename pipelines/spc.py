@@ -100,7 +100,7 @@ def judge(points: pl.DataFrame, keys: list[str], settings: SpcSettings, bounds: 
     judges only the last points of a series against limits kept as running
     sums: one definition of the rules, so the two cannot drift apart.
     """
-    return _clamped(_with_signal(_with_rules(points, settings)), keys, bounds)
+    return clamp_limits(_with_signal(_with_rules(points, settings)), keys, bounds)
 
 
 def limits(mean: pl.Expr, mr_mean: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -393,7 +393,7 @@ def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
     return points.with_columns(direction.alias("direction"), assessment.alias("assessment"))
 
 
-def _clamped(points: pl.DataFrame, keys: list[str], bounds: pl.DataFrame | None) -> pl.DataFrame:
+def clamp_limits(points: pl.DataFrame, keys: list[str], bounds: pl.DataFrame | None) -> pl.DataFrame:
     """Clamp the stored limits to what the unit allows (`bounds`: floor, ceiling; null is no bound)."""
     if bounds is None:
         return points

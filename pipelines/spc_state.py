@@ -53,7 +53,7 @@ import polars as pl
 
 from radar.core.alert_settings import SpcSettings
 from radar.pipelines.seasonal import MONTH, SERIES, sorted_series
-from radar.pipelines.spc import OUTPUT_COLUMNS, X, close_zone, judge, limits, numbered, xmr
+from radar.pipelines.spc import OUTPUT_COLUMNS, X, clamp_limits, close_zone, judge, limits, numbered, xmr
 
 SEGMENT_COLUMNS = ("label", "mean", "mr_mean", "lower", "upper", "sigma")  # one value per segment
 THRESHOLDS = ("lower", "close_low", "mean", "close_high", "upper")
@@ -183,6 +183,59 @@ def update(
     return ChartState(series, tail), pl.concat([changed.select(columns), recomputed.select(columns)])
 
 
+def translate(
+    state: ChartState, shifts: pl.DataFrame, keys: list[str], bounds: pl.DataFrame | None = None
+) -> tuple[ChartState, pl.DataFrame]:
+    """(the state with every value of each series in `shifts` (keys + level_shift) moved by it, the series
+    that must be recomputed instead).
+
+    A seasonal series' deseasonalised values all move when its level does
+    (`seasonal.next_seasonal_month`).  An XmR chart is blind to that: moving
+    ranges, each point's side of the mean, its closeness to a limit and its
+    place outside them stay as they were, and the mean and limits move with
+    the values.  So the state moves (sums, extremes, brackets, tail) and
+    nothing is judged again; `translate_points` moves the stored points the
+    same way.  A value within rounding of a threshold could be judged the
+    other way by a recompute, so such a series is returned to be recomputed.
+    """
+    shifts = shifts.select(*keys, "level_shift")
+    d = pl.col("level_shift")
+    moving = state.series.join(shifts, on=keys, how="inner")
+    thresholds = _thresholds(pl.col("mean"), pl.col("mr_mean"))
+    near = pl.any_horizontal(
+        (t - pl.col(f"{name}_below") <= _slack(t)) | (pl.col(f"{name}_above") - t <= _slack(t))
+        for name, t in thresholds.items()
+    ).fill_null(False)
+    unsure = moving.filter((pl.col("label") == "ok") & near).select(keys)
+    moved = moving.with_columns(
+        *[(pl.col(c) + d).alias(c) for c in ("mean", "x_min", "x_max", "last_x")],
+        *[(pl.col(f"{name}_{side}") + d).alias(f"{name}_{side}") for name in THRESHOLDS for side in ("below", "above")],
+        (pl.col("sum_x") + pl.col("n_base") * d).alias("sum_x"),
+    )
+    lower, upper, _ = limits(pl.col("mean"), pl.col("mr_mean"))
+    moved = clamp_limits(moved.with_columns(lower.alias("lower"), upper.alias("upper")), keys, bounds)
+    tail = state.tail.join(shifts, on=keys, how="left").with_columns((pl.col("value") + d.fill_null(0.0)).alias("value"))
+    series = pl.concat([state.series.join(shifts, on=keys, how="anti"), moved.select(state.series.columns)]).sort(keys)
+    return ChartState(series, tail.select(state.tail.columns)), unsure
+
+
+def translate_points(points: pl.DataFrame, shifts: pl.DataFrame, keys: list[str],
+                     bounds: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The points of the series in `shifts` (keys + level_shift), each moved by it (see `translate`)."""
+    moved = points.join(shifts.select(*keys, "level_shift"), on=keys, how="inner").with_columns(
+        (pl.col(c) + pl.col("level_shift")).alias(c) for c in ("value", "mean")
+    )
+    lower, upper, _ = limits(pl.col("mean"), pl.col("mr_mean"))
+    return clamp_limits(moved.with_columns(lower.alias("lower"), upper.alias("upper")), keys, bounds).select(
+        points.columns
+    )
+
+
+def _slack(threshold: pl.Expr) -> pl.Expr:
+    """How near a threshold a value is within rounding: relative to the threshold's size."""
+    return RELATIVE_TOLERANCE * (1 + threshold.abs())
+
+
 def _recompute(
     history: pl.DataFrame | pl.LazyFrame, wanted: pl.DataFrame, keys: list[str], settings: SpcSettings,
     polarity: pl.DataFrame | None, rebases: pl.DataFrame | None, bounds: pl.DataFrame | None,
@@ -267,7 +320,7 @@ def _month(period: pl.Expr) -> pl.Expr:
 def _stays_between(name: str, old: pl.Expr, now: pl.Expr) -> pl.Expr:
     """True when moving a threshold from `old` to `now` passes none of the segment's earlier values."""
     low, high = pl.min_horizontal(old, now), pl.max_horizontal(old, now)
-    slack = RELATIVE_TOLERANCE * (1 + high.abs())
+    slack = _slack(high)
     below, above = pl.col(f"{name}_below"), pl.col(f"{name}_above")
     clear = (below.is_null() | (below < low - slack)) & (above.is_null() | (above > high + slack))
     return (old == now).fill_null(old.is_null() & now.is_null()) | (old.is_not_null() & now.is_not_null() & clear)
@@ -301,12 +354,15 @@ def materialise(points: pl.DataFrame, state: ChartState, changed: pl.DataFrame, 
 
     What `xmr` over the whole history returns (sorted by keys and period).
     """
+    kept = points.join(changed.select(*keys, "period"), on=[*keys, "period"], how="anti")
+    return pl.concat([with_segment_columns(kept, state, keys), changed.select(points.columns)]).sort(*keys, "period")
+
+
+def with_segment_columns(points: pl.DataFrame, state: ChartState, keys: list[str]) -> pl.DataFrame:
+    """`points` (in any order) with each series' latest segment taking the state's segment columns."""
     segment = state.series.select(*keys, "segment", *[pl.col(c).alias(f"_{c}") for c in SEGMENT_COLUMNS])
-    kept = points.join(changed.select(*keys, "period"), on=[*keys, "period"], how="anti").join(
-        segment, on=[*keys, "segment"], how="left"
-    )
-    kept = kept.with_columns(
+    joined = points.join(segment, on=[*keys, "segment"], how="left")
+    return joined.with_columns(
         pl.when(pl.col("_label").is_not_null()).then(pl.col(f"_{c}")).otherwise(pl.col(c)).alias(c)
         for c in SEGMENT_COLUMNS
     ).select(points.columns)
-    return pl.concat([kept, changed.select(points.columns)]).sort(*keys, "period")

@@ -151,8 +151,8 @@ def test_two_of_three_and_clamped_limits_by_hand_in_both_engines(catalogue):
 
 def test_incremental_cycle_equals_a_full_recompute_over_all_months(setup):
     values, signals = national.radar_full(setup)
-    state = national.chart_state(setup, signals.points)
-    state, changed, concerns, _ = national.radar_incremental(setup, values, state, signals.points)
+    previous = national.previous_cycle(setup, values, signals.points)
+    state, _, changed, concerns, _ = national.radar_incremental(setup, values, previous)
     history, new = setup.history, setup.next_month
     combined = History(
         periods=[*history.periods, *new.periods],

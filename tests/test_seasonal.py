@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from radar.pipelines.charting import event_counts
-from radar.pipelines.seasonal import rolling_12, seasonal_baseline, year_on_year
+from radar.pipelines.seasonal import SERIES, rolling_12, seasonal_baseline, sorted_series, year_on_year
 
 KEYS = ["indicator"]
 
@@ -130,3 +130,21 @@ def test_seasonal_baseline_needs_two_years():
 def test_repeated_month_is_refused():
     with pytest.raises(ValueError, match="repeat a period"):
         year_on_year(frame([("a", "2020-01", 1), ("a", "2020-01", 2)]), KEYS)
+
+
+@pytest.mark.parametrize("distinct", [3, 70_000], ids=["few keys: mixed-radix ids", "keys too many to pack"])
+def test_series_are_numbered_and_sorted_in_the_order_of_their_keys(distinct):
+    """Series ids order the rows as a sort by the keys (nulls first) and month would, and one id is one series."""
+    n = 70_000
+    rows = pl.DataFrame({
+        "a": [None if i % 7 == 0 else f"a{(i * 7919) % distinct}" for i in range(n)],
+        "b": [f"b{(i * 104729) % distinct}" for i in range(n)],
+        "c": [f"c{(i * 1299709) % distinct}" for i in range(n)],
+        "period": [f"{2020 + i % 3}-{(i * 5) % 12 + 1:02d}" for i in range(n)],
+        "value": [float(i) for i in range(n)],
+    }).unique(["a", "b", "c", "period"])
+    keys = ["a", "b", "c"]
+    out = sorted_series(rows, keys)
+    assert out.select(*keys, "period").equals(rows.sort(*keys, "period", nulls_last=False).select(*keys, "period"))
+    assert out.select(pl.struct(keys).n_unique()).item() == out[SERIES].n_unique()
+    assert out.group_by(SERIES).agg(pl.struct(keys).n_unique().alias("n"))["n"].max() == 1

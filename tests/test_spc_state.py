@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from radar.core.alert_settings import SpcSettings
+from radar.pipelines.seasonal import next_seasonal_month, seasonal_baseline, seasonal_levels
 from radar.pipelines.spc import xmr
-from radar.pipelines.spc_state import chart_state, materialise, update
+from radar.pipelines.spc_state import chart_state, materialise, translate, translate_points, update
 
 KEYS = ["indicator", "breakdown"]
 SCHEMA = {"indicator": pl.String, "breakdown": pl.String, "period": pl.String, "value": pl.Float64}
@@ -121,6 +122,50 @@ def test_incremental_equals_full_recompute(data, settings_, start, steps, consta
         state, changed = update(state, frame(new), history, KEYS, settings_, POLARITY, rebases(), BOUNDS)
         points = materialise(points, state, changed, KEYS)
         check(state, points, history, settings_, rebases())
+
+
+def deseasonalised(history: pl.DataFrame) -> pl.DataFrame:
+    return seasonal_baseline(history, KEYS).select(*KEYS, "period", pl.col("deseasonalised").alias("value"))
+
+
+# A season: the same month's values repeat with noise, and now and then a month is null or missing.
+season_values = st.one_of(st.integers(0, 8).map(float), st.integers(0, 8).map(float), st.just(None))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    settings_=spc_settings,
+    first=st.lists(st.integers(0, 48), min_size=len(SERIES), max_size=len(SERIES)),
+    steps=st.integers(1, 15),
+)
+def test_a_seasonal_month_moves_the_chart_and_equals_a_full_recompute(data, settings_, first, steps):
+    """`next_seasonal_month`, `translate`, `translate_points` and `update` after each month equal
+    `seasonal_baseline` and `xmr` over the whole history (the national benchmark's incremental month)."""
+    rows: dict[tuple[str, str, int], float | None] = {}
+    for (indicator, breakdown), months in zip(SERIES, first):
+        for month in range(months):
+            if data.draw(st.integers(0, 9)):  # one month in ten has no row
+                rows[(indicator, breakdown, month)] = data.draw(season_values)
+    history = frame(rows)
+    full = seasonal_baseline(history, KEYS)
+    levels = seasonal_levels(full, KEYS)
+    points = xmr(deseasonalised(history), KEYS, settings_, POLARITY, None, BOUNDS)
+    state = chart_state(points, KEYS, settings_)
+    for month in range(49, 49 + steps):
+        new = frame({(i, b, month): data.draw(season_values) for i, b in SERIES if data.draw(st.integers(0, 5))})
+        levels, adjusted = next_seasonal_month(levels, history, new, KEYS)
+        shifts = adjusted.select(*KEYS, "level_shift")
+        state, unsure = translate(state, shifts, KEYS, BOUNDS)
+        points = pl.concat([points.join(shifts, on=KEYS, how="anti"), translate_points(points, shifts, KEYS, BOUNDS)])
+        charted = adjusted.select(*KEYS, "period", pl.col("deseasonalised").alias("value"))
+        state, changed = update(state, charted, pl.concat([points.select(charted.columns), charted]), KEYS,
+                                settings_, POLARITY, None, BOUNDS, unsure)
+        points = materialise(points, state, changed, KEYS)
+        history = pl.concat([history, new])
+        assert_frame_equal(levels.sort(KEYS), seasonal_levels(seasonal_baseline(history, KEYS), KEYS).sort(KEYS),
+                           check_dtypes=False)
+        check(state, points, deseasonalised(history), settings_, None)
 
 
 def quiet(n: int, first: int = 0) -> dict[tuple[str, str, int], float | None]:
