@@ -19,6 +19,7 @@ authorities at once (a regional hub, or the national benchmark).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -164,9 +165,10 @@ def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) 
     mixed-radix number (a column with nulls shifts its codes up one and takes
     0 for null); the columns themselves come back as each group's first row.
     Every operation on the key is a pass over millions of rows, so a column
-    without nulls takes no null handling.  When the digits' ranges multiplied
-    do not fit in 63 bits (wide categorical codes), the columns are the key
-    as they are.
+    without nulls takes no null handling, and the key is 32-bit when the
+    codes are small unsigned integers and their ranges multiplied fit: half
+    the memory to go through of 64-bit.  When they do not fit in 63 bits
+    (wide categorical codes), the columns are the key as they are.
     """
     if len(columns) == 1:
         return records.lazy().group_by(columns).agg(*aggregations).collect()
@@ -175,15 +177,20 @@ def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) 
         *[e for i, code in enumerate(codes)
           for e in (code.min().alias(f"min{i}"), code.max().alias(f"max{i}"), code.null_count().alias(f"nulls{i}"))]
     ).row(0, named=True)
-    key, span = None, 1
-    for i, code in enumerate(codes):
-        low, high = int(stats[f"min{i}"] or 0), int(stats[f"max{i}"] or 0)
-        digit, width = code.cast(pl.Int64) - low, high - low + 1
-        if stats[f"nulls{i}"]:
-            digit, width = (digit + 1).fill_null(0), width + 1
-        key, span = digit if key is None else key * width + digit, span * width
+    lows = [int(stats[f"min{i}"] or 0) for i in range(len(codes))]
+    nulls = [stats[f"nulls{i}"] > 0 for i in range(len(codes))]
+    widths = [int(stats[f"max{i}"] or 0) - low + 1 + null for i, (low, null) in enumerate(zip(lows, nulls))]
+    span = math.prod(widths)
     if span >= 2**63:
         return records.lazy().group_by(columns).agg(*aggregations).collect()
+    small = {pl.Boolean, pl.UInt8, pl.UInt16, pl.UInt32}
+    narrow = span <= 2**32 and all(t in small for t in records.lazy().select(codes).collect_schema().dtypes())
+    key = None
+    for code, low, null, width in zip(codes, lows, nulls, widths):
+        digit = code.cast(pl.UInt32 if narrow else pl.Int64) - low
+        if null:
+            digit = (digit + 1).fill_null(0)
+        key = digit if key is None else key * width + digit
     firsts = [pl.col(c).first() for c in columns]
     return records.lazy().group_by(key.alias("_key")).agg(*aggregations, *firsts).drop("_key").collect()
 
