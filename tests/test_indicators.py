@@ -193,6 +193,12 @@ def test_columns_too_wide_to_pack_are_grouped_as_they_are():
     assert out.select("a", "b", "x").rows() == [(-(2**62), -(2**62), 4), (2**62, 2**62, 2)]
 
 
+def test_signed_codes_with_nulls_pack_into_a_64_bit_key():
+    frame = pl.DataFrame({"a": [-5, None, -5, 7], "b": [True, False, True, None], "x": [1, 2, 3, 4]})
+    out = _grouped(frame, ["a", "b"], pl.col("x").sum()).sort("x", "a")
+    assert out.select("a", "b", "x").rows() == [(None, False, 2), (-5, True, 4), (7, None, 4)]
+
+
 def national_like(seed: int, n: int = 3_000) -> pl.DataFrame:
     """Records of three authorities over three months, grouped by authority and month as a store returns them,
     with some sources and outcomes missing."""
