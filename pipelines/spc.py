@@ -49,6 +49,7 @@ MR_SCREEN_FACTOR = 3.267  # D4: upper range limit; a larger moving range is itse
 
 POLARITIES = ("up_is_bad", "down_is_bad", "neutral")
 RULES = ("outside_limits", "trend", "two_of_three", "shift")  # in MDC priority order
+LABELS = ("no_data", "too_short", "constant", "ok")  # a segment's, from no chart to a chart that is tested
 OUTPUT_COLUMNS = (
     "segment", "label", "mean", "mr", "mr_mean", "lower", "upper", "sigma",
     *RULES, "signal", "direction", "assessment",
@@ -286,15 +287,16 @@ def _with_label(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     observed = x.count().over(SEGMENT)
     label = (
         pl.when(observed == 0)
-        .then(pl.lit("no_data"))
+        .then(0)
         .when(observed < settings.min_points)
-        .then(pl.lit("too_short"))
+        .then(1)
         .when(x.max().over(SEGMENT) == x.min().over(SEGMENT))
-        .then(pl.lit("constant"))
-        .otherwise(pl.lit("ok"))
+        .then(2)
+        .otherwise(3)
     )
-    points = points.with_columns(label.alias("label"))
-    estimable = ~pl.col("label").is_in(["no_data", "too_short"])
+    points = points.with_columns(label.alias("_label"))
+    points = points.with_columns(_named(pl.col("_label"), LABELS).alias("label"))
+    estimable = pl.col("_label") >= LABELS.index("constant")
     return points.with_columns(
         pl.when(estimable).then(pl.col(c)).alias(c) for c in ("mean", "mr_mean", "lower", "upper", "sigma")
     )
@@ -368,29 +370,33 @@ def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
     """Add the highest-priority rule a point fires, its direction and what that means given polarity.
 
     up_is_bad: high is a concern, low an improvement; down_is_bad the reverse;
-    neutral (or no polarity): neither.
+    neutral (or no polarity): neither.  Each is worked out as a small integer
+    and spelt out once (`_named`).
     """
-    signal = pl.when(pl.col(RULES[0])).then(pl.lit(RULES[0]))
-    for rule in RULES[1:]:
-        signal = signal.when(pl.col(rule)).then(pl.lit(rule))
-    points = points.with_columns(signal.alias("signal"))
+    rule = pl.when(pl.col(RULES[0])).then(0)
+    for i, name in enumerate(RULES[1:], start=1):
+        rule = rule.when(pl.col(name)).then(i)
+    points = points.with_columns(rule.alias("_rule"))
     # A trend is high or low by its direction, every other rule by the point's side of the mean.
-    signal = pl.col("signal")
-    is_high = (
-        pl.when(signal == "trend").then(pl.col("_trend_high")).when(signal.is_not_null()).then(pl.col("_by_side_high"))
+    rule = pl.col("_rule")
+    is_high = pl.when(rule == RULES.index("trend")).then(pl.col("_trend_high")).when(rule.is_not_null()).then(
+        pl.col("_by_side_high")
     )
     points = points.with_columns(is_high.alias("_high"))
     polarity, high = pl.col("_polarity"), pl.col("_high")
-    direction = pl.when(high).then(pl.lit("high")).when(~high).then(pl.lit("low"))
-    assessment = (
-        pl.when(high.is_null())
-        .then(None)
-        .when(polarity == "up_is_bad")
-        .then(pl.when(high).then(pl.lit("concern")).otherwise(pl.lit("improvement")))
-        .when(polarity == "down_is_bad")
-        .then(pl.when(high).then(pl.lit("improvement")).otherwise(pl.lit("concern")))
+    # 0: concern, 1: improvement, by whether high is bad for this indicator.
+    concern = pl.when(polarity == "up_is_bad").then(~high).when(polarity == "down_is_bad").then(high)
+    return points.with_columns(
+        _named(rule, RULES).alias("signal"),
+        _named((~high).cast(pl.Int8), ("high", "low")).alias("direction"),
+        _named(concern.cast(pl.Int8), ("concern", "improvement")).alias("assessment"),
     )
-    return points.with_columns(direction.alias("direction"), assessment.alias("assessment"))
+
+
+def _named(code: pl.Expr, names: tuple[str, ...]) -> pl.Expr:
+    """`names[code]` (null for a null code): a string column from a small integer, several times faster than
+    a chain of string literals over millions of points."""
+    return pl.lit(pl.Series(names)).gather(code)
 
 
 def clamp_limits(points: pl.DataFrame, keys: list[str], bounds: pl.DataFrame | None) -> pl.DataFrame:
