@@ -249,7 +249,7 @@ def _histories(points: pl.DataFrame, firing: pl.DataFrame, period: str) -> dict[
     own = points.join(firing.select(SERIES_KEYS).unique(), on=SERIES_KEYS, how="semi").filter(
         pl.col("period") <= period
     )
-    return {key: frame.sort("period").to_dicts() for key, frame in own.partition_by(SERIES_KEYS, as_dict=True).items()}
+    return own.sort(*SERIES_KEYS, "period").rows_by_key(SERIES_KEYS, named=True, include_key=True)
 
 
 def _series_month(row: dict) -> tuple[str, str, str]:
