@@ -106,25 +106,35 @@ def _cells(records: pl.DataFrame, keys: list[str], starts: pl.Series) -> tuple[p
     return cell_of_run.gather(run - 1), cells
 
 
+def _flag(column: str, allowed: tuple) -> str:
+    """The working column saying whether a record's `column` is one of `allowed` (a `where` of an indicator)."""
+    return f"_{column} in {list(allowed)}"
+
+
 def _grouping_columns(spec: FromRecords) -> list[str]:
-    """The record columns an indicator groups or filters by (not the column it counts distinct values of)."""
-    return [c for c in (spec.by, *spec.where) if c]
+    """The columns of `_coded` an indicator groups or filters by: its breakdown column, and a flag per `where`."""
+    return [c for c in (spec.by, *(_flag(c, allowed) for c, allowed in spec.where.items())) if c]
 
 
 def _coded(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, indicators: list) -> list[pl.Expr]:
-    """The columns the counts read, with every string column they group or filter by coded as small integers.
+    """The columns the counts read: breakdown columns coded as small integers, a flag per `where`, and the
+    columns counted distinct.
 
     A category column becomes an enum of the values the catalogue allows it
     (one look-up per row in a table of a few strings, and no process-wide
     category table to lock or grow); a value outside them, which validation
     refuses, becomes missing: counted in the total, in no breakdown, as a
     breakdown the catalogue does not list always was.  Any other string
-    column becomes a categorical.  The column counted distinct (a child's
-    pseudonym) stays as it is: coding millions of distinct values would only
-    hash them once more.
+    column becomes a categorical.  A `where` is needed only as true or
+    false, which comparing a row's string with the few allowed gives for
+    less than coding it.  The column counted distinct (a child's pseudonym)
+    stays as it is: coding millions of distinct values would only hash them
+    once more.
     """
-    grouped = list(dict.fromkeys(c for i in indicators for c in _grouping_columns(i.from_records)))
-    counted = [c for i in indicators if (c := i.from_records.column) and c not in grouped]
+    breakdowns = list(dict.fromkeys(i.from_records.by for i in indicators if i.from_records.by))
+    flags = {_flag(c, allowed): pl.col(c).is_in(list(allowed)) for i in indicators
+             for c, allowed in i.from_records.where.items()}
+    counted = [c for i in indicators if (c := i.from_records.column) and c not in breakdowns]
     columns = {c.name: c for c in catalogue.feed_by_id[feed_id].columns}
 
     def code(name: str) -> pl.Expr:
@@ -133,14 +143,12 @@ def _coded(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, indicators
         allowed = catalogue.column_values(columns[name]) if name in columns else ()
         return pl.col(name).cast(pl.Enum(allowed), strict=False) if allowed else pl.col(name).cast(pl.Categorical)
 
-    return [*(code(c) for c in grouped), *dict.fromkeys(counted)]
+    return [*(code(c) for c in breakdowns), *(flag.alias(name) for name, flag in flags.items()), *dict.fromkeys(counted)]
 
 
 def _where(spec: FromRecords) -> pl.Expr:
-    """The rows an indicator counts (every row when it has no `where`)."""
-    return pl.all_horizontal(
-        [pl.lit(True), *(pl.col(column).is_in(list(allowed)) for column, allowed in spec.where.items())]
-    )
+    """The rows an indicator counts (every row when it has no `where`), from the flags of `_coded`."""
+    return pl.all_horizontal([pl.lit(True), *(pl.col(_flag(c, allowed)) for c, allowed in spec.where.items())])
 
 
 def _kept(column: pl.Expr, spec: FromRecords) -> pl.Expr:
