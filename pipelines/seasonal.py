@@ -104,9 +104,10 @@ def _series_ids(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
             ids = ids * (values.len() + 1) + pl.col(key)
         return digits.select(ids).to_series()
     numbered = frame.select(keys).unique().sort(keys, nulls_last=False).with_row_index("_id")
-    return pl.Series(frame.join(numbered, on=keys, how="left", nulls_equal=True, maintain_order="left")["_id"]).cast(
-        pl.Int64
-    )
+    ids = frame.join(numbered, on=keys, how="left", nulls_equal=True, maintain_order="left").get_column("_id")
+    return ids.cast(pl.Int64)
+
+
 def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Expr:
     """An id shared by each run of consecutive months that all have a value, within a group.
 

@@ -35,6 +35,11 @@ running sums never decides a flag), and, for now, moving-range screening
 `xmr` over the whole history: tests/test_spc_state.py checks it on random
 series with Hypothesis.
 
+A seasonal series' adjusted values all move by one amount when a new month
+moves its level (pipelines/seasonal.py, `next_seasonal_month`): `translate`
+moves its state and `translate_points` its points, with nothing judged
+again, since an XmR chart is blind to a translation (see `translate`).
+
 How the monthly cycle uses it: keep `ChartState` beside the SPC points;
 each month call `update(state, new_points, history, ...)`, where `history`
 reads the current values of the series it asks for (a LazyFrame over the store
@@ -212,8 +217,7 @@ def translate(
         *[(pl.col(f"{name}_{side}") + d).alias(f"{name}_{side}") for name in THRESHOLDS for side in ("below", "above")],
         (pl.col("sum_x") + pl.col("n_base") * d).alias("sum_x"),
     )
-    lower, upper, _ = limits(pl.col("mean"), pl.col("mr_mean"))
-    moved = clamp_limits(moved.with_columns(lower.alias("lower"), upper.alias("upper")), keys, bounds)
+    moved = _limits_at_mean(moved, keys, bounds)
     tail = state.tail.join(shifts, on=keys, how="left").with_columns((pl.col("value") + d.fill_null(0.0)).alias("value"))
     series = pl.concat([state.series.join(shifts, on=keys, how="anti"), moved.select(state.series.columns)]).sort(keys)
     return ChartState(series, tail.select(state.tail.columns)), unsure
@@ -225,10 +229,13 @@ def translate_points(points: pl.DataFrame, shifts: pl.DataFrame, keys: list[str]
     moved = points.join(shifts.select(*keys, "level_shift"), on=keys, how="inner").with_columns(
         (pl.col(c) + pl.col("level_shift")).alias(c) for c in ("value", "mean")
     )
+    return _limits_at_mean(moved, keys, bounds).select(points.columns)
+
+
+def _limits_at_mean(rows: pl.DataFrame, keys: list[str], bounds: pl.DataFrame | None) -> pl.DataFrame:
+    """`rows` whose mean moved, with the (clamped) limits around it."""
     lower, upper, _ = limits(pl.col("mean"), pl.col("mr_mean"))
-    return clamp_limits(moved.with_columns(lower.alias("lower"), upper.alias("upper")), keys, bounds).select(
-        points.columns
-    )
+    return clamp_limits(rows.with_columns(lower.alias("lower"), upper.alias("upper")), keys, bounds)
 
 
 def _slack(threshold: pl.Expr) -> pl.Expr:
