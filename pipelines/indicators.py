@@ -97,7 +97,7 @@ def _cells(records: pl.DataFrame, keys: list[str], starts: pl.Series) -> tuple[p
     number of its keys' cell, which costs as much hashing as there are runs:
     little for records almost grouped, a join of every row for shuffled ones.
     """
-    heads = records.filter(starts).select(keys)
+    heads = records.select(keys).filter(starts)
     cells = heads.unique(maintain_order=True).with_row_index(CELL, offset=1)
     run = starts.cum_sum()  # 1 for the first run, as the first cell
     if cells.height == heads.height:
