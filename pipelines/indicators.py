@@ -45,14 +45,13 @@ def count_records(
     The records are read once per kind of count, not once per indicator, and
     no string of theirs is hashed twice.  Each row gets the number of its cell,
     its (`by`..., period) values (`_cells`, which compares each row with the
-    one before rather than hashing), and every string column the counts group
-    or filter by is coded as a small integer (`_coded`), so every grouping
-    after that is on integers (`_grouped`).  One group_by by cell and every
-    column an indicator breaks down or filters by gives the cells every row
-    count is a sum of (`_row_counts`, which then sums that small frame);
-    distinct counts, which do not add up across cells, take one more group_by
-    per breakdown column, every distinct indicator of it at once
-    (`_distinct_counts`).
+    one before rather than hashing), every column an indicator breaks down by
+    is coded as a small integer and every `where` becomes a flag (`_coded`),
+    so every grouping after that is on integers (`_grouped`).  One group_by
+    by cell, breakdown columns and flags gives the cells every row count is a
+    sum of (`_row_counts`, which then sums that small frame); distinct counts,
+    which do not add up across cells, take one more group_by per breakdown
+    column, every distinct indicator of it at once (`_distinct_counts`).
     """
     by = list(by)
     keys = [*by, "period"]
