@@ -146,7 +146,8 @@ def alert_ref(key: str) -> str:
 
 
 def candidate_frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=CANDIDATE_SCHEMA, orient="row").sort("key")
+    """Candidate rows as a frame in key order (sorted as rows: a check makes a handful)."""
+    return pl.DataFrame(sorted(rows, key=lambda row: row["key"]), schema=CANDIDATE_SCHEMA, orient="row")
 
 
 # --- SPC special causes ----------------------------------------------------------------
