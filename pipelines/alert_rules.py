@@ -244,10 +244,11 @@ def spc_signals(
 def _histories(points: pl.DataFrame, firing: pl.DataFrame, period: str) -> dict[tuple[str, str], list[dict]]:
     """Each firing series' points up to `period`, in month order, by (indicator, breakdown).
 
-    Read in one pass (a join, then one split), where a filter of the whole
-    chart per firing point made alerting the slowest step of a national run.
+    Read at once (a join, a sort, the rows by series), where a filter of the
+    whole chart per firing point made alerting the slowest step of a national
+    run.
     """
-    own = points.join(firing.select(SERIES_KEYS).unique(), on=SERIES_KEYS, how="semi").filter(
+    own = points.join(firing.select(SERIES_KEYS), on=SERIES_KEYS, how="semi").filter(
         pl.col("period") <= period
     )
     return own.sort(*SERIES_KEYS, "period").rows_by_key(SERIES_KEYS, named=True, include_key=True)
