@@ -385,11 +385,11 @@ def _with_signal(points: pl.DataFrame) -> pl.DataFrame:
     points = points.with_columns(is_high.alias("_high"))
     polarity, high = pl.col("_polarity"), pl.col("_high")
     # 0: concern, 1: improvement, by whether high is bad for this indicator.
-    concern = pl.when(polarity == "up_is_bad").then(~high).when(polarity == "down_is_bad").then(high)
+    assessment = pl.when(polarity == "up_is_bad").then(~high).when(polarity == "down_is_bad").then(high)
     return points.with_columns(
         _named(rule, RULES).alias("signal"),
         _named((~high).cast(pl.Int8), ("high", "low")).alias("direction"),
-        _named(concern.cast(pl.Int8), ("concern", "improvement")).alias("assessment"),
+        _named(assessment.cast(pl.Int8), ("concern", "improvement")).alias("assessment"),
     )
 
 
