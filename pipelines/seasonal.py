@@ -89,14 +89,16 @@ def _series_ids(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
     Each key's place among its distinct values, plus one (0 is null), is a
     digit of a mixed-radix number: a few hundred distinct values per key are
     sorted, where the rows' string keys are not.  Should the digits not fit
-    (ids beyond 2^46 would overflow series x MONTH_SPAN), the distinct series
-    are sorted and numbered instead.
+    (ids beyond 2^46 would overflow series x MONTH_SPAN), or a key not be a
+    string (an enum of its values needs strings), the distinct series are
+    sorted and numbered instead.
     """
-    distinct = [frame.get_column(k).unique().drop_nulls().sort() for k in keys]
+    strings = all(frame.schema[k] == pl.String for k in keys)
+    distinct = [frame.get_column(k).unique().drop_nulls().sort() for k in keys] if strings else []
     span = 1
     for values in distinct:
         span *= values.len() + 1
-    if span < 2**46:
+    if strings and span < 2**46:
         # The digits first, in one select (polars casts the columns side by side), then the number.
         digits = frame.select((_codes(pl.col(k), values) + 1).fill_null(0) for k, values in zip(keys, distinct))
         ids = pl.lit(0, dtype=pl.Int64)

@@ -148,3 +148,10 @@ def test_series_are_numbered_and_sorted_in_the_order_of_their_keys(distinct):
     assert out.select(*keys, "period").equals(rows.sort(*keys, "period", nulls_last=False).select(*keys, "period"))
     assert out.select(pl.struct(keys).n_unique()).item() == out[SERIES].n_unique()
     assert out.group_by(SERIES).agg(pl.struct(keys).n_unique().alias("n"))["n"].max() == 1
+
+
+def test_series_with_keys_that_are_not_strings_are_sorted_too():
+    rows = pl.DataFrame({"k": [2, 1, 2, None], "period": ["2020-01", "2020-01", "2019-12", "2020-01"],
+                         "value": [1.0, 2.0, 3.0, 4.0]})
+    out = sorted_series(rows, ["k"])
+    assert out.select("k", "period").rows() == [(None, "2020-01"), (1, "2020-01"), (2, "2019-12"), (2, "2020-01")]
