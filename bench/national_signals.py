@@ -7,7 +7,7 @@ SPC, the series summary and the alert rule are the real pipeline functions:
 `pipelines.seasonal.seasonal_baseline`, `pipelines.spc.xmr` and `summarise`
 take the series keys as an argument, so (la_code, indicator, breakdown) runs
 every authority's charts in one frame; `pipelines.alert_rules.spc_signals`
-is called once per authority (its scope) on that authority's points.
+takes each series' authority as its scope (`scope_by`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import polars as pl
 from bench.stopwatch import direct
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines.alert_rules import candidate_frame, spc_signals
+from radar.pipelines.alert_rules import spc_signals
 from radar.pipelines.charting import charted_values, limit_bounds, polarities
 from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
 from radar.pipelines.seasonal import next_seasonal_month
@@ -70,20 +70,8 @@ def compute_indicators(
 def alerts(
     catalogue: Catalogue, settings: AlertSettings, points: pl.DataFrame, period: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`spc_signals` (concerns, improvements) at `period` for each authority, on the series that may alert.
-
-    Each authority's call gets the history of only its series with a signal
-    at `period`: all `spc_signals` reads of the others is that they have none.
-    """
-    alerting = points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == "")
-    signalling = alerting.filter(pl.col("period") == period, pl.col("signal").is_not_null()).select(SERIES_KEYS)
-    found = [
-        spc_signals(frame, catalogue, period, la_code, settings)
-        for (la_code,), frame in alerting.join(signalling, on=SERIES_KEYS, how="semi")
-        .partition_by("la_code", as_dict=True).items()
-    ]
-    none = candidate_frame([])
-    return pl.concat([none, *(c for c, _ in found)]).sort("key"), pl.concat([none, *(i for _, i in found)]).sort("key")
+    """`spc_signals` (concerns, improvements) at `period`, each authority its own scope, in one call."""
+    return spc_signals(points, catalogue, period, "", settings, scope_by="la_code")
 
 
 def signals(catalogue: Catalogue, settings: AlertSettings, values: pl.DataFrame, period: str, run=direct) -> Signals:

@@ -73,8 +73,7 @@ def candidate_alerts(
     """Every registered rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements."""
     settings, la_code = ctx.alerts, ctx.la_code
     inputs = alert_registry.CycleInputs(
-        catalogue=ctx.catalogue, settings=settings, period=period, scope=la_code,
-        points=points if settings.spc.alert_on_breakdowns else points.filter(pl.col("breakdown") == ""),
+        catalogue=ctx.catalogue, settings=settings, period=period, scope=la_code, points=points,
         summary=summary, values=reported, targets=target_frame(ctx), comparison=compare(la_code, None),
         feed_status=status, received=store.current_periods(conn, la_code),
         records={feed: records[feed].select(columns) for feed, columns in alert_registry.record_reads().items()},

@@ -187,12 +187,13 @@ CHILD_COUNT_NAMES = ("Children", "Care leavers", "Young people")
 
 def spc_signals(
     points: pl.DataFrame, catalogue: Catalogue, period: str, scope: str, settings: AlertSettings,
-    values: pl.DataFrame | None = None,
+    values: pl.DataFrame | None = None, scope_by: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(concerns, improvements) from the XmR points (`pipelines.spc.xmr` output) at the cycle month.
 
     Only a series whose chart is labelled `ok` and whose point at `period`
-    has a signal counts; MDC reports a point's highest-priority rule, so a
+    has a signal counts, and only a total unless the settings alert on
+    breakdowns (`spc.alert_on_breakdowns`); MDC reports a point's highest-priority rule, so a
     series raises at most one.  A neutral indicator's signal is neither a
     concern nor an improvement and raises nothing.  Improvements carry no
     severity: they are shown, never alerted.
@@ -205,26 +206,35 @@ def spc_signals(
     `since` is where the unbroken run of months signalling the same concern
     (any special cause on the same side) began: a rise flagged since 2018 is
     not new in 2020 because Radar's first cycle ran then.
+
+    `scope_by` names a column of `points` (and `values`) that holds each
+    series' own scope, so many areas' charts are judged in one call (the
+    national benchmark's la_code); `scope` then goes unused.
     """
+    keys = [scope_by, *SERIES_KEYS] if scope_by else SERIES_KEYS
     firing = points.filter(
         pl.col("period") == period, pl.col("label") == "ok", pl.col("signal").is_not_null(),
         pl.col("assessment").is_in(["concern", "improvement"]),
+        pl.lit(settings.spc.alert_on_breakdowns) | (pl.col("breakdown") == ""),
     )
-    reported = _reported(values, firing)
-    histories = _histories(points, firing, period)
+    reported = _reported(values, firing, keys)
+    histories = _histories(points, firing, period, keys)
     concerns, improvements = [], []
     for point in firing.iter_rows(named=True):
         indicator = catalogue.indicator_by_id[point["indicator"]]
         rule = SPC_RULES[point["signal"]]
-        history = histories[(point["indicator"], point["breakdown"])]
-        fields, extra = _spc_fields(point, indicator, history, reported)
+        series = tuple(point[key] for key in keys)
+        history = histories[series]
+        own = {row["period"]: row for row in reported.get(series, ())} if reported is not None else None
+        fields, extra = _spc_fields(point, indicator, history, own)
         same_cause = _run_back(history, lambda earlier, later: (
             earlier["signal"] is not None and earlier["assessment"] == later["assessment"]
             and earlier["direction"] == later["direction"]
         ))
-        row = reported.get(_series_month(point)) if reported is not None else None
+        row = own.get(period) if own is not None else None
         common = dict(
-            indicator=indicator.id, breakdown=point["breakdown"], feed=indicator.feed, scope=scope, period=period,
+            indicator=indicator.id, breakdown=point["breakdown"], feed=indicator.feed,
+            scope=point[scope_by] if scope_by else scope, period=period,
             subgroup=indicator.subgroup, settings=settings, since=same_cause[0]["period"],
             based_on=children_based_on(indicator, row, catalogue),
             evidence=dict(
@@ -241,29 +251,30 @@ def spc_signals(
     return candidate_frame(concerns), candidate_frame(improvements)
 
 
-def _histories(points: pl.DataFrame, firing: pl.DataFrame, period: str) -> dict[tuple[str, str], list[dict]]:
-    """Each firing series' points up to `period`, in month order, by (indicator, breakdown).
+HISTORY_COLUMNS = ("period", "segment", "value", "mean", "signal", "assessment", "direction")
+
+
+def _histories(
+    points: pl.DataFrame, firing: pl.DataFrame, period: str, keys: list[str]
+) -> dict[tuple, list[dict]]:
+    """Each firing series' points up to `period`, in month order, by its `keys`.
 
     Read at once (a join, a sort, the rows by series), where a filter of the
     whole chart per firing point made alerting the slowest step of a national
-    run.
+    run; only the columns a run back along the chart reads (`_run_back`).
     """
-    own = points.join(firing.select(SERIES_KEYS), on=SERIES_KEYS, how="semi").filter(
-        pl.col("period") <= period
+    own = (
+        points.lazy().filter(pl.col("period") <= period).join(firing.lazy().select(keys), on=keys, how="semi")
+        .select(*keys, *HISTORY_COLUMNS).sort(*keys, "period").collect()
     )
-    return own.sort(*SERIES_KEYS, "period").rows_by_key(SERIES_KEYS, named=True, include_key=True)
+    return own.rows_by_key(keys, named=True, include_key=True)
 
 
-def _series_month(row: dict) -> tuple[str, str, str]:
-    return row["indicator"], row["breakdown"], row["period"]
-
-
-def _reported(values: pl.DataFrame | None, firing: pl.DataFrame) -> dict[tuple, dict] | None:
-    """The reported rows of the firing series, by (indicator, breakdown, period); None without `values`."""
+def _reported(values: pl.DataFrame | None, firing: pl.DataFrame, keys: list[str]) -> dict[tuple, list[dict]] | None:
+    """The reported rows of the firing series, by their `keys`; None without `values`."""
     if values is None:
         return None
-    rows = values.join(firing.select(SERIES_KEYS).unique(), on=SERIES_KEYS).to_dicts()
-    return {_series_month(row): row for row in rows}
+    return values.join(firing.select(keys), on=keys, how="semi").rows_by_key(keys, named=True, include_key=True)
 
 
 def children_based_on(indicator: Indicator, reported: dict | None, catalogue: Catalogue) -> int | None:
@@ -297,14 +308,16 @@ def stated_value(charted: float, reported: dict | None, indicator: Indicator) ->
 
 
 def _spc_fields(point: dict, indicator: Indicator, history: list[dict], reported: dict | None) -> tuple[dict, dict]:
-    """The message fields of an SPC signal, and the run details that go into its evidence."""
+    """The message fields of an SPC signal, and the run details that go into its evidence.
+
+    `reported` holds the series' reported rows by month (None without reported values)."""
     unit, high = indicator.unit, point["direction"] == "high"
     # Without reported values the charted value is all there is: a seasonal one is net of the time of year.
     name = (f"{indicator.name}, allowing for the time of year,"
             if indicator.seasonal and reported is None else indicator.name)
 
     def stated(row: dict) -> str:
-        return stated_value(row["value"], (reported or {}).get(_series_month(row)), indicator)
+        return stated_value(row["value"], (reported or {}).get(row["period"]), indicator)
 
     fields = {
         "name": messages.series_name(name, point["breakdown"]),

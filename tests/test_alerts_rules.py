@@ -150,7 +150,9 @@ def test_a_falling_trend_of_a_bad_when_low_percentage():
 def test_two_of_three_on_a_breakdown_names_the_breakdown_and_its_subgroup():
     points = series("child_deaths", [1, 0, 2, 1, 3, 1, 3], breakdown="unexpected", start="2019-09",
                     mean=1.2, lower=-1.1, upper=3.5, signal="two_of_three", direction="high", assessment="concern")
-    alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS)[0])
+    assert spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS)[0].is_empty()  # breakdowns are shown, not alerted
+    on_breakdowns = SETTINGS.model_copy(update={"spc": SETTINGS.spc.model_copy(update={"alert_on_breakdowns": True})})
+    alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, on_breakdowns)[0])
     assert alert["message"] == (
         "Child deaths (unexpected) came close to the top of the usual range (0 to 3.5) in two of the last three "
         "months, with 3 in Mar 2020."
@@ -411,6 +413,20 @@ def test_a_seasonal_alert_states_the_reported_value_with_the_adjusted_one_beside
     )
     evidence = json.loads(alert["evidence"])
     assert (evidence["value"], evidence["adjusted_value"]) == (4300.0, 3726.1)
+
+
+def test_many_areas_judged_at_once_each_get_their_own_scope_values_and_history():
+    # Two areas chart the same indicator: one reports few children behind its value, one many.
+    few = series("adoption_timeliness", [400, 420, 410, 405, 700], start="2019-11", mean=410.0, lower=300.0,
+                 upper=520.0, signal="outside_limits", direction="high", assessment="concern")
+    many = few.with_columns(value=pl.col("value") + 1)
+    areas = {LA: (few, reported_as_charted(few, 4)), "E09000008": (many, reported_as_charted(many, 12))}
+    alone = pl.concat([spc_signals(p, CATALOGUE, "2020-03", la, SETTINGS, r)[0] for la, (p, r) in areas.items()])
+    points, reported = (pl.concat([frames[i].with_columns(la_code=pl.lit(la)) for la, frames in areas.items()])
+                        for i in (0, 1))
+    together, _ = spc_signals(points, CATALOGUE, "2020-03", "", SETTINGS, reported, scope_by="la_code")
+    assert together.sort("key").to_dicts() == alone.sort("key").to_dicts()
+    assert together["severity"].sort().to_list() == ["high", "medium"]  # each area's own children
 
 
 def test_an_spc_alert_began_where_the_unbroken_run_of_the_same_concern_began():
