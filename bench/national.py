@@ -32,7 +32,8 @@ Figures: full_vs_scan, pandas_vs_radar, incremental_vs_full, the same three
 ratios of CPU seconds (`_cpu`: less swayed by other work on a shared machine),
 peak_rss_gib (the process's peak resident memory over the whole benchmark,
 pandas included, so `python -m bench` runs this benchmark first),
-peak_rss_radar_gib (the same, read before pandas starts) and the raw seconds.
+peak_rss_radar_gib (the same, read before pandas starts), the raw seconds, and
+how far the incremental month's changes reach (`reach`).
 """
 
 from __future__ import annotations
@@ -172,6 +173,31 @@ def radar_incremental(
     )
 
 
+def reach(setup: Setup, before: pl.DataFrame, changed: pl.DataFrame) -> dict[str, int]:
+    """How far a month's changes reach back: the floor under `incremental_vs_full`.
+
+    Series whose changed rows are only the new month and the run_length - 1
+    before it took the fast path.  The others were moved (a seasonal level)
+    or recomputed whole (a threshold passed a value); of those, the ones where
+    an earlier point's signal, label or segment really changed.
+    """
+    keys, window = national_signals.SERIES_KEYS, setup.settings.spc.run_length
+    per_series = changed.group_by(keys).len()
+    whole = per_series.filter(pl.col("len") > window).select(keys)
+    seasonal = pl.col("indicator").is_in([i.id for i in setup.catalogue.indicators if i.seasonal])
+    earlier = before.join(whole, on=keys, how="semi").join(changed, on=POINT_KEYS, suffix="_now")
+    flipped = earlier.filter(pl.any_horizontal(
+        pl.col(c).ne_missing(pl.col(f"{c}_now")) for c in ("signal", "label", "segment")
+    ))
+    return {
+        "incremental_series": per_series.height,
+        "incremental_series_fast": per_series.height - whole.height,
+        "incremental_series_moved_seasonal": whole.filter(seasonal).height,
+        "incremental_series_recomputed": whole.filter(~seasonal).height,
+        "incremental_series_earlier_flag_changed": flipped.select(keys).unique().height,
+    }
+
+
 def pandas_inputs(history: History) -> dict[str, pd.DataFrame]:
     return {
         "observations": history.observations.to_pandas(),
@@ -280,9 +306,15 @@ def run() -> dict[str, float]:
           f"{signals.summary.height:,} series, {signals.concerns.height} concerns, "
           f"{signals.improvements.height} improvements")
     previous = previous_cycle(setup, values, signals.points)
-    incremental, _ = timed(lambda watch: radar_incremental(setup, values, previous, watch))
+    incremental, (_, _, changed, _, _) = timed(lambda watch: radar_incremental(setup, values, previous, watch))
     radar_peak = peak_rss_gib()
-    del values, signals, previous
+    reached = reach(setup, previous.points, changed)
+    print(f"the new month changed {reached['incremental_series']:,} series: "
+          f"{reached['incremental_series_fast']:,} by their last {setup.settings.spc.run_length} rows only, "
+          f"{reached['incremental_series_moved_seasonal']:,} seasonal series moved whole by their level, "
+          f"{reached['incremental_series_recomputed']:,} recomputed whole because a threshold passed a value; "
+          f"an earlier point's signal, label or segment changed in {reached['incremental_series_earlier_flag_changed']:,}")
+    del values, signals, previous, changed
     frames = pandas_inputs(history)
     pandas, _ = timed(lambda watch: pandas_full(setup, frames, watch))
     del frames
@@ -300,6 +332,7 @@ def run() -> dict[str, float]:
         "national_full_seconds": full.seconds,
         "national_incremental_seconds": incremental.seconds,
         "national_pandas_seconds": pandas.seconds,
+        **reached,
     }
     print(f"scan (floor) {floor.seconds:.1f}s, radar full {full.seconds:.1f}s, incremental {incremental.seconds:.1f}s, "
           f"pandas {pandas.seconds:.1f}s (best of {REPEATS}; CPU {floor.cpu_seconds:.1f}s, {full.cpu_seconds:.1f}s, "

@@ -166,3 +166,22 @@ def test_incremental_cycle_equals_a_full_recompute_over_all_months(setup):
     assert_frame_equal(points.sort(SORT), full.points.sort(SORT))
     assert_frame_equal(concerns, full.concerns)
     assert (changed["period"] == "2018-01").any()
+
+
+def test_reach_sorts_each_changed_series_by_how_far_back_it_changed(setup):
+    values, signals = national.radar_full(setup)
+    previous = national.previous_cycle(setup, values, signals.points)
+    _, _, changed, _, _ = national.radar_incremental(setup, values, previous)
+    reached = national.reach(setup, previous.points, changed)
+    parts = ("fast", "moved_seasonal", "recomputed")
+    assert sum(reached[f"incremental_series_{part}"] for part in parts) == reached["incremental_series"]
+    seasonal = [i.id for i in setup.catalogue.indicators if i.seasonal]
+    moved = changed.filter(pl.col("indicator").is_in(seasonal)).select(national_signals.SERIES_KEYS).unique()
+    assert reached["incremental_series_moved_seasonal"] == moved.height > 0  # a new month moves every level
+    # Earlier points that are as they are now count nothing; one earlier signal that differs counts its series.
+    whole = changed.filter(pl.len().over(national_signals.SERIES_KEYS) > setup.settings.spc.run_length)
+    assert national.reach(setup, whole, whole)["incremental_series_earlier_flag_changed"] == 0
+    first = whole.row(0, named=True)
+    at = pl.all_horizontal(pl.col(k) == first[k] for k in national.POINT_KEYS)
+    marked = whole.with_columns(signal=pl.when(at).then(pl.lit("not what it is now")).otherwise("signal"))
+    assert national.reach(setup, marked, whole)["incremental_series_earlier_flag_changed"] == 1
