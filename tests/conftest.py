@@ -16,6 +16,9 @@ from sqlalchemy.engine import make_url
 
 from radar.models.engine import normalise_url
 
+# Before anything imports Prefect (it reads its settings then): the test server sends no telemetry, as
+# `radar` commands' do not (radar.cli); CI has no internet to send it to.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 PG_URL = os.environ.get("RADAR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="RADAR_TEST_DATABASE_URL not set"))]
 
