@@ -10,19 +10,20 @@ from __future__ import annotations
 import polars as pl
 
 from radar.core.catalogue import Catalogue, Unit
-from radar.pipelines.seasonal import MONTH, SERIES, seasonal_baseline, sorted_series
+from radar.pipelines.seasonal import seasonal_baseline, sorted_series
 
 
 def charted_values(catalogue: Catalogue, values: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """`keys` + period + value, sorted by series and month, with seasonal indicators' values net of their
     month's usual level.
 
-    Sorted once, here: the seasonal indicators' rows are then an ordered
-    subset, adjusted and put back in place, and `xmr` finds its input in
-    order (a sort of millions of rows was most of what both cost).
+    Sorted and numbered once, here (`sorted_series`, whose columns the frame
+    keeps): the seasonal indicators' rows are then an ordered subset, adjusted
+    and put back in place, and `xmr` finds its input in order and numbered
+    (sorting and numbering millions of rows was most of what both cost).
     """
     seasonal = [i.id for i in catalogue.indicators if i.seasonal]
-    ordered = sorted_series(values.select(*keys, "period", "value"), keys).drop(SERIES, MONTH)
+    ordered = sorted_series(values.select(*keys, "period", "value"), keys)
     is_seasonal = ordered.get_column("indicator").is_in(seasonal)
     adjusted = seasonal_baseline(ordered.filter(is_seasonal), keys).get_column("deseasonalised")
     return ordered.with_columns(ordered.get_column("value").clone().scatter(is_seasonal.arg_true(), adjusted))

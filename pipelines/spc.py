@@ -91,7 +91,8 @@ def xmr(
     points = _prepare(frame, keys, polarity, rebases)
     points = _with_limits(points, settings)
     points = _with_label(points, settings)
-    return judge(points, keys, settings, bounds).select(*frame.columns, *OUTPUT_COLUMNS)
+    given = [c for c in frame.columns if c not in (SERIES, MONTH)]  # `sorted_series`' numbering stays inside
+    return judge(points, keys, settings, bounds).select(*given, *OUTPUT_COLUMNS)
 
 
 def judge(points: pl.DataFrame, keys: list[str], settings: SpcSettings, bounds: pl.DataFrame | None) -> pl.DataFrame:

@@ -155,3 +155,14 @@ def test_series_with_keys_that_are_not_strings_are_sorted_too():
                          "value": [1.0, 2.0, 3.0, 4.0]})
     out = sorted_series(rows, ["k"])
     assert out.select("k", "period").rows() == [(None, "2020-01"), (1, "2020-01"), (2, "2019-12"), (2, "2020-01")]
+
+
+def test_a_numbered_frame_and_its_subsets_keep_their_numbering_and_anything_else_is_numbered_afresh():
+    rows = frame([("b", "2020-01", 1), ("a", "2020-02", 2), ("a", "2020-01", 3), ("b", "2019-12", 4)])
+    numbered = sorted_series(rows, KEYS)
+    subset = numbered.filter(pl.col("value") != 3)
+    assert sorted_series(subset, KEYS).equals(subset)  # handed on as it is: not numbered again
+    # Rows out of their order are numbered afresh: a's rows are one series again.
+    stacked = pl.concat([numbered.filter(pl.col(KEYS[0]) == "b"), numbered.filter(pl.col(KEYS[0]) == "a")])
+    again = sorted_series(stacked, KEYS)
+    assert again.equals(numbered)
