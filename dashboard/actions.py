@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from radar.core.register import ImpactEntrySpec
 from radar.dashboard.auth import Person
 from radar.dashboard.common import changed, context, engine
+from radar.dashboard.register import day
 from radar.models import register, store
 from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
 from radar.pipelines.register import impact_problems, score_problems
@@ -89,15 +90,49 @@ def decide_proposal(person: Person, risk: dict, proposal: int, decision: str, re
     _refuse_if([] if reason.strip() else ["say why you decided so"])
     _refuse_if(score_problems(matrix, {"changed": change}) if change else [])
     with engine().begin() as conn:
-        now = register.risk_row(conn, ctx.la_code, risk["id"])["version"]
-        if now != risk["version"]:
-            raise register.RegisterRefusal(
-                f"risk {risk['id']} has changed since you read it (you had version {risk['version']}, it is now "
-                f"version {now}); look at it again and redo your decision")
+        _unchanged_since_shown(conn, ctx.la_code, risk, "decision")
         result = register.decide_proposal(conn, ctx.la_code, risk["id"], proposal, decision=decision, by=person.email,
                                           reason=reason.strip(), matrix=matrix, today=date.today(), change=change)
     changed()
     return result
+
+
+def review_risk(person: Person, risk: dict, reason: str, score: tuple[int, int] | None = None) -> str:
+    """Review a risk the person answers for: keep its score, or give it a new one (`radar risks review`,
+    `radar risks score`); either way the next review follows the band's cadence.
+
+    `risk` is the risk as the page showed it: if anyone edited it since, the
+    review is refused, never applied to a score the person has not seen.
+    Returns what was recorded, in words.
+    """
+    if not person.may_act_on_subgroup(risk["subgroup"]):
+        raise NotAllowed(f"{person.role_name()} may not review {risk['subgroup']} risks")
+    ctx = context()
+    matrix = register.load_matrix(ctx.config)
+    _refuse_if([] if reason.strip() else ["say what the review found"])
+    _refuse_if(score_problems(matrix, {"new": score}) if score else [])
+    with engine().begin() as conn:
+        if score is None:
+            _unchanged_since_shown(conn, ctx.la_code, risk, "review")
+            next_review = register.review_risk(conn, ctx.la_code, risk["id"], by=person.email, note=reason.strip(),
+                                               matrix=matrix, today=date.today())
+            said = f"reviewed, score kept; next review {day(next_review)}"
+        else:
+            register.rescore_risk(conn, ctx.la_code, risk["id"], likelihood=score[0], impact=score[1],
+                                  by=person.email, reason=reason.strip(), version=risk["version"], matrix=matrix,
+                                  today=date.today())
+            said = f"now {score[0]} × {score[1]} = {score[0] * score[1]}"
+    changed()
+    return said
+
+
+def _unchanged_since_shown(conn, la_code: str, risk: dict, what: str) -> None:
+    """Refuse `what` when the risk's version moved on since the page showed it (someone else edited it)."""
+    now = register.risk_row(conn, la_code, risk["id"])["version"]
+    if now != risk["version"]:
+        raise register.RegisterRefusal(
+            f"risk {risk['id']} has changed since you read it (you had version {risk['version']}, it is now "
+            f"version {now}); look at it again and redo your {what}")
 
 
 def add_impact_entry(person: Person, *, subgroup: str, challenge: str, action: str, owner: str, on: date,

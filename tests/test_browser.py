@@ -44,7 +44,8 @@ ROLES = {
                   "feed_status": "Feed status", "upload": "Send a file", "rejected": "Rejected files"},
         "hidden": [],
     },
-    "pci-chair@bscp.example.org": {"pages": {"alerts": "Acknowledge"}, "hidden": ["Send a file"]},
+    "pci-chair@bscp.example.org": {"pages": {"alerts": "Acknowledge", "register": "Review or re-score"},
+                                   "hidden": ["Send a file"]},
     "analyst@bscp.example.org": {"pages": {"feed_status": "Files by month"}, "hidden": ["Send a file"]},
     "data-lead@csc.example.org": {
         "pages": {"": "Send a file", "rejected": "Report sent to the agency"},

@@ -11,6 +11,7 @@ or entry changed since the page showed it.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from test_dashboard_access import ANALYST, CHAIR, PCI_CHAIR, VIEWER, audit_event
 
 from radar.core.config import get_context
 from radar.dashboard.common import changed
+from radar.dashboard.register import day
 from radar.models import register
 from radar.models.engine import get_engine
 from radar.models.tables import RiskProposal
@@ -126,7 +128,7 @@ def test_a_risk_shows_its_scores_in_words_its_history_and_no_decision_for_an_ana
     assert "⚠ out of appetite (above 9)" in text
     history = table(app, "What")
     assert history.row(0, named=True)["What"] == "Loaded from the partnership's register file"
-    assert not submit_buttons(app, "decide")
+    assert not submit_buttons(app, "decide") and not submit_buttons(app, "review")
 
 
 def propose(risk_id: str, likelihood: int, impact: int) -> int:
@@ -189,6 +191,53 @@ def test_a_subgroup_chair_cannot_decide_on_another_subgroups_risk(own_home):
     app.selectbox(key="risk").select("R02").run()
     assert any(m.value.startswith("**Proposal") for m in app.markdown) and not submit_buttons(app, "decide")
     assert any("The chair or the chair of Health" in c.value for c in app.caption)
+
+
+def review(app, risk_id: str, reason: str, score: tuple[int, int] | None = None):
+    app.radio(key=f"keep-{risk_id}").set_value(score is None)
+    if score:
+        app.number_input(key=f"review-likelihood-{risk_id}").set_value(score[0])
+        app.number_input(key=f"review-impact-{risk_id}").set_value(score[1])
+    app.text_input(key=f"review-reason-{risk_id}").input(reason)
+    app.button(key=f"FormSubmitter:review-{risk_id}-Record the review").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_a_subgroup_chair_reviews_a_risk_keeping_its_score_then_re_scores_it(own_home):
+    app = visit(PCI_CHAIR, "register")
+    app.selectbox(key="risk").select("R03").run()
+    before = risk("R03")
+    app = review(app, "R03", "Looked at the April figures: no change")
+    after = risk("R03")
+    assert (after["current_likelihood"], after["current_impact"], after["version"]) == (4, 4, before["version"] + 1)
+    assert f"R03: reviewed, score kept; next review {day(after['next_review'])}; recorded under {PCI_CHAIR}" \
+        in app.success[0].value
+    app = review(app, "R03", "Home education numbers have settled", (3, 4))
+    row = risk("R03")
+    assert (row["current_likelihood"], row["current_impact"], row["version"]) == (3, 4, before["version"] + 2)
+    assert f"R03: now 3 × 4 = 12; recorded under {PCI_CHAIR}" in app.success[0].value
+    assert [e["actor"] for e in audit_events("risk_reviewed")] == [PCI_CHAIR]
+    assert [(e["actor"], json.loads(e["detail"])["to"]) for e in audit_events("risk_scored")] == [(PCI_CHAIR, [3, 4])]
+    assert table(app, "What").select("Who", "What", "Why").rows()[-2:] == [
+        (PCI_CHAIR, "Reviewed", "Looked at the April figures: no change"),
+        (PCI_CHAIR, "Re-scored", "Home education numbers have settled"),
+    ]
+
+
+def test_a_review_without_a_finding_or_of_a_risk_changed_since_shown_is_refused(own_home):
+    app = visit(PCI_CHAIR, "register")
+    app.selectbox(key="risk").select("R03").run()
+    app = review(app, "R03", "  ")
+    assert "say what the review found" in app.error[0].value
+    ctx = get_context()
+    with get_engine(ctx.settings.database_url).begin() as conn:  # someone else re-scores it meanwhile
+        register.rescore_risk(conn, ctx.la_code, "R03", likelihood=3, impact=4, by=CHAIR, reason="Reviewed",
+                              version=1, matrix=register.load_matrix(ctx.config), today=date.today())
+    changed()
+    app = review(app, "R03", "No change")
+    assert "has changed since you read it (you had version 1, it is now version 2)" in app.error[0].value
+    assert risk("R03")["version"] == 2 and not audit_events("risk_reviewed")
 
 
 def test_the_impact_log_filters_and_only_the_owning_chairs_may_edit(home):

@@ -6,8 +6,10 @@ controls and actions, the alerts attached to it as evidence and its history
 from the audit trail.  A proposed re-score (made by the monthly cycle from
 new evidence) is decided here by the chair or the chair of the risk's
 subgroup, through the same store function as `radar risks decide`; the
-decision names the risk's version as the page showed it, so a decision on a
-risk someone else has just changed is refused, never merged.
+same people review a risk there, keeping its score or giving it a new one
+(`radar risks review`, `radar risks score`).  A decision or review names the
+risk's version as the page showed it, so one on a risk someone else has just
+changed is refused, never merged.
 """
 
 from datetime import date
@@ -129,6 +131,25 @@ for proposal in waiting:
                 done(f"{risk['id']}: proposal {proposal['id']} {result['status']}; recorded under {person.email}.")
 if waiting and not may_decide:
     st.caption(f"The chair or the chair of {subgroup_name(ctx, risk['subgroup'])} decides on these proposals.")
+
+if may_decide:
+    st.subheader("Review or re-score")
+    with st.form(f"review-{risk['id']}"):
+        keep = st.radio("The review", [True, False], horizontal=True, key=f"keep-{risk['id']}",
+                        format_func={True: "Keep the score", False: "Give a new score"}.get)
+        a, b = st.columns(2)
+        likelihood = a.number_input("Likelihood (if re-scoring)", 1, matrix.size[0], risk["current"]["likelihood"],
+                                    key=f"review-likelihood-{risk['id']}")
+        impact = b.number_input("Impact (if re-scoring)", 1, matrix.size[1], risk["current"]["impact"],
+                                key=f"review-impact-{risk['id']}")
+        reason = st.text_input("What the review found", key=f"review-reason-{risk['id']}")
+        if st.form_submit_button("Record the review"):
+            try:
+                said = actions.review_risk(person, seen, reason, None if keep else (likelihood, impact))
+            except RegisterRefusal as refusal:
+                st.error(str(refusal), icon=":material/block:")
+            else:
+                done(f"{risk['id']}: {said}; recorded under {person.email}.")
 
 st.subheader("History")
 events = read(history, risk["id"])
