@@ -110,6 +110,23 @@ def test_deployments_run_on_the_pool_the_worker_serves(prefect_yaml, compose):
     assert "set-concurrency-limit radar 1" in compose["services"]["register"]["command"][2]
 
 
+def test_a_run_whose_heartbeats_stop_is_crashed_after_four_missed_beats_and_compose_registers_it_once(compose):
+    """deploy/automations.yaml is an automation Prefect accepts; the workers beat often enough for it."""
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+
+    (spec,) = yaml.safe_load((DEPLOY / "automations.yaml").read_text(encoding="utf-8"))["automations"]
+    automation = AutomationCore.model_validate(spec)
+    trigger, (action,) = automation.trigger, automation.actions
+    assert isinstance(trigger, EventTrigger) and trigger.posture == Posture.Proactive
+    assert trigger.after == {"prefect.flow-run.heartbeat"} and "prefect.flow-run.Completed" in trigger.expect
+    assert isinstance(action, ChangeFlowRunState) and action.state.value == "CRASHED"
+    beat = int(compose["services"]["worker"]["environment"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"])
+    assert trigger.within.total_seconds() == 4 * beat  # a beat late under load is no crash
+    register = compose["services"]["register"]["command"][2]
+    assert f"automation inspect {automation.name} " in register and "--from-file deploy/automations.yaml" in register
+
+
 def test_inbox_parameter_is_the_workers_radar_home(prefect_yaml, compose):
     worker = compose["services"]["worker"]
     ingest = next(d for d in prefect_yaml["deployments"] if d["name"] == "ingest-files")

@@ -14,13 +14,14 @@ the test holds a PostgreSQL table lock the run's transaction needs (the audit
 table, written last in an ingest's transaction; the cycle mark, written last
 in the cycle's signals transaction), waits until the run's query is seen
 waiting for it, then `kill -9`s the worker running it and the flow-run process
-it started (as when their machine or container dies).  Prefect then shows the
-run as still running: nothing watches a worker that vanished.  The operator
-(here the test) starts a worker again and marks the run crashed; the file the
-dead ingest left in the inbox is taken by the safety net (`ingest-files`, run
-at once instead of at its next quarter hour), the dead cycle is retried
-(`prefect flow-run retry`), and the store, the alerts and the mail must come
-out as if nothing had happened.
+it started (as when their machine or container dies).  Prefect first shows the
+run as still running; its heartbeats have stopped, and deploy/automations.yaml
+marks it crashed four missed beats later (the cycle drill waits for that; the
+ingest drill marks it crashed at once, as an operator may).  A worker is
+started again; the file the dead ingest left in the inbox is taken by the
+safety net (`ingest-files`, run at once instead of at its next quarter hour),
+the dead cycle is retried (`prefect flow-run retry`), and the store, the
+alerts and the mail must come out as if nothing had happened.
 
 Skipped when RADAR_TEST_DATABASE_URL is not set or no PostgreSQL answers there.
 """
@@ -63,6 +64,7 @@ SPC_ALERT = f"spc_outside_limits|{INDICATOR}||E09000006"  # Bromley's
 KEY_HEADER = "X-Radar-Message-Key"
 START_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 240  # a flow run starts a Python process: seconds, or tens of seconds on a loaded 2-core machine
+HEARTBEAT_S = "30"
 BURST = 50
 WORKER_LIMIT = 4  # flow runs at once per worker, as deploy/ sets: each is a Python process of ~300 MB
 # Written by the cycle's signals stage, in one transaction that ends with the cycle mark (flows/signals.py).
@@ -271,10 +273,8 @@ class Stack:
         self.post(f"/flow_runs/{flow_run['id']}/set_state", {
             "state": {"type": "CRASHED", "message": "its worker was killed"}, "force": True})
 
-    def crash_and_retry(self, flow_run: dict) -> None:
-        """Mark it crashed, then `prefect flow-run retry`: the same run, with the same parameters, for a worker."""
-        self.crash(flow_run)
-        self.run("prefect", "flow-run", "retry", flow_run["id"])
+    def state(self, flow_run: dict) -> str:
+        return self.get(f"/flow_runs/{flow_run['id']}")["state_type"]
 
     # --- the store ----------------------------------------------------------------------------------------
     def sql(self, query: str, **params) -> list[tuple]:
@@ -356,6 +356,7 @@ def stack_environment(root: Path, store_url: str, prefect_url: str, smtp_port: i
         "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db.render_as_string(hide_password=False),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "5",
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": HEARTBEAT_S,  # as deploy/compose.yaml sets it
     }
 
 
@@ -375,6 +376,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             seeding.start()
             stack.run("prefect", "--no-prompt", "deploy", "--all", "--prefect-file",
                       str(site_prefect_yaml(stack.home, root / "prefect.yaml")))
+            stack.run("prefect", "automation", "create", "--from-file", str(PROJECT_ROOT / "deploy" / "automations.yaml"))
             workers = {stack.start_worker(wait=False), stack.start_worker(wait=False)}
             seeding.join()
             wait_for(lambda: workers <= stack.online_workers(), START_TIMEOUT_S, "both workers online")
@@ -458,7 +460,7 @@ def test_kill_9_in_the_middle_of_an_ingest_loses_and_duplicates_nothing(stack):
     wait_for(lambda: not stack.waiting_on("audit_event"), 60, "the killed run's transaction rolled back")
     assert stack.one("SELECT count(*) FROM submission") == before
     assert (stack.inbox / FEED_FILE).read_bytes() == content
-    assert stack.get(f"/flow_runs/{run['id']}")["state_type"] == "RUNNING"  # nobody tells Prefect
+    assert stack.state(run) == "RUNNING"  # Prefect cannot tell yet
 
     stack.start_worker(wait=False)  # the other worker carries on meanwhile
     stack.crash(run)
@@ -493,8 +495,11 @@ def test_kill_9_in_the_middle_of_a_cycle_leaves_no_half_written_signals(stack):
     assert stack.indicator() == 8  # the indicator stage had committed; the rerun must finish the rest
 
     stack.start_worker(wait=False)  # the other worker carries on meanwhile
-    stack.crash_and_retry(run)
-    wait_for(lambda: stack.get(f"/flow_runs/{run['id']}")["state_type"] == "COMPLETED", RUN_TIMEOUT_S, "the retry")
+    assert stack.state(run) == "RUNNING"  # until its missed heartbeats say otherwise
+    wait_for(lambda: stack.state(run) == "CRASHED", 6 * int(HEARTBEAT_S), "the automation marking it crashed")
+    assert "No heartbeat" in stack.get(f"/flow_runs/{run['id']}")["state"]["message"]
+    stack.run("prefect", "flow-run", "retry", run["id"])  # the same run, with the same parameters, for a worker
+    wait_for(lambda: stack.state(run) == "COMPLETED", RUN_TIMEOUT_S, "the retry")
     assert stack.alert_status() == "resolved"
     after = stack.snapshot()
     assert after != before
