@@ -24,7 +24,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from prefect import flow
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy, State, StateType
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.events import DeploymentEventTrigger
@@ -50,6 +52,7 @@ POLL_S = 0.5
 # What every Radar deployment has.  `_sync`: building one is synchronous wherever it is called; Prefect otherwise
 # hands back a coroutine whenever an event loop happens to be running in the thread (a test harness, a browser driver).
 DEPLOYMENT_OPTIONS = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"], "_sync": True}
+LEFT_RUNNING = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
 
 
 class InboxWatcher:
@@ -196,13 +199,40 @@ def watch_inbox() -> None:
     InboxWatcher(ctx.settings.inbox, ctx.config.service.stable_s).run(stop)
 
 
-def serve(to_serve: list[RunnerDeployment], on_ready: Callable[[], None]) -> None:
-    """Register the deployments, start the inbox watcher, call `on_ready`, then run flow runs until stopped."""
-    asyncio.run(_serve(to_serve, on_ready))
+def serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]], None], own_server: bool) -> None:
+    """Register the deployments, start the inbox watcher, call `on_ready` with the runs a stopped `radar serve`
+    left running (marked crashed, only on a server of its own: `crash_left_runs`), then run flow runs until
+    stopped."""
+    asyncio.run(_serve(to_serve, on_ready, own_server))
 
 
-async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[], None]) -> None:
+async def crash_left_runs(client: PrefectClient) -> list[str]:
+    """Mark crashed the runs of Radar's deployments still running when `radar serve` starts; their names.
+
+    `radar serve` starts its own Prefect server and is its only runner, so
+    such a run was started by a `radar serve` that was killed (kill -9, a
+    power cut): nothing will finish it, Prefect would show it running for
+    ever, and a cycle's would keep monthly-cycle's one concurrency slot.  Its
+    work is not lost: an ingest's file is still in the inbox, which the
+    watcher announces again, and the next cycle recomputes from the store.
+    A `radar` command's own runs carry no tag and are left alone.
+    """
+    left = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=LEFT_RUNNING)),
+        tags=FlowRunFilterTags(all_=DEPLOYMENT_OPTIONS["tags"])))
+    for run in left:
+        await client.set_flow_run_state(run.id, State(type=StateType.CRASHED, message=(
+            "radar serve stopped while this ran (killed, or the machine stopped); the inbox and the next cycle "
+            "pick its work up again")), force=True)
+    return [run.name for run in left]
+
+
+async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]], None], own_server: bool) -> None:
     ctx = context()
+    crashed = []
+    if own_server:
+        async with get_client() as client:
+            crashed = await crash_left_runs(client)
     runner = Runner(name="radar", limit=RUNS_AT_ONCE, query_seconds=1)
     for deployment in to_serve:
         await runner.aadd_deployment(deployment)
@@ -212,7 +242,7 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[], None])
                                args=(stop, started), name="radar-inbox", daemon=True)
     watcher.start()
     await asyncio.to_thread(started.wait)
-    on_ready()
+    on_ready(crashed)
     running = asyncio.ensure_future(runner.start())
     for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a service manager: stop cleanly
         asyncio.get_running_loop().add_signal_handler(stop_signal, running.cancel)

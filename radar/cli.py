@@ -579,7 +579,10 @@ def serve(
     """Run Radar as a service: watch the inbox, ingest what arrives, run the cycle, deliver alerts, chase late
     feeds, pull sources and write the quarterly Board pack, on Prefect (flows/service.py). Other radar commands use
     its server meanwhile."""
+    from prefect.settings import get_current_settings
+
     settings = Settings.from_env()
+    shared = bool(get_current_settings().api.url)  # a configured server may run others' flows: not ours to crash
     with _prefect(serving=True, port=prefect_port) as url:
         from radar.flows.server import die_with_parent
         from radar.flows.service import serve as run_service
@@ -594,12 +597,15 @@ def serve(
                                      preexec_fn=die_with_parent)
             board_url = f"http://localhost:{dashboard_port}"
 
-        def ready() -> None:
+        def ready(crashed: list[str]) -> None:
+            if crashed:
+                print(f"Marked crashed {len(crashed)} flow run(s) a stopped radar serve left running "
+                      f"({', '.join(crashed)}); the inbox and the next cycle pick their work up again.", flush=True)
             print(f"Radar is serving: inbox {settings.inbox}, Prefect UI {url.removesuffix('/api')}, "
                   f"dashboard {board_url} (Ctrl+C to stop)", flush=True)
 
         try:
-            run_service(served_deployments(get_context().config), ready)
+            run_service(served_deployments(get_context().config), ready, own_server=not shared)
         except KeyboardInterrupt:
             pass
         finally:
