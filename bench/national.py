@@ -309,11 +309,11 @@ def run() -> dict[str, float]:
     incremental, (_, _, changed, _, _) = timed(lambda watch: radar_incremental(setup, values, previous, watch))
     radar_peak = peak_rss_gib()
     reached = reach(setup, previous.points, changed)
-    print(f"the new month changed {reached['incremental_series']:,} series: "
-          f"{reached['incremental_series_fast']:,} by their last {setup.settings.spc.run_length} rows only, "
-          f"{reached['incremental_series_moved_seasonal']:,} seasonal series moved whole by their level, "
-          f"{reached['incremental_series_recomputed']:,} recomputed whole because a threshold passed a value; "
-          f"an earlier point's signal, label or segment changed in {reached['incremental_series_earlier_flag_changed']:,}")
+    series = {key.removeprefix("incremental_series_"): f"{n:,}" for key, n in reached.items()}
+    print(f"the new month changed {series['incremental_series']} series: {series['fast']} by their last "
+          f"{setup.settings.spc.run_length} rows only, {series['moved_seasonal']} seasonal series moved whole by "
+          f"their level, {series['recomputed']} recomputed whole because a threshold passed a value; an earlier "
+          f"point's signal, label or segment changed in {series['earlier_flag_changed']}")
     del values, signals, previous, changed
     frames = pandas_inputs(history)
     pandas, _ = timed(lambda watch: pandas_full(setup, frames, watch))

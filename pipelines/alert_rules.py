@@ -193,10 +193,10 @@ def spc_signals(
 
     Only a series whose chart is labelled `ok` and whose point at `period`
     has a signal counts, and only a total unless the settings alert on
-    breakdowns (`spc.alert_on_breakdowns`); MDC reports a point's highest-priority rule, so a
-    series raises at most one.  A neutral indicator's signal is neither a
-    concern nor an improvement and raises nothing.  Improvements carry no
-    severity: they are shown, never alerted.
+    breakdowns (`spc.alert_on_breakdowns`); MDC reports a point's
+    highest-priority rule, so a series raises at most one.  A neutral
+    indicator's signal is neither a concern nor an improvement and raises
+    nothing.  Improvements carry no severity: they are shown, never alerted.
 
     `values` are the reported indicator values (indicator_value rows): the
     message states them, with a seasonal chart's value beside them, and their
