@@ -179,13 +179,15 @@ def reach(setup: Setup, before: pl.DataFrame, changed: pl.DataFrame) -> dict[str
     Series whose changed rows are only the new month and the run_length - 1
     before it took the fast path.  The others were moved (a seasonal level)
     or recomputed whole (a threshold passed a value); of those, the ones where
-    an earlier point's signal, label or segment really changed.
+    a point before those last rows really changed its signal, label or
+    segment (what the fast path could not have done).
     """
     keys, window = national_signals.SERIES_KEYS, setup.settings.spc.run_length
     per_series = changed.group_by(keys).len()
     whole = per_series.filter(pl.col("len") > window).select(keys)
     seasonal = pl.col("indicator").is_in([i.id for i in setup.catalogue.indicators if i.seasonal])
-    earlier = before.join(whole, on=keys, how="semi").join(changed, on=POINT_KEYS, suffix="_now")
+    before_window = changed.sort(POINT_KEYS).filter(pl.int_range(pl.len()).reverse().over(keys) >= window)
+    earlier = before.join(whole, on=keys, how="semi").join(before_window, on=POINT_KEYS, suffix="_now")
     flipped = earlier.filter(pl.any_horizontal(
         pl.col(c).ne_missing(pl.col(f"{c}_now")) for c in ("signal", "label", "segment")
     ))

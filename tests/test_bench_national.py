@@ -181,7 +181,7 @@ def test_reach_sorts_each_changed_series_by_how_far_back_it_changed(setup):
     # Earlier points that are as they are now count nothing; one earlier signal that differs counts its series.
     whole = changed.filter(pl.len().over(national_signals.SERIES_KEYS) > setup.settings.spc.run_length)
     assert national.reach(setup, whole, whole)["incremental_series_earlier_flag_changed"] == 0
-    first = whole.row(0, named=True)
+    first = whole.sort(national.POINT_KEYS).row(0, named=True)  # a series' first month: before the last N rows
     at = pl.all_horizontal(pl.col(k) == first[k] for k in national.POINT_KEYS)
     marked = whole.with_columns(signal=pl.when(at).then(pl.lit("not what it is now")).otherwise("signal"))
     assert national.reach(setup, marked, whole)["incremental_series_earlier_flag_changed"] == 1
