@@ -5,6 +5,7 @@ monthly-cycle's concurrency slot; other runs are left as they are.  On the sessi
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -36,7 +37,9 @@ async def _runs_then_crash() -> tuple[list[str], dict[str, StateType]]:
 
 
 def test_runs_a_killed_radar_serve_left_running_are_marked_crashed_and_nothing_else(prefect):
-    crashed, states = asyncio.run(_runs_then_crash())
+    # In a thread of its own: earlier tests in the session (a browser driver) may leave this thread's loop running.
+    with ThreadPoolExecutor(1) as thread:
+        crashed, states = thread.submit(asyncio.run, _runs_then_crash()).result()
     assert sorted(name for name in crashed if name in states) == ["left-pending", "left-running"]
     assert states == {
         "left-running": StateType.CRASHED, "left-pending": StateType.CRASHED, "finished": StateType.COMPLETED,
