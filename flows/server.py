@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -79,12 +80,16 @@ def _healthy(url: str) -> bool:
 
 def _flush_prefect_workers() -> None:
     """Send Prefect's queued logs and events before its server stops: left for exit, they were retried
-    against a server that had gone, for minutes, before the command could end."""
+    against a server that had gone, for minutes, before the command could end.
+
+    From a thread of its own: where an event loop runs in the caller's thread (a test beside a browser
+    driver), `drain_all` hands back a coroutine instead of waiting, and nothing was sent."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
-    for worker in (APILogWorker, EventsWorker):
-        worker.drain_all(timeout=10)
+    with ThreadPoolExecutor(1) as thread:
+        for worker in (APILogWorker, EventsWorker):
+            thread.submit(worker.drain_all, 10).result()
 
 
 def served_url(prefect_home: Path) -> str | None:
