@@ -148,7 +148,7 @@ class Previous:
 
 def previous_cycle(setup: Setup, values: pl.DataFrame, points: pl.DataFrame) -> Previous:
     """The chart state and seasonal levels of the full run's `values` and `points`."""
-    seasonal = values.filter(pl.col("indicator").is_in([i.id for i in setup.catalogue.indicators if i.seasonal]))
+    seasonal = values.filter(pl.col("indicator").is_in(setup.catalogue.seasonal_ids))
     keys = national_signals.SERIES_KEYS
     return Previous(
         points=points,
@@ -185,7 +185,7 @@ def reach(setup: Setup, before: pl.DataFrame, changed: pl.DataFrame) -> dict[str
     keys, window = national_signals.SERIES_KEYS, setup.settings.spc.run_length
     per_series = changed.group_by(keys).len()
     whole = per_series.filter(pl.col("len") > window).select(keys)
-    seasonal = pl.col("indicator").is_in([i.id for i in setup.catalogue.indicators if i.seasonal])
+    seasonal = pl.col("indicator").is_in(setup.catalogue.seasonal_ids)
     before_window = changed.sort(POINT_KEYS).filter(pl.int_range(pl.len()).reverse().over(keys) >= window)
     earlier = before.join(whole, on=keys, how="semi").join(before_window, on=POINT_KEYS, suffix="_now")
     flipped = earlier.filter(pl.any_horizontal(

@@ -102,7 +102,7 @@ def next_month(
     The alerts read the new month's points, and the history of only the
     series that fire.
     """
-    is_seasonal = pl.col("indicator").is_in([i.id for i in catalogue.indicators if i.seasonal])
+    is_seasonal = pl.col("indicator").is_in(catalogue.seasonal_ids)
     bounds = limit_bounds(catalogue)
     levels, adjusted = run(
         "seasonal baseline", next_seasonal_month,

@@ -182,7 +182,7 @@ def seasonal_baseline(values: pd.DataFrame, years: int = 3) -> pd.DataFrame:
 
 
 def charted_values(catalogue: Catalogue, values: pd.DataFrame) -> pd.DataFrame:
-    is_seasonal = values["indicator"].isin([i.id for i in catalogue.indicators if i.seasonal])
+    is_seasonal = values["indicator"].isin(catalogue.seasonal_ids)
     adjusted = seasonal_baseline(values[is_seasonal])
     return pd.concat([
         values.loc[~is_seasonal, [*KEYS, "period", "value"]],

@@ -112,8 +112,8 @@ def review_risk(person: Person, risk: dict, reason: str, score: tuple[int, int] 
     _refuse_if([] if reason.strip() else ["say what the review found"])
     _refuse_if(score_problems(matrix, {"new": score}) if score else [])
     with engine().begin() as conn:
+        _unchanged_since_shown(conn, ctx.la_code, risk, "review")
         if score is None:
-            _unchanged_since_shown(conn, ctx.la_code, risk, "review")
             next_review = register.review_risk(conn, ctx.la_code, risk["id"], by=person.email, note=reason.strip(),
                                                matrix=matrix, today=date.today())
             said = f"reviewed, score kept; next review {day(next_review)}"

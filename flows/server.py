@@ -92,6 +92,12 @@ def _flush_prefect_workers() -> None:
             thread.submit(worker.drain_all, 10).result()
 
 
+def configured_server() -> str | None:
+    """The Prefect server `PREFECT_API_URL` (or the active profile) names, if any: Radar then uses it as it is
+    and starts none of its own."""
+    return get_current_settings().api.url
+
+
 def served_url(prefect_home: Path) -> str | None:
     """The address `radar serve` recorded, when its server still answers (a killed one leaves a stale file)."""
     try:
@@ -157,7 +163,7 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
     recorded for the other commands until it stops.  `on_slow` is told once
     when a start is taking longer than `SLOW_NOTICE_S`.
     """
-    configured = get_current_settings().api.url
+    configured = configured_server()
     if configured:
         yield configured
         return

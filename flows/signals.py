@@ -121,7 +121,7 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
         state = chart_state(points, KEYS, settings)
     else:
         new = charted.filter(pl.col("period").is_in(plan.months))
-        seasonal = charted.filter(pl.col("indicator").is_in([i.id for i in ctx.catalogue.indicators if i.seasonal]))
+        seasonal = charted.filter(pl.col("indicator").is_in(ctx.catalogue.seasonal_ids))
         lost = plan.points.filter(pl.col("period").is_in(plan.months)).join(new, on=[*KEYS, "period"], how="anti")
         recompute = pl.concat([seasonal.select(KEYS), lost.select(KEYS)]).unique()
         state, changed = update(plan.state, new, charted, KEYS, settings, polarity, rebases, bounds, recompute)

@@ -22,9 +22,8 @@ def charted_values(catalogue: Catalogue, values: pl.DataFrame, keys: list[str]) 
     and put back in place, and `xmr` finds its input in order and numbered
     (sorting and numbering millions of rows was most of what both cost).
     """
-    seasonal = [i.id for i in catalogue.indicators if i.seasonal]
     ordered = sorted_series(values.select(*keys, "period", "value"), keys)
-    is_seasonal = ordered.get_column("indicator").is_in(seasonal)
+    is_seasonal = ordered.get_column("indicator").is_in(catalogue.seasonal_ids)
     adjusted = seasonal_baseline(ordered.filter(is_seasonal), keys).get_column("deseasonalised")
     return ordered.with_columns(ordered.get_column("value").clone().scatter(is_seasonal.arg_true(), adjusted))
 

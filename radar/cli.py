@@ -579,12 +579,11 @@ def serve(
     """Run Radar as a service: watch the inbox, ingest what arrives, run the cycle, deliver alerts, chase late
     feeds, pull sources and write the quarterly Board pack, on Prefect (flows/service.py). Other radar commands use
     its server meanwhile."""
-    from prefect.settings import get_current_settings
+    from radar.flows.server import configured_server, die_with_parent
 
     settings = Settings.from_env()
-    shared = bool(get_current_settings().api.url)  # a configured server may run others' flows: not ours to crash
+    shared = configured_server() is not None  # a configured server may run others' flows: not ours to crash
     with _prefect(serving=True, port=prefect_port) as url:
-        from radar.flows.server import die_with_parent
         from radar.flows.service import serve as run_service
 
         board, board_url = None, "off"

@@ -175,8 +175,8 @@ def test_reach_sorts_each_changed_series_by_how_far_back_it_changed(setup):
     reached = national.reach(setup, previous.points, changed)
     parts = ("fast", "moved_seasonal", "recomputed")
     assert sum(reached[f"incremental_series_{part}"] for part in parts) == reached["incremental_series"]
-    seasonal = [i.id for i in setup.catalogue.indicators if i.seasonal]
-    moved = changed.filter(pl.col("indicator").is_in(seasonal)).select(national_signals.SERIES_KEYS).unique()
+    moved = changed.filter(pl.col("indicator").is_in(setup.catalogue.seasonal_ids))
+    moved = moved.select(national_signals.SERIES_KEYS).unique()
     assert reached["incremental_series_moved_seasonal"] == moved.height > 0  # a new month moves every level
     # Earlier points that are as they are now count nothing; one earlier signal that differs counts its series.
     whole = changed.filter(pl.len().over(national_signals.SERIES_KEYS) > setup.settings.spc.run_length)

@@ -154,6 +154,11 @@ class Catalogue(Strict):
     def indicator_by_id(self) -> dict[str, Indicator]:
         return {i.id: i for i in self.indicators}
 
+    @cached_property
+    def seasonal_ids(self) -> list[str]:
+        """The indicators charted net of their month's usual level (`seasonal: true`)."""
+        return [i.id for i in self.indicators if i.seasonal]
+
     def indicators_of(self, feed_id: str) -> list[Indicator]:
         return [i for i in self.indicators if i.feed == feed_id]
 
