@@ -176,13 +176,13 @@ def radar_incremental(
 def reach(setup: Setup, before: pl.DataFrame, changed: pl.DataFrame) -> dict[str, int]:
     """How far a month's changes reach back: the floor under `incremental_vs_full`.
 
-    Series whose changed rows are only the new month and the run_length - 1
-    before it took the fast path.  The others were moved (a seasonal level)
+    Series whose changed rows are only the new month and those before it
+    that it can change (`spc_state.reach`) took the fast path.  The others were moved (a seasonal level)
     or recomputed whole (a threshold passed a value); of those, the ones where
     a point before those last rows really changed its signal, label or
     segment (what the fast path could not have done).
     """
-    keys, window = national_signals.SERIES_KEYS, setup.settings.spc.run_length
+    keys, window = national_signals.SERIES_KEYS, spc_state.reach(setup.settings.spc_settings())
     per_series = changed.group_by(keys).len()
     whole = per_series.filter(pl.col("len") > window).select(keys)
     seasonal = pl.col("indicator").is_in(setup.catalogue.seasonal_ids)
@@ -312,10 +312,11 @@ def run() -> dict[str, float]:
     radar_peak = peak_rss_gib()
     reached = reach(setup, previous.points, changed)
     series = {key.removeprefix("incremental_series_"): f"{n:,}" for key, n in reached.items()}
+    rows = spc_state.reach(setup.settings.spc_settings())
     print(f"the new month changed {series['incremental_series']} series: {series['fast']} by their last "
-          f"{setup.settings.spc.run_length} rows only, {series['moved_seasonal']} seasonal series moved whole by "
-          f"their level, {series['recomputed']} recomputed whole because a threshold passed a value; an earlier "
-          f"point's signal, label or segment changed in {series['earlier_flag_changed']}")
+          f"{rows} rows only, {series['moved_seasonal']} seasonal series moved whole by their level, "
+          f"{series['recomputed']} recomputed whole because a threshold passed a value; an earlier point's "
+          f"signal, label or segment changed in {series['earlier_flag_changed']}")
     del values, signals, previous, changed
     frames = pandas_inputs(history)
     pandas, _ = timed(lambda watch: pandas_full(setup, frames, watch))

@@ -22,9 +22,10 @@ only if a threshold moves past one of the segment's values: the nearest
 values either side of each threshold say whether it did, in O(1).  When none
 did, each earlier point keeps its classes, and the only flags the new point
 can change are those of the runs it extends and the three-point windows it
-ends: the last run_length - 1 rows.  Those are re-judged on the tail (2 x
-run_length rows is enough to tell a run of run_length from a shorter one) by
-the same `judge` as `xmr`.
+ends: the run_length - 1 rows before it, or 2 where run_length is 2
+(`reach`).  Those are re-judged on the tail (2 x run_length rows is enough
+to tell a run of run_length from a shorter one, and holds the two rows
+before a three-point window) by the same `judge` as `xmr`.
 
 Anything else recomputes the whole series from its history with `xmr`: a new
 series, a month that is not after the last one (a replaced or late month),
@@ -83,6 +84,12 @@ def _thresholds(mean: pl.Expr, mr_mean: pl.Expr) -> dict[str, pl.Expr]:
 
 def _tail_length(settings: SpcSettings) -> int:
     return 2 * settings.run_length
+
+
+def reach(settings: SpcSettings) -> int:
+    """How many of a series' last rows a new point can change when its limits stay: the new row and those
+    before it in the runs it extends (run_length) or the three-point windows it ends (two of three)."""
+    return max(settings.run_length, 3)
 
 
 def chart_state(points: pl.DataFrame, keys: list[str], settings: SpcSettings) -> ChartState:
@@ -148,9 +155,10 @@ def update(
     only the series that must be recomputed are read from it.  The other
     arguments are `xmr`'s; `recompute` (keys) names series whose history
     changed in a way the state cannot see (a seasonal level, a new screening
-    decision), recomputed whatever `new` holds.  `changed` has `xmr`'s columns: for a recomputed
-    series every row, otherwise the new row and the run_length - 1 rows before
-    it; the other rows of the latest segment take the state's segment columns.
+    decision), recomputed whatever `new` holds.  `changed` has `xmr`'s
+    columns: for a recomputed series every row, otherwise the new row and the
+    rows before it that it can change (`reach`); the other rows of the latest
+    segment take the state's segment columns.
     """
     new = new.select(*keys, *VALUES).with_columns(pl.col("value").cast(pl.Float64))
     candidates = _advanced(state.series, new, keys, settings, rebases)
@@ -169,7 +177,7 @@ def update(
         fast.select(*keys, *VALUES, "segment"),
     ])
     judged = _judged(window, fast, keys, settings, polarity, bounds)
-    changed = judged.filter(pl.int_range(pl.len()).reverse().over(keys) < settings.run_length)
+    changed = judged.filter(pl.int_range(pl.len()).reverse().over(keys) < reach(settings))
     # The state keeps the limits as stored (clamped), like the points; the rules used them unclamped.
     clamped = judged.filter(pl.col("period") == pl.col("period").max().over(keys)).select(*keys, "lower", "upper")
     fast = fast.drop("lower", "upper").join(clamped, on=keys)

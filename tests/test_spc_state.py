@@ -208,6 +208,21 @@ def test_an_ordinary_month_touches_only_the_last_run_length_rows():
     assert state.series["n_obs"].item() == 21
 
 
+def test_with_runs_of_two_a_new_point_still_ends_a_three_point_window():
+    # Hypothesis found this one: with run_length 2 the new point reaches back one row for runs, but two
+    # for two-of-three.  Baseline 7, (gap) 4, 5: mean 5.33, mean MR 1, limits 2.67 .. 7.99, close below
+    # 3.56.  3.5 (close), 2.5 (outside) and the new 3.5 (close), all below the mean: the first 3.5 is now
+    # flagged.
+    settings_ = SpcSettings(run_length=2, min_points=3, baseline_points=3)
+    rows = {("a", "", m): v for m, v in enumerate([7.0, None, 4.0, 5.0, 6.0, 3.5, 2.5])}
+    state = chart_state(xmr(frame(rows), KEYS, settings_), KEYS, settings_)
+    rows[("a", "", 7)] = 3.5
+    state, changed = update(state, frame({("a", "", 7): 3.5}), frame(rows), KEYS, settings_)
+    flagged = [(period(5), True), (period(6), False), (period(7), True)]
+    assert changed.select("period", "two_of_three").rows() == flagged
+    assert_frame_equal(changed, xmr(frame(rows), KEYS, settings_).tail(3))
+
+
 def test_a_mean_that_passes_a_value_recomputes_the_whole_series():
     # Twelve months of 1 and 3 (mean 2), then a 30: the mean moves past every 3
     # (to 4.15), so every earlier point's side of the mean may change.
