@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue, FromRecords
+from radar.pipelines.seasonal import run_starts
 
 KEYS = ["period", "indicator", "breakdown"]
 BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}
@@ -61,7 +62,7 @@ def count_records(
     rows = [i for i in counted if i.from_records.count == "rows"]
     distinct = [i for i in counted if i.from_records.count == "distinct"]
     # One select, so polars codes the columns and compares the keys in parallel.
-    coded = records.select(_run_starts(keys).alias(START), *_coded(catalogue, feed_id, records, counted))
+    coded = records.select(run_starts(keys).alias(START), *_coded(catalogue, feed_id, records, counted))
     cell, cells = _cells(records, keys, coded[START])
     coded = coded.drop(START).with_columns(cell.alias(CELL))
     found = cells.join(pl.concat([*_row_counts(coded, rows), *_distinct_counts(coded, distinct)]), on=CELL)
@@ -75,11 +76,6 @@ def count_records(
         .with_columns(pl.col("value").fill_null(0).cast(pl.Float64))
         .select(*by, *BASE_SCHEMA)
     )
-
-
-def _run_starts(keys: list[str]) -> pl.Expr:
-    """True on the first row and on every row whose keys differ from the row before's (a missing key is a value)."""
-    return pl.any_horizontal(pl.int_range(pl.len()) == 0, *(pl.col(k).ne_missing(pl.col(k).shift()) for k in keys))
 
 
 def _cells(records: pl.DataFrame, keys: list[str], starts: pl.Series) -> tuple[pl.Series, pl.DataFrame]:

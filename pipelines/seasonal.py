@@ -13,7 +13,8 @@ sorted by keys and period with columns added.  A missing month and a null value
 are both "no data": they are never read as zero.
 
 The small helpers at the top (`month_index`, `with_month`, `sorted_series`,
-`consecutive_run`) are shared with pipelines/spc.py.
+`consecutive_run`, `run_starts`) are shared with pipelines/spc.py (and
+`run_starts` with pipelines/indicators.py).
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ def with_month(frame: pl.DataFrame) -> pl.DataFrame:
     millions of rows) are checked and counted; each row then looks its
     month up by its period's code (`_codes`), not by parsing its string.
     """
-    periods = frame.get_column("period").unique().sort()
+    return frame.with_columns(_month_of(frame.get_column("period").unique().sort()).alias(MONTH))
+
+
+def _month_of(periods: pl.Series) -> pl.Expr:
+    """Each row's month count, looked up by its period's place in `periods` (its column's distinct values,
+    sorted); refuses any that is not "YYYY-MM"."""
     bad = (~periods.str.contains(PATTERN)).fill_null(True).sum()
     if bad:
         raise ValueError(f"{bad} distinct period(s) are not of the form YYYY-MM")
-    months = periods.to_frame().select(month_index(pl.col("period"))).to_series()
-    return frame.with_columns(pl.lit(months).gather(_codes(pl.col("period"), periods)).alias(MONTH))
+    months = periods.to_frame("period").select(month_index(pl.col("period"))).to_series()
+    return pl.lit(months).gather(_codes(pl.col("period"), periods))
 
 
 def _codes(column: pl.Expr, values: pl.Series) -> pl.Expr:
@@ -66,7 +72,7 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     pair a month with itself.
 
     Sorting millions of rows on string keys is slow, so each series gets one
-    integer in the keys' order (`_series_ids`) and the rows are ordered by
+    integer in the keys' order (`_numbered`) and the rows are ordered by
     series x MONTH_SPAN + month.  A frame already in that order (as every
     function here returns it) is detected by one pass over that integer and
     not reordered.
@@ -82,7 +88,7 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         if frame.select(_position().diff().min() > 0).item() is not False:  # strictly increasing (or one row)
             return frame.with_columns(pl.col(SERIES).set_sorted())
         frame = frame.drop(SERIES, MONTH)
-    out = with_month(frame).with_columns(_series_ids(frame, keys).alias(SERIES))
+    out = _numbered(frame, keys)
     position = out.select(_position()).to_series()
     if not position.is_sorted():
         order = position.arg_sort()
@@ -94,31 +100,38 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return out.with_columns(pl.col(SERIES).set_sorted())
 
 
-def _series_ids(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
-    """One integer per series that orders series as sorting by `keys` (nulls first) would.
+def _numbered(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """`frame` with its MONTH and SERIES: one integer per series that orders series as sorting by `keys`
+    (nulls first) would.
 
     Each key's place among its distinct values, plus one (0 is null), is a
     digit of a mixed-radix number: a few hundred distinct values per key are
-    sorted, where the rows' string keys are not.  Should the digits not fit
-    (ids beyond 2^46 would overflow series x MONTH_SPAN), or a key not be a
-    string (an enum of its values needs strings), the distinct series are
-    sorted and numbered instead.
+    sorted, where the rows' string keys are not.  The keys' and periods'
+    distinct values are found in one select and every row's codes in
+    another, so polars hashes the columns side by side.  Should the digits
+    not fit (ids beyond 2^46 would overflow series x MONTH_SPAN), or a key
+    not be a string (an enum of its values needs strings), the distinct
+    series are sorted and numbered instead.
     """
     strings = all(frame.schema[k] == pl.String for k in keys)
-    distinct = [frame.get_column(k).unique().drop_nulls().sort() for k in keys] if strings else []
+    columns = [*keys, "period"] if strings else ["period"]
+    distinct = frame.select(pl.col(c).unique().sort().implode() for c in columns)
+    values = {c: distinct.get_column(c).item() for c in columns}
+    month = _month_of(values.pop("period")).alias(MONTH)  # a null period is refused, not a key
+    values = {k: v.drop_nulls() for k, v in values.items()}
     span = 1
-    for values in distinct:
-        span *= values.len() + 1
+    for v in values.values():
+        span *= v.len() + 1
     if strings and span < 2**46:
-        # The digits first, in one select (polars casts the columns side by side), then the number.
-        digits = frame.select((_codes(pl.col(k), values) + 1).fill_null(0) for k, values in zip(keys, distinct))
+        # The digits in one step (polars casts the columns side by side), then the number.
+        digits = {f"_digit_{key}": (_codes(pl.col(key), v) + 1).fill_null(0) for key, v in values.items()}
         ids = pl.lit(0, dtype=pl.Int64)
-        for key, values in zip(keys, distinct):
-            ids = ids * (values.len() + 1) + pl.col(key)
-        return digits.select(ids).to_series()
-    numbered = frame.select(keys).unique().sort(keys, nulls_last=False).with_row_index("_id")
-    ids = frame.join(numbered, on=keys, how="left", nulls_equal=True, maintain_order="left").get_column("_id")
-    return ids.cast(pl.Int64)
+        for (digit, v) in zip(digits, values.values()):
+            ids = ids * (v.len() + 1) + pl.col(digit)
+        return frame.with_columns(month, **digits).with_columns(ids.alias(SERIES)).drop(*digits)
+    numbered = frame.select(keys).unique().sort(keys, nulls_last=False).with_row_index(SERIES)
+    ids = frame.join(numbered, on=keys, how="left", nulls_equal=True, maintain_order="left").get_column(SERIES)
+    return frame.with_columns(month, ids.cast(pl.Int64).alias(SERIES))
 
 
 def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Expr:
@@ -132,6 +145,15 @@ def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Ex
     """
     continues = (group == group.shift(1)) & (month - month.shift(1) == 1) & has_value & has_value.shift(1)
     return (~continues.fill_null(False)).cum_sum().set_sorted()
+
+
+def run_starts(keys: list[str]) -> pl.Expr:
+    """True on the first row and on every row whose keys differ from the row before's (a missing key is a value).
+
+    Finds the runs of equal keys in rows that come grouped by them by
+    comparing neighbours, where grouping would hash every row's strings.
+    """
+    return pl.any_horizontal(pl.int_range(pl.len()) == 0, *(pl.col(k).ne_missing(pl.col(k).shift()) for k in keys))
 
 
 def _position() -> pl.Expr:

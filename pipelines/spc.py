@@ -38,6 +38,7 @@ from radar.pipelines.seasonal import (
     MONTH_SPAN,
     SERIES,
     consecutive_run,
+    run_starts,
     sorted_series,
     with_month,
 )
@@ -129,7 +130,7 @@ def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | Non
     chart without limits supports neither claim.  A `constant` segment has
     limits (both at its mean) and no signals, so it reads as common cause.
     """
-    latest = with_month(points).filter(_is_latest(keys)).sort(keys)
+    latest = _latest_points(points, keys).sort(keys)
     charted = pl.col("label").is_in(["ok", "constant"])
     variation = (
         pl.when(~charted)
@@ -155,16 +156,39 @@ def summarise(points: pl.DataFrame, keys: list[str], targets: pl.DataFrame | Non
     return latest.select(*keys, "period", "value", "label", "variation", "assurance")
 
 
-def _is_latest(keys: list[str]) -> pl.Expr:
-    """True on each series' latest month with a value, or its latest month when none has a value.
+def _latest_points(points: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Each series' latest month with a value, or its latest month when none has a value.
 
-    A window maximum of (has a value, month) packed into one integer: no sort
-    of the millions of points on their string keys, only of the one row per
-    series it leaves.  `points` gives each month of a series once, as `xmr`
-    does, so exactly one row per series is the latest.
+    `points` gives each month of a series once, as `xmr` does, so exactly one
+    row per series is the latest.  `xmr` returns each series' rows together
+    and in month order; then the series are runs of equal keys (found by
+    comparing each row with the one before, no string hashed) and a series'
+    latest row is its last with a value, found in one lazy pass: neither are
+    the periods parsed nor the millions of rows grouped by their string keys
+    (most of what this cost nationally).  Points in any other order (a
+    series' rows apart, or a month before the one above it) are grouped by
+    their keys and their periods compared as month counts.
     """
+    start, row = pl.col("_start"), pl.int_range(pl.len())
+    ends = (
+        points.lazy()
+        .select(*keys, "period", "value", run_starts(keys).alias("_start"))
+        .select(
+            *keys,
+            (start | (pl.col("period") > pl.col("period").shift())).fill_null(False).all().alias("_in_order"),
+            pl.when(start).then(row).forward_fill().alias("_first"),  # the first row of the row's run
+            pl.when(pl.col("value").is_not_null()).then(row).forward_fill().alias("_valued"),  # the latest so far
+            row.alias("_row"),
+            start.shift(-1, fill_value=True).alias("_end"),  # the last row of its run
+        )
+        .filter("_end")
+        .collect()
+    )
+    if ends.height and ends.item(0, "_in_order") and not ends.select(keys).is_duplicated().any():
+        latest = ends.select(pl.when(pl.col("_valued") >= pl.col("_first")).then("_valued").otherwise("_row"))
+        return points[latest.to_series()]
     rank = pl.col("value").is_not_null().cast(pl.Int64) * MONTH_SPAN + pl.col(MONTH)
-    return rank == rank.max().over(keys)
+    return with_month(points).filter(rank == rank.max().over(keys)).drop(MONTH)
 
 
 def _prepare(

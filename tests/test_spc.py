@@ -457,6 +457,29 @@ def test_summary_icons():
     )
 
 
+def test_summary_of_points_in_any_order():
+    """The latest points are found by runs when the points come as xmr returns them, by grouping otherwise:
+    both must pick the same rows."""
+    frames = [
+        series(QUIET + [None], "late"),  # the latest month with a value is the one before the last
+        series([None, None, None], "empty"),  # no value at all: its latest month
+        series(QUIET[:-1] + [20], "outside"),
+    ]
+    points = xmr(pl.concat(frames), KEYS)
+    expected = summarise(points, KEYS)
+    assert expected.select("indicator", "period").rows() == [
+        ("empty", "2020-03"), ("late", "2020-12"), ("outside", "2020-12"),
+    ]
+    split = pl.concat([points.slice(0, 20), points.slice(20)]).sort("indicator", "period", descending=[True, False])
+    late = points.filter(pl.col("indicator") == "late")
+    others = points.filter(pl.col("indicator") != "late")
+    apart = pl.concat([late.head(5), others, late.slice(5)])  # late's rows in two runs, each in month order
+    backwards = points.reverse()  # every month before the one above it
+    shuffled = points.sample(fraction=1.0, shuffle=True, seed=3)
+    for reordered in (split, apart, backwards, shuffled):
+        assert_frame_equal(summarise(reordered, KEYS), expected)
+
+
 def test_assurance_against_either_limit():
     # QUIET: limits 2.872727 .. 10.127273.
     points = xmr(series(QUIET), KEYS)
