@@ -170,12 +170,20 @@ def _same_month_earlier(series: pl.DataFrame, years_back: int, name: str) -> pl.
 
     Looked up by month number rather than by a shift, so a missing month is
     never mistaken for the one before it: `series` (from `sorted_series`) is
-    ordered by `_position`, so a binary search for each row's position 12 x
-    `years_back` months back finds that month's row where there is one.
+    ordered by `_position`.  In a series with no gap that month is the row
+    12 x `years_back` rows up, which is checked; only the rows where it is
+    not (a series' first years, a gap) are looked for by binary search (the
+    search for every row was most of what a seasonal baseline cost).
     """
+    lag = 12 * years_back
     position = series.select(_position()).to_series()
-    target = position - 12 * years_back
-    row = position.search_sorted(target).clip(0, max(series.height - 1, 0))
+    target = position - lag
+    row = pl.int_range(series.height, dtype=pl.Int64, eager=True) - lag
+    missed = (position.shift(lag) != target).fill_null(True)
+    if missed.any():
+        found = position.search_sorted(target.filter(missed)).cast(pl.Int64)
+        row = row.scatter(missed.arg_true(), found)
+    row = row.clip(0, max(series.height - 1, 0))
     earlier = pl.DataFrame({"found": position.gather(row) == target, "value": series.get_column("value").gather(row)})
     return series.with_columns(earlier.select(pl.when("found").then("value")).to_series().alias(name))
 

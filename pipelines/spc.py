@@ -233,14 +233,22 @@ def _join_subset(points: pl.DataFrame, keys: list[str], other: pl.DataFrame, col
     """Left-join `columns` of a lookup keyed on some of the series keys (e.g. polarity by indicator).
 
     The joined columns are prefixed "_" so they never clash with the caller's
-    own columns.  Refuses (through validate="m:1") a lookup with two rows for
+    own columns.  (Points numbered by `sorted_series` are looked up a series
+    at a time.)  Refuses (through validate="m:1") a lookup with two rows for
     one series, which would otherwise duplicate points.
     """
     on = [c for c in other.columns if c in keys]
     if not on:
         raise ValueError(f"a lookup of {columns} must share at least one key column with {keys}")
     lookup = other.select(*on, *[pl.col(c).alias(f"_{c}") for c in columns])
-    return points.join(lookup, on=on, how="left", validate="m:1", maintain_order="left")
+    if SERIES not in points.columns:
+        return points.join(lookup, on=on, how="left", validate="m:1", maintain_order="left")
+    # Numbered points (`sorted_series`) come in runs of one series: each run's keys are looked up once and
+    # the result repeated down the run, where joining millions of rows hashed as many strings.
+    starts = points.select(pl.col(SERIES).ne_missing(pl.col(SERIES).shift())).to_series()
+    found = points.select(on).filter(starts).join(lookup, on=on, how="left", validate="m:1", maintain_order="left")
+    run = starts.cum_sum() - 1
+    return points.with_columns(found.get_column(f"_{c}").gather(run) for c in columns)
 
 
 def _check_polarity(lookup: pl.DataFrame) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radar.pipelines.charting import event_counts
 from radar.pipelines.seasonal import SERIES, rolling_12, seasonal_baseline, sorted_series, year_on_year
@@ -120,6 +122,20 @@ def test_seasonal_baseline_over_two_years_and_with_a_missing_year():
     expected = by_period(seasonal_baseline(frame(gappy), KEYS), "seasonal_expected")
     assert expected["2021-01"] is None
     assert expected["2022-01"] == 12
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.booleans(), max_size=60), min_size=1, max_size=4))
+def test_the_same_month_a_year_earlier_is_found_whatever_months_are_missing(present):
+    """Each series' months are a random subset of five years (True: the month has a row): last year's
+    month, found by row offset where no month is missing and by search where some are, is a look-up's."""
+    value = {(f"s{i}", p): float(i * 100 + m) for i, has in enumerate(present)
+             for m, (p, here) in enumerate(zip(months(60), has)) if here}
+    out = year_on_year(frame([(i, p, v) for (i, p), v in value.items()]), KEYS)
+    for indicator, period, change in out.select("indicator", "period", "yoy_change").iter_rows():
+        year, month = period.split("-")
+        before = value.get((indicator, f"{int(year) - 1}-{month}"))
+        assert change == (None if before is None else value[(indicator, period)] - before)
 
 
 def test_seasonal_baseline_needs_two_years():
