@@ -126,7 +126,7 @@ def _numbered(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         # The digits in one step (polars casts the columns side by side), then the number.
         digits = {f"_digit_{key}": (_codes(pl.col(key), v) + 1).fill_null(0) for key, v in values.items()}
         ids = pl.lit(0, dtype=pl.Int64)
-        for (digit, v) in zip(digits, values.values()):
+        for digit, v in zip(digits, values.values()):
             ids = ids * (v.len() + 1) + pl.col(digit)
         return frame.with_columns(month, **digits).with_columns(ids.alias(SERIES)).drop(*digits)
     numbered = frame.select(keys).unique().sort(keys, nulls_last=False).with_row_index(SERIES)
