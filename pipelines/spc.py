@@ -363,7 +363,7 @@ def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     side, step = pl.col("_side"), pl.col("_step")
     points = points.with_columns(
         ((step != 0) & (_run_length(step) >= n - 1)).alias("_in_trend_step"),
-        _two_of_three(pl.col("_close"), side).alias("_two_of_three"),
+        _three_fire(pl.col("_close"), side).alias("_fires"),
         ((side != 0) & (_run_length(side) >= n)).alias("_shift"),
     )
     in_step = pl.col("_in_trend_step")
@@ -375,7 +375,7 @@ def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     return points.with_columns(
         (ok & outside).fill_null(False).alias("outside_limits"),
         (ok & (in_step | _neighbour(in_step, -1).fill_null(False))).alias("trend"),
-        (ok & pl.col("_two_of_three")).alias("two_of_three"),
+        (ok & _two_of_three(pl.col("_close"), pl.col("_fires"))).alias("two_of_three"),
         (ok & pl.col("_shift")).alias("shift"),
         # Directions as booleans (True: high) rather than "high"/"low" strings:
         # only the one a point reports is spelt out, and string columns of
@@ -385,8 +385,9 @@ def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     )
 
 
-def _two_of_three(close: pl.Expr, side: pl.Expr) -> pl.Expr:
-    """Flag close points in a window of three consecutive points, two or more close, all on one side of the mean.
+def _three_fire(close: pl.Expr, side: pl.Expr) -> pl.Expr:
+    """True where a window of three consecutive points ends that has two or more close points, all three on
+    one side of the mean.
 
     A window ends at each point and reaches back two points within the block,
     so it needs three consecutive observed months: two close points separated
@@ -395,7 +396,12 @@ def _two_of_three(close: pl.Expr, side: pl.Expr) -> pl.Expr:
     """
     count = close.cast(pl.Int8) + sum(_neighbour(close, k).fill_null(False).cast(pl.Int8) for k in (1, 2))
     one_side = ((side != 0) & (_neighbour(side, 1) == side) & (_neighbour(side, 2) == side)).fill_null(False)
-    fires = one_side & (count >= 2)
+    return one_side & (count >= 2)
+
+
+def _two_of_three(close: pl.Expr, fires: pl.Expr) -> pl.Expr:
+    """Flag the close points of every window that fires (`_three_fire`, a column of its own: read three
+    times here, it would otherwise be worked out three times)."""
     return close & (fires | _neighbour(fires, -1).fill_null(False) | _neighbour(fires, -2).fill_null(False))
 
 
