@@ -177,10 +177,11 @@ def reach(setup: Setup, before: pl.DataFrame, changed: pl.DataFrame) -> dict[str
     """How far a month's changes reach back: the floor under `incremental_vs_full`.
 
     Series whose changed rows are only the new month and those before it
-    that it can change (`spc_state.reach`) took the fast path.  The others were moved (a seasonal level)
-    or recomputed whole (a threshold passed a value); of those, the ones where
-    a point before those last rows really changed its signal, label or
-    segment (what the fast path could not have done).
+    that it can change (`spc_state.reach`) took the fast path.  The others
+    were moved (a seasonal level) or recomputed whole (a threshold passed a
+    value); of those, the ones where a point before those last rows really
+    changed its signal, label or segment (what the fast path could not have
+    done).
     """
     keys, window = national_signals.SERIES_KEYS, spc_state.reach(setup.settings.spc_settings())
     per_series = changed.group_by(keys).len()

@@ -15,7 +15,7 @@ from radar.core.alert_settings import SpcSettings
 from radar.pipelines.charting import UNIT_BOUNDS, limit_bounds
 from radar.pipelines.indicators import compute_indicators, count_records
 from radar.pipelines.spc import xmr
-from radar.pipelines.spc_state import materialise
+from radar.pipelines.spc_state import materialise, reach
 
 AUTHORITIES = ["E09000006", "E06000001", "E08000025"]  # Bromley, Hartlepool, Birmingham
 SORT = ["la_code", "indicator", "breakdown", "period"]
@@ -179,7 +179,7 @@ def test_reach_sorts_each_changed_series_by_how_far_back_it_changed(setup):
     moved = moved.select(national_signals.SERIES_KEYS).unique()
     assert reached["incremental_series_moved_seasonal"] == moved.height > 0  # a new month moves every level
     # Earlier points that are as they are now count nothing; one earlier signal that differs counts its series.
-    whole = changed.filter(pl.len().over(national_signals.SERIES_KEYS) > setup.settings.spc.run_length)
+    whole = changed.filter(pl.len().over(national_signals.SERIES_KEYS) > reach(setup.settings.spc_settings()))
     assert national.reach(setup, whole, whole)["incremental_series_earlier_flag_changed"] == 0
     first = whole.sort(national.POINT_KEYS).row(0, named=True)  # a series' first month: before the last N rows
     at = pl.all_horizontal(pl.col(k) == first[k] for k in national.POINT_KEYS)
