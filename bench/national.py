@@ -32,8 +32,9 @@ Figures: full_vs_scan, pandas_vs_radar, incremental_vs_full, the same three
 ratios of CPU seconds (`_cpu`: less swayed by other work on a shared machine),
 peak_rss_gib (the process's peak resident memory over the whole benchmark,
 pandas included, so `python -m bench` runs this benchmark first),
-peak_rss_radar_gib (the same, read before pandas starts), the raw seconds, and
-how far the incremental month's changes reach (`reach`).
+peak_rss_radar_gib (the same, read before pandas starts), the raw seconds,
+how far the incremental month's changes reach (`reach`), and the month's
+cost under other charting choices a partnership may make (`method_costs`).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ TARGETS = [
     ("incremental_vs_full", "<=", 0.05), ("peak_rss_radar_gib", "<", 4.0),
 ]
 COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
+# Charting choices a partnership may make in radar/core/alerts.yaml instead of MDC's defaults (`method_costs`).
+METHODS = {"screened": {"screen_moving_ranges": True}, "fixed_baseline": {"baseline_points": 24}}
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,36 @@ def reach(setup: Setup, before: pl.DataFrame, changed: pl.DataFrame) -> dict[str
         "incremental_series_recomputed": whole.filter(~seasonal).height,
         "incremental_series_earlier_flag_changed": flipped.select(keys).unique().height,
     }
+
+
+def with_method(setup: Setup, **spc: Any) -> Setup:
+    """`setup` charting with other `spc` settings of radar/core/alerts.yaml."""
+    settings = setup.settings
+    return replace(setup, settings=settings.model_copy(update={"spc": settings.spc.model_copy(update=spc)}))
+
+
+def method_costs(setup: Setup) -> dict[str, float]:
+    """incremental_vs_full, and the series recomputed whole, under each charting choice of METHODS.
+
+    What a partnership's choice of method costs each month: with screening
+    the month stays incremental, and with limits fixed on a baseline no
+    threshold moves once the baseline is full, so hardly a series is
+    recomputed.
+    """
+    figures: dict[str, float] = {}
+    for name, spc in METHODS.items():
+        chosen = with_method(setup, **spc)
+        full, (values, signals) = timed(lambda watch, chosen=chosen: radar_full(chosen, watch))
+        previous = previous_cycle(chosen, values, signals.points)
+        incremental, (_, _, changed, _, _) = timed(
+            lambda watch, chosen=chosen, values=values, previous=previous:
+            radar_incremental(chosen, values, previous, watch))
+        recomputed = reach(chosen, previous.points, changed)["incremental_series_recomputed"]
+        figures |= {f"incremental_vs_full_{name}": incremental.seconds / full.seconds,
+                    f"incremental_series_recomputed_{name}": recomputed}
+        print(f"  {name} ({spc}): incremental {incremental.seconds:.2f}s / full {full.seconds:.2f}s = "
+              f"{incremental.seconds / full.seconds:.2f}; {recomputed:,} series recomputed whole")
+    return figures
 
 
 def pandas_inputs(history: History) -> dict[str, pd.DataFrame]:
@@ -319,6 +352,8 @@ def run() -> dict[str, float]:
           f"{series['recomputed']} recomputed whole because a threshold passed a value; an earlier point's "
           f"signal, label or segment changed in {series['earlier_flag_changed']}")
     del values, signals, previous, changed
+    print("the same month under other charting choices (best of each):")
+    methods = method_costs(setup)
     frames = pandas_inputs(history)
     pandas, _ = timed(lambda watch: pandas_full(setup, frames, watch))
     del frames
@@ -337,6 +372,7 @@ def run() -> dict[str, float]:
         "national_incremental_seconds": incremental.seconds,
         "national_pandas_seconds": pandas.seconds,
         **reached,
+        **methods,
     }
     print(f"scan (floor) {floor.seconds:.1f}s, radar full {full.seconds:.1f}s, incremental {incremental.seconds:.1f}s, "
           f"pandas {pandas.seconds:.1f}s (best of {REPEATS}; CPU {floor.cpu_seconds:.1f}s, {full.cpu_seconds:.1f}s, "

@@ -199,8 +199,12 @@ def xmr(
     """XmR limits, label, the four MDC rules and the signal of every point, as `pipelines.spc.xmr` defines them.
 
     `bounds` maps an indicator to its (floor, ceiling): the stored limits are
-    clipped to them, the rules judged against the limits as computed.
+    clipped to them, the rules judged against the limits as computed.  Only
+    MDC's default limits (every point, no screening): the shipped settings.
     """
+    if settings.screen_moving_ranges or settings.baseline_points is not None:
+        raise ValueError("the pandas reference charts with MDC's default limits only (radar/core/alerts.yaml: "
+                         "screen_moving_ranges false, baseline_points null)")
     points = sorted_series(frame)
     x, series = points["value"], points["series"]
     has = x.notna()

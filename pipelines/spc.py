@@ -111,6 +111,11 @@ def limits(mean: pl.Expr, mr_mean: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return mean - LIMIT_FACTOR * mr_mean, mean + LIMIT_FACTOR * mr_mean, mr_mean / D2
 
 
+def screen_cutoff(mr_mean: pl.Expr) -> pl.Expr:
+    """The moving range at or above which screening drops a range: D4 x the segment's mean moving range."""
+    return MR_SCREEN_FACTOR * mr_mean
+
+
 def close_zone(mr_mean: pl.Expr) -> pl.Expr:
     """How far from the mean a point must be to count as close to a limit (beyond 2 sigma)."""
     return 2 / 3 * LIMIT_FACTOR * mr_mean
@@ -302,7 +307,7 @@ def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
         baseline_mr.mean().over(SEGMENT).alias("mr_mean"),
     )
     if settings.screen_moving_ranges:
-        usual = baseline_mr < MR_SCREEN_FACTOR * pl.col("mr_mean")
+        usual = baseline_mr < screen_cutoff(pl.col("mr_mean"))
         points = points.with_columns(pl.when(usual).then(baseline_mr).mean().over(SEGMENT).alias("mr_mean"))
     lower, upper, sigma = limits(pl.col("mean"), pl.col("mr_mean"))
     return points.with_columns(lower.alias("lower"), upper.alias("upper"), sigma.alias("sigma"))

@@ -11,7 +11,9 @@ in `ChartState`, two polars frames that can be stored as they are:
   `constant` labels), its last month and value (the moving range into the
   next point), the limits in force, and for each of the five thresholds the
   rules compare a value with (lower limit, mean - zone, mean, mean + zone,
-  upper limit) the nearest value of the segment at or below it and above it;
+  upper limit) the nearest value of the segment at or below it and above it,
+  and, with moving-range screening, the count and sum of the ranges kept and
+  the nearest range either side of the screening cutoff;
 - `tail`, the last 2 x run_length rows of that segment.
 
 A new point moves its segment's mean and limits (MDC's limits use every point
@@ -31,8 +33,10 @@ Anything else recomputes the whole series from its history with `xmr`: a new
 series, a month that is not after the last one (a replaced or late month),
 more than one new month at once, a re-base, a label change (too_short -> ok),
 a threshold passing a value (within a relative 1e-9, so rounding in the
-running sums never decides a flag), and, for now, moving-range screening
-(whose kept ranges depend on the mean MR itself).  The result is the same as
+running sums never decides a flag), and a new screening decision: with
+screening on, the cutoff (3.267 x the mean of every range) moves with each
+new range, and when it passes a range kept or dropped before, the kept set
+changes.  The result is the same as
 `xmr` over the whole history: tests/test_spc_state.py checks it on random
 series with Hypothesis.
 
@@ -59,12 +63,24 @@ import polars as pl
 
 from radar.core.alert_settings import SpcSettings
 from radar.pipelines.seasonal import MONTH, SERIES, sorted_series
-from radar.pipelines.spc import OUTPUT_COLUMNS, X, clamp_limits, close_zone, judge, limits, numbered, xmr
+from radar.pipelines.spc import (
+    OUTPUT_COLUMNS,
+    X,
+    clamp_limits,
+    close_zone,
+    judge,
+    limits,
+    numbered,
+    screen_cutoff,
+    xmr,
+)
 
 SEGMENT_COLUMNS = ("label", "mean", "mr_mean", "lower", "upper", "sigma")  # one value per segment
 THRESHOLDS = ("lower", "close_low", "mean", "close_high", "upper")
 RELATIVE_TOLERANCE = 1e-9
 VALUES = ["period", "value"]
+# What the state keeps of a segment's screened moving ranges (`_screening`).
+SCREENING = {"n_kept": pl.UInt32, "sum_kept": pl.Float64, "screen_below": pl.Float64, "screen_above": pl.Float64}
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ def chart_state(points: pl.DataFrame, keys: list[str], settings: SpcSettings) ->
     base_mr = pl.when(pl.col("_baseline")).then(pl.col("mr"))
     thresholds = _thresholds(pl.col("mean"), pl.col("mr_mean"))
     series = latest.group_by(SERIES).agg(
+        *_screening(base_mr, settings),
         *[pl.col(k).first() for k in keys],
         pl.col("segment").first(),
         *[pl.col(c).first() for c in SEGMENT_COLUMNS],
@@ -135,6 +152,21 @@ def chart_state(points: pl.DataFrame, keys: list[str], settings: SpcSettings) ->
     )
     tail = latest.group_by(SERIES, maintain_order=True).tail(_tail_length(settings))
     return ChartState(series=series.sort(SERIES).drop(SERIES), tail=tail.select(*keys, *VALUES, "segment"))
+
+
+def _screening(base_mr: pl.Expr, settings: SpcSettings) -> list[pl.Expr]:
+    """A segment's screened moving ranges, as aggregations: the count and sum of those kept (below the
+    cutoff) and the nearest range either side of the cutoff; nulls when screening is off."""
+    if not settings.screen_moving_ranges:
+        return [pl.lit(None, dtype).alias(name) for name, dtype in SCREENING.items()]
+    cutoff = screen_cutoff(base_mr.mean())
+    kept = pl.when(base_mr < cutoff).then(base_mr)
+    return [
+        kept.count().alias("n_kept"),
+        kept.sum().alias("sum_kept"),
+        pl.when(base_mr <= cutoff).then(base_mr).max().alias("screen_below"),
+        pl.when(base_mr > cutoff).then(base_mr).min().alias("screen_above"),
+    ]
 
 
 def update(
@@ -276,13 +308,14 @@ def _advanced(
     joins = x.is_not_null()
     if settings.baseline_points is not None:
         joins &= pl.col("n_base") < settings.baseline_points
+    new_mr = pl.when(joins).then(mr)  # the moving range the new point adds to the baseline, if any
     rows = rows.with_columns(
         _segment_of(rows, keys, rebases).alias("_segment"),
         (pl.col("n_obs") + x.is_not_null().cast(pl.UInt32)).alias("n_obs"),
         (pl.col("n_base") + joins.cast(pl.UInt32)).alias("n_base"),
         (pl.col("sum_x") + pl.when(joins).then(x).otherwise(0.0)).alias("sum_x"),
-        (pl.col("n_mr") + (joins & mr.is_not_null()).cast(pl.UInt32)).alias("n_mr"),
-        (pl.col("sum_mr") + pl.when(joins & mr.is_not_null()).then(mr).otherwise(0.0)).alias("sum_mr"),
+        (pl.col("n_mr") + new_mr.is_not_null().cast(pl.UInt32)).alias("n_mr"),
+        (pl.col("sum_mr") + new_mr.fill_null(0.0)).alias("sum_mr"),
         pl.min_horizontal("x_min", x).alias("x_min"),
         pl.max_horizontal("x_max", x).alias("x_max"),
         pl.col("period").alias("last_period"),
@@ -290,7 +323,12 @@ def _advanced(
         x.alias("last_x"),
         pl.col("label").alias("_old_label"),
         *[pl.col(c).alias(f"_old_{c}") for c in ("mean", "mr_mean")],
+        _cutoff().alias("_old_cutoff"),
+        new_mr.alias("_new_mr"),
     )
+    screened = settings.screen_moving_ranges
+    if screened:
+        rows = _screened(rows)
     n_obs = pl.col("n_obs")
     label = (
         pl.when(n_obs == 0).then(pl.lit("no_data"))
@@ -300,7 +338,8 @@ def _advanced(
     )
     estimable = label.is_in(["constant", "ok"])
     mean = pl.when(estimable & (pl.col("n_base") > 0)).then(pl.col("sum_x") / pl.col("n_base"))
-    mr_mean = pl.when(estimable & (pl.col("n_mr") > 0)).then(pl.col("sum_mr") / pl.col("n_mr"))
+    n_mr, sum_mr = ("n_kept", "sum_kept") if screened else ("n_mr", "sum_mr")
+    mr_mean = pl.when(estimable & (pl.col(n_mr) > 0)).then(pl.col(sum_mr) / pl.col(n_mr))
     rows = rows.with_columns(label.alias("label"), mean.alias("mean"), mr_mean.alias("mr_mean"))
     lower, upper, sigma = limits(pl.col("mean"), pl.col("mr_mean"))
     rows = rows.with_columns(lower.alias("lower"), upper.alias("upper"), sigma.alias("sigma"))
@@ -314,8 +353,8 @@ def _advanced(
         & (pl.col("label") == pl.col("_old_label"))
         & ((pl.col("label") != "ok") | pl.all_horizontal(stable))
     )
-    if settings.screen_moving_ranges:
-        fast = pl.lit(False)
+    if screened:
+        fast &= pl.col("_screen_stays")
     rows = rows.with_columns(fast.fill_null(False).alias("_fast"))
     # Fold the new value into the brackets around the new thresholds.
     return rows.with_columns(
@@ -325,6 +364,33 @@ def _advanced(
             pl.max_horizontal(f"{name}_below", pl.when(x <= t).then(x)).alias(f"{name}_below"),
             pl.min_horizontal(f"{name}_above", pl.when(x > t).then(x)).alias(f"{name}_above"),
         )
+    )
+
+
+def _cutoff() -> pl.Expr:
+    """The screening cutoff of a state row's moving ranges (every baseline range, before screening)."""
+    return screen_cutoff(pl.when(pl.col("n_mr") > 0).then(pl.col("sum_mr") / pl.col("n_mr")))
+
+
+def _screened(rows: pl.DataFrame) -> pl.DataFrame:
+    """`_advanced` rows with the new moving range (`_new_mr`) screened against the new cutoff.
+
+    The ranges kept before stay kept, and the dropped stay dropped, only if
+    the cutoff moved past none of them (`_screen_stays`, from the nearest
+    range either side of it, as for the thresholds); the new range must not
+    sit within rounding of the cutoff either, where a recompute's mean could
+    class it the other way.
+    """
+    new_mr, cutoff = pl.col("_new_mr"), pl.col("_cutoff")
+    kept = (new_mr < cutoff).fill_null(False)
+    clear = new_mr.is_null() | ((new_mr - cutoff).abs() > _slack(cutoff))
+    rows = rows.with_columns(_cutoff().alias("_cutoff"))
+    return rows.with_columns(
+        (pl.col("n_kept") + kept.cast(pl.UInt32)).alias("n_kept"),
+        (pl.col("sum_kept") + pl.when(kept).then(new_mr).otherwise(0.0)).alias("sum_kept"),
+        pl.max_horizontal("screen_below", pl.when(new_mr <= cutoff).then(new_mr)).alias("screen_below"),
+        pl.min_horizontal("screen_above", pl.when(new_mr > cutoff).then(new_mr)).alias("screen_above"),
+        (clear & _stays_between("screen", pl.col("_old_cutoff"), cutoff)).alias("_screen_stays"),
     )
 
 

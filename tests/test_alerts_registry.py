@@ -34,6 +34,15 @@ def test_alerts_yaml_overrides_a_severity_and_an_unknown_rule_id_is_an_error():
         check_settings(typo)
 
 
+def test_alerts_yaml_sets_the_charts_screening_and_fixed_baseline():
+    assert (SETTINGS.spc_settings().screen_moving_ranges, SETTINGS.spc_settings().baseline_points) == (False, None)
+    chosen = parse_alert_settings(TEXT.replace("screen_moving_ranges: false", "screen_moving_ranges: true")
+                                  .replace("baseline_points: null", "baseline_points: 24"))
+    assert (chosen.spc_settings().screen_moving_ranges, chosen.spc_settings().baseline_points) == (True, 24)
+    with pytest.raises(ValueError, match="baseline_points"):
+        parse_alert_settings(TEXT.replace("baseline_points: null", "baseline_points: 1"))
+
+
 def test_the_cycle_loads_the_record_feeds_and_columns_the_rules_declare():
     assert record_reads() == {
         "lado_referrals": ("setting_ref", "setting_type", "period"),

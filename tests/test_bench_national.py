@@ -89,6 +89,11 @@ def test_national_indicators_equal_the_pipeline_authority_by_authority(setup):
         assert_frame_equal(own(national_values).sort(SORT[1:]), pipeline.sort(SORT[1:]))
 
 
+def test_the_pandas_reference_refuses_a_method_it_does_not_implement(setup):
+    with pytest.raises(ValueError, match="default limits only"):
+        national.check_agreement(national.with_method(setup, screen_moving_ranges=True))
+
+
 def test_polars_and_pandas_agree(setup):
     national.check_agreement(setup)  # raises on any difference
     _, signals = national.radar_full(setup)
@@ -149,7 +154,9 @@ def test_two_of_three_and_clamped_limits_by_hand_in_both_engines(catalogue):
         assert deaths["upper"].iloc[0] == pytest.approx(1.25 + 2.66 * 21 / 11)
 
 
-def test_incremental_cycle_equals_a_full_recompute_over_all_months(setup):
+@pytest.mark.parametrize("method", [{}, *national.METHODS.values()], ids=["mdc", *national.METHODS])
+def test_incremental_cycle_equals_a_full_recompute_over_all_months(setup, method):
+    setup = national.with_method(setup, **method)
     values, signals = national.radar_full(setup)
     previous = national.previous_cycle(setup, values, signals.points)
     state, _, changed, concerns, _ = national.radar_incremental(setup, values, previous)

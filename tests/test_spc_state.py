@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -196,16 +197,35 @@ def quiet(n: int, first: int = 0) -> dict[tuple[str, str, int], float | None]:
     return {("a", "", m): float(5 + (m % 3)) for m in range(first, first + n)}
 
 
-def test_an_ordinary_month_touches_only_the_last_run_length_rows():
+@pytest.mark.parametrize("settings_", [SpcSettings(), SpcSettings(screen_moving_ranges=True)], ids=["plain", "screened"])
+def test_an_ordinary_month_touches_only_the_last_run_length_rows(settings_):
     # Twenty quiet months 5,6,7,5,6,7,...: a new 6 moves the mean (6.0 -> 6.0) past
     # no value, so only the new row and the six before it (run_length 7) are rewritten.
+    # Screened, the cutoff (3.267 x a mean range of 1.3) moves past no range either.
     rows = quiet(20)
-    points = xmr(frame(rows), KEYS)
-    state = chart_state(points, KEYS, SpcSettings())
+    points = xmr(frame(rows), KEYS, settings_)
+    state = chart_state(points, KEYS, settings_)
     rows[("a", "", 20)] = 6.0
-    state, changed = update(state, frame({("a", "", 20): 6.0}), frame(rows), KEYS)
+    state, changed = update(state, frame({("a", "", 20): 6.0}), frame(rows), KEYS, settings_)
     assert changed["period"].to_list() == [period(m) for m in range(14, 21)]
     assert state.series["n_obs"].item() == 21
+    assert_frame_equal(materialise(points, state, changed, KEYS), xmr(frame(rows), KEYS, settings_))
+
+
+def test_a_screening_cutoff_that_passes_a_range_recomputes_the_whole_series():
+    # Ranges 1,2,2,0,0,0,3,2,5,6,1,2,0 (sum 24): the cutoff is 3.267 x 24 / 13 = 6.03, so the 6 is kept.
+    # A new 5 adds a range of 1: the cutoff falls to 3.267 x 25 / 14 = 5.83 and the 6 is dropped, which
+    # the new point alone cannot say: the screened mean range falls from 24 / 13 to 19 / 13.
+    settings_ = SpcSettings(screen_moving_ranges=True)
+    values = [4.0, 3.0, 5.0, 3.0, 3.0, 3.0, 3.0, 6.0, 4.0, 9.0, 3.0, 4.0, 6.0, 6.0, 5.0]
+    rows = {("a", "", m): v for m, v in enumerate(values)}
+    before = frame({k: v for k, v in rows.items() if k[2] < 14})
+    state = chart_state(xmr(before, KEYS, settings_), KEYS, settings_)
+    assert (state.series["n_kept"].item(), state.series["screen_below"].item()) == (13, 6.0)
+    state, changed = update(state, frame({("a", "", 14): 5.0}), frame(rows), KEYS, settings_)
+    assert changed.height == 15
+    assert (state.series["n_kept"].item(), state.series["sum_kept"].item()) == (13, 19.0)
+    assert_frame_equal(changed, xmr(frame(rows), KEYS, settings_))
 
 
 def test_with_runs_of_two_a_new_point_still_ends_a_three_point_window():

@@ -54,6 +54,8 @@ class SpcRules(Strict):
     run_length: int = Field(ge=2)
     min_points: int = Field(ge=2)
     alert_on_breakdowns: bool  # False: only totals alert; breakdown charts are shown, not alerted
+    screen_moving_ranges: bool  # True: unusually large moving ranges do not widen the limits
+    baseline_points: int | None = Field(ge=2)  # fix each segment's mean and limits on its first N points
 
 
 class BenchmarkGap(Strict):
@@ -89,7 +91,9 @@ class AlertSettings(Strict):
 
     def spc_settings(self) -> SpcSettings:
         """The XmR settings alerts are computed with (the flow passes the same to `xmr`)."""
-        return SpcSettings(run_length=self.spc.run_length, min_points=self.spc.min_points)
+        spc = self.spc
+        return SpcSettings(run_length=spc.run_length, min_points=spc.min_points,
+                           screen_moving_ranges=spc.screen_moving_ranges, baseline_points=spc.baseline_points)
 
 
 def parse_alert_settings(text: str) -> AlertSettings:
