@@ -309,6 +309,7 @@ def _advanced(
     if settings.baseline_points is not None:
         joins &= pl.col("n_base") < settings.baseline_points
     new_mr = pl.when(joins).then(mr)  # the moving range the new point adds to the baseline, if any
+    screened = settings.screen_moving_ranges
     rows = rows.with_columns(
         _segment_of(rows, keys, rebases).alias("_segment"),
         (pl.col("n_obs") + x.is_not_null().cast(pl.UInt32)).alias("n_obs"),
@@ -323,10 +324,8 @@ def _advanced(
         x.alias("last_x"),
         pl.col("label").alias("_old_label"),
         *[pl.col(c).alias(f"_old_{c}") for c in ("mean", "mr_mean")],
-        _cutoff().alias("_old_cutoff"),
-        new_mr.alias("_new_mr"),
+        *([_cutoff().alias("_old_cutoff"), new_mr.alias("_new_mr")] if screened else []),
     )
-    screened = settings.screen_moving_ranges
     if screened:
         rows = _screened(rows)
     n_obs = pl.col("n_obs")
