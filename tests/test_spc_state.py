@@ -197,7 +197,9 @@ def quiet(n: int, first: int = 0) -> dict[tuple[str, str, int], float | None]:
     return {("a", "", m): float(5 + (m % 3)) for m in range(first, first + n)}
 
 
-@pytest.mark.parametrize("settings_", [SpcSettings(), SpcSettings(screen_moving_ranges=True)], ids=["plain", "screened"])
+@pytest.mark.parametrize(
+    "settings_", [SpcSettings(), SpcSettings(screen_moving_ranges=True)], ids=["plain", "screened"]
+)
 def test_an_ordinary_month_touches_only_the_last_run_length_rows(settings_):
     # Twenty quiet months 5,6,7,5,6,7,...: a new 6 moves the mean (6.0 -> 6.0) past
     # no value, so only the new row and the six before it (run_length 7) are rewritten.
