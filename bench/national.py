@@ -220,17 +220,11 @@ def method_costs(setup: Setup) -> dict[str, float]:
     """
     figures: dict[str, float] = {}
     for name, spc in METHODS.items():
-        chosen = with_method(setup, **spc)
-        full, (values, signals) = timed(lambda watch, chosen=chosen: radar_full(chosen, watch))
-        previous = previous_cycle(chosen, values, signals.points)
-        incremental, (_, _, changed, _, _) = timed(
-            lambda watch, chosen=chosen, values=values, previous=previous:
-            radar_incremental(chosen, values, previous, watch))
-        recomputed = reach(chosen, previous.points, changed)["incremental_series_recomputed"]
-        figures |= {f"incremental_vs_full_{name}": incremental.seconds / full.seconds,
-                    f"incremental_series_recomputed_{name}": recomputed}
-        print(f"  {name} ({spc}): incremental {incremental.seconds:.2f}s / full {full.seconds:.2f}s = "
-              f"{incremental.seconds / full.seconds:.2f}; {recomputed:,} series recomputed whole")
+        month = full_then_month(with_method(setup, **spc))
+        ratio, recomputed = month.incremental.seconds / month.full.seconds, month.reached["incremental_series_recomputed"]
+        figures |= {f"incremental_vs_full_{name}": ratio, f"incremental_series_recomputed_{name}": recomputed}
+        print(f"  {name} ({spc}): incremental {month.incremental.seconds:.2f}s / full {month.full.seconds:.2f}s = "
+              f"{ratio:.2f}; {recomputed:,} series recomputed whole")
     return figures
 
 
@@ -318,6 +312,24 @@ def stage_table(runs: dict[str, tuple[float, Stopwatch]]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Month:
+    """A timed full run, the timed month after it, the full run's signals and how far the month reached."""
+
+    full: Timing
+    incremental: Timing
+    signals: national_signals.Signals
+    reached: dict[str, int]
+
+
+def full_then_month(setup: Setup) -> Month:
+    """Time the full run, then the next month from what it left (`reach` counts what that month changed)."""
+    full, (values, signals) = timed(lambda watch: radar_full(setup, watch))
+    previous = previous_cycle(setup, values, signals.points)
+    incremental, (_, _, changed, _, _) = timed(lambda watch: radar_incremental(setup, values, previous, watch))
+    return Month(full, incremental, signals, reach(setup, previous.points, changed))
+
+
 def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # ru_maxrss is in KiB on Linux
 
@@ -337,21 +349,19 @@ def run() -> dict[str, float]:
     print(f"fairness check: polars and pandas agree on {', '.join(sample)} (values, XmR points, summary, alerts)")
 
     floor, _ = timed(lambda watch: watch("scan", scan, setup))
-    full, (values, signals) = timed(lambda watch: radar_full(setup, watch))
+    month = full_then_month(setup)
+    radar_peak = peak_rss_gib()
+    full, incremental, signals, reached = month.full, month.incremental, month.signals, month.reached
     print(f"latest month {history.periods[-1]}: {signals.points.height:,} SPC points in "
           f"{signals.summary.height:,} series, {signals.concerns.height} concerns, "
           f"{signals.improvements.height} improvements")
-    previous = previous_cycle(setup, values, signals.points)
-    incremental, (_, _, changed, _, _) = timed(lambda watch: radar_incremental(setup, values, previous, watch))
-    radar_peak = peak_rss_gib()
-    reached = reach(setup, previous.points, changed)
     series = {key.removeprefix("incremental_series_"): f"{n:,}" for key, n in reached.items()}
     rows = spc_state.reach(setup.settings.spc_settings())
     print(f"the new month changed {series['incremental_series']} series: {series['fast']} by their last "
           f"{rows} rows only, {series['moved_seasonal']} seasonal series moved whole by their level, "
           f"{series['recomputed']} recomputed whole because a threshold passed a value; an earlier point's "
           f"signal, label or segment changed in {series['earlier_flag_changed']}")
-    del values, signals, previous, changed
+    del month, signals
     print("the same month under other charting choices (best of each):")
     methods = method_costs(setup)
     frames = pandas_inputs(history)
