@@ -247,7 +247,7 @@ def test_an_accepted_upload_goes_to_the_inbox_and_is_audited(own_home, tmp_path_
     assert "passed every check" in app.success[0].value
     assert "It passed every check and has been accepted." in every_text(app)
     assert (own_home / "inbox" / feed.name).read_bytes() == feed.read_bytes()
-    assert not [p for p in (own_home / "inbox").iterdir() if p.name.startswith(".")]  # nothing left staged
+    assert not [p for p in own_home.rglob(".upload-*")]  # nothing left staged
     assert "Waiting for the inbox to be read: csc_monthly__2025-04.csv" in app.info[-1].value
     [event] = audit_events("dashboard_upload")
     assert event["actor"] == CSC_LEAD and json.loads(event["detail"])["accepted"] is True
@@ -262,15 +262,17 @@ def test_a_misnamed_upload_gets_the_pipeline_report_and_is_not_kept(own_home, tm
     assert not (own_home / "inbox").exists() or not any((own_home / "inbox").iterdir())
 
 
-def test_a_rejected_upload_shows_the_problems_and_leaves_nothing_behind(own_home, tmp_path_factory):
+def test_a_rejected_upload_shows_the_problems_and_is_kept_only_in_quarantine(own_home, tmp_path_factory):
     catalogue = catalogue_once()
     first = aggregate_rows(catalogue, "csc_monthly", "2025-04")[0]
     feed = write_aggregate(tmp_path_factory.mktemp("sent"), "csc_monthly", "2025-04", catalogue,
                            overrides={(first["indicator"], first["breakdown"]): "many"})
     app = upload(visit(CSC_LEAD), feed)
-    assert "not accepted" in app.error[0].value
+    assert "not accepted" in app.error[0].value and "quarantine for 30 days" in app.error[0].value
     assert "It was **not accepted**" in every_text(app)
-    assert not [p for p in (own_home / "inbox").iterdir()]
+    assert not (own_home / "inbox").exists() or not any((own_home / "inbox").iterdir())
+    [kept] = [p for p in (own_home / "quarantine").iterdir() if p.name.endswith(feed.name)]
+    assert kept.read_bytes() == feed.read_bytes()
 
 
 def test_a_data_lead_cannot_send_another_agency_return(own_home, tmp_path_factory):
