@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from radar.dashboard.actions import record_upload
@@ -121,7 +121,7 @@ def send(person: Person, name: str, content: bytes | memoryview, agency: str | N
     try:
         with staging_folder(context().settings.home) as folder:
             outcome = _judge(person, name, content, agency, folder)
-    except Exception as fault:
+    except Exception as fault:  # noqa: BLE001 - whatever it is, the page shows an error id, never a traceback
         outcome = Outcome("error", shown_name(name), error_id=logged(fault, "handling an upload"))
     _audit(person, outcome)
     return outcome
@@ -144,7 +144,7 @@ def _judge(person: Person, name: str, content: bytes | memoryview, agency: str |
         out.write(content)
     try:
         result, error_id = feeds.validate_file(staged, ctx.catalogue, limits), None
-    except Exception as fault:  # any fault in the checks is this file's rejection, never a traceback
+    except Exception as fault:  # noqa: BLE001 - any fault in the checks is this file's rejection, never a traceback
         error_id = logged(fault, "checking an upload")
         result = _unchecked(feed_id, period, error_id)
     if result.ok:
@@ -175,7 +175,7 @@ def _quarantine(person: Person, staged: Path, result: ValidatedFile, file_hash: 
     """Move a rejected upload into quarantine beside its report and record the rejection, as the ingest flow
     does with a dropped file: the Rejected files page lists it and the retention purge deletes it."""
     ctx = context()
-    folder, now = ctx.settings.quarantine, datetime.now(timezone.utc)
+    folder, now = ctx.settings.quarantine, datetime.now(UTC)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     quarantined = folder / f"{now:%Y%m%dT%H%M%S}__{file_hash[:12]}__{staged.name}"
     os.replace(staged, quarantined)
@@ -204,5 +204,5 @@ def _audit(person: Person, outcome: Outcome) -> None:
             "rows": result.row_count if result else None, "problems": result.problem_counts if result else {},
             "error_id": outcome.error_id, "kept": str(outcome.kept) if outcome.kept else None,
         })
-    except Exception as fault:
+    except Exception as fault:  # noqa: BLE001 - the page still says what became of the file
         logged(fault, "auditing an upload")

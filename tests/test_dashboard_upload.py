@@ -76,7 +76,7 @@ OUTSIDE = "outside"  # stands for an absolute path into the test's folder, outsi
 
 
 @pytest.mark.parametrize("name", [
-    f"../../{FEED}", f"..\\..\\{FEED}", OUTSIDE, "a" * 300 + f"/{FEED}", "C:" + FEED, f"csc_monthly\x00__2025-04.csv",
+    f"../../{FEED}", f"..\\..\\{FEED}", OUTSIDE, "a" * 300 + f"/{FEED}", "C:" + FEED, "csc_monthly\x00__2025-04.csv",
     "csc_monthly\x1b[31m__2025-04.csv", "c" * 300 + "__2025-04.csv",
 ], ids=["traversal", "backslashes", "absolute", "long-folder", "drive", "nul", "escape", "long-name"])
 def test_a_name_that_is_not_a_plain_file_name_is_refused_before_anything_is_written(place, tmp_path_factory, name):
@@ -143,7 +143,7 @@ def test_any_fault_while_checking_is_a_rejection_with_an_error_id_and_no_traceba
 def test_a_fault_after_the_checks_shows_an_error_id_and_leaves_nothing_staged(place, tmp_path_factory, monkeypatch,
                                                                             caplog):
     """The store failing while a rejection is recorded: a plain message, the id in the log, the attempt audited."""
-    root, home = place
+    _, home = place
     monkeypatch.setattr("radar.models.store.record_submission", fault)
     with caplog.at_level(logging.ERROR):
         app = upload(visit(CSC_LEAD), sent(tmp_path_factory, value="many"))
