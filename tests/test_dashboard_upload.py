@@ -60,7 +60,7 @@ def nothing_staged(home: Path) -> bool:
     return not [p for p in home.rglob(".upload-*")]
 
 
-def new_files_only_in_quarantine(before: set[Path], root: Path, home: Path) -> list[Path]:
+def new_files_outside_quarantine(before: set[Path], root: Path, home: Path) -> list[Path]:
     """The files that appeared anywhere under `root` outside RADAR_HOME/quarantine (the store's own files aside)."""
     return [p for p in files_under(root) - before
             if not p.is_relative_to(home / "quarantine") and not p.name.startswith("radar.db")]
@@ -91,7 +91,7 @@ def test_a_name_that_is_not_a_plain_file_name_is_refused_before_anything_is_writ
     assert "| File name does not follow the pattern | 1 |" in text
     assert "Rename the file" in text and "csc_monthly__2024-03.csv" in text
     assert "Traceback" not in text and "Errno" not in text
-    assert files_under(root) - before <= {p for p in files_under(root) if p.name.startswith("radar.db")}
+    assert not new_files_outside_quarantine(before, root, home) and not (home / "quarantine").exists()
     assert nothing_staged(home)
     event = the_upload_event()
     assert event["detail"]["outcome"] == "refused_name"
@@ -107,7 +107,7 @@ def test_a_value_the_checks_cannot_read_is_a_rejection_kept_only_in_quarantine(p
     assert "not accepted" in app.error[0].value and "nothing from it has been kept" not in text
     assert "quarantine" in app.error[0].value and "30 days" in app.error[0].value
     assert "Traceback" not in text and "conversion" not in text
-    assert not new_files_only_in_quarantine(before, root, home) and nothing_staged(home)
+    assert not new_files_outside_quarantine(before, root, home) and nothing_staged(home)
     quarantined = [p for p in (home / "quarantine").iterdir() if p.name.endswith(FEED)]
     assert len(quarantined) == 1 and quarantined[0].stat().st_mode & 0o077 == 0
     assert (home / "quarantine" / f"{quarantined[0].name}.report.md").exists()
@@ -136,7 +136,7 @@ def test_any_fault_while_checking_is_a_rejection_with_an_error_id_and_no_traceba
     assert "quarantine" in app.error[0].value and "nothing from it has been kept" not in text
     assert error_id in caplog.text and "RuntimeError" in caplog.text and SECRET not in caplog.text
     assert event["detail"]["outcome"] == "rejected"
-    assert not new_files_only_in_quarantine(before, root, home) and nothing_staged(home)
+    assert not new_files_outside_quarantine(before, root, home) and nothing_staged(home)
     assert [p for p in (home / "quarantine").iterdir() if p.name.endswith(FEED)]
 
 
