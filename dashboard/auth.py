@@ -7,8 +7,11 @@ Streamlit's own `st.login` against the partnership's OpenID Connect provider
 from which `streamlit_command` writes Streamlit's `[auth]` settings into
 RADAR_HOME itself, so nobody hand-edits a secrets file and none is committed.
 
-The partnership file's `[access]` maps signed-in addresses, or the provider's
-groups, to a role (radar.core.config.Grant).  Every page calls `require` on
+The partnership file's `[access]` maps the provider's stable id for a person,
+a signed-in address or the provider's groups to a role (radar.core.config.Grant);
+an address counts only when the provider says it has confirmed it
+(`email_verified`), because anyone can put the chair's address on an account
+at a provider that does not check.  Every page calls `require` on
 the server before it reads anything; every action calls `may_act`.  With no
 provider configured the dashboard shows nothing, unless development mode is
 switched on explicitly (RADAR_DEV_MODE=1, which `radar demo` sets), and then
@@ -23,6 +26,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -62,16 +66,22 @@ NOT_CONFIGURED = (
 )
 NO_ROLE = ("You are signed in as {email}, but you have not been given access to Radar's dashboard. "
            "If you need it, ask the partnership's business unit to add your address.")
+NOT_CONFIRMED = ("You are signed in as {email}, but your provider has not confirmed this address, so Radar cannot "
+                 "give it access. Ask whoever runs your organisation's sign-in to confirm (verify) your address, or "
+                 "the partnership's business unit to give access to your account itself rather than its address.")
+UNCONFIRMED = "{address} (unconfirmed)"  # how an address the provider has not confirmed is shown and audited
 NOT_YOUR_PAGE = "This page is not part of your role ({role}). Choose another page from the menu."
 
 
 @dataclass(frozen=True)
 class Person:
-    """Someone using the dashboard: their address, their grant (None: no role) and whether this is dev mode."""
+    """Someone using the dashboard: how they are named (and audited), their grant (None: no role), whether the
+    provider confirmed their address, and whether this is development mode."""
 
-    email: str
+    email: str  # the confirmed address, else the address marked unconfirmed, else the stable id
     grant: Grant | None
     dev: bool = False
+    confirmed: bool = True
 
     def may_see(self, page: str) -> bool:
         return self.grant is not None and self.grant.role in PAGES[page]
@@ -108,12 +118,39 @@ def provider_settings(env: Mapping[str, str] = os.environ) -> dict[str, str] | N
     return given
 
 
-def grant_for(access: Access, email: str, groups: list[str]) -> Grant | None:
-    """The grant for an address, else for the first of the person's groups that has one."""
-    by_address = {address.lower(): grant for address, grant in access.users.items()}
-    if email.lower() in by_address:
-        return by_address[email.lower()]
+def claimed(value: object) -> bool:
+    """A yes/no claim's yes: JSON true, or the string "true" that some providers send."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def address_grant(access: Access, address: str) -> Grant | None:
+    """The grant [access.users] gives an address, compared without regard to case."""
+    by_address = {listed.lower(): grant for listed, grant in access.users.items()}
+    return by_address.get(address.lower()) if address else None
+
+
+def grant_for(access: Access, claims: Mapping[str, Any]) -> Grant | None:
+    """The grant for the person's stable id, else for their address if the provider confirmed it, else for the
+    first of their groups that has one."""
+    subject = claims.get(access.subject_claim)
+    if subject is not None and str(subject) in access.subjects:
+        return access.subjects[str(subject)]
+    if claimed(claims.get(access.verified_claim)):
+        grant = address_grant(access, str(claims.get("email") or ""))
+        if grant is not None:
+            return grant
+    groups = claims.get(access.groups_claim) or []
+    groups = [groups] if isinstance(groups, str) else groups  # a provider may send one group as a string
     return next((access.groups[g] for g in groups if g in access.groups), None)
+
+
+def signed_in(access: Access, claims: Mapping[str, Any]) -> Person:
+    """The person the provider's claims name: their grant, and the name they are shown and audited under
+    (an address the provider has not confirmed is marked so, and never gives a role on its own)."""
+    address = str(claims.get("email") or "")
+    if address and not claimed(claims.get(access.verified_claim)):
+        return Person(UNCONFIRMED.format(address=address), grant_for(access, claims), confirmed=False)
+    return Person(address or f"{access.subject_claim} {claims.get(access.subject_claim)}", grant_for(access, claims))
 
 
 def write_auth_secrets(home: Path, base_url: str, env: Mapping[str, str] = os.environ) -> Path | None:
@@ -175,13 +212,11 @@ def current_person() -> Person | None:
         user = st.user
         if not user.get("is_logged_in"):  # absent, not False, before Streamlit has read [auth]
             return None
-        email = str(user.get("email") or "")
-        groups = user.get(access.groups_claim) or []
-        return Person(email, grant_for(access, email, list(groups)) if email else None)
+        return signed_in(access, user)
     if os.environ.get(DEV_MODE) == "1":
         chosen = os.environ.get(DEV_USER)
         if chosen:
-            return Person(chosen, grant_for(access, chosen, []), dev=True)
+            return Person(chosen, address_grant(access, chosen), dev=True)
         return Person(DEV_ADDRESS, Grant(role="chair"), dev=True)
     return None
 
@@ -199,7 +234,7 @@ def gate() -> Person:
         st.stop()
     if person.grant is None:
         st.title("Radar")
-        st.info(NO_ROLE.format(email=person.email), icon=":material/lock:")
+        st.info((NO_ROLE if person.confirmed else NOT_CONFIRMED).format(email=person.email), icon=":material/lock:")
         introduce(person)
         st.stop()
     return person

@@ -5,7 +5,9 @@ on loopback (oidc-provider-mock), the dashboard as `radar dashboard` serves
 it (radar.dashboard.auth.streamlit_command) over test_dashboard's store, and
 Debian's Chromium driven by Playwright (never a downloaded browser).  Each
 role signs in through the provider's own form, opens its pages, and must see
-their key text and must not see what belongs to others.  Screenshots go to
+their key text and must not see what belongs to others.  The provider confirms
+each role's address (`email_verified`); an impostor's account carries the
+chair's address unconfirmed, and must get no role.  Screenshots go to
 docs/screenshots/ (the README shows the overview); axe-core checks each page
 for serious or critical accessibility violations.
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from oidc_provider_mock import run_server_in_thread
+from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import expect, sync_playwright
 from test_dashboard import APP, FEED_MESSAGE, SPC_MESSAGE, fill
 
@@ -57,6 +59,13 @@ ROLES = {
     },
 }
 SERIOUS = ("serious", "critical")
+STRANGER, IMPOSTOR = "stranger@example.org", "impostor-account"
+# The accounts the provider knows: every role's address and a stranger's confirmed, and the chair's address on
+# an account whose provider never confirmed it (the red team's case: it signed in as the Chair).
+ACCOUNTS = [
+    *(User(sub=email, claims={"email": email, "email_verified": True}) for email in [*ROLES, STRANGER]),
+    User(sub=IMPOSTOR, claims={"email": "independent-chair@bscp.example.org", "email_verified": False}),
+]
 
 
 def free_port() -> int:
@@ -80,7 +89,7 @@ def wait_for(url: str) -> None:
 def browser_app(tmp_path_factory):
     """(dashboard URL, Chromium) with sign-in through a provider on loopback; stopped when the session ends."""
     home = tmp_path_factory.mktemp("browser_home")
-    with pytest.MonkeyPatch.context() as env, run_server_in_thread() as provider:
+    with pytest.MonkeyPatch.context() as env, run_server_in_thread(user_claims=ACCOUNTS) as provider:
         env.setenv("RADAR_HOME", str(home))
         env.delenv("RADAR_DATABASE_URL", raising=False)
         env.delenv("RADAR_DEV_MODE", raising=False)
@@ -111,7 +120,7 @@ def sign_in(browser, url: str, email: str):
     page.goto(url)
     page.get_by_role("button", name="Sign in").click()
     page.locator("input[name=sub]").first.fill(email)
-    page.get_by_role("button", name="Authorize").click()
+    page.get_by_role("button", name="Authorize", exact=True).click()
     page.wait_for_url(f"{url}/**")
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
     return page
@@ -134,16 +143,21 @@ def test_nothing_shows_before_sign_in(browser_app):
     page.close()
 
 
-def test_a_stranger_is_refused_politely(browser_app):
+@pytest.mark.parametrize(("account", "reason"), [
+    (STRANGER, "you have not been given access"), (IMPOSTOR, "your provider has not confirmed this address"),
+])
+def test_a_stranger_or_an_unconfirmed_address_is_refused_politely(browser_app, account, reason):
     url, browser = browser_app
     page = browser.new_context().new_page()
     page.set_default_timeout(STEP_MS)
     page.goto(url)
     page.get_by_role("button", name="Sign in").click()
-    page.locator("input[name=sub]").first.fill("stranger@example.org")
-    page.get_by_role("button", name="Authorize").click()
-    expect(page.get_by_text("you have not been given access")).to_be_visible()
-    assert SPC_MESSAGE not in page.inner_text("body")
+    page.locator("input[name=sub]").first.fill(account)
+    page.get_by_role("button", name="Authorize", exact=True).click()
+    expect(page.get_by_text(reason)).to_be_visible()
+    settle(page)
+    body = page.inner_text("body")
+    assert SPC_MESSAGE not in body and "Strategic threat assessment" not in body and "Send a file" not in body
     page.context.close()
 
 

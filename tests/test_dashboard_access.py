@@ -22,12 +22,14 @@ from radar.core.config import Access, Grant, get_context, load_config
 from radar.dashboard.auth import (
     NO_ROLE,
     NOT_CONFIGURED,
+    NOT_CONFIRMED,
     NOT_YOUR_PAGE,
     OIDC_VARIABLES,
     PAGES,
     Person,
     grant_for,
     provider_settings,
+    signed_in,
     streamlit_command,
     write_auth_secrets,
 )
@@ -82,15 +84,15 @@ def own_home(tmp_path, monkeypatch):
     return make_home(tmp_path, monkeypatch)
 
 
-def as_person(email: str | None, script: Path = APP) -> AppTest:
+def as_person(email: str | None, script: Path = APP, verified: object = True) -> AppTest:
     app = AppTest.from_file(str(script), default_timeout=30)
     if email:
-        app.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+        app.user = {"is_logged_in": True, "email": email, "email_verified": verified, "name": email.split("@")[0]}
     return app
 
 
-def visit(email: str | None, page: str | None = None) -> AppTest:
-    app = as_person(email).run()
+def visit(email: str | None, page: str | None = None, verified: object = True) -> AppTest:
+    app = as_person(email, verified=verified).run()
     if page:
         app.switch_page(f"pages/{page}.py").run()
     assert not app.exception, [e.value for e in app.exception]
@@ -247,7 +249,7 @@ def test_an_accepted_upload_goes_to_the_inbox_and_is_audited(own_home, tmp_path_
     assert "passed every check" in app.success[0].value
     assert "It passed every check and has been accepted." in every_text(app)
     assert (own_home / "inbox" / feed.name).read_bytes() == feed.read_bytes()
-    assert not [p for p in (own_home / "inbox").iterdir() if p.name.startswith(".")]  # nothing left staged
+    assert not [p for p in own_home.rglob(".upload-*")]  # nothing left staged
     assert "Waiting for the inbox to be read: csc_monthly__2025-04.csv" in app.info[-1].value
     [event] = audit_events("dashboard_upload")
     assert event["actor"] == CSC_LEAD and json.loads(event["detail"])["accepted"] is True
@@ -262,15 +264,17 @@ def test_a_misnamed_upload_gets_the_pipeline_report_and_is_not_kept(own_home, tm
     assert not (own_home / "inbox").exists() or not any((own_home / "inbox").iterdir())
 
 
-def test_a_rejected_upload_shows_the_problems_and_leaves_nothing_behind(own_home, tmp_path_factory):
+def test_a_rejected_upload_shows_the_problems_and_is_kept_only_in_quarantine(own_home, tmp_path_factory):
     catalogue = catalogue_once()
     first = aggregate_rows(catalogue, "csc_monthly", "2025-04")[0]
     feed = write_aggregate(tmp_path_factory.mktemp("sent"), "csc_monthly", "2025-04", catalogue,
                            overrides={(first["indicator"], first["breakdown"]): "many"})
     app = upload(visit(CSC_LEAD), feed)
-    assert "not accepted" in app.error[0].value
+    assert "not accepted" in app.error[0].value and "quarantine for 30 days" in app.error[0].value
     assert "It was **not accepted**" in every_text(app)
-    assert not [p for p in (own_home / "inbox").iterdir()]
+    assert not (own_home / "inbox").exists() or not any((own_home / "inbox").iterdir())
+    [kept] = [p for p in (own_home / "quarantine").iterdir() if p.name.endswith(feed.name)]
+    assert kept.read_bytes() == feed.read_bytes()
 
 
 def test_a_data_lead_cannot_send_another_agency_return(own_home, tmp_path_factory):
@@ -311,9 +315,51 @@ def test_half_a_provider_is_an_error_that_names_what_is_missing():
 def test_grants_by_address_ignore_case_and_fall_back_to_groups():
     access = Access(users={"A@x.org": Grant(role="analyst")},
                     groups={"board": Grant(role="viewer"), "pci": Grant(role="subgroup_chair", subgroup="pci")})
-    assert grant_for(access, "a@X.org", ["pci"]).role == "analyst"
-    assert grant_for(access, "b@x.org", ["other", "pci", "board"]).subgroup == "pci"
-    assert grant_for(access, "b@x.org", ["other"]) is None
+    assert grant_for(access, {"email": "a@X.org", "email_verified": True, "groups": ["pci"]}).role == "analyst"
+    assert grant_for(access, {"email": "b@x.org", "email_verified": True,
+                              "groups": ["other", "pci", "board"]}).subgroup == "pci"
+    assert grant_for(access, {"email": "b@x.org", "email_verified": True, "groups": ["other"]}) is None
+    assert grant_for(access, {"email": "b@x.org", "groups": "board"}).role == "viewer"  # one group, as a string
+
+
+@pytest.mark.parametrize("verified", [False, "false", None, "yes", 1])
+def test_an_address_the_provider_has_not_confirmed_gives_no_role(verified):
+    access = Access(users={CHAIR: Grant(role="chair")})
+    claims = {"sub": "someone-else", "email": CHAIR} | ({} if verified is None else {"email_verified": verified})
+    assert grant_for(access, claims) is None
+    person = signed_in(access, claims)
+    assert (person.grant, person.confirmed, person.email) == (None, False, f"{CHAIR} (unconfirmed)")
+
+
+@pytest.mark.parametrize("verified", [True, "true", "True"])
+def test_an_address_the_provider_confirmed_gives_its_role_even_as_the_string_true(verified):
+    person = signed_in(Access(users={CHAIR: Grant(role="chair")}), {"email": CHAIR, "email_verified": verified})
+    assert (person.grant, person.confirmed, person.email) == (Grant(role="chair"), True, CHAIR)
+
+
+def test_stable_ids_and_groups_give_roles_without_a_confirmed_address():
+    """Entra ID sends no email_verified by default: its object id (oid) or groups still map, and the address it
+    does send is shown and audited as unconfirmed; `xms_edov` can stand for email_verified."""
+    entra = Access(subject_claim="oid", verified_claim="xms_edov", subjects={"6f1c-oid": Grant(role="analyst")},
+                   users={CHAIR: Grant(role="chair")}, groups={"board-group-id": Grant(role="viewer")})
+    analyst = signed_in(entra, {"sub": "pairwise", "oid": "6f1c-oid", "email": "a@x.org"})
+    assert (analyst.grant.role, analyst.email) == ("analyst", "a@x.org (unconfirmed)")
+    assert signed_in(entra, {"oid": "other", "email": CHAIR, "groups": ["board-group-id"]}).grant.role == "viewer"
+    assert signed_in(entra, {"oid": "other", "email": CHAIR, "email_verified": True}).grant is None
+    assert signed_in(entra, {"oid": "other", "email": CHAIR, "xms_edov": True}).grant.role == "chair"
+    assert grant_for(Access(subjects={"6f1c-oid": Grant(role="analyst")}), {"oid": "6f1c-oid"}) is None  # sub only
+    nameless = signed_in(Access(subjects={"s-1": Grant(role="viewer")}), {"sub": "s-1"})
+    assert (nameless.email, nameless.grant.role) == ("sub s-1", "viewer")
+
+
+def test_someone_whose_address_is_not_confirmed_is_told_why_and_sees_nothing(home):
+    app = visit(CHAIR, verified=False)
+    assert app.info[0].value == NOT_CONFIRMED.format(email=f"{CHAIR} (unconfirmed)")
+    assert "your provider has not confirmed this address" in app.info[0].value
+    text = every_text(app)
+    assert SPC_MESSAGE not in text and FEED_MESSAGE not in text and "Strategic" not in text
+    page = as_person(CHAIR, PAGE_DIR / "upload.py", verified=False).run()  # the page on its own refuses too
+    assert page.warning[0].value == NOT_YOUR_PAGE.format(role="no role") and not page.file_uploader
 
 
 @pytest.mark.parametrize("grant", [
@@ -332,3 +378,6 @@ def test_access_naming_an_unknown_agency_stops_start_up(tmp_path):
     config = load_config(bad)
     with pytest.raises(ValueError, match=r"\[access\] names unknown agencies: \['cscc'\]"):
         config.check_against(catalogue_once())
+    bad.write_text(source + '[access.subjects]\n"6f1c-oid" = { role = "subgroup_chair", subgroup = "pcii" }\n')
+    with pytest.raises(ValueError, match=r"\[access\] names unknown subgroups: \['pcii'\]"):
+        load_config(bad).check_against(catalogue_once())

@@ -1,34 +1,27 @@
 """Send a file: an agency's data lead uploads a return and sees at once what Radar makes of it.
 
-The checks are the pipeline's own (radar.validation): the file name first,
-before anything is written or read, then the size and the contents, and the
-report is the one the ingest flow writes for a rejected file, word for word.
-An accepted file is written into a hidden folder of RADAR_HOME/inbox and
-moved in whole with one rename, as any automated delivery should be; the ingest flow's
-inbox sweep stores it like a dropped file, and the page shows its status
-from the store when that happens.  A data lead sees and sends their own
-agency's returns only; every upload is audited under their address.
+The checks are the pipeline's own (radar.validation), run by
+radar.dashboard.uploads: the file name first, before anything is written,
+then the size and the contents, and the report is the one the ingest flow
+writes for a rejected file, word for word.  An accepted file is moved whole
+into RADAR_HOME/inbox, where the ingest flow's sweep stores it, and the page
+shows its status from the store when that happens; a rejected one goes to
+quarantine, as a rejected delivery does.  A data lead sees and sends their
+own agency's returns only; every attempt is audited under their address, and
+a fault shows an error id, never a traceback.
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-import tempfile
-from datetime import date
-from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
 from radar.core import periods
-from radar.dashboard.actions import record_upload
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, local_time, read, show_no_data
+from radar.dashboard.uploads import Outcome, send
 from radar.models import queries
-from radar.validation.feeds import Limits, ValidatedFile, validate_file
-from radar.validation.filenames import PATTERN, FileNameError, parse_file_name
-from radar.validation.report import write_report
+from radar.validation.filenames import PATTERN
 
 STATUS_SECONDS = 10  # how often the page looks for the outcome of a file it sent
 SUBMISSION_STATUSES = {
@@ -51,68 +44,47 @@ if agency:
                + ", ".join(f"`{feed.id}` ({feed.name})" for feed in feeds) + ".")
 
 
-def report_text(result: ValidatedFile, name: str) -> str:
-    """The report the ingest flow writes for this result, word for word (validation.report)."""
-    with tempfile.TemporaryDirectory() as folder:
-        _, markdown = write_report(result, name, Path(folder))
-        return markdown.read_text(encoding="utf-8")
-
-
-def check(upload, limits: Limits) -> tuple[ValidatedFile, Path | None]:
-    """Validate an upload; when accepted, return where it waits, whole, under a name the sweep skips."""
-    try:
-        feed_id, _ = parse_file_name(upload.name, ctx.catalogue, limits.window)
-    except FileNameError as error:  # judged on the name alone: nothing is written or read
-        return ValidatedFile(None, None, None, [error.problem], {"file_name": 1}, 0), None
-    if agency and ctx.catalogue.feed_by_id[feed_id].agency != agency:
-        st.error(f"`{feed_id}` is another agency's return; this page takes {ctx.config.agencies[agency].name}'s only.")
-        st.stop()
-    inbox = ctx.settings.inbox
-    inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-    staging = Path(tempfile.mkdtemp(dir=inbox, prefix=".upload-"))  # hidden: the inbox sweep skips it
-    staged = staging / upload.name  # a name parse_file_name accepted: a known feed, a month, an extension
-    staged.write_bytes(upload.getbuffer())
-    result = validate_file(staged, ctx.catalogue, limits)
-    if result.ok:
-        return result, staged
-    shutil.rmtree(staging)  # a rejected upload is reported here, never kept
-    return result, None
-
-
-def deliver(staged: Path) -> Path:
-    """Move a checked file into the inbox in one step (a rename), so the sweep never sees part of it."""
-    target = ctx.settings.inbox / staged.name
-    os.replace(staged, target)
-    staged.parent.rmdir()
-    return target
+def say(outcome: Outcome) -> None:
+    """What happened to the file, in one sentence that is true of where it is now."""
+    if outcome.status == "accepted":
+        st.success("The file passed every check and is in Radar's inbox.", icon=":material/check_circle:")
+    elif outcome.status == "refused_name":
+        st.error("The file was not accepted: nothing from it has been kept. The report says what to fix.",
+                 icon=":material/error:")
+    elif outcome.status == "rejected":
+        days = ctx.config.storage.quarantine_retention_days
+        st.error(f"The file was not accepted. A copy is kept in Radar's quarantine for {days} days, where only the "
+                 "Radar team can open it, and then deleted; nothing from it has been stored. "
+                 "The report says what to fix.", icon=":material/error:")
+    elif outcome.status == "other_agency":
+        st.error(f"`{outcome.name}` is another agency's return; this page takes "
+                 f"{ctx.config.agencies[agency].name}'s only.", icon=":material/error:")
+    else:
+        st.error(f"Radar could not handle this file because of a fault on its side (error id {outcome.error_id}), "
+                 "so it was not accepted. Please send it again later; if this happens again, give the Radar team "
+                 "the error id.", icon=":material/error:")
 
 
 upload = st.file_uploader("Choose the file", max_upload_size=ctx.config.storage.max_file_mb, key="upload")
 if upload is not None and st.session_state.get("checked") != upload.file_id:
     before = read(queries.submissions, ctx.la_code)["id"].max() or 0
-    result, staged = check(upload, Limits.for_partnership(ctx.config.storage, date.today()))
-    if staged is not None:
-        deliver(staged)
-    record_upload(person, upload.name, {"feed": result.feed_id, "period": result.period, "rows": result.row_count,
-                                        "accepted": result.ok, "problems": result.problem_counts})
-    st.session_state.update(checked=upload.file_id, report=report_text(result, upload.name), sent=upload.name,
-                            accepted=result.ok, after=before)
+    st.session_state.update(checked=upload.file_id, outcome=send(person, upload.name, upload.getbuffer(), agency),
+                            after=before)
 
-if st.session_state.get("report"):
-    st.subheader("Radar's report")
-    if st.session_state["accepted"]:
-        st.success("The file passed every check and is in Radar's inbox.", icon=":material/check_circle:")
-    else:
-        st.error("The file was not accepted: nothing from it has been kept. The report says what to fix.",
-                 icon=":material/error:")
-    with st.container(border=True):
-        st.markdown(st.session_state["report"])
+outcome: Outcome | None = st.session_state.get("outcome")
+if outcome is not None:
+    if outcome.report:
+        st.subheader("Radar's report")
+    say(outcome)
+    if outcome.report:
+        with st.container(border=True):
+            st.markdown(outcome.report)
 
 
 @st.fragment(run_every=STATUS_SECONDS)
 def status() -> None:
     """The outcome of the file just sent, once the ingest flow has recorded it."""
-    name = st.session_state["sent"]
+    name = st.session_state["outcome"].name
     stored = read(queries.submissions, ctx.la_code).filter(
         pl.col("file_name") == name, pl.col("id") > st.session_state["after"]
     )
@@ -124,7 +96,7 @@ def status() -> None:
         st.markdown(f"**{name}:** {SUBMISSION_STATUSES.get(latest['status'], latest['status'])}. {latest['message'] or ''}")
 
 
-if st.session_state.get("accepted"):
+if outcome is not None and outcome.status == "accepted":
     st.subheader("Status")
     status()
 

@@ -202,15 +202,25 @@ class Grant(Strict):
 
 
 class Access(Strict):
-    """Who sees the dashboard: signed-in e-mail addresses, or groups from the identity provider, to roles.
+    """Who sees the dashboard: people's stable ids, confirmed e-mail addresses or provider groups, to roles.
 
-    Addresses are compared without regard to case.  Someone signed in who
-    matches nothing sees a polite refusal and no data.
+    An address counts only when the provider says it has confirmed it (the
+    `verified_claim` is true): anyone can type the chair's address into an
+    account somewhere.  A stable id (`subject_claim`: `sub`, or Entra ID's
+    `oid`) and groups come from the provider's own records, so they need no
+    such check.  Addresses are compared without regard to case.  Someone
+    signed in who matches nothing sees a polite refusal and no data.
     """
 
-    users: dict[str, Grant] = {}
+    users: dict[str, Grant] = {}  # by e-mail address, once confirmed
+    subjects: dict[str, Grant] = {}  # by the provider's stable id for a person
     groups: dict[str, Grant] = {}
-    groups_claim: str = "groups"  # the ID-token claim that lists a person's groups (Entra ID: "groups")
+    groups_claim: str = Field("groups", min_length=1)  # the ID-token claim listing a person's groups
+    subject_claim: str = Field("sub", min_length=1)  # Entra ID: "oid", the object id shown in its portal
+    verified_claim: str = Field("email_verified", min_length=1)  # Entra ID: "xms_edov", an optional claim
+
+    def grants(self) -> list[Grant]:
+        return [*self.users.values(), *self.subjects.values(), *self.groups.values()]
 
 
 class Register(Strict):
@@ -287,7 +297,7 @@ class PartnershipConfig(Strict):
             if missing:
                 problems.append(f"[{section}] is missing: {sorted(missing)}")
         problems += self.route_problems(known)
-        grants = [*self.access.users.values(), *self.access.groups.values()]
+        grants = self.access.grants()
         for kind, section in (("subgroup", "subgroups"), ("agency", "agencies")):
             unknown = {getattr(g, kind) for g in grants} - known[section] - {None}
             if unknown:
