@@ -19,7 +19,7 @@ import polars as pl
 from bench.stopwatch import direct
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines.alert_rules import spc_signals
+from radar.pipelines.alerts.rule import spc_signals
 from radar.pipelines.charting import charted_values, limit_bounds, polarities
 from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
 from radar.pipelines.seasonal import next_seasonal_month

@@ -21,8 +21,9 @@ from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models import register as register_store
 from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
-from radar.pipelines import alert_registry, alert_rules
-from radar.pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
+from radar.pipelines.alerts import registry as alert_registry
+from radar.pipelines.alerts import rule as alert_rules
+from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, reconcile
 from radar.pipelines.charting import charted_values, event_counts, limit_bounds, polarities
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.seasonal import rolling_12, year_on_year

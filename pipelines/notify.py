@@ -36,7 +36,7 @@ from urllib.parse import quote, urlsplit
 from radar.core import periods
 from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig, Route
-from radar.pipelines.alert_rules import FEED_RULE_IDS
+from radar.pipelines.alerts.rule import FEED_RULE_IDS
 
 ITEM_ORDER = ("new", "repeat", "resolved")  # within a digest, and the message kind's precedence
 DIGEST_KIND = {"new": "digest", "repeat": "repeat", "resolved": "resolved"}

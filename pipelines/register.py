@@ -23,7 +23,7 @@ import polars as pl
 from radar.core import periods
 from radar.core.alert_settings import AlertSettings
 from radar.core.register import ImpactEntrySpec, Matrix, RiskSpec
-from radar.pipelines.alert_rules import Reads, Rule, candidate_frame
+from radar.pipelines.alerts.rule import Reads, Rule, candidate_frame
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 OPEN_ALERT = ("open", "acknowledged")

@@ -14,7 +14,7 @@ import pytest
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.catalogue import load_catalogue
 from radar.core.periods import month_range
-from radar.pipelines.alert_rules import (
+from radar.pipelines.alerts.rule import (
     CANDIDATE_SCHEMA,
     alert_key,
     benchmark_gap,

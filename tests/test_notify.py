@@ -20,8 +20,8 @@ from radar.flows.notify import NOT_CONFIGURED, send_notifications
 from radar.models import outbox, store
 from radar.models.engine import get_engine
 from radar.pipelines import notify
-from radar.pipelines.alert_lifecycle import empty_state, reconcile, silence
-from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
+from radar.pipelines.alerts.lifecycle import empty_state, reconcile, silence
+from radar.pipelines.alerts.rule import CANDIDATE_SCHEMA, alert_key
 
 LA = "E09000006"
 CONFIG = load_config(DEFAULT_CONFIG)

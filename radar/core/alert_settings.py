@@ -80,7 +80,7 @@ class SmallNumbers(Strict):
 
 class AlertSettings(Strict):
     # Overrides of the rules' default severities (rule id -> severity).  The rule ids are
-    # checked against the alert-rule registry (radar.pipelines.alert_registry.check_settings)
+    # checked against the alert-rule registry (radar.pipelines.alerts.registry.check_settings)
     # when the cycle runs: radar.core cannot import the rules, so it cannot check them here.
     severity: dict[str, Severity] = Field(default_factory=dict)
     spc: SpcRules

@@ -26,7 +26,7 @@ from datetime import date
 
 import polars as pl
 
-from radar.pipelines.alert_rules import FEED_RULE_IDS, alert_ref
+from radar.pipelines.alerts.rule import FEED_RULE_IDS, alert_ref
 
 STATE_SCHEMA = {
     "key": pl.String, "ref": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,

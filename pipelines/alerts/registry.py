@@ -18,8 +18,11 @@ import polars as pl
 
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines import alert_records, alert_rules, alert_sources, register
-from radar.pipelines.alert_rules import Rule, candidate_frame
+from radar.pipelines import register
+from radar.pipelines.alerts import records as alert_records
+from radar.pipelines.alerts import rule as alert_rules
+from radar.pipelines.alerts import sources as alert_sources
+from radar.pipelines.alerts.rule import Rule, candidate_frame
 
 POSITIVE_PREFIX = "improvement_"  # rows a check returns under this prefix are positive signals, not alerts
 
