@@ -1,4 +1,4 @@
-"""Every arrow of the alert lifecycle (pipelines.alert_lifecycle), human actions and idempotency."""
+"""Every arrow of the alert lifecycle (pipelines.alerts.lifecycle), human actions and idempotency."""
 
 from datetime import date
 

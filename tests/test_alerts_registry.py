@@ -1,4 +1,4 @@
-"""The one alert-rule registry (pipelines.alert_registry): settings, the cycle's reads and the docs all follow it."""
+"""The one alert-rule registry (pipelines.alerts.registry): settings, the cycle's reads and the docs all follow it."""
 
 from datetime import date
 from pathlib import Path
