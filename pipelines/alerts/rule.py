@@ -14,7 +14,7 @@ just below it, one module per rule family:
 - feeds.py: a file missing or rejected;
 - records.py: record-level patterns (LADO settings, repeat missing);
 - sources.py: a pull source Radar cannot read;
-- the register's overdue reviews and actions (pipelines/register.py).
+- overdue.py: the risk register's reviews and actions past their date.
 
 registry.py lists every rule with its check, and the cycle, the settings
 and the docs read that list.  Every check returns candidate alerts in
