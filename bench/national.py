@@ -13,7 +13,7 @@ Timed in one process, best of REPEATS (other work shares the two cores):
 - radar full: every authority's indicators from records and returns
   (bench/national_signals.py), the seasonal baseline, `pipelines.spc.xmr`
   over every (la_code, indicator, breakdown) series, `summarise`, and
-  `pipelines.alert_rules.spc_signals` at the latest month;
+  `pipelines.alerts.spc.spc_signals` at the latest month;
 - radar incremental: one month arrives.  Only that month's indicators are
   computed (its records and returns); a seasonal series' level moves by its
   new month's expected value, and its adjusted history and chart move with

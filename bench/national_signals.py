@@ -6,7 +6,7 @@ The indicator steps are the pipeline's own (`pipelines.indicators` with
 SPC, the series summary and the alert rule are the real pipeline functions:
 `pipelines.seasonal.seasonal_baseline`, `pipelines.spc.xmr` and `summarise`
 take the series keys as an argument, so (la_code, indicator, breakdown) runs
-every authority's charts in one frame; `pipelines.alert_rules.spc_signals`
+every authority's charts in one frame; `pipelines.alerts.spc.spc_signals`
 takes each series' authority as its scope (`scope_by`).
 """
 
@@ -19,7 +19,7 @@ import polars as pl
 from bench.stopwatch import direct
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines.alert_rules import spc_signals
+from radar.pipelines.alerts.spc import spc_signals
 from radar.pipelines.charting import charted_values, limit_bounds, polarities
 from radar.pipelines.indicators import RESULT_SCHEMA, add_totals, count_records, derive
 from radar.pipelines.seasonal import next_seasonal_month

@@ -18,7 +18,7 @@ from radar.dashboard.auth import Person
 from radar.dashboard.common import changed, context, engine
 from radar.dashboard.register import day
 from radar.models import register, store
-from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
+from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, acknowledge, silence
 from radar.pipelines.register import impact_problems, score_problems
 
 

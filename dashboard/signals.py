@@ -15,9 +15,12 @@ import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.core.alert_vocabulary import ALERT_STATUSES
 from radar.core.config import Context
 from radar.dashboard.common import MISSING, WITHHELD, engine, humanise, plain
 from radar.models import queries
+from radar.pipelines.alerts.feeds import FEED_RULE_IDS
+from radar.pipelines.alerts.spc import SPC_RULES as SPC_SIGNALS
 
 # Making Data Count icons, as badges: (text, Streamlit badge colour).
 # Orange is a concern and blue an improvement, as on the SPC chart's points.
@@ -35,13 +38,11 @@ ASSURANCE_BADGES = {
     "consistently_failing": ("Consistently failing the target", "orange"),
     "hit_and_miss": ("Hit and miss — the target lies inside the usual range", "gray"),
 }
+# Severities and statuses are radar.core.alert_vocabulary's (its SEVERITIES give the order they are shown in).
 SEVERITY_BADGES = {"high": ("High", "red"), "medium": ("Medium", "orange"), "low": ("Low", "gray")}
-SEVERITIES = tuple(SEVERITY_BADGES)
-ALERT_STATUSES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "silenced": "Silenced"}
-# Acknowledging an alert says someone is handling it, not that it went away: it stays active.
-ACTIVE_STATUSES = ("open", "acknowledged")
-SPC_RULES = ("spc_outside_limits", "spc_trend", "spc_two_of_three", "spc_shift")
-FEED_RULES = ("feed_late", "feed_rejected")
+STATUS_WORDS = {status: status.capitalize() for status in ALERT_STATUSES}  # "acknowledged" -> "Acknowledged"
+SPC_RULES = tuple(rule.id for rule in SPC_SIGNALS.values())
+FEED_RULES = FEED_RULE_IDS
 ALERTS_APPEAR = (
     "Alerts appear after the monthly cycle (`radar cycle --period YYYY-MM`) has found an unusual month, "
     "trend or shift in an indicator, a missed target, a gap to England and similar areas, "
@@ -202,7 +203,7 @@ def who_was_told(alert: dict, notices: pl.DataFrame) -> str | None:
 def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
     """One alert as a card: severity, status, subject and month, its message, what was done, its evidence."""
     severity = badge(*SEVERITY_BADGES.get(alert["severity"], (alert["severity"], "gray")))
-    status = badge(ALERT_STATUSES.get(alert["status"], alert["status"]), "gray")
+    status = badge(STATUS_WORDS.get(alert["status"], alert["status"]), "gray")
     with st.container(border=True):
         st.markdown(f"{severity} {status} **{alert_subject(ctx, alert)}** · {alert_when(alert)} · "
                     f"id {alert_id(alert)}")

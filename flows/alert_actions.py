@@ -12,7 +12,7 @@ from datetime import date
 
 from radar.flows.runtime import context, engine
 from radar.models import store
-from radar.pipelines.alert_lifecycle import STATE_SCHEMA, acknowledge, silence
+from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, acknowledge, silence
 
 
 def _apply(action, actor: str, alert_id: str, *args) -> dict:

@@ -23,7 +23,7 @@ from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.settle import ingests_in_flight, wait_while
 from radar.flows.signals import compute_signals
 from radar.models import store
-from radar.pipelines import alert_registry
+from radar.pipelines.alerts import registry as alert_registry
 from radar.pipelines.indicators import compute_indicators
 from radar.validation.population import population_for_periods, read_child_population
 

@@ -24,6 +24,7 @@ from radar.flows.runtime import context, engine
 from radar.models import outbox
 from radar.models.tables import utcnow
 from radar.pipelines import notify
+from radar.pipelines.alerts.inhibition import held_feeds_alerted
 
 NOT_CONFIGURED = "not sent: no mail server (set RADAR_SMTP_URL and RADAR_MAIL_FROM)"
 
@@ -91,7 +92,7 @@ def send_notifications(period: str, as_of: date | None = None, dry_run: bool = F
         planning = notify.Context(ctx.config, ctx.catalogue, period, today, withheld)
         alerts = outbox.alerts(conn, ctx.la_code)
         messages, escalated = notify.plan(alerts, outbox.notices(conn, ctx.la_code),
-                                          outbox.risk_owners(conn, ctx.la_code), notify.held_feeds(alerts, period),
+                                          outbox.risk_owners(conn, ctx.la_code), held_feeds_alerted(alerts, period),
                                           planning)
         if dry_run:
             return [_row(m, "dry-run") for m in messages]

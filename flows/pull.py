@@ -16,7 +16,7 @@ What was fetched, and how many pulls in a row failed, is kept per feed in
 RADAR_HOME/sources/<feed>.json (replaced atomically).  Listing and fetching
 are retried with back-off; a source still failing after that counts one
 failure, and after `FAILURES_BEFORE_ALERT` in a row the next cycle raises
-`source_unreachable` (pipelines/alert_records.py): a source is never skipped
+`source_unreachable` (pipelines/alerts/sources.py): a source is never skipped
 in silence.
 """
 

@@ -13,6 +13,7 @@ from datetime import date
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from radar.core.alert_vocabulary import ACTIVE
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import register as store
 from radar.pipelines.register import new_evidence, propose_rescores
@@ -30,6 +31,6 @@ def attach_register_evidence(today: date) -> dict[str, int]:
         alerts = store.indicator_alerts(conn, ctx.la_code)
         links = {r["risk_id"]: r["linked_indicators"] for r in risks if r["status"] != "closed"}
         evidence = new_evidence(links, alerts, store.attached_evidence(conn, ctx.la_code))
-        active = {risk_id: sum(a["status"] in ("open", "acknowledged") and a["indicator"] in indicators
+        active = {risk_id: sum(a["status"] in ACTIVE and a["indicator"] in indicators
                                for a in alerts) for risk_id, indicators in links.items()}
         return store.attach_evidence(conn, ctx.la_code, evidence, propose_rescores(risks, evidence, active, matrix))

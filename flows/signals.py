@@ -21,8 +21,9 @@ from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models import register as register_store
 from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
-from radar.pipelines import alert_registry, alert_rules
-from radar.pipelines.alert_lifecycle import STATE_SCHEMA, reconcile
+from radar.pipelines.alerts import registry as alert_registry
+from radar.pipelines.alerts.inhibition import held_feeds, hold_back
+from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, reconcile
 from radar.pipelines.charting import charted_values, event_counts, limit_bounds, polarities
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.seasonal import rolling_12, year_on_year
@@ -80,7 +81,7 @@ def candidate_alerts(
         risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(),
     )
     candidates, improvements = alert_registry.run_checks(inputs)
-    return alert_rules.hold_back(candidates, held), improvements
+    return hold_back(candidates, held), improvements
 
 
 def register_risks(ctx: Context, conn, today: date) -> list[dict]:
@@ -157,7 +158,7 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
     reported = reported_values(la_code, period, plan)
     values = reported.select(*KEYS, "period", "value")
     status = current_feed_status(ctx, period, today)
-    held = alert_rules.held_feeds(status, period)
+    held = held_feeds(status, period)
     with engine().begin() as conn:
         points, summary, charts = chart(ctx, conn, values, plan)
         records = alert_records(conn, la_code, period, plan)

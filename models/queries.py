@@ -14,6 +14,7 @@ import json
 import polars as pl
 from sqlalchemy import Engine, func, select
 
+from radar.core.alert_vocabulary import ACTIVE, SEVERITIES
 from radar.models.store import polars_schema
 from radar.models.tables import (
     Alert,
@@ -169,10 +170,7 @@ ALERT_SCHEMA = {
     "acknowledged_by": pl.String, "ack_note": pl.String, "silenced_reason": pl.String, "silenced_until": pl.Date,
     "escalated_on": pl.Date,
 }
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-
-
-ALERT_STATUS_GROUPS = {"active": ("open", "acknowledged")}  # active: someone must act, or is acting
+ALERT_STATUS_GROUPS = {"active": ACTIVE}  # active: someone must act, or is acting
 
 
 def alerts(engine: Engine, la_code: str, status: str | None = None) -> pl.DataFrame:
@@ -182,7 +180,8 @@ def alerts(engine: Engine, la_code: str, status: str | None = None) -> pl.DataFr
     if status:
         query = query.where(table.c.status.in_(ALERT_STATUS_GROUPS.get(status, (status,))))
     frame = _read(engine, query, ALERT_SCHEMA)
-    return frame.sort(pl.col("severity").replace_strict(SEVERITY_ORDER, default=3), "subgroup", "rule", "key")
+    most_severe_first = pl.col("severity").replace_strict(SEVERITIES, range(len(SEVERITIES)), default=len(SEVERITIES))
+    return frame.sort(most_severe_first, "subgroup", "rule", "key")
 
 
 def positive_signals(engine: Engine, la_code: str) -> pl.DataFrame:

@@ -34,9 +34,10 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from radar.core import periods
+from radar.core.alert_vocabulary import ACTIVE
 from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig, Route
-from radar.pipelines.alert_rules import FEED_RULE_IDS
+from radar.pipelines.alerts.inhibition import is_held
 
 ITEM_ORDER = ("new", "repeat", "resolved")  # within a digest, and the message kind's precedence
 DIGEST_KIND = {"new": "digest", "repeat": "repeat", "resolved": "resolved"}
@@ -120,25 +121,13 @@ def receivers(alert: dict, labels: dict, config: PartnershipConfig) -> list[Reci
 # --- timing -------------------------------------------------------------------------------
 
 
-def held_feeds(alerts: Iterable[dict], period: str) -> set[str]:
-    """Feeds with a late or rejected file this month (an unresolved feed alert seen in `period`): the
-    cycle held their indicators' alerts back, and so do notifications."""
-    return {a["feed"] for a in alerts
-            if a["rule"] in FEED_RULE_IDS and a["status"] != "resolved" and a["last_period"] == period}
-
-
-def is_held(alert: dict, held: Collection[str]) -> bool:
-    """An indicator alert whose feed is late or rejected this month: not sent (the feed alert lists it)."""
-    return alert["feed"] in held and alert["rule"] not in FEED_RULE_IDS
-
-
 def due_item(alert: dict, last: dict | None, today: date, repeat_after_days: int) -> str | None:
     """What to tell a receiver about an alert now: new, repeat, resolved or nothing (None).
 
     `last` is the latest notice this receiver had about it (kind, noticed_on).
     """
     told_open = last is not None and last["kind"] != "resolved"
-    if alert["status"] in ("open", "acknowledged") and not told_open:
+    if alert["status"] in ACTIVE and not told_open:
         return "new"
     if (alert["status"] == "open" and told_open
             and (today - last["noticed_on"]).days >= repeat_after_days):

@@ -5,8 +5,9 @@ transaction; this module decides, from plain values, everything a person
 would otherwise have to work out: whether an edit breaks a rule (all
 problems named at once, so one correction fixes them), each risk's scores,
 band, appetite and review date as the register shows them, which alerts are
-new evidence on a risk, the re-score that evidence suggests, and the alerts
-an overdue review or action raises.  The matrix arithmetic itself is the
+new evidence on a risk and the re-score that evidence suggests.  The
+alerts an overdue review or action raises are a rule family of their own
+(pipelines/alerts/overdue.py).  The matrix arithmetic itself is the
 configuration's (radar.core.register.Matrix).
 
 A proposal never changes a score: `propose_rescores` only returns
@@ -18,26 +19,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import date
 
-import polars as pl
-
 from radar.core import periods
-from radar.core.alert_settings import AlertSettings
+from radar.core.alert_vocabulary import ACTIVE, severity_rank
 from radar.core.register import ImpactEntrySpec, Matrix, RiskSpec
-from radar.pipelines.alert_rules import Reads, Rule, candidate_frame
-
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
-OPEN_ALERT = ("open", "acknowledged")
-RISK_REVIEW_OVERDUE = Rule(
-    "risk_review_overdue", "Risk {risk} ({title}) was due for review on {due} and has not been reviewed.",
-    "medium", "a risk in the register is past its next review date", Reads(inputs=("risks", "today")),
-    subgroup_words="the risk's owning subgroup",
-)
-ACTION_OVERDUE = Rule(
-    "action_overdue", "An action on risk {risk} is overdue since {due}: {action} (owner: {owner}).",
-    "medium", "an open action on a risk is past its due date", Reads(inputs=("risks", "today")),
-    subgroup_words="the risk's owning subgroup",
-)
-REGISTER_RULES = (RISK_REVIEW_OVERDUE, ACTION_OVERDUE)
 
 
 def score_problems(matrix: Matrix, scores: dict[str, tuple[int, int]]) -> list[str]:
@@ -160,11 +144,11 @@ def new_evidence(links: dict[str, list[str]], alerts: Iterable[dict], attached: 
 def _change(before: list[tuple[str, str]], status: str, severity: str) -> str | None:
     if (status, severity) in before:
         return None
-    active_before = [s for st, s in before if st in OPEN_ALERT]
-    if status in OPEN_ALERT:
+    active_before = [s for st, s in before if st in ACTIVE]
+    if status in ACTIVE:
         if not before or all(st == "resolved" for st, _ in before):
             return "raised"
-        if SEVERITY_RANK.get(severity, 0) > max(SEVERITY_RANK.get(s, 0) for s in active_before or [severity]):
+        if severity_rank(severity) > max(severity_rank(s) for s in active_before or [severity]):
             return "escalated"
         return None
     if status == "resolved" and active_before:
@@ -206,30 +190,3 @@ def propose_rescores(risks: Iterable[dict], evidence: list[dict], still_active: 
                           "alert_key": cause["alert_key"],
                           "reason": f"{what}{more}; likelihood {likelihood} → {new}."})
     return proposals
-
-
-def overdue_candidates(risks: Iterable[dict], today: date, period: str, scope: str,
-                       settings: AlertSettings) -> pl.DataFrame:
-    """Alert candidates (alert_rules.CANDIDATE_SCHEMA) for overdue reviews and open actions past their due date,
-    each routed to the risk's owning subgroup; the evidence names the risk's owner, whom notification routes
-    may address (`owner:{owner}`)."""
-    rows = []
-    for risk in risks:
-        if risk["status"] == "closed":
-            continue
-        common = {"indicator": None, "feed": None, "scope": scope, "period": period, "settings": settings,
-                  "subgroup": risk["subgroup"]}
-        if risk["next_review"] < today:
-            rows.append(RISK_REVIEW_OVERDUE.candidate(
-                breakdown=risk["risk_id"], evidence={"risk": risk["risk_id"], "owner": risk["owner"],
-                                                    "next_review": risk["next_review"]},
-                risk=risk["risk_id"], title=risk["title"], due=periods.day_label(risk["next_review"]), **common))
-        for action in risk["actions"]:
-            if action["status"] == "open" and action["due"] < today:
-                rows.append(ACTION_OVERDUE.candidate(
-                    breakdown=f"{risk['risk_id']}.{action['id']}",
-                    evidence={"risk": risk["risk_id"], "owner": risk["owner"], "action": action["id"],
-                              "due": action["due"]},
-                    risk=risk["risk_id"], due=periods.day_label(action["due"]), action=action["description"],
-                    owner=action["owner"], **common))
-    return candidate_frame(rows)

@@ -35,6 +35,7 @@ from datetime import date
 import polars as pl
 
 from radar.core import periods
+from radar.core.alert_vocabulary import ACTIVE, severity_rank
 from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig
 from radar.core.register import Matrix
@@ -45,13 +46,11 @@ from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.messages import plural
 from radar.pipelines.register import risk_view
 
-ACTIVE = ("open", "acknowledged")
 PERSISTING_MONTHS = 3  # an alert open this long adds to the pressure: it has not been dealt with
 FEED_CREDIT = {"on_time": 1.0, "replaced": 1.0, "not_due": 1.0, "late": 0.5, "missing": 0.0, "rejected": 0.0}
 LATE = ("late", "missing", "rejected")
 STATUS_WORDS = {"late": "came late", "missing": "has not arrived", "rejected": "was rejected"}
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 STEADY = 0.25  # a trend smaller than this either way reads as steady
 
 
@@ -238,7 +237,7 @@ def changes_since_last_board(i: StaInputs) -> dict:
         elif a["status"] == "resolved" and a["cleared_period"] and a["cleared_period"] >= periods.of_date(board):
             found["resolved"].append(row)
         elif a["status"] in ACTIVE and a["key"] in i.severity_at_board:
-            before, now = SEVERITY_RANK[i.severity_at_board[a["key"]]], SEVERITY_RANK[a["severity"]]
+            before, now = severity_rank(i.severity_at_board[a["key"]]), severity_rank(a["severity"])
             if now != before:
                 found["escalated" if now > before else "de_escalated"].append(row | {"was": i.severity_at_board[a["key"]]})
     for c in sorted(i.score_changes, key=lambda c: (c["on"], c["risk"])):

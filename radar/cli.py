@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from radar.core import periods
+from radar.core.alert_vocabulary import ALERT_STATUSES
 from radar.core.config import Settings, get_context
 
 if TYPE_CHECKING:
@@ -297,15 +298,8 @@ impact_app = typer.Typer(help="The Impact Log: each challenge, the action taken 
                          no_args_is_help=True)
 app.add_typer(risks_app, name="risks")
 app.add_typer(impact_app, name="impact")
-class AlertStatus(str, Enum):
-    """Which alerts `radar alerts` lists; `active` (the default) is open or acknowledged, the ones being dealt with."""
-
-    active = "active"
-    open = "open"
-    acknowledged = "acknowledged"
-    resolved = "resolved"
-    silenced = "silenced"
-    all = "all"
+# Which alerts `radar alerts` lists: `active` (the default) is open or acknowledged, the ones being dealt with.
+AlertStatus = Enum("AlertStatus", {status: status for status in ("active", *ALERT_STATUSES, "all")}, type=str)
 
 
 def alert_row(r: dict) -> dict:

@@ -1,11 +1,11 @@
-"""Every arrow of the alert lifecycle (pipelines.alert_lifecycle), human actions and idempotency."""
+"""Every arrow of the alert lifecycle (pipelines.alerts.lifecycle), human actions and idempotency."""
 
 from datetime import date
 
 import polars as pl
 import pytest
 
-from radar.pipelines.alert_lifecycle import (
+from radar.pipelines.alerts.lifecycle import (
     STATE_SCHEMA,
     TRANSITION_SCHEMA,
     acknowledge,
@@ -13,7 +13,7 @@ from radar.pipelines.alert_lifecycle import (
     reconcile,
     silence,
 )
-from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_ref
+from radar.pipelines.alerts.rule import CANDIDATE_SCHEMA, alert_ref
 
 TODAY = date(2020, 4, 20)
 SPC_KEY = "spc_shift|missing_episodes||E09000006"

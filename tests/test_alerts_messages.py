@@ -51,7 +51,7 @@ def test_evidence_is_stable_json_with_sorted_keys():
 
 def test_the_packaged_settings_file_is_valid_and_says_what_the_brief_says():
     settings = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
-    # Severities are the rules' own defaults (pipelines.alert_registry); the file overrides none.
+    # Severities are the rules' own defaults (pipelines.alerts.registry); the file overrides none.
     assert settings.severity == {}
     assert settings.benchmark_gap.margin == 0.10
     assert settings.setting_concentration.window_months == 6

@@ -8,7 +8,7 @@ import pytest
 
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.periods import month_range
-from radar.pipelines.alert_records import (
+from radar.pipelines.alerts.records import (
     poisson_tail,
     repeat_missing,
     repeat_missing_counts,

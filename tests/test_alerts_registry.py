@@ -1,4 +1,4 @@
-"""The one alert-rule registry (pipelines.alert_registry): settings, the cycle's reads and the docs all follow it."""
+"""The one alert-rule registry (pipelines.alerts.registry): settings, the cycle's reads and the docs all follow it."""
 
 from datetime import date
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.catalogue import load_catalogue
-from radar.pipelines import alert_registry
-from radar.pipelines.alert_registry import RULES, CycleInputs, check_settings, record_reads, rule_table, run_checks
+from radar.pipelines.alerts import registry as alert_registry
+from radar.pipelines.alerts.registry import RULES, CycleInputs, check_settings, record_reads, rule_table, run_checks
 
 TEXT = ALERTS_FILE.read_text(encoding="utf-8")
 SETTINGS = parse_alert_settings(TEXT)

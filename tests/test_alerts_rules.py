@@ -1,4 +1,4 @@
-"""Golden tests for the indicator and feed alert rules (pipelines.alert_rules), on tiny hand-made frames.
+"""Golden tests for the indicator and feed alert rules (pipelines.alerts: spc, targets, benchmarks, feeds), on tiny hand-made frames.
 
 SPC points are built by hand with the columns `pipelines.spc.xmr` returns, so
 these tests do not depend on how it computes them; one test at the end runs
@@ -14,16 +14,12 @@ import pytest
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.catalogue import load_catalogue
 from radar.core.periods import month_range
-from radar.pipelines.alert_rules import (
-    CANDIDATE_SCHEMA,
-    alert_key,
-    benchmark_gap,
-    feed_alerts,
-    held_feeds,
-    hold_back,
-    spc_signals,
-    target_missed,
-)
+from radar.pipelines.alerts.benchmarks import benchmark_gap
+from radar.pipelines.alerts.feeds import feed_alerts
+from radar.pipelines.alerts.inhibition import held_feeds, hold_back
+from radar.pipelines.alerts.rule import CANDIDATE_SCHEMA, alert_key
+from radar.pipelines.alerts.spc import spc_signals
+from radar.pipelines.alerts.targets import target_missed
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
 CATALOGUE = load_catalogue()

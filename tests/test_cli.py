@@ -15,8 +15,8 @@ from radar.cli import app
 from radar.core.config import shipped_data
 from radar.models import store
 from radar.models.engine import get_engine
-from radar.pipelines.alert_lifecycle import empty_state, reconcile
-from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key, alert_ref
+from radar.pipelines.alerts.lifecycle import empty_state, reconcile
+from radar.pipelines.alerts.rule import CANDIDATE_SCHEMA, alert_key, alert_ref
 
 DFE = str(shipped_data() / "dfe")  # the DfE statistics shipped with Radar
 runner = CliRunner()

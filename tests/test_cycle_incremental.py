@@ -91,7 +91,7 @@ def test_incremental_cycle_equals_full_recompute(tmp_path, store_url, monkeypatc
     from radar.flows.ingest import ingest_files
     from radar.models import store
     from radar.models.engine import get_engine
-    from radar.pipelines import alert_registry
+    from radar.pipelines.alerts import registry as alert_registry
     from radar.validation.population import read_child_population
 
     ctx = get_context()

@@ -32,7 +32,7 @@ from radar.models.tables import (
     SpcSegment,
     Submission,
 )
-from radar.pipelines.alert_rules import alert_ref
+from radar.pipelines.alerts.rule import alert_ref
 from radar.pipelines.benchmarks import ATTRIBUTION
 
 ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapable ASCII punctuation

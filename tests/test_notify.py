@@ -20,8 +20,9 @@ from radar.flows.notify import NOT_CONFIGURED, send_notifications
 from radar.models import outbox, store
 from radar.models.engine import get_engine
 from radar.pipelines import notify
-from radar.pipelines.alert_lifecycle import empty_state, reconcile, silence
-from radar.pipelines.alert_rules import CANDIDATE_SCHEMA, alert_key
+from radar.pipelines.alerts.inhibition import held_feeds_alerted
+from radar.pipelines.alerts.lifecycle import empty_state, reconcile, silence
+from radar.pipelines.alerts.rule import CANDIDATE_SCHEMA, alert_key
 
 LA = "E09000006"
 CONFIG = load_config(DEFAULT_CONFIG)
@@ -103,7 +104,7 @@ def test_announce_once_repeat_after_the_interval_and_resolve_once():
 def test_silenced_and_held_back_alerts_are_not_sent():
     late = alert(rule="feed_late", indicator=None, feed="education_monthly", subgroup="pci")
     messages, _ = notify.plan([alert(), late, alert(indicator="cpp_open", status="silenced")], [], {},
-                              notify.held_feeds([late], "2020-03"), ctx())
+                              held_feeds_alerted([late], "2020-03"), ctx())
     assert sorted(k for m in messages for k in m["alerts"]) == [late["key"], late["key"]]
 
 

@@ -16,6 +16,7 @@ from radar.core.register import FileProblem, ImpactFile, Matrix, RiskFile, RiskS
 from radar.models import register as store
 from radar.models.engine import get_engine
 from radar.pipelines import register as rules
+from radar.pipelines.alerts.overdue import overdue_candidates
 
 CONFIG = load_config(DEFAULT_CONFIG)
 MATRIX = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.matrix), Matrix)
@@ -107,11 +108,11 @@ def test_overdue_reviews_and_actions_raise_alert_candidates_for_the_owning_subgr
                 {"id": 7, "description": "Publish policy", "owner": "Director of Education",
                  "due": date(2026, 5, 1), "status": "open"},
                 {"id": 8, "description": "Done", "owner": "x", "due": date(2026, 5, 1), "status": "done"}]}
-    frame = rules.overdue_candidates([risk], TODAY, "2026-05", "E09000006", settings)
+    frame = overdue_candidates([risk], TODAY, "2026-05", "E09000006", settings)
     assert sorted(frame["rule"].to_list()) == ["action_overdue", "risk_review_overdue"]
     assert set(frame["subgroup"]) == {"education"}
     assert all('"owner": "Designated Nurse"' in e for e in frame["evidence"])  # notification routes address the owner
-    assert rules.overdue_candidates([risk | {"status": "closed"}], TODAY, "2026-05", "E09000006", settings).is_empty()
+    assert overdue_candidates([risk | {"status": "closed"}], TODAY, "2026-05", "E09000006", settings).is_empty()
 
 
 def _open(store_url):

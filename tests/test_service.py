@@ -227,7 +227,7 @@ def silent_server():
 
 
 def test_a_source_that_times_out_is_retried_then_reported(home, sources, silent_server, catalogue):
-    from radar.pipelines.alert_sources import source_unreachable
+    from radar.pipelines.alerts.sources import source_unreachable
 
     url, requests = silent_server
     sources["yos_monthly"] = Source(url=url, pattern="yos_monthly__*", timeout_s=0.5)
@@ -242,7 +242,7 @@ def test_a_source_that_times_out_is_retried_then_reported(home, sources, silent_
 
 
 def test_an_unreachable_source_is_an_alert_for_its_feed_in_the_cycle(catalogue):
-    from radar.pipelines.alert_sources import source_unreachable
+    from radar.pipelines.alerts.sources import source_unreachable
 
     settings = get_context().alerts
     found = source_unreachable({"yos_monthly": 3}, catalogue, "2020-03", settings)

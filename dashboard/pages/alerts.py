@@ -5,8 +5,8 @@ chair can take their list to the meeting.  Active alerts (open, and
 acknowledged ones that someone is handling) show by default, resolved ones
 are a filter away, and silenced ones are listed apart with why and until
 when.  Each card shows the alert's short id, which `radar alerts ack` takes.  Raising and
-resolving alerts is the cycle's job (pipelines.alert_rules and
-pipelines.alert_lifecycle); acknowledging and silencing are `radar alerts`
+resolving alerts is the cycle's job (pipelines.alerts: the rules and
+the lifecycle); acknowledging and silencing are `radar alerts`
 commands, and a chair can also acknowledge or silence an alert of their
 subgroup here (radar.dashboard.actions), recorded under their address.
 """
@@ -17,15 +17,14 @@ import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.core.alert_vocabulary import ACTIVE, ALERT_STATUSES, SEVERITIES
 from radar.dashboard.actions import acknowledge_alert, silence_alert
 from radar.dashboard.auth import require
 from radar.dashboard.common import LIVE_SECONDS, context, pseudonymised_columns, read
 from radar.dashboard.signals import (
-    ACTIVE_STATUSES,
-    ALERT_STATUSES,
     ALERTS_APPEAR,
-    SEVERITIES,
     SEVERITY_BADGES,
+    STATUS_WORDS,
     show_alert,
     silenced_table,
     subgroup_name,
@@ -40,7 +39,7 @@ LISTED = [status for status in ALERT_STATUSES if status != "silenced"]  # silenc
 
 left, right = st.columns(2)
 statuses = left.multiselect(
-    "Status", LISTED, default=list(ACTIVE_STATUSES), format_func=ALERT_STATUSES.get, key="status"
+    "Status", LISTED, default=list(ACTIVE), format_func=STATUS_WORDS.get, key="status"
 )
 severities = right.multiselect(
     "Severity", list(SEVERITIES), default=list(SEVERITIES), format_func=lambda s: SEVERITY_BADGES[s][0],
@@ -83,7 +82,7 @@ def listing() -> None:
     every_alert = read(queries.alerts, ctx.la_code)
     shown = every_alert.filter(pl.col("status").is_in(statuses), pl.col("severity").is_in(severities))
     if shown.is_empty():
-        st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE_STATUSES) else "No alerts match these filters",
+        st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE) else "No alerts match these filters",
                 icon=":material/notifications_off:")
         st.caption(ALERTS_APPEAR)
 
@@ -100,7 +99,7 @@ def listing() -> None:
             if person.may_act_on_subgroup(subgroup):
                 if alert["status"] == "open":
                     acknowledge_form(alert)
-                if alert["status"] in ACTIVE_STATUSES:
+                if alert["status"] in ACTIVE:
                     silence_form(alert)
 
     silenced = silenced_table(ctx, every_alert.filter(pl.col("severity").is_in(severities)))

@@ -23,6 +23,7 @@ import polars as pl
 import streamlit as st
 
 from radar.core import periods
+from radar.core.alert_vocabulary import ACTIVE, SEVERITIES
 from radar.dashboard.auth import Person, require
 from radar.dashboard.board_pack import gather, render
 from radar.dashboard.common import (
@@ -46,10 +47,8 @@ from radar.dashboard.register import (
     threat_picture,
 )
 from radar.dashboard.signals import (
-    ACTIVE_STATUSES,
     ALERTS_APPEAR,
     FEED_RULES,
-    SEVERITIES,
     SEVERITY_BADGES,
     SPC_RULES,
     alert_line,
@@ -150,7 +149,7 @@ def assessment() -> None:
     st.header("Alerts")
     if month:
         st.caption(f"{ctx.config.partnership.name} · as judged by the monthly cycle up to {periods.label(month)}")
-    active = alerts.filter(pl.col("status").is_in(ACTIVE_STATUSES))
+    active = alerts.filter(pl.col("status").is_in(ACTIVE))
 
     if active.is_empty():
         st.success("No active alerts.", icon=":material/check_circle:")

@@ -5,7 +5,7 @@ sensitive without a release.  `extra="forbid"` and the absence of defaults
 make the YAML file the one place these numbers live: a misspelt key or an
 out-of-range threshold is an error when the file is parsed, never a silently
 different alert.  Severities are the exception: each rule declares its own
-default (pipelines/alert_rules.py), and the file only overrides some.
+default (pipelines/alerts/), and the file only overrides some.
 
 Parsing takes the file's text, not a path, so this module stays free of I/O;
 whoever loads the configuration reads ALERTS_FILE and calls
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from radar.core.alert_vocabulary import Severity
 
 ALERTS_FILE = Path(__file__).with_name("alerts.yaml")
 
@@ -41,9 +42,6 @@ class SpcSettings:
             raise ValueError("min_points must be at least 2: limits need a moving range")
         if self.baseline_points is not None and self.baseline_points < 2:
             raise ValueError("baseline_points must be at least 2: limits need a moving range")
-
-
-Severity = Literal["high", "medium", "low"]
 
 
 class Strict(BaseModel):
@@ -80,7 +78,7 @@ class SmallNumbers(Strict):
 
 class AlertSettings(Strict):
     # Overrides of the rules' default severities (rule id -> severity).  The rule ids are
-    # checked against the alert-rule registry (radar.pipelines.alert_registry.check_settings)
+    # checked against the alert-rule registry (radar.pipelines.alerts.registry.check_settings)
     # when the cycle runs: radar.core cannot import the rules, so it cannot check them here.
     severity: dict[str, Severity] = Field(default_factory=dict)
     spc: SpcRules

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radar.core.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
+from radar.core.alert_vocabulary import SEVERITIES, Severity
 from radar.core.catalogue import Catalogue, load_catalogue
 from radar.core.periods import PATTERN as PERIOD_PATTERN
 
@@ -166,7 +167,7 @@ class Notifications(Strict):
 
     dashboard_url: str = "http://localhost:8501"
     repeat_after_days: int = Field(28, ge=1)  # an unacknowledged alert is repeated no sooner than this
-    escalate_after_days: dict[Literal["high", "medium", "low"], int] = {"high": 14}
+    escalate_after_days: dict[Severity, int] = {"high": 14}
     route: Route = DEFAULT_ROUTE
     channels: list[Channel] = []
     owners: dict[str, str] = {}  # a risk owner's role (the register's `owners`) -> their address
@@ -309,7 +310,7 @@ class PartnershipConfig(Strict):
         """Receivers and matched values in [notifications] that name nothing Radar knows."""
         problems, ids = [], {"subgroup": known["subgroups"], "agency": known["agencies"]}
         labels = {"subgroup": known["subgroups"], "agency": known["agencies"], "indicator": known["targets"],
-                  "feed": known["feeds"], "severity": {"high", "medium", "low"}}
+                  "feed": known["feeds"], "severity": set(SEVERITIES)}
 
         def check(receiver: str | None) -> None:
             kind, _, name = (receiver or "").partition(":")

@@ -26,7 +26,9 @@ from datetime import date
 
 import polars as pl
 
-from radar.pipelines.alert_rules import FEED_RULE_IDS, alert_ref
+from radar.core.alert_vocabulary import ACTIVE
+from radar.pipelines.alerts.inhibition import is_held
+from radar.pipelines.alerts.rule import alert_ref
 
 STATE_SCHEMA = {
     "key": pl.String, "ref": pl.String, "rule": pl.String, "indicator": pl.String, "breakdown": pl.String, "feed": pl.String,
@@ -36,7 +38,6 @@ STATE_SCHEMA = {
     "silenced_reason": pl.String, "silenced_until": pl.Date,
 }
 TRANSITION_SCHEMA = {"key": pl.String, "from_status": pl.String, "to_status": pl.String, "reason": pl.String}
-ACTIVE = ("open", "acknowledged")
 REFRESHED = ("message", "evidence", "severity", "subgroup")  # what a still-firing alert takes from its new candidate
 
 
@@ -59,7 +60,7 @@ def reconcile(
       takes the new message, evidence and last_period (no transition row);
     - one that no longer fires is resolved (cleared_period = `period`),
       unless its data comes from a feed in `held` (missing or rejected this
-      month, see `alert_rules.held_feeds`): no data is not a recovery;
+      month, see inhibition.py): no data is not a recovery;
     - a resolved alert that fires again reopens, with its old
       acknowledgement cleared (first_period and raised_on keep when it was
       first raised: the audit trail has each reopening);
@@ -105,7 +106,7 @@ def _next(alert: dict, candidate: dict | None, period: str, today: date, held: C
             alert = alert | {"status": "open", "cleared_period": None, "acknowledged_by": None, "ack_note": None}
             why.append(f"fires again in {period}")
         return _refreshed(alert, candidate, period), "; ".join(why)
-    if alert["status"] in ACTIVE and not _is_held(alert, held):
+    if alert["status"] in ACTIVE and not is_held(alert, held):
         alert = alert | {"status": "resolved", "cleared_period": period}
         why.append(f"no longer fires in {period}")
     return alert, "; ".join(why)
@@ -113,11 +114,6 @@ def _next(alert: dict, candidate: dict | None, period: str, today: date, held: C
 
 def _refreshed(alert: dict, candidate: dict, period: str) -> dict:
     return alert | {column: candidate[column] for column in REFRESHED} | {"last_period": period}
-
-
-def _is_held(alert: dict, held: Collection[str]) -> bool:
-    """Whether the alert's data waits on a held feed (the feed's own alerts are never held)."""
-    return alert["feed"] in held and alert["rule"] not in FEED_RULE_IDS
 
 
 def acknowledge(state: pl.DataFrame, alert_id: str, by: str, note: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -1,6 +1,6 @@
 """Every alert rule, declared once, with its check: what the cycle runs, the settings are checked against and the docs list.
 
-A `Check` ties one or more `Rule`s (alert_rules.Rule: id, message, default
+A `Check` ties one or more `Rule`s (rule.Rule: id, message, default
 severity, subgroup, what it reads) to the function that raises them; the SPC
 check raises four rules and the feed check two, because one pass over the
 charts or the feed statuses decides between them.  The cycle
@@ -18,8 +18,8 @@ import polars as pl
 
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines import alert_records, alert_rules, alert_sources, register
-from radar.pipelines.alert_rules import Rule, candidate_frame
+from radar.pipelines.alerts import benchmarks, feeds, overdue, records, sources, spc, targets
+from radar.pipelines.alerts.rule import Rule, candidate_frame
 
 POSITIVE_PREFIX = "improvement_"  # rows a check returns under this prefix are positive signals, not alerts
 
@@ -52,26 +52,26 @@ class Check:
 
 
 def _spc(i: CycleInputs) -> pl.DataFrame:
-    concerns, improvements = alert_rules.spc_signals(i.points, i.catalogue, i.period, i.scope, i.settings, i.values)
+    concerns, improvements = spc.spc_signals(i.points, i.catalogue, i.period, i.scope, i.settings, i.values)
     return pl.concat([concerns, improvements])
 
 
 CHECKS: tuple[Check, ...] = (
-    Check(tuple(alert_rules.SPC_RULES.values()), _spc),
-    Check((alert_rules.TARGET_MISSED,), lambda i: alert_rules.target_missed(
+    Check(tuple(spc.SPC_RULES.values()), _spc),
+    Check((targets.TARGET_MISSED,), lambda i: targets.target_missed(
         i.points, i.values, i.summary, i.targets, i.catalogue, i.period, i.scope, i.settings)),
-    Check((alert_rules.BENCHMARK_GAP,), lambda i: alert_rules.benchmark_gap(
+    Check((benchmarks.BENCHMARK_GAP,), lambda i: benchmarks.benchmark_gap(
         i.comparison, i.catalogue, i.period, i.scope, i.settings)),
-    Check(tuple(alert_rules.FEED_RULES.values()), lambda i: alert_rules.feed_alerts(
+    Check(tuple(feeds.FEED_RULES.values()), lambda i: feeds.feed_alerts(
         i.feed_status, i.catalogue, i.period, i.settings)),
-    Check((alert_records.SETTING_CONCENTRATION,), lambda i: alert_records.setting_concentration(
-        i.records[alert_records.LADO_FEED], i.period, i.settings)),
-    Check((alert_records.REPEAT_MISSING,), lambda i: alert_records.repeat_missing(
-        i.records[alert_records.MISSING_FEED], i.period, i.scope, i.settings,
-        i.received.get(alert_records.MISSING_FEED, ()))),
-    Check(register.REGISTER_RULES, lambda i: register.overdue_candidates(
+    Check((records.SETTING_CONCENTRATION,), lambda i: records.setting_concentration(
+        i.records[records.LADO_FEED], i.period, i.settings)),
+    Check((records.REPEAT_MISSING,), lambda i: records.repeat_missing(
+        i.records[records.MISSING_FEED], i.period, i.scope, i.settings,
+        i.received.get(records.MISSING_FEED, ()))),
+    Check(overdue.REGISTER_RULES, lambda i: overdue.overdue_candidates(
         i.risks, i.today, i.period, i.scope, i.settings)),
-    Check((alert_sources.SOURCE_UNREACHABLE,), lambda i: alert_sources.source_unreachable(
+    Check((sources.SOURCE_UNREACHABLE,), lambda i: sources.source_unreachable(
         i.unreachable, i.catalogue, i.period, i.settings)),
 )
 RULES: dict[str, Rule] = {rule.id: rule for check in CHECKS for rule in check.rules}

@@ -19,7 +19,7 @@ from radar.core import periods
 from radar.core.alert_settings import AlertSettings
 from radar.core.periods import month_range, shift
 from radar.pipelines import messages
-from radar.pipelines.alert_rules import FEED_SUBGROUP, Reads, Rule, candidate_frame
+from radar.pipelines.alerts.rule import FEED_SUBGROUP, Reads, Rule, candidate_frame
 from radar.pipelines.spc import xmr
 
 LADO_FEED = "lado_referrals"

@@ -16,7 +16,7 @@ from radar.core import periods
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
 from radar.pipelines import messages
-from radar.pipelines.alert_rules import FEED_SUBGROUP, Reads, Rule, candidate_frame
+from radar.pipelines.alerts.rule import FEED_SUBGROUP, Reads, Rule, candidate_frame
 
 SOURCE_UNREACHABLE = Rule(
     "source_unreachable",
