@@ -54,6 +54,7 @@ from radar.pipelines.messages import plural
 from radar.pipelines.register import risk_view
 
 ACTIVE = ("open", "acknowledged")
+FEED_RULES = ("feed_late", "feed_rejected")  # an alert on a file: told once, as the file newly late, not twice
 PERSISTING_MONTHS = 3  # an alert open this long adds to the pressure: it has not been dealt with
 FEED_CREDIT = {"on_time": 1.0, "replaced": 1.0, "not_due": 1.0, "late": 0.5, "missing": 0.0, "rejected": 0.0}
 LATE = ("late", "missing", "rejected")
@@ -176,7 +177,7 @@ def _reason(t: dict, source: str, counts: dict, oldest: str | None, weak: list[s
     """One plain sentence: the score, where its likelihood starts, how the data moved it and on what evidence,
     and why confidence is not high when it is not."""
     moved = t["likelihood"] - t["base"]
-    how = f"raised {moved}" if moved > 0 else f"lowered {-moved}" if moved < 0 else "left"
+    how = f"raised {moved}" if moved > 0 else f"lowered {-moved}" if moved < 0 else "unchanged"
     if t["base"] + whole_step(t["trend"]) != t["likelihood"]:  # the data would move it past the scale's end
         end = "top" if t["likelihood"] == 5 else "bottom"
         how = f"{how} to the {end} of the scale" if moved else f"kept at the {end} of the scale"
@@ -194,7 +195,7 @@ def _reason(t: dict, source: str, counts: dict, oldest: str | None, weak: list[s
     data = ("no indicator to evidence it" if not t["indicators"] else _and(drivers) if drivers
             else f"no concerning signal in its {plural(t['indicators'], 'indicator', 'indicators')}")
     sentence = (f"Score {t['score']} (harm {t['harm']} × likelihood {t['likelihood']}): likelihood {t['base']} "
-                f"from {source}, {how} by the data with {data}")
+                f"{source}, {how} by the data with {data}")
     if t["confidence"] != "high":
         sentence += f"; confidence is {t['confidence']}" + (f" ({', '.join(weak)})" if weak else "")
     return sentence + "."
@@ -242,14 +243,14 @@ def assess(i: StaInputs) -> list[dict]:
         floor = max([theme.likelihood, *(r["current"]["likelihood"] for r in linked)])
         harm = max([theme.harm, *(r["current"]["impact"] for r in linked)])
         floor_from = [r["id"] for r in linked if r["current"]["likelihood"] == floor]
-        source = (f"the register's likelihood for {' and '.join(floor_from)}" if floor > theme.likelihood
-                  else "the partnership's judgement")
+        source = (f"as for {' and '.join(floor_from)} in the register" if floor > theme.likelihood
+                  else "as the partnership judged it")
         threats.append(_threat(theme.id, theme.id, theme.title, harm, floor, weights, evidence, linked, i, source))
     for risk in (r for rid, r in open_risks.items() if rid not in claimed):
         weights = dict.fromkeys((ind for ind in risk["linked_indicators"] if ind in evidence), 1.0)
         threats.append(_threat(risk["id"], "register", f"{risk['id']}: {risk['title']}", risk["current"]["impact"],
                                risk["current"]["likelihood"], weights, evidence, [risk], i,
-                               "the register's likelihood", cap=risk["confidence"]))
+                               "as in the register", cap=risk["confidence"]))
     changes = changes_since_last_board(i)
     for t in threats:
         t["changed"] = _touching(t, changes)
@@ -276,11 +277,13 @@ def _change(kind: str, line: str, **about) -> dict:
     return {"kind": kind, "line": line, "page": CHANGE_KINDS[kind][1]} | about
 
 
-def _alert_subject(i: StaInputs, a: dict) -> str:
-    """What an alert is about, before its message: the indicator's or the feed's name."""
+def _alert_words(i: StaInputs, a: dict) -> str:
+    """An alert's message, led by what it is about (the indicator's or the feed's name) unless it says so itself."""
     indicator = i.catalogue.indicator_by_id.get(a["indicator"] or "")
     feed = i.catalogue.feed_by_id.get(a["feed"] or "")
-    return f"{indicator.name}: " if indicator else f"{feed.name}: " if feed else ""
+    name = indicator.name if indicator else feed.name if feed else None
+    message = a["message"].rstrip(".")
+    return message if name is None or message.startswith(name) else f"{name}: {message}"
 
 
 def _score_words(score: Sequence[int]) -> str:
@@ -290,7 +293,8 @@ def _score_words(score: Sequence[int]) -> str:
 def changes_since_last_board(i: StaInputs) -> list[dict]:
     """What the Board has not yet seen, one line each with the page that deals with it: alerts raised (saying when
     their cause began), escalated, de-escalated or resolved since it met; risks added, re-scored or moved outside
-    appetite since it met; actions overdue; files late that fell due after it.  Nothing before the first Board.
+    appetite since it met; actions overdue; files late that fell due after it (an alert on such a file is told as
+    the file, once).  Nothing before the first Board.
 
     Alerts and files are as known at the end of the month assessed; the register is the register as it stands
     (the assessment ranks its current scores), so an edit made after the Board shows whatever day is asked.
@@ -299,9 +303,11 @@ def changes_since_last_board(i: StaInputs) -> list[dict]:
     if board is None:
         return []
     found = []
-    for a in i.alerts.filter(~pl.col("rule").str.starts_with("improvement_")).sort("key").to_dicts():
+    late = i.feed_status.filter(pl.col("status").is_in(LATE) & (pl.col("due_date") > board))
+    told = (pl.col("rule").is_in(FEED_RULES) & pl.col("feed").is_in(late["feed_id"].implode())).fill_null(False)
+    for a in i.alerts.filter(~pl.col("rule").str.starts_with("improvement_") & ~told).sort("key").to_dicts():
         about = {"alert": a["ref"], "indicator": a["indicator"], "feed": a["feed"], "severity": a["severity"]}
-        what = f"{_alert_subject(i, a)}{a['message'].rstrip('.')}"
+        what = _alert_words(i, a)
         if a["status"] in ACTIVE and a["raised_on"] is not None and a["raised_on"] > board:
             found.append(_change("alert_raised", f"{what}: new to the Board; {a['severity']} since "
                                                  f"{periods.label(a['first_period'])}", **about,
@@ -342,7 +348,6 @@ def changes_since_last_board(i: StaInputs) -> list[dict]:
                                      f"({a['owner']}) was due on {periods.day_label(a['due'])}",
                                      risk=r["id"], owner=a["owner"], due=a["due"]))
     agencies = {f.id: f.agency for f in i.catalogue.feeds}
-    late = i.feed_status.filter(pl.col("status").is_in(LATE) & (pl.col("due_date") > board))
     for row in late.sort("feed_id", "period").to_dicts():
         agency = agencies.get(row["feed_id"])
         found.append(_change("feed_late", f"{i.agency_names.get(agency, agency)}: {_feed_words(i, row['feed_id'])} "

@@ -23,7 +23,7 @@ ABUSE = Theme(id="domestic_abuse", title="Domestic abuse", harm=4, harm_reason="
               risks=["R07"])
 NEGLECT = Theme(id="neglect", title="Neglect", harm=5, harm_reason="r", likelihood=2, subgroup="pci",
                 indicators=[ThemeIndicator(indicator="cpp_repeat_rate")])
-ALERT = {"rule": "spc_outside_limits", "feed": None, "message": "m", "cleared_period": None}
+ALERT = {"rule": "spc_outside_limits", "feed": None, "message": "m.", "cleared_period": None}
 
 
 def risk(rid="R07", status="open", likelihood=4, impact=3, confidence="medium", title="Domestic abuse rising"):
@@ -105,12 +105,12 @@ def test_one_threat_per_subject_and_scores_as_the_register_uses_them():
 def test_the_reason_is_one_plain_sentence_with_its_evidence():
     ranked = {t["id"]: t for t in threats.assess(inputs())}
     assert ranked["domestic_abuse"]["reason"] == (
-        "Score 20 (harm 4 × likelihood 5): likelihood 4 from the register's likelihood for R07, raised 1 to the "
+        "Score 20 (harm 4 × likelihood 5): likelihood 4 as for R07 in the register, raised 1 to the "
         "top of the scale by the data with 1 of 2 indicators showing a concerning special cause, 2 open alerts "
         "(the oldest since Nov 2019) and 1 of 2 indicators worse than both England and the statistical neighbours; "
         "confidence is medium (the Early help monthly return has not arrived).")
     assert ranked["neglect"]["reason"] == (
-        "Score 5 (harm 5 × likelihood 1): likelihood 2 from the partnership's judgement, lowered 1 by the data with "
+        "Score 5 (harm 5 × likelihood 1): likelihood 2 as the partnership judged it, lowered 1 by the data with "
         "1 of 1 indicator improving.")
     for t in ranked.values():
         assert ". " not in t["reason"] and t["reason"].endswith(".") and t["reason"].count(".") == 1
@@ -146,6 +146,9 @@ def test_what_changed_since_the_last_board():
     assert (changes[0]["alert"], changes[0]["since"]) == ("spc-aaaa", "2019-11")
     abuse = threats.assess(inputs())[0]
     assert abuse["changed"] == [changes[k]["line"] for k in (0, 1, 4, 5, 7)]
+    named = inputs(alerts=inputs().alerts.with_columns(message=pl.lit("Domestic abuse offences rose.")))
+    assert threats.changes_since_last_board(named)[0]["line"] == (  # the message names its indicator: said once
+        "Domestic abuse offences rose: new to the Board; high since Nov 2019")
     de = threats.changes_since_last_board(inputs(severity_at_board={"b|idva_referrals": "high", "a|da_offences": "low"}))
     assert [c["alert"] for c in de if c["kind"] == "alert_raised"] == ["spc-aaaa"]
     calm = inputs(alerts=inputs().alerts.with_columns(severity=pl.lit("low")), severity_at_board={"b|idva_referrals": "high"})
@@ -157,6 +160,13 @@ def test_what_changed_since_the_last_board():
         ("R07 Domestic abuse rising: re-scored from 4 × 3 = 12 to 3 × 3 = 9 on 2 Apr 2020 by DCI, back within the "
          "appetite of 10")]
     assert threats.grouped_changes(changes)[0] == ("Alerts new to the Board", changes[:1])
+    # the alert on early help's missing file is told once, as the file newly late, not again as a new alert
+    feed_alert = ALERT | {"rule": "feed_late", "feed": "early_help_monthly", "key": "f|early_help_monthly",
+                          "ref": "feed-ffff", "indicator": None, "status": "open", "severity": "medium",
+                          "first_period": "2020-03", "raised_on": date(2020, 4, 13)}
+    with_feed = threats.changes_since_last_board(inputs(alerts=pl.concat([inputs().alerts, pl.DataFrame([feed_alert])],
+                                                                         how="diagonal_relaxed")))
+    assert with_feed == changes
 
 
 def test_before_the_first_board_nothing_is_flagged():
