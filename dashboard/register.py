@@ -23,7 +23,7 @@ from radar.core import periods
 from radar.core.config import Context
 from radar.core.register import PRIORITY_NAMES, Matrix
 from radar.dashboard.board_pack import assessment
-from radar.dashboard.common import FEED_STATUS_LABELS, MISSING, context
+from radar.dashboard.common import MISSING, context
 from radar.dashboard.signals import subgroup_name
 from radar.models.register import ensure_seeded, load_matrix, read_impact, read_risks, risk_history
 from radar.pipelines.board_pack import heat_map, submission_performance
@@ -142,32 +142,3 @@ def risk_table(ctx: Context, matrix: Matrix, risks: Sequence[dict]) -> pl.DataFr
         "Next review": [day(r["next_review"]) + (" (overdue)" if r["review_overdue"] else "") for r in risks],
         "Proposals waiting": [sum(p["status"] == "proposed" for p in r["proposals"]) for r in risks],
     }, schema_overrides={"Proposals waiting": pl.Int64})
-
-
-def change_lines(ctx: Context, changes: dict) -> list[tuple[str, list[str]]]:
-    """What changed since the last Board, by kind, each change a line with names and months, not ids."""
-    def subject(alert: dict) -> str:
-        """What the alert is about, before its message; nothing for a register alert, whose message names it."""
-        found = ctx.catalogue.indicator_by_id.get(alert["indicator"] or "")
-        feed = ctx.catalogue.feed_by_id.get(alert["feed"] or "")
-        return f"{found.name}: " if found else f"{feed.name}: " if feed else ""
-
-    def alert_words(a: dict) -> str:
-        was = f", was {a['was']}" if "was" in a else ""
-        return f"{subject(a)}{a['message']} (severity {a['severity']}{was})"
-
-    agencies = {key: agency.name for key, agency in ctx.config.agencies.items()}
-    feeds = {f.id: f.name for f in ctx.catalogue.feeds}
-    return [
-        ("New alerts", [alert_words(a) for a in changes["new_alerts"]]),
-        ("Escalated", [alert_words(a) for a in changes["escalated"]]),
-        ("De-escalated", [alert_words(a) for a in changes["de_escalated"]]),
-        ("Resolved", [alert_words(a) for a in changes["resolved"]]),
-        ("Risk scores changed", [f"{c['risk']}: {c['from'][0]} × {c['from'][1]} → {c['to'][0]} × {c['to'][1]} "
-                                 f"on {day(c['on'])} by {c['by']}" for c in changes["risk_score_changes"]]),
-        ("Actions overdue", [f"{a['risk']}: {a['description']} ({a['owner']}, due {day(a['due'])})"
-                             for a in changes["overdue_actions"]]),
-        ("Agencies late", [f"{agencies.get(a['agency'], a['agency'])}: {feeds.get(a['feed'], a['feed'])} for "
-                           f"{periods.label(a['period'])} ({FEED_STATUS_LABELS[a['status']].lower()})"
-                           for a in changes["late_agencies"]]),
-    ]

@@ -23,8 +23,9 @@ SERIES_SCHEMA = {"indicator": pl.String, "latest_period": pl.String, "latest_val
 
 
 def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict:
-    """The series' latest readings (totals), every alert, the register, every re-score, the severity each alert
-    had when attached to a risk, the submissions, the published benchmarks and the statistical neighbours."""
+    """The series' latest readings (totals), every alert, the register, every re-score, each risk added after the
+    register was loaded (with its first score), the severity each alert had when attached to a risk, the
+    submissions, the published benchmarks and the statistical neighbours."""
     la_code = config.partnership.la_code
     series = SeriesStatus.__table__
     risk, assessment, evidence = Risk.__table__, RiskAssessment.__table__, RiskEvidence.__table__
@@ -32,17 +33,20 @@ def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict
         if config.risk_register is not None:
             register_store.ensure_seeded(conn, config, today)
         risks = register_store.read_risks(conn, la_code) if config.risk_register is not None else []
-        rows = conn.execute(select(risk.c.risk_id, assessment.c.assessed_on, assessment.c.by, assessment.c.likelihood,
-                                   assessment.c.impact).join(risk, risk.c.id == assessment.c.risk)
+        rows = conn.execute(select(risk.c.risk_id, assessment.c.kind, assessment.c.assessed_on, assessment.c.by,
+                                   assessment.c.likelihood, assessment.c.impact)
+                            .join(risk, risk.c.id == assessment.c.risk)
                             .where(risk.c.la_code == la_code).order_by(risk.c.risk_id, assessment.c.id)).all()
         attached = conn.execute(select(evidence.c.alert_key, evidence.c.severity, evidence.c.at)
                                 .join(risk, risk.c.id == evidence.c.risk).where(risk.c.la_code == la_code)
                                 .order_by(evidence.c.id)).all()
         latest = pl.read_database(select(*(series.c[c] for c in SERIES_SCHEMA)).where(
             series.c.la_code == la_code, series.c.breakdown == ""), conn, schema_overrides=SERIES_SCHEMA)
-    changes, previous = [], {}
+    changes, added, previous = [], [], {}
     for r in rows:
         before = previous.get(r.risk_id)
+        if before is None and r.kind == "added":  # "loaded": from the register file when the store was set up
+            added.append({"risk": r.risk_id, "on": r.assessed_on, "by": r.by, "score": [r.likelihood, r.impact]})
         if before is not None:
             changes.append({"risk": r.risk_id, "on": r.assessed_on, "by": r.by, "from": before,
                             "to": [r.likelihood, r.impact]})
@@ -51,6 +55,7 @@ def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict
     old_code = config.partnership.old_la_code
     return {
         "series": latest, "alerts": queries.alerts(engine, la_code), "risks": risks, "score_changes": changes,
+        "risks_added": added,
         "attached": [{"alert_key": a.alert_key, "severity": a.severity, "at": a.at} for a in attached],
         "submissions": queries.submissions(engine, la_code), "benchmarks": benchmarks,
         "neighbours": statistical_neighbours(config.neighbours_path(), old_code) if benchmarks.height else [],

@@ -23,7 +23,7 @@ from radar.core.register import Matrix
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.disclosure import suppress_parts
 from radar.pipelines.messages import number
-from radar.pipelines.threats import StaInputs
+from radar.pipelines.threats import StaInputs, grouped_changes
 
 TOP_THREATS = 10  # the threats the pack explains; the rest are listed by rank only
 KEY_INDICATORS = 6  # the most pressing indicators (from the top threats' evidence) charted in full
@@ -144,24 +144,10 @@ def internal(pack: dict) -> dict:
 _ENV = jinja2.Environment(autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.StrictUndefined,
                           trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["day"] = lambda d: "none yet" if d is None else periods.day_label(d)
-CHANGE_TITLES = {
-    "new_alerts": "New alerts", "escalated": "Escalated", "de_escalated": "De-escalated", "resolved": "Resolved",
-    "risk_score_changes": "Risk scores changed", "overdue_actions": "Overdue actions",
-    "late_agencies": "Agencies late with their data",
-}
-
-
-def change_lines(changes: dict) -> list[tuple[str, list[str]]]:
-    """What changed since the last Board, as (heading, plain lines) for both layouts."""
-    def line(kind: str, c: dict) -> str:
-        if kind == "risk_score_changes":
-            return f"{c['risk']}: {c['from'][0]} × {c['from'][1]} → {c['to'][0]} × {c['to'][1]} ({c['by']}, {c['on']})"
-        if kind == "overdue_actions":
-            return f"{c['risk']}: {c['description']} ({c['owner']}, due {c['due']})"
-        if kind == "late_agencies":
-            return f"{c['agency'] or c['feed']}: {c['feed']} {c['status']} for {periods.label(c['period'])}"
-        return c["message"] + (f" (was {c['was']})" if "was" in c else "")
-    return [(title, [line(k, c) for c in changes[k]]) for k, title in CHANGE_TITLES.items() if changes.get(k)]
+def change_lines(changes: Sequence[dict]) -> list[tuple[str, list[str]]]:
+    """What changed since the last Board (pipelines.threats.changes_since_last_board), as (heading, plain lines)
+    for both layouts: the same lines the overview and `radar sta --json` show."""
+    return [(title, [c["line"] for c in found]) for title, found in grouped_changes(changes)]
 
 
 HTML = _ENV.from_string("""<!doctype html>

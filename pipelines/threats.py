@@ -1,20 +1,27 @@
-"""The strategic threat assessment, pure: every theme and every open risk scored, ranked and explained.
+"""The strategic threat assessment, pure: every subject scored, ranked and explained, once.
+
+A threat is a *subject*: a theme of the partnership's `*_threats.yaml` with
+the register risks it lists (radar.core.threats checks they are about it),
+or a register risk that no theme lists.  A subject is ranked once, with its
+indicators (the theme's and its risks'), their alerts and its risks' actions.
 
 In the spirit of MoRiLE (the method UK police use for strategic
-assessments), each threat is scored as harm x likelihood on the register's
-1-5 scales, so a threat's score reads like a risk score:
+assessments), each threat is scored as the 5x5 register scores a risk:
+harm x likelihood, both whole numbers from 1 to 5, so a score is a whole
+number from 1 to 25:
 
-- **harm** is the theme's judgement (radar/core/partnerships/*_threats.yaml),
-  or the higher current impact of an open register risk sharing its
-  indicators; for a register risk, its current impact;
+- **harm** is the theme's judgement (radar/core/partnerships/*_threats.yaml)
+  or the higher current impact of a risk it lists; for a risk of its own, its
+  current impact;
 - **likelihood** starts from the theme's judgement (or the higher current
-  likelihood of a linked open risk: the register sets a floor) and the data
-  moves it by the **trend**, clamped to 1-5;
-- the **trend** is the weighted mean of each indicator's *pressure*:
-  +1 for a concerning special cause on its SPC chart (-1 for an improving
-  one), +1 for an open alert on it, +0.5 more when the oldest has been open
-  3 months or longer, and +0.5 when it is worse than both England and the
-  statistical neighbours (-0.5 when better than both).
+  likelihood of a risk it lists: the register sets a floor; for a risk of its
+  own, its current likelihood) and the data moves it by the **trend**
+  rounded to a whole step (half a step or more counts), clamped to 1-5;
+- the **trend** is the weighted mean of each indicator's *pressure*, kept to
+  one decimal: +1 for a concerning special cause on its SPC chart (-1 for an
+  improving one), +1 for an open alert on it, +0.5 more when the oldest has
+  been open 3 months or longer, and +0.5 when it is worse than both England
+  and the statistical neighbours (-0.5 when better than both).
 
 A **confidence** rating says how far the data can be trusted: the mean of
 completeness (the share of the threat's indicators with a value for the
@@ -28,8 +35,9 @@ gather `StaInputs`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -41,6 +49,7 @@ from radar.core.config import PartnershipConfig
 from radar.core.register import Matrix
 from radar.core.threats import Theme
 from radar.pipelines import messages
+from radar.pipelines.alerts.feeds import FEED_RULE_IDS
 from radar.pipelines.benchmarks import comparison
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.messages import plural
@@ -70,6 +79,8 @@ class StaInputs:
     score_changes: Sequence[dict]  # risk, on (date), by, from [l, i], to [l, i]: every re-score of a risk
     severity_at_board: Mapping[str, str]  # alert key -> its severity as last recorded on or before the last Board
     feed_status: pl.DataFrame  # pipelines.feed_status.feed_status: feed_id, period, due_date, status
+    risks_added: Sequence[dict] = ()  # risk, on (date), by, score [l, i]: risks added after the register was loaded
+    agency_names: Mapping[str, str] = field(default_factory=dict)  # agency id -> its name, for the change lines
 
 
 def last_board(board_dates: Sequence[date], as_of: date) -> date | None:
@@ -126,7 +137,7 @@ def indicator_evidence(i: StaInputs) -> dict[str, dict]:
             "latest_value": s.get("latest_value"), "signal": signal_words(variation), "comparator": comparator,
             "alerts": [a["ref"] for a in mine], "oldest_alert": oldest,
             "pressure": signal + (1.0 if mine else 0.0) + (0.5 if persisting else 0.0) + gap,
-            "concern": signal > 0, "feed": indicator.feed,
+            "concern": signal > 0, "improving": signal < 0, "gap": gap, "feed": indicator.feed,
         }
     return found
 
@@ -152,41 +163,60 @@ def _confidence(evidence: list[dict], i: StaInputs, cap: str | None = None) -> t
     return rating, value, weak
 
 
-def _reason(t: dict, concerns: int, alerts: int, oldest: str | None, floor_from: list[str], weak: list[str]) -> str:
-    """At most two plain sentences: what the score rests on, then what the register or the data add."""
+def whole_step(trend: float) -> int:
+    """The trend as whole steps of the 1-5 scale: half a step or more counts, either way (2.3 -> 2, -0.5 -> -1)."""
+    return int(math.copysign(math.floor(abs(trend) + 0.5), trend))
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _reason(t: dict, source: str, counts: dict, oldest: str | None, weak: list[str]) -> str:
+    """One plain sentence: the score, where its likelihood starts, how the data moved it and on what evidence,
+    and why confidence is not high when it is not."""
+    moved = t["likelihood"] - t["base"]
+    how = f"raised {moved}" if moved > 0 else f"lowered {-moved}" if moved < 0 else "unchanged"
+    if t["base"] + whole_step(t["trend"]) != t["likelihood"]:  # the data would move it past the scale's end
+        end = "top" if t["likelihood"] == 5 else "bottom"
+        how = f"{how} to the {end} of the scale" if moved else f"kept at the {end} of the scale"
+    of = f"of {plural(t['indicators'], 'indicator', 'indicators')}"
     drivers = []
-    if concerns:
-        drivers.append(f"{plural(concerns, 'indicator', 'indicators')} of {t['indicators']} showing a concerning special cause")
-    if alerts:
-        drivers.append(f"{plural(alerts, 'open alert', 'open alerts')}" + (f", the oldest since {periods.label(oldest)}" if oldest else ""))
-    data = "; ".join(drivers) if drivers else "no concerning signal in its indicators"
-    first = (f"Harm {t['harm']} of 5 and likelihood {t['likelihood']:g} of 5 give {t['score']:g}, "
-             f"with {data}.")
-    second = []
-    if floor_from:
-        second.append(f"its likelihood starts from {t['base']}, the register's score for {', '.join(floor_from)}")
+    if counts["concerns"]:
+        drivers.append(f"{counts['concerns']} {of} showing a concerning special cause")
+    if counts["improving"]:
+        drivers.append(f"{counts['improving']} {of} improving")
+    if counts["alerts"]:
+        drivers.append(plural(counts["alerts"], "open alert", "open alerts")
+                       + (f" (the oldest since {periods.label(oldest)})" if oldest else ""))
+    if counts["gaps"]:
+        drivers.append(f"{counts['gaps']} {of} worse than both England and the statistical neighbours")
+    data = ("no indicator to evidence it" if not t["indicators"] else _and(drivers) if drivers
+            else f"no concerning signal in its {plural(t['indicators'], 'indicator', 'indicators')}")
+    sentence = (f"Score {t['score']} (harm {t['harm']} × likelihood {t['likelihood']}): likelihood {t['base']} "
+                f"{source}, {how} by the data with {data}")
     if t["confidence"] != "high":
-        why = f" ({', '.join(weak)})" if weak else ""
-        second.append(f"confidence is {t['confidence']}{why}")
-    return first if not second else f"{first} {second[0][0].upper()}{second[0][1:]}{'; ' + second[1] if len(second) > 1 else ''}."
+        sentence += f"; confidence is {t['confidence']}" + (f" ({', '.join(weak)})" if weak else "")
+    return sentence + "."
 
 
 def _threat(key: str, theme: str, title: str, harm: int, base: int, weights: dict[str, float],
-            evidence: dict[str, dict], risks: list[dict], i: StaInputs, floor_from: list[str],
+            evidence: dict[str, dict], risks: list[dict], i: StaInputs, source: str,
             cap: str | None = None) -> dict:
     rows = [evidence[ind] for ind in weights]
     total = sum(weights.values())
-    trend = round(sum(w * evidence[ind]["pressure"] for ind, w in weights.items()) / total, 2) if rows else 0.0
-    likelihood = round(min(5.0, max(1.0, base + trend)), 2)
+    trend = round(sum(w * evidence[ind]["pressure"] for ind, w in weights.items()) / total, 1) if rows else 0.0
+    likelihood = min(5, max(1, base + whole_step(trend)))
     confidence, confidence_value, weak = _confidence(rows, i, cap) if rows else (cap or "low", 0.0, [])
-    t = {"id": key, "theme": theme, "title": title, "harm": harm, "base": base, "likelihood": likelihood,
-         "score": round(harm * likelihood, 2), "trend": trend,
+    t = {"id": key, "subject": key, "theme": theme, "title": title, "harm": harm, "base": base,
+         "likelihood": likelihood, "score": harm * likelihood, "trend": trend,
          "direction": "rising" if trend >= STEADY else "falling" if trend <= -STEADY else "steady",
          "confidence": confidence, "confidence_value": confidence_value, "indicators": len(rows)}
     active = [r for r in rows if r["alerts"]]
     oldest = min((r["oldest_alert"] for r in active), default=None)
-    t["reason"] = _reason(t, sum(r["concern"] for r in rows), sum(len(r["alerts"]) for r in rows), oldest,
-                          floor_from, weak)
+    counts = {"concerns": sum(r["concern"] for r in rows), "improving": sum(r["improving"] for r in rows),
+              "alerts": sum(len(r["alerts"]) for r in rows), "gaps": sum(r["gap"] > 0 for r in rows)}
+    t["reason"] = _reason(t, source, counts, oldest, weak)
     t["evidence"] = [{k: r[k] for k in ("indicator", "name", "latest_period", "latest_value", "signal",
                                         "comparator", "alerts", "pressure")} for r in rows]
     t["risks"] = [r["id"] for r in risks]
@@ -198,86 +228,158 @@ def _threat(key: str, theme: str, title: str, harm: int, base: int, weights: dic
 
 
 def assess(i: StaInputs) -> list[dict]:
-    """Every theme and every open register risk as a threat, ranked (rank 1 first), each with what changed."""
+    """Every subject as one threat, ranked (rank 1 first), each with the changes since the last Board that bear
+    on it: each theme with the open risks it lists, then each open risk no theme lists."""
     evidence = indicator_evidence(i)
-    open_risks = [r for r in i.risks if r["status"] != "closed"]
-    threats = []
+    open_risks = {r["id"]: r for r in i.risks if r["status"] != "closed"}
+    threats, claimed = [], set()
     for theme in i.themes:
+        linked = [open_risks[rid] for rid in theme.risks if rid in open_risks]
+        claimed.update(theme.risks)
         weights = {ti.indicator: ti.weight for ti in theme.indicators}
-        linked = [r for r in open_risks if set(r["linked_indicators"]) & weights.keys()]
+        for r in linked:
+            weights |= {ind: 1.0 for ind in r["linked_indicators"] if ind in evidence and ind not in weights}
         floor = max([theme.likelihood, *(r["current"]["likelihood"] for r in linked)])
         harm = max([theme.harm, *(r["current"]["impact"] for r in linked)])
-        floor_from = [r["id"] for r in linked if r["current"]["likelihood"] == floor and floor > theme.likelihood]
-        threats.append(_threat(theme.id, theme.id, theme.title, harm, floor, weights, evidence, linked, i, floor_from))
-    for risk in open_risks:
-        weights = dict.fromkeys(risk["linked_indicators"], 1.0)
+        floor_from = [r["id"] for r in linked if r["current"]["likelihood"] == floor]
+        source = (f"as for {' and '.join(floor_from)} in the register" if floor > theme.likelihood
+                  else "as the partnership judged it")
+        threats.append(_threat(theme.id, theme.id, theme.title, harm, floor, weights, evidence, linked, i, source))
+    for risk in (r for rid, r in open_risks.items() if rid not in claimed):
+        weights = dict.fromkeys((ind for ind in risk["linked_indicators"] if ind in evidence), 1.0)
         threats.append(_threat(risk["id"], "register", f"{risk['id']}: {risk['title']}", risk["current"]["impact"],
-                               risk["current"]["likelihood"], weights, evidence, [risk], i, [],
-                               cap=risk["confidence"]))
+                               risk["current"]["likelihood"], weights, evidence, [risk], i,
+                               "as in the register", cap=risk["confidence"]))
     changes = changes_since_last_board(i)
     for t in threats:
-        t["changed"] = _touching(t, changes, i)
+        t["changed"] = _touching(t, changes)
     threats.sort(key=lambda t: (-t["score"], -t["trend"], CONFIDENCE_ORDER[t["confidence"]], t["id"]))
     return [{"rank": n} | t for n, t in enumerate(threats, 1)]
 
 
-def changes_since_last_board(i: StaInputs) -> dict:
-    """What the Board has not yet seen: alerts new, escalated, de-escalated or resolved since it met, risks
-    re-scored, actions overdue and agencies late.  Empty lists before the first Board."""
+# Each kind of change since the last Board, in the order the Board reads them, with its heading and the
+# dashboard page (its url path) where it is dealt with.
+CHANGE_KINDS = {
+    "alert_raised": ("Alerts new to the Board", "alerts"),
+    "alert_escalated": ("Alerts escalated", "alerts"),
+    "alert_de_escalated": ("Alerts de-escalated", "alerts"),
+    "alert_resolved": ("Alerts resolved", "alerts"),
+    "risk_added": ("Risks added", "register"),
+    "risk_outside_appetite": ("Risks re-scored outside appetite", "register"),
+    "risk_rescored": ("Risks re-scored", "register"),
+    "action_overdue": ("Actions overdue", "register"),
+    "feed_late": ("Files newly late", "feed_status"),
+}
+
+
+def _change(kind: str, line: str, **about) -> dict:
+    return {"kind": kind, "line": line, "page": CHANGE_KINDS[kind][1]} | about
+
+
+def _alert_words(i: StaInputs, a: dict) -> str:
+    """An alert's message, led by what it is about (the indicator's or the feed's name) unless it says so itself."""
+    indicator = i.catalogue.indicator_by_id.get(a["indicator"] or "")
+    feed = i.catalogue.feed_by_id.get(a["feed"] or "")
+    name = indicator.name if indicator else feed.name if feed else None
+    message = a["message"].rstrip(".")
+    return message if name is None or message.startswith(name) else f"{name}: {message}"
+
+
+def _score_words(score: Sequence[int]) -> str:
+    return f"{score[0]} × {score[1]} = {score[0] * score[1]}"
+
+
+def changes_since_last_board(i: StaInputs) -> list[dict]:
+    """What the Board has not yet seen, one line each with the page that deals with it: alerts raised (saying when
+    their cause began), escalated, de-escalated or resolved since it met; risks added, re-scored or moved outside
+    appetite since it met; actions overdue; files late that fell due after it (an alert on such a file is told as
+    the file, once).  Nothing before the first Board.
+
+    Alerts and files are as known at the end of the month assessed; the register is the register as it stands
+    (the assessment ranks its current scores), so an edit made after the Board shows whatever day is asked.
+    """
     board = last_board(i.board_dates, i.as_of)
-    found = {"last_board": board, "new_alerts": [], "escalated": [], "de_escalated": [], "resolved": [],
-             "risk_score_changes": [], "overdue_actions": [], "late_agencies": []}
     if board is None:
-        return found
-    agencies = {f.id: f.agency for f in i.catalogue.feeds}
-    for a in i.alerts.filter(~pl.col("rule").str.starts_with("improvement_")).sort("key").to_dicts():
-        row = {k: a[k] for k in ("ref", "indicator", "feed", "severity", "message")}
+        return []
+    found = []
+    late = i.feed_status.filter(pl.col("status").is_in(LATE) & (pl.col("due_date") > board))
+    told = (pl.col("rule").is_in(FEED_RULE_IDS) & pl.col("feed").is_in(late["feed_id"].implode())).fill_null(False)
+    for a in i.alerts.filter(~pl.col("rule").str.starts_with("improvement_") & ~told).sort("key").to_dicts():
+        about = {"alert": a["ref"], "indicator": a["indicator"], "feed": a["feed"], "severity": a["severity"]}
+        what = _alert_words(i, a)
         if a["status"] in ACTIVE and a["raised_on"] is not None and a["raised_on"] > board:
-            found["new_alerts"].append(row)
+            found.append(_change("alert_raised", f"{what}: new to the Board; {a['severity']} since "
+                                                 f"{periods.label(a['first_period'])}", **about,
+                                 since=a["first_period"]))
         elif a["status"] == "resolved" and a["cleared_period"] and a["cleared_period"] >= periods.of_date(board):
-            found["resolved"].append(row)
+            found.append(_change("alert_resolved", f"{what}: resolved in {periods.label(a['cleared_period'])}",
+                                 **about))
         elif a["status"] in ACTIVE and a["key"] in i.severity_at_board:
-            before, now = severity_rank(i.severity_at_board[a["key"]]), severity_rank(a["severity"])
+            was = i.severity_at_board[a["key"]]
+            before, now = severity_rank(was), severity_rank(a["severity"])
             if now != before:
-                found["escalated" if now > before else "de_escalated"].append(row | {"was": i.severity_at_board[a["key"]]})
+                found.append(_change("alert_escalated" if now > before else "alert_de_escalated",
+                                     f"{what}: {was} at the last Board, {a['severity']} now", **about, was=was))
+    risks = {r["id"]: r for r in i.risks}
+    for c in sorted(i.risks_added, key=lambda c: (c["on"], c["risk"])):
+        r = risks.get(c["risk"])
+        if c["on"] > board and r is not None:
+            outside = c["score"][0] * c["score"][1] > r["appetite"]
+            found.append(_change("risk_added", f"{r['id']} {r['title']}: added on {periods.day_label(c['on'])} by "
+                                 f"{c['by']}, scored {_score_words(c['score'])}"
+                                 + (f", outside the appetite of {r['appetite']}" if outside else ""),
+                                 risk=r["id"], on=c["on"], by=c["by"], score=c["score"], outside_appetite=outside))
     for c in sorted(i.score_changes, key=lambda c: (c["on"], c["risk"])):
-        if c["on"] > board and c["from"] != c["to"]:
-            found["risk_score_changes"].append(c)
+        r = risks.get(c["risk"])
+        if c["on"] <= board or c["from"] == c["to"] or r is None:
+            continue
+        was_out, now_out = (s[0] * s[1] > r["appetite"] for s in (c["from"], c["to"]))
+        moved = (f", moving it outside the appetite of {r['appetite']}" if now_out and not was_out else
+                 f", back within the appetite of {r['appetite']}" if was_out and not now_out else "")
+        found.append(_change("risk_outside_appetite" if now_out and not was_out else "risk_rescored",
+                             f"{r['id']} {r['title']}: re-scored from {_score_words(c['from'])} to "
+                             f"{_score_words(c['to'])} on {periods.day_label(c['on'])} by {c['by']}{moved}",
+                             risk=r["id"], on=c["on"], by=c["by"], was=c["from"], now=c["to"]))
     for r in i.risks:
         for a in r["actions"]:
             if r["status"] != "closed" and a["status"] == "open" and a["due"] < i.as_of:
-                found["overdue_actions"].append({"risk": r["id"], "description": a["description"],
-                                                 "owner": a["owner"], "due": a["due"]})
-    late = i.feed_status.filter(pl.col("status").is_in(LATE) & (pl.col("due_date") > board))
+                found.append(_change("action_overdue", f"{r['id']} {r['title']}: {a['description'].rstrip('.')} "
+                                     f"({a['owner']}) was due on {periods.day_label(a['due'])}",
+                                     risk=r["id"], owner=a["owner"], due=a["due"]))
+    agencies = {f.id: f.agency for f in i.catalogue.feeds}
     for row in late.sort("feed_id", "period").to_dicts():
-        found["late_agencies"].append({"agency": agencies.get(row["feed_id"]), "feed": row["feed_id"],
-                                       "period": row["period"], "status": row["status"]})
-    return found
+        agency = agencies.get(row["feed_id"])
+        found.append(_change("feed_late", f"{i.agency_names.get(agency, agency)}: {_feed_words(i, row['feed_id'])} "
+                             f"{STATUS_WORDS[row['status']]} for {periods.label(row['period'])}",
+                             feed=row["feed_id"], agency=agency, period=row["period"], status=row["status"]))
+    order = list(CHANGE_KINDS)
+    return sorted(found, key=lambda c: order.index(c["kind"]))  # stable: each kind keeps its own order
 
 
-def _touching(t: dict, changes: dict, i: StaInputs) -> list[str]:
-    """The changes since the last Board that bear on one threat, each as a short phrase."""
+def grouped_changes(changes: Sequence[dict]) -> list[tuple[str, list[dict]]]:
+    """The changes under their headings, in CHANGE_KINDS's order, kinds with none left out."""
+    return [(title, found) for kind, (title, _page) in CHANGE_KINDS.items()
+            if (found := [c for c in changes if c["kind"] == kind])]
+
+
+def _touching(t: dict, changes: Sequence[dict]) -> list[str]:
+    """The lines of the changes since the last Board that bear on one threat: its indicators' alerts, its risks,
+    its feeds."""
     indicators = {e["indicator"] for e in t["evidence"]}
-    said = []
-    for kind, words in (("new_alerts", "new alert"), ("escalated", "escalated"), ("de_escalated", "de-escalated"),
-                        ("resolved", "resolved")):
-        said += [f"{words} {a['ref']} on {a['indicator']}" for a in changes[kind] if a["indicator"] in indicators]
-    said += [f"{c['risk']} re-scored {c['from'][0]}x{c['from'][1]} → {c['to'][0]}x{c['to'][1]} on {c['on']}"
-             for c in changes["risk_score_changes"] if c["risk"] in t["risks"]]
-    said += [f"overdue action on {a['risk']} (due {a['due']})" for a in changes["overdue_actions"]
-             if a["risk"] in t["risks"]]
-    late = sorted({f"{_feed_words(i, a['feed'])} {STATUS_WORDS.get(a['status'], a['status'])} for "
-                   f"{periods.label(a['period'])}" for a in changes["late_agencies"] if a["feed"] in t["feeds"]})
-    return said + late
+    return [c["line"] for c in changes
+            if (c["kind"].startswith("alert_") and c["indicator"] in indicators) or c.get("risk") in t["risks"]
+            or (c["kind"] == "feed_late" and c["feed"] in t["feeds"])]
 
 
 def build_inputs(catalogue: Catalogue, config: PartnershipConfig, themes: Sequence[Theme], matrix: Matrix | None,
                  period: str, as_of: date, sources: dict) -> StaInputs:
     """StaInputs from what radar.models.threat_sources.read_sources read, judged as of `as_of`.
 
-    Only what was known at the end of `period` counts: alerts raised for a
-    later month and files for later months are left out, so an assessment
-    for an earlier month is the same whenever it is asked for.
+    Only what was known at the end of `period` counts for the data: alerts
+    raised for a later month and files for later months are left out, so an
+    assessment for an earlier month reads its data the same whenever it is
+    asked for.  The register is the register as it stands (its current
+    scores are ranked), with every edit made to it.
     """
     la_code = config.partnership.la_code
     submissions = sources["submissions"].filter(pl.col("period") <= period)
@@ -296,16 +398,16 @@ def build_inputs(catalogue: Catalogue, config: PartnershipConfig, themes: Sequen
         comparison=comparison(sources["benchmarks"], la_code, config.partnership.old_la_code, sources["neighbours"]),
         alerts=sources["alerts"].filter(pl.col("first_period") <= period),
         risks=[risk_view(r, matrix, as_of) for r in sources["risks"]] if matrix else [],
-        score_changes=[c for c in sources["score_changes"] if c["on"] <= as_of],
+        score_changes=sources["score_changes"], risks_added=sources["risks_added"],
         severity_at_board=severity_at_board, feed_status=status,
+        agency_names={key: agency.name for key, agency in config.agencies.items()},
     )
 
 
 def report(i: StaInputs) -> dict:
     """The assessment as `radar sta --json` prints it and the Board pack and dashboard show it."""
-    changes = changes_since_last_board(i)
-    threats = [{k: t[k] for k in ("rank", "theme", "title", "score", "harm", "likelihood", "trend", "direction",
-                                  "confidence", "reason", "evidence", "risks", "open_actions", "changed")}
+    threats = [{k: t[k] for k in ("rank", "subject", "theme", "title", "score", "harm", "likelihood", "trend",
+                                  "direction", "confidence", "reason", "evidence", "risks", "open_actions", "changed")}
                for t in assess(i)]
-    return {"period": i.period, "as_of": i.as_of, "last_board": changes.pop("last_board"), "threats": threats,
-            "changes_since_last_board": changes}
+    return {"period": i.period, "as_of": i.as_of, "last_board": last_board(i.board_dates, i.as_of),
+            "threats": threats, "changes_since_last_board": changes_since_last_board(i)}

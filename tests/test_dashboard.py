@@ -621,7 +621,7 @@ def test_overview_counts_acknowledged_alerts_as_active(store):
 def test_overview_shows_what_is_worse_new_late_silenced_and_improving(store):
     app = run()
     sections = [h.value for h in app.subheader]
-    assert sections == ["Top threats", "What changed since the last Board", "The risk register",
+    assert sections == ["What changed since the last Board", "Top threats", "The risk register",
                         "Agencies' files over the last year",  # the threat assessment first, then the alerts
                         "Active alerts by subgroup", "Getting worse", "New in Apr 2025",
                         "Agencies late with their data for Mar 2025", "Silenced", "Improvements"]

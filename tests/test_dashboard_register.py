@@ -65,19 +65,22 @@ def open_seed(likelihood: int, impact: int) -> set[str]:
 
 def test_the_overview_ranks_threats_with_their_reasons_and_what_changed(home):
     app = visit(VIEWER)
+    # what changed since the last Board comes first, before the ranked threats
+    assert [h.value for h in app.subheader][:2] == ["What changed since the last Board", "Top threats"]
     threats = [m.value for m in app.markdown if m.value.startswith("**1. ")]
     assert threats and "score" in threats[0] and "Confidence" in threats[0]
     text = "\n".join(shown(m.value) for m in app.markdown)
-    assert "Harm 4 of 5" in text  # the pipeline's own two-sentence reason
+    assert "(harm " in text and "by the data with" in text  # the pipeline's own one-sentence reason
     # As judged on 31 May 2025 (the end of the month after April), the last Board met on 9 September 2020.
     assert any("the last Board met on 9 Sep 2020" in c.value for c in app.caption)
     # Open actions due before 31 May 2025 (the seed's due dates are all 2020-21): each listed with its owner.
     overdue = [a for r in SEED for a in r.get("actions", []) if a.get("status", "open") == "open"]
     assert f"**Actions overdue** ({len(overdue)})" in text
-    assert "R02: Confirm the merged CCG's safeguarding accountabilities to the Board (Designated Nurse, due 31 Dec 2020)" \
-        in text
-    assert "**Resolved** (1)" in text and "Children in need per 10,000 children:" in text  # names, not ids
+    assert ("R02 Merger of six Clinical Commissioning Groups into one for South East London: Confirm the merged "
+            "CCG's safeguarding accountabilities to the Board (Designated Nurse) was due on 31 Dec 2020") in text
+    assert "**Alerts resolved** (1)\n- Children in need per 10,000 children stayed above average" in text  # names
     assert "cin_rate" not in text
+    assert "](register)" not in text  # a viewer may not open the register, so no link to it
 
 
 def test_the_heat_map_counts_open_risks_per_cell_and_a_cell_lists_its_risks(home):
@@ -102,6 +105,10 @@ def test_agency_submission_status_and_the_board_pack_download_for_the_chair_only
     assert police["Late"] >= 1  # March 2025's police file arrived 8 days late
     [button] = app.get("download_button")
     assert button.label == "Download the Board pack for Apr 2025 (HTML)"
+    # each change since the last Board links to the page that deals with it, for a role that may open it
+    changes = next(m.value for m in app.markdown if m.value.startswith("**Actions overdue**"))
+    listed = [line for line in changes.splitlines()[1:] if not line.startswith("- and ")]
+    assert listed and all(line.endswith(" · [Risk register →](register)") for line in listed)
     assert not visit(PCI_CHAIR).get("download_button") and not visit(VIEWER).get("download_button")
 
 

@@ -1,8 +1,9 @@
 """Overview: the current strategic threat assessment on one screen, for the Independent Chair.
 
 First the threat assessment itself (radar.pipelines.threats, composed as
-the Board pack composes it): the top threats, each with why it ranks where
-it does, what changed since the last Board, the register as a likelihood x
+the Board pack composes it): what changed since the last Board, each change
+one line with a link to the page that deals with it, then the top threats,
+each with why it ranks where it does, the register as a likelihood x
 impact heat map whose cells list their risks, and how each agency's files
 have arrived; the chair can download the Board pack from here.  Then
 how many alerts are active and where, what is getting worse, what is new
@@ -40,7 +41,6 @@ from radar.dashboard.common import (
 from radar.dashboard.register import (
     TOP_THREATS,
     cells,
-    change_lines,
     day,
     heat_table,
     risk_table,
@@ -60,17 +60,39 @@ from radar.models import queries
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.board_pack import FEED_OUTCOMES
 from radar.pipelines.feed_status import feeds_to_chase
-from radar.pipelines.messages import plural
+from radar.pipelines.threats import grouped_changes
 
 person: Person = require("overview")
 ctx = context()
 st.title("Strategic threat assessment")
 CHANGES_LISTED = 8  # of each kind of change; a long list would push the heat map off the screen
 DIRECTION_WORDS = {"rising": "↑ Rising", "falling": "↓ Falling", "steady": "→ Steady"}
+PAGE_NAMES = {"alerts": "Alerts", "register": "Risk register", "feed_status": "Feed status"}  # app.py's PAGES
+
+
+def change_markdown(change: dict, may_see) -> str:
+    """One change as a bullet, with a link to its page when the person's role may open it."""
+    page = change["page"]
+    link = f" · [{PAGE_NAMES[page]} →]({page})" if may_see(page) else ""
+    return f"- {plain(change['line'])}{link}"
+
+
+def what_changed(last: date | None, changes: list[dict]) -> None:
+    """What changed since the last Board, first on the screen: each change one line, by kind."""
+    st.subheader("What changed since the last Board")
+    if last is None:
+        st.caption("The Board has not met yet, so nothing is compared.")
+    elif not changes:
+        st.caption("Nothing has changed since the last Board.")
+    for title, found in grouped_changes(changes):
+        more = (f"\n- and {len(found) - CHANGES_LISTED} more (the Board pack lists them all)"
+                if len(found) > CHANGES_LISTED else "")
+        st.markdown(f"**{title}** ({len(found)})\n"
+                    + "\n".join(change_markdown(c, person.may_see) for c in found[:CHANGES_LISTED]) + more)
 
 
 def threats(month: str) -> None:
-    """The ranked threats, what changed since the last Board, the register's heat map and agencies' files."""
+    """What changed since the last Board, the ranked threats, the register's heat map and agencies' files."""
     today = date.today()
     picture = read(threat_picture, month, today)
     sta = picture["sta"]
@@ -85,27 +107,17 @@ def threats(month: str) -> None:
             file_name=f"board-pack-{month}.html", mime="text/html", icon=":material/download:",
             on_click="ignore", key="board_pack")
 
+    what_changed(last, sta["changes_since_last_board"])
+
     st.subheader("Top threats")
     for t in sta["threats"][:TOP_THREATS]:
-        st.markdown(f"**{t['rank']}. {t['title']}**: score {t['score']:g} (harm {t['harm']} × likelihood "
-                    f"{t['likelihood']:g}) · {DIRECTION_WORDS[t['direction']]} · Confidence {t['confidence']}")
+        st.markdown(f"**{t['rank']}. {t['title']}**: score {t['score']} (harm {t['harm']} × likelihood "
+                    f"{t['likelihood']}) · {DIRECTION_WORDS[t['direction']]} · Confidence {t['confidence']}")
         st.markdown(plain(t["reason"]))
         if t["changed"]:
-            st.caption(f"Changed since the last Board: {plural(len(t['changed']), 'change bears', 'changes bear')} "
-                       "on this threat (see below).")
+            st.caption(f"Since the last Board: {'; '.join(plain(line) for line in t['changed'])}.")
     st.caption(f"{len(sta['threats'])} threats were assessed; the Board pack explains the top ten. "
                f"Benchmarks: {ATTRIBUTION}")
-
-    st.subheader("What changed since the last Board")
-    lines = [(title, found) for title, found in change_lines(ctx, sta["changes_since_last_board"]) if found]
-    if last is None:
-        st.caption("The Board has not met yet, so nothing is compared.")
-    elif not lines:
-        st.caption("Nothing has changed since the last Board.")
-    for title, found in lines:
-        more = (f"\n- and {len(found) - CHANGES_LISTED} more (the Board pack lists them all)"
-                if len(found) > CHANGES_LISTED else "")
-        st.markdown(f"**{title}** ({len(found)})\n" + "\n".join(f"- {plain(line)}" for line in found[:CHANGES_LISTED]) + more)
 
     st.subheader("The risk register")
     matrix = picture["matrix"]

@@ -150,6 +150,9 @@ class RiskSpec(Strict):
     linked_indicators: list[str] = []
     controls: list[Control] = []
     actions: list[Action] = []
+    # what the risk is about: the id of a threat-assessment theme that lists it (radar.core.threats checks the
+    # two agree when the themes are loaded); None: a subject of its own.  Read from the register file only.
+    subject: str | None = Field(None, pattern=r"^[a-z][a-z_]*$")
 
 
 class RiskFile(Strict):

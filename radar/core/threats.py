@@ -9,19 +9,28 @@ indicators that evidence it, each with a weight.  The data then moves the
 likelihood (radar.pipelines.threats); the judgement stays in this file,
 where the Board can read and change it without a code change.
 
+A theme is one *subject* of the assessment, and its id names it.  A
+theme lists the register risks about its subject (`risks: [R13]`, declared
+here and nowhere else), and a risk in the register file may say what it is
+about (`subject: domestic_abuse`); a theme that lists a risk whose subject is
+another theme, or that no theme may share, is refused when the file is loaded,
+with the theme and the risk named.  A register risk no theme lists is a
+threat of its own (radar.pipelines.threats), so each subject is ranked once.
+
 The file is read into strict pydantic models and a problem is named by line
 and field, as for the register's files (radar.core.register.load_yaml).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radar.core.catalogue import Catalogue
 from radar.core.config import Context
-from radar.core.register import load_yaml
+from radar.core.register import RiskFile, RiskSpec, load_yaml
 
 
 class Strict(BaseModel):
@@ -41,6 +50,7 @@ class Theme(Strict):
     likelihood: int = Field(ge=1, le=5)  # the partnership's judgement before the data moves it
     subgroup: str
     indicators: list[ThemeIndicator] = Field(min_length=1)
+    risks: list[str] = []  # the register risks about this theme's subject: one threat with it, never two
 
 
 class ThreatConfig(Strict):
@@ -53,8 +63,9 @@ class ThreatConfig(Strict):
             raise ValueError(f"theme ids must be unique: {sorted(i for i in set(ids) if ids.count(i) > 1)}")
         return self
 
-    def problems(self, catalogue: Catalogue, subgroups: set[str]) -> list[str]:
-        """Indicators the catalogue does not have and subgroups the partnership does not have, all at once."""
+    def problems(self, catalogue: Catalogue, subgroups: set[str], register: Sequence[RiskSpec] = ()) -> list[str]:
+        """Indicators the catalogue does not have, subgroups the partnership does not have and register risks
+        linked to the wrong subject (`register`: the register file's risks), all at once."""
         known = {i.id for i in catalogue.indicators}
         found = []
         for theme in self.themes:
@@ -63,13 +74,38 @@ class ThreatConfig(Strict):
                 found.append(f"theme {theme.id}: {', '.join(unknown)} not in the catalogue (radar catalog --json)")
             if theme.subgroup not in subgroups:
                 found.append(f"theme {theme.id}: subgroup {theme.subgroup!r} is not one of {', '.join(sorted(subgroups))}")
+        return found + self.link_problems(register)
+
+    def link_problems(self, register: Sequence[RiskSpec]) -> list[str]:
+        """Each risk belongs to one subject: a theme may list only risks whose `subject` is that theme, a risk
+        only one theme, and a risk's subject must be a theme that lists it.  A risk the register file does not
+        have (added later with `radar risks add`) is checked for being listed twice only."""
+        subject = {r.id: r.subject for r in register}
+        themes = {t.id for t in self.themes}
+        listed: dict[str, list[str]] = {}
+        found = []
+        for theme in self.themes:
+            for risk in theme.risks:
+                listed.setdefault(risk, []).append(theme.id)
+                if risk in subject and subject[risk] != theme.id:
+                    about = f"whose subject is {subject[risk]}" if subject[risk] else "which names no subject"
+                    found.append(f"theme {theme.id} lists risk {risk}, {about}: list it under its own theme, "
+                                 f"or give it subject: {theme.id} in the register file if that is what it is about")
+        found += [f"risk {risk} is listed by themes {' and '.join(by)}: a risk belongs to one subject"
+                  for risk, by in sorted(listed.items()) if len(by) > 1]
+        for risk, about in sorted(subject.items()):
+            if about is not None and about not in themes:
+                found.append(f"risk {risk}: subject {about!r} is not a theme ({', '.join(sorted(themes))})")
+            elif about is not None and about not in listed.get(risk, []):
+                found.append(f"risk {risk}: its subject is {about}, but theme {about} does not list it under risks")
         return found
 
 
-def load_threats(path: Path, catalogue: Catalogue, subgroups: set[str]) -> ThreatConfig:
-    """The themes file, checked against the catalogue and the partnership's subgroups."""
+def load_threats(path: Path, catalogue: Catalogue, subgroups: set[str],
+                 register: Sequence[RiskSpec] = ()) -> ThreatConfig:
+    """The themes file, checked against the catalogue, the partnership's subgroups and the register file's risks."""
     config = load_yaml(path, ThreatConfig)
-    problems = config.problems(catalogue, subgroups)
+    problems = config.problems(catalogue, subgroups, register)
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     return config
@@ -81,4 +117,6 @@ def configured_themes(ctx: Context) -> list[Theme]:
     ta = ctx.config.threat_assessment
     if ta is None:
         return []
-    return load_threats(ctx.config.resolve_path(ta.themes), ctx.catalogue, set(ctx.config.subgroups)).themes
+    rr = ctx.config.risk_register
+    register = load_yaml(ctx.config.resolve_path(rr.risks), RiskFile).risks if rr is not None else []
+    return load_threats(ctx.config.resolve_path(ta.themes), ctx.catalogue, set(ctx.config.subgroups), register).themes
