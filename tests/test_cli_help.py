@@ -30,7 +30,8 @@ def written(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-@pytest.mark.parametrize("radar_home, commands", [(None, COMMANDS), ("home/radar", [("cycle",), ("serve",), ("demo",)])],
+@pytest.mark.parametrize("radar_home, commands",
+                         [(None, COMMANDS), ("home/radar", [("cycle",), ("serve",), ("demo",)])],
                          ids=["every command, RADAR_HOME unset", "RADAR_HOME inside"])
 def test_help_and_importing_write_nothing(tmp_path, radar_home, commands):
     assert len(COMMANDS) > 30 and ("cycle",) in COMMANDS and ("benchmarks", "import") in COMMANDS
