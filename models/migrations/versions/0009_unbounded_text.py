@@ -11,13 +11,16 @@ the old one) cannot be used on `submission` and `risk`: other tables refer to
 them, and with foreign keys on, dropping a referenced table inside the
 upgrade's transaction fails.  So each column is replaced in place instead:
 a TEXT column is added, filled, the old one dropped and the new one renamed
-(SQLite 3.35 or later).  A NOT NULL column added to SQLite needs a default,
-hence `DEFAULT ''` there.
+(SQLite 3.35 or later; an older SQLite keeps the declared VARCHAR, which it
+never enforced, so it stores the same).  A NOT NULL column added to SQLite
+needs a default, hence `DEFAULT ''` there.
 
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 10:30:00
 """
+
+import sqlite3
 
 import sqlalchemy as sa
 from alembic import op
@@ -48,6 +51,8 @@ COLUMNS = {
 def _retype(table: str, column: str, nullable: bool, old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
     if op.get_bind().dialect.name != 'sqlite':
         op.alter_column(table, column, type_=new, existing_type=old, existing_nullable=nullable)
+        return
+    if sqlite3.sqlite_version_info < (3, 35, 0):  # no DROP COLUMN: the declared type stays, and changes nothing
         return
     declared = new.compile(dialect=op.get_bind().dialect)
     spare = f'{column}__retyped'
