@@ -13,6 +13,7 @@ mail server, e-mails stay pending in the outbox and the result says so.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -49,7 +50,8 @@ def send(url: str, message: dict) -> str | None:
         return "the channel's URL is not one apprise understands"
     email = url.startswith("mailto")
     with apprise.LogCapture(level=apprise.logging.WARNING) as log:
-        ok = sender.notify(title=message["subject"], body=message["body_html"] if email else message["body_text"],
+        subject = re.sub(r"[\r\n]+", " ", message["subject"])  # a line break would start a header of its own
+        ok = sender.notify(title=subject, body=message["body_html"] if email else message["body_text"],
                            body_format=apprise.NotifyFormat.HTML if email else apprise.NotifyFormat.TEXT)
     return None if ok else (log.getvalue().strip().splitlines() or ["delivery failed"])[-1][:500]
 
@@ -60,13 +62,14 @@ def deliver(la_code: str, now: datetime, sender: Callable[[str, dict], str | Non
     with eng.connect() as conn:
         due = outbox.due(conn, la_code, now)
     for message in due:
-        url = channel_url(message["channel"], message)
-        if url is None:
+        refused = notify.refused_recipients(message["to"]) if message["channel"] == "email" else None
+        url = None if refused else channel_url(message["channel"], message)
+        if url is None and refused is None:
             continue  # stays pending, untouched: nothing to send it with here
         with eng.begin() as conn:
             if not outbox.claim(conn, message, notify.next_attempt(message["attempts"] + 1, now)):
                 continue
-        reason = sender(url, message)
+        reason = refused or sender(url, message)
         with eng.begin() as conn:
             if reason is None:
                 outbox.mark_sent(conn, message["id"], now)

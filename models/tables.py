@@ -7,7 +7,10 @@ the submission.  Nothing here ever holds a raw child identifier: `child_ref`
 columns hold the keyed pseudonym computed at ingest.
 
 Schema changes go through Alembic (models/migrations); these classes and the
-latest migration must agree, which tests/test_store.py checks.
+latest migration must agree, which tests/test_store.py checks.  A length is
+given only to codes, ids, keys and fixed vocabularies; names, addresses, paths,
+reasons, lists and any other text people or files supply are `Text`, because
+PostgreSQL enforces a VARCHAR's length where SQLite ignores it (migration 0009).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class Submission(SQLModel, table=True):
     la_code: str = Field(max_length=9)
     feed_id: str | None = Field(default=None, max_length=64)  # None when the file name was unreadable
     period: str | None = Field(default=None, max_length=7)  # YYYY-MM
-    file_name: str = Field(max_length=255)
+    file_name: str = Field(sa_column=Column(Text, nullable=False))
     file_hash: str = Field(max_length=64, index=True)  # sha256 of the bytes delivered
     status: str = Field(max_length=16)  # accepted | replaced | duplicate | rejected
     is_current: bool = Field(default=False)
@@ -48,8 +51,8 @@ class Submission(SQLModel, table=True):
     error_count: int = 0
     message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     errors_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
-    archive_path: str | None = None
-    report_path: str | None = None
+    archive_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    report_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     replaces_id: int | None = Field(default=None, foreign_key="submission.id")
 
 
@@ -152,7 +155,7 @@ class IndicatorValue(SQLModel, table=True):
     value: float | None = None  # None: not computable (say why in note), never a stand-in number
     numerator: float | None = None
     denominator: float | None = None
-    note: str = Field(default="", max_length=255)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     computed_at: datetime = Field(default_factory=utcnow)
 
 
@@ -164,9 +167,9 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     la_code: str = Field(max_length=9)
-    actor: str = Field(max_length=128)
+    actor: str = Field(sa_column=Column(Text, nullable=False))
     action: str = Field(max_length=64)
-    subject: str = Field(max_length=255)
+    subject: str = Field(sa_column=Column(Text, nullable=False))  # e.g. every benchmark file imported
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
 
 
@@ -186,11 +189,11 @@ class Benchmark(SQLModel, table=True):
     level: str = Field(max_length=16)  # national | regional | la
     area_code: str = Field(max_length=9)
     old_la_code: str | None = Field(default=None, max_length=3)
-    area_name: str = Field(max_length=128)
+    area_name: str = Field(sa_column=Column(Text, nullable=False))
     region_code: str | None = Field(default=None, max_length=9)
     value: float | None = None
     symbol: str | None = Field(default=None, max_length=8)
-    source_file: str = Field(max_length=255)
+    source_file: str = Field(sa_column=Column(Text, nullable=False))  # the names of every file of the import
     imported_at: datetime = Field(default_factory=utcnow)
 
 
@@ -264,7 +267,7 @@ class SpcRebase(SQLModel, table=True):
     breakdown: str = Field(default="", max_length=64)
     period: str = Field(max_length=7)
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    created_by: str = Field(max_length=128)
+    created_by: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -300,7 +303,7 @@ class Alert(SQLModel, table=True):
     last_period: str = Field(max_length=7)
     cleared_period: str | None = Field(default=None, max_length=7)
     raised_on: date | None = None  # the day a cycle first raised it
-    acknowledged_by: str | None = Field(default=None, max_length=128)
+    acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ack_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     silenced_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     silenced_until: date | None = None
@@ -338,14 +341,14 @@ class Risk(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     la_code: str = Field(max_length=9)
     risk_id: str = Field(max_length=8)  # R01, what people type
-    title: str = Field(max_length=255)
+    title: str = Field(sa_column=Column(Text, nullable=False))
     cause: str = Field(sa_column=Column(Text, nullable=False))
     event: str = Field(sa_column=Column(Text, nullable=False))
     consequence: str = Field(sa_column=Column(Text, nullable=False))
     category: str = Field(max_length=16)  # strategic | operational
-    priority: str = Field(max_length=40)
+    priority: str = Field(sa_column=Column(Text, nullable=False))
     subgroup: str = Field(max_length=32)
-    owner: str = Field(max_length=128)
+    owner: str = Field(sa_column=Column(Text, nullable=False))
     inherent_likelihood: int
     inherent_impact: int
     current_likelihood: int
@@ -355,7 +358,7 @@ class Risk(SQLModel, table=True):
     confidence: str = Field(max_length=8)  # high | medium | low
     confidence_reason: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=16)  # open | treated | accepted | closed
-    approver: str | None = Field(default=None, max_length=128)
+    approver: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     expiry: date | None = None
     next_review: date
     version: int = 1
@@ -377,7 +380,7 @@ class RiskAction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     risk: int = Field(foreign_key="risk.id", index=True)
     description: str = Field(sa_column=Column(Text, nullable=False))
-    owner: str = Field(max_length=128)
+    owner: str = Field(sa_column=Column(Text, nullable=False))
     due: date
     status: str = Field(max_length=16)  # open | done | dropped
 
@@ -404,7 +407,7 @@ class RiskAssessment(SQLModel, table=True):
     likelihood: int
     impact: int
     assessed_on: date
-    by: str = Field(max_length=128)
+    by: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     criteria: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the matrix in force
     at: datetime = Field(default_factory=utcnow)
@@ -439,7 +442,7 @@ class RiskProposal(SQLModel, table=True):
     alert_key: str | None = Field(default=None, max_length=255)
     status: str = Field(max_length=16)  # proposed | accepted | changed | rejected
     proposed_at: datetime = Field(default_factory=utcnow)
-    decided_by: str | None = Field(default=None, max_length=128)
+    decided_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_at: datetime | None = None
 
@@ -457,7 +460,7 @@ class ImpactEntry(SQLModel, table=True):
     subgroup: str = Field(max_length=32)
     challenge: str = Field(sa_column=Column(Text, nullable=False))
     action: str = Field(sa_column=Column(Text, nullable=False))
-    owner: str = Field(max_length=128)
+    owner: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=16)  # open | in_progress | complete
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     version: int = 1
@@ -483,8 +486,8 @@ class OutboxMessage(SQLModel, table=True):
     la_code: str = Field(max_length=9)
     key: str = Field(max_length=64)
     period: str = Field(max_length=7)
-    receiver: str = Field(max_length=160)
-    channel: str = Field(max_length=160)  # email | apprise:env:NAME | apprise:block:NAME
+    receiver: str = Field(sa_column=Column(Text, nullable=False))
+    channel: str = Field(sa_column=Column(Text, nullable=False))  # email | apprise:env:NAME | apprise:block:NAME
     recipients: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of addresses
     kind: str = Field(max_length=16)  # digest | repeat | resolved | escalation | reminder
     subject: str = Field(sa_column=Column(Text, nullable=False))
@@ -516,7 +519,7 @@ class AlertNotice(SQLModel, table=True):
     la_code: str = Field(max_length=9)
     alert_key: str = Field(max_length=255)
     message_key: str = Field(max_length=64)
-    receiver: str = Field(max_length=160)
+    receiver: str = Field(sa_column=Column(Text, nullable=False))
     kind: str = Field(max_length=16)  # new | repeat | resolved | escalation
     noticed_on: date
 

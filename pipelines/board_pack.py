@@ -141,8 +141,18 @@ def internal(pack: dict) -> dict:
     return _shown(pack)
 
 
+# Unicode's bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one in a setting's
+# reference or any other text would print the rest of its line reversed.  Ingest refuses them; the pack drops any
+# that reach it, in the HTML and the PDF alike.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def plain(value: object) -> object:
+    return value.translate(BIDI_CONTROLS) if isinstance(value, str) else value
+
+
 _ENV = jinja2.Environment(autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.StrictUndefined,
-                          trim_blocks=True, lstrip_blocks=True)
+                          trim_blocks=True, lstrip_blocks=True, finalize=plain)
 _ENV.filters["day"] = lambda d: "none yet" if d is None else periods.day_label(d)
 def change_lines(changes: Sequence[dict]) -> list[tuple[str, list[str]]]:
     """What changed since the last Board (pipelines.threats.changes_since_last_board), as (heading, plain lines)
@@ -214,7 +224,7 @@ def to_html(pack: dict, charts: Mapping[str, str], publication: bool = False) ->
 
 def _t(text: object) -> str:
     """Text as a Typst string literal (every character literal, nothing read as markup)."""
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    return '"' + str(text).translate(BIDI_CONTROLS).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]], widths: str) -> str:

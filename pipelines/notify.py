@@ -36,7 +36,7 @@ from urllib.parse import quote, urlsplit
 from radar.core import periods
 from radar.core.alert_vocabulary import ACTIVE
 from radar.core.catalogue import Catalogue
-from radar.core.config import PartnershipConfig, Route
+from radar.core.config import PartnershipConfig, Route, address_problem
 from radar.pipelines.alerts.inhibition import is_held
 
 ITEM_ORDER = ("new", "repeat", "resolved")  # within a digest, and the message kind's precedence
@@ -322,6 +322,11 @@ def email_url(smtp_url: str, mail_from: str, to: Iterable[str], key: str) -> str
     """The apprise URL for one e-mail: `smtp://[user:pass@]host:port` uses STARTTLS (plain SMTP only on
     the loopback interface, e.g. a local mail catcher), `smtps://` TLS from the start.  The message key
     travels as the X-Radar-Message-Key header."""
+    to = list(to)
+    if problem := refused_recipients(to):
+        raise ValueError(problem)
+    if any(c in mail_from for c in "\r\n,;"):
+        raise ValueError("RADAR_MAIL_FROM must be one address, on one line")
     parts = urlsplit(smtp_url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError("RADAR_SMTP_URL must look like smtp://[user:pass@]host:port or smtps://host:port")
@@ -331,3 +336,15 @@ def email_url(smtp_url: str, mail_from: str, to: Iterable[str], key: str) -> str
     query = (f"smtp={parts.hostname}&mode={mode}&from={quote(mail_from)}&to={quote(','.join(to))}"
              f"&+X-Radar-Message-Key={key}")
     return f"mailto://{login}{parts.hostname}:{port}?{query}"
+
+
+def refused_recipients(to: Iterable[str]) -> str | None:
+    """Why an e-mail's recipients cannot be used (None when each is one plain address).
+
+    The partnership file's addresses are checked when it is read; this guards
+    the send itself (a message stored before that check, or any other caller):
+    apprise splits its `to` on commas and spaces, so one bad entry could add
+    recipients.
+    """
+    problems = [f"{address!r} {problem}" for address in to if (problem := address_problem(address)) is not None]
+    return "refused, nothing sent: recipient " + "; ".join(problems) if problems else None

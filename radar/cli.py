@@ -46,13 +46,10 @@ atexit.register(gc.freeze)
 @app.callback()
 def _environment() -> None:
     """Before any command, and so before anything imports Prefect (it reads its settings on import): keep
-    Prefect's state under RADAR_HOME and its chatter out of the way.  The folder is made now too: Prefect
-    does not create missing parents, and without its folder its server never started (it waited minutes, then
-    failed with an error that did not name the folder).  A folder that cannot be made is left to the command
-    that needs it, which says so (radar.flows.server)."""
-    prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(Settings.from_env().home / "prefect")))
-    with contextlib.suppress(OSError):
-        prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    Prefect's state under RADAR_HOME and its chatter out of the way.  Nothing is written here: this runs for
+    `radar <command> --help` too, which must leave the disk alone; the folder is made when a flow is about
+    to run (`_prefect`)."""
+    os.environ.setdefault("PREFECT_HOME", str(Settings.from_env().home / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking
 
@@ -67,6 +64,10 @@ def _prefect(serving: bool = False, port: int | None = None) -> Iterator[str]:
     work rounded up to the next second.  `radar serve`'s runs (and a worker's) keep theirs.
     """
     prefect_home = Path(os.environ["PREFECT_HOME"])
+    # Prefect does not create missing parents, and without its folder its server never started (it waited
+    # minutes, then failed naming no folder).  One that cannot be made is reported by radar.flows.server.
+    with contextlib.suppress(OSError):
+        prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from radar.flows.server import ServerStartError, prefect_server
@@ -655,10 +656,6 @@ def docs(out: Annotated[Path, typer.Option(help="Where to write the feed specifi
     console.print(f"Wrote {out}")
 
 
-if __name__ == "__main__":
-    app()
-
-
 @contextlib.contextmanager
 def _register() -> Iterator[tuple]:
     """The open register (seeded from the partnership's files on first use) in one transaction; a refusal is
@@ -957,3 +954,7 @@ def report(
     out.write_bytes(render(pack, charts, fmt.value, publication))
     console.print(f"Wrote the {'published' if publication else 'internal'} Board pack for {periods.label(period)} "
                   f"to {out}")
+
+
+if __name__ == "__main__":
+    app()  # last: the commands below it were missing from `python -m radar.cli`

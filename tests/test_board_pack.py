@@ -145,3 +145,18 @@ def test_radar_report_writes_html_and_pdf_for_a_seeded_store(store_url, tmp_path
     assert pdf_path.read_bytes().startswith(b"%PDF")
     bad = CliRunner().invoke(app, ["report", "--period", "March", "--out", str(pdf_path)])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_bidi_controls_never_reach_the_pack():
+    """A right-to-left override (or any bidi embedding or isolate) in a setting's reference or other text would
+    print the rest of its line reversed: the HTML and the PDF's source drop them and keep the text."""
+    hostile = "URN-104233 \u202eloohcS elpmaxE\u202c \u2067isolated\u2069 \u202aembedded\u202c"
+    impact = [IMPACT[0] | {"challenge": hostile}]
+    i = inputs()
+    i.risks[0]["title"] = hostile
+    pack = board_pack.build_pack(CONFIG, i, report(i), impact, MATRIX, UNITS)
+    source, html = board_pack.to_typst(pack, {}), board_pack.to_html(pack, {})
+    controls = re.compile("[\u202a-\u202e\u2066-\u2069]")
+    assert not controls.search(source) and not controls.search(html)
+    assert "URN-104233 loohcS elpmaxE isolated embedded" in source and "URN-104233 loohcS elpmaxE" in html
+    assert typst.compile(source.encode(), format="pdf").startswith(b"%PDF")

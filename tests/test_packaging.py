@@ -92,3 +92,31 @@ def test_the_demo_runs_from_an_empty_folder_with_nothing_beside_the_clone(instal
     assert cin["la_value"] == 2419  # Bromley's children in need at 31 March 2020, as the annual report says
     assert json.loads(radar("indicators", "--json", "--indicator", "cpp_open").stdout)
     assert sorted(p.name for p in work.iterdir()) == ["not-yet"]  # everything Radar wrote is under RADAR_HOME
+
+
+def test_the_demos_data_path_runs_from_an_installed_copy_in_a_deep_folder(installed, tmp_path, store_url):
+    """The installed package, moved under a dozen nested folders, loads the demo's feeds, the shipped benchmarks
+    and a cycle into the store, SQLite or PostgreSQL: every path and list of sources it keeps is long.
+
+    (Not much deeper: SQLite opens no database whose path is over 512 characters, Prefect's own included.)"""
+    deep = tmp_path.joinpath(*(f"nested-folder-{n:02d}-deep" for n in range(12)))
+    site = deep / "site-packages"
+    shutil.copytree(installed, site, ignore=shutil.ignore_patterns("__pycache__"))
+    home = deep / "radar-home"
+    env = _clean_env(site, RADAR_HOME=str(home), RADAR_DATABASE_URL=store_url)
+    result = subprocess.run([sys.executable, "-m", "radar.cli", "demo", "--no-dashboard", "--end", "2017-05"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "Computed indicators up to 2017-05" in result.stderr
+    from sqlalchemy import create_engine, text
+
+    from radar.models.engine import normalise_url
+
+    engine = create_engine(normalise_url(store_url))
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from benchmark")).scalar() > 10_000
+        sources = conn.execute(text("select distinct source_file from benchmark")).scalars().all()
+        paths = conn.execute(text("select archive_path from submission where status = 'accepted'")).scalars().all()
+    engine.dispose()
+    assert len(sources) == 1 and len(sources[0]) > 255
+    assert paths and all(p.startswith(str(home)) and len(p) > 255 for p in paths)

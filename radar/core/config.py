@@ -14,16 +14,18 @@ settings (where state lives, which database) come from the environment:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radar.core.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_settings
 from radar.core.alert_vocabulary import SEVERITIES, Severity
@@ -36,6 +38,44 @@ SHIPPED_DATA_PREFIX = "data:"  # a configured path inside the public statistics 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfigError(ValueError):
+    """The partnership file is wrong; the message names the file and each field at fault."""
+
+
+# One plain address: a dot-atom local part, `@`, and a domain of letters, digits and hyphens with a dot.  Stricter
+# than RFC 5322 on purpose: an address here becomes a mail header and an apprise URL, where a space, comma,
+# semicolon, quote, angle bracket or line break adds recipients or headers.
+_DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDRESS = re.compile(rf"{_DOT_ATOM}@{_DOMAIN}")
+
+
+def address_problem(value: str) -> str | None:
+    """Why `value` is not exactly one plain e-mail address (None when it is one)."""
+    if any(c in value for c in "\r\n"):
+        return "has a line break"
+    if any(c in value for c in ",;"):
+        return "holds more than one address (a comma or semicolon): give one address per field"
+    if not value or len(value) > 254 or not _ADDRESS.fullmatch(value):
+        return "is not a single plain address like name@example.org (no display name, spaces or quotes)"
+    try:  # the standard library's own reading must agree: exactly this addr-spec, nothing left over
+        parsed = Address(addr_spec=value)
+    except (ValueError, HeaderParseError, IndexError):
+        return "is not a valid addr-spec"
+    if parsed.addr_spec != value or len(parsed.username) > 64:
+        return "is not a valid addr-spec"
+    return None
+
+
+def _one_address(value: str) -> str:
+    if (problem := address_problem(value)) is not None:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_one_address)]
 
 
 class Partnership(Strict):
@@ -74,7 +114,7 @@ class Pseudonymisation(Strict):
 
 class Agency(Strict):
     name: str
-    contact: str
+    contact: EmailAddress  # the data lead
 
 
 class FeedSettings(Strict):
@@ -104,14 +144,14 @@ class Subgroup(Strict):
     """A subgroup's chair and (optional) deputy: both receive the subgroup's alert digest."""
 
     chair: str
-    email: str
+    email: EmailAddress
     deputy: str | None = None
-    deputy_email: str | None = None
+    deputy_email: EmailAddress | None = None
 
 
 class Person(Strict):
     name: str
-    email: str
+    email: EmailAddress
 
 
 Label = Literal["rule", "indicator", "feed", "agency", "subgroup", "severity"]
@@ -170,7 +210,7 @@ class Notifications(Strict):
     escalate_after_days: dict[Severity, int] = {"high": 14}
     route: Route = DEFAULT_ROUTE
     channels: list[Channel] = []
-    owners: dict[str, str] = {}  # a risk owner's role (the register's `owners`) -> their address
+    owners: dict[str, EmailAddress] = {}  # a risk owner's role (the register's `owners`) -> their address
 
 
 class Target(Strict):
@@ -278,6 +318,15 @@ class PartnershipConfig(Strict):
     access: Access = Access()  # dashboard roles; empty: nobody but development mode sees data
     service: Service = Service()  # schedules and triggers of `radar serve` and deploy/prefect.yaml
     sources: dict[str, Source] = {}  # feed id -> where `pull-feeds` fetches its files; none: agencies deliver
+
+    @model_validator(mode="after")
+    def _access_addresses(self) -> PartnershipConfig:
+        """[access.users] is keyed by address: each key is one plain address too (the other fields check theirs)."""
+        problems = [f"[access.users] {address!r} {problem}" for address in self.access.users
+                    if (problem := address_problem(address)) is not None]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def check_against(self, catalogue: Catalogue) -> None:
         """Every id in the config must exist in the catalogue, and every role must be filled."""
@@ -411,9 +460,15 @@ class Context:
 
 
 def load_config(path: Path) -> PartnershipConfig:
+    """The partnership file, checked; ConfigError names the file and every field that is wrong."""
     with open(path, "rb") as fh:
-        config = PartnershipConfig.model_validate(tomllib.load(fh) | {"source": Path(path).resolve()})
-    return config
+        raw = tomllib.load(fh)
+    try:
+        return PartnershipConfig.model_validate(raw | {"source": Path(path).resolve()})
+    except ValidationError as error:
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in error.errors()]
+        raise ConfigError(f"partnership file {path} is wrong: " + "; ".join(problems)) from None
 
 
 @cache
