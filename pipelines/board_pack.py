@@ -80,8 +80,9 @@ def submission_performance(status: pl.DataFrame, agencies: Mapping[str, str], pe
     return found
 
 
-def key_indicators(sta: dict, limit: int = KEY_INDICATORS) -> list[dict]:
-    """The indicators the top threats rest on, most pressing threat first, each once."""
+def key_indicators(sta: dict, limit: int | None = None) -> list[dict]:
+    """The indicators the top threats rest on, most pressing threat first, each once (KEY_INDICATORS of them)."""
+    limit = KEY_INDICATORS if limit is None else limit
     found: dict[str, dict] = {}
     for threat in sta["threats"]:
         for e in threat["evidence"]:
@@ -248,8 +249,8 @@ def parts_line(e: dict) -> str:
 
 
 def chart_withheld(p: dict) -> str:
-    return (f"The monthly chart is not published: some of its months rest on "
-            f"{p['disclosure']['threshold']} children or fewer.")
+    return (f"The monthly chart is not published: some of its months rest on too few children "
+            f"(from 1 to {p['disclosure']['threshold']}).")
 
 
 HTML = _ENV.from_string("""<!doctype html>

@@ -100,7 +100,7 @@ def names_few_children(sentence: str, threshold: int) -> bool:
 
 def withheld_sentence(about: str, threshold: int) -> str:
     """What publication prints instead of a sentence resting on few children."""
-    return f"{about}: not published, because it rests on {threshold} children or fewer."
+    return f"{about}: not published, because it rests on too few children (from 1 to {threshold})."
 
 
 def any_in(few: Iterable[tuple[str, str]], indicator: str, months: Iterable[str]) -> bool:
