@@ -308,3 +308,65 @@ def test_publication_prints_no_figure_about_few_children_in_any_output(radar_sto
         assert any("Custodial sentences" in f for f in internal) and any("1 child" in f for f in internal), internal
         assert (fmt, few_children_figures(texts["publication", fmt], CATALOGUE, threshold)) == (fmt, [])
         assert "not published" in texts["publication", fmt]
+
+
+# --- The PDF's layout -------------------------------------------------------------------------------------------
+
+def bromley_impact_log() -> list[dict]:
+    """Bromley's Impact Log as the seed file holds it: long challenges and actions, as the Board reads them."""
+    from radar.core.register import ImpactFile, load_yaml
+
+    entries = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.impact_log), ImpactFile).entries
+    return [e.model_dump() | {"subgroup": e.subgroup} for e in entries]
+
+
+def pdf_words(pdf: bytes, tmp_path) -> list[tuple[int, float, float, float, float, float, str]]:
+    """Every word pdftotext finds: (page, page width, xMin, yMin, xMax, yMax, text)."""
+    path = tmp_path / "layout.pdf"
+    path.write_bytes(pdf)
+    boxes = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    words, page, width = [], 0, 0.0
+    for line in boxes.splitlines():
+        if m := re.search(r'<page width="([\d.]+)"', line):
+            page, width = page + 1, float(m.group(1))
+        elif m := re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*)</word>', line):
+            words.append((page, width, *map(float, m.groups()[:4]), html.unescape(m.group(5))))
+    return words
+
+
+def longest_run(sentence: str, lines: list[str]) -> int:
+    """The most consecutive words of `sentence` printed together on one line of `lines`."""
+    words = sentence.split()
+    return max((n for line in lines for start in range(len(words)) for n in range(1, len(words) - start + 1)
+                if " ".join(words[start:start + n]) in " ".join(line.split())), default=0)
+
+
+def test_the_impact_log_reads_in_lines_on_pages_with_a_contents_list_and_numbers(tmp_path):
+    """The PDF's Impact Log (Bromley's own entries) reads as sentences, not one word a line: every challenge and
+    action has at least four of its words together on a line; headers stand apart ("Owner", "Status"); no word
+    runs past the page's margin or lies over another on the threat and Impact Log pages; a contents list and
+    "Page N of M" on every page."""
+    i = inputs()
+    impact = bromley_impact_log()
+    pack = board_pack.build_pack(CONFIG, i, report(i), impact, MATRIX, UNITS, values())
+    pdf = typst.compile(board_pack.to_typst(pack, {}).encode(), format="pdf")
+    (tmp_path / "pack.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pack.pdf"), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    pages = text.split("\f")[:-1]
+    log = text[text.rfind("4. The Impact Log"):text.rfind("5. Agencies")].splitlines()
+    for entry in impact:
+        for field in ("challenge", "action"):
+            assert longest_run(entry[field], log) >= 4, (entry["id"], field)
+    header = next(line for line in log if "Challenge" in line)
+    assert re.search(r"Owner\s+Status\s+Evidence", header) and re.search(r"Subgroup\s+Challenge\s+Action", header)
+    assert "Contents" in pages[0] and "4. The Impact Log" in pages[0]
+    assert all(re.search(rf"Page {n} of {len(pages)}\s*$", page) for n, page in enumerate(pages, 1))
+    words = pdf_words(pdf, tmp_path)
+    margin = 1.6 / 2.54 * 72 - 2  # the pack's side margin in points, less a little for rounding
+    assert [w[6] for w in words if w[4] > w[1] - margin or w[2] < margin] == []
+    tables = {w[0] for w in words if w[6] in ("Rank", "Challenge")}
+    boxes = [w for w in words if w[0] in tables]
+    overlapping = [(a[6], b[6]) for n, a in enumerate(boxes) for b in boxes[n + 1:]
+                   if a[0] == b[0] and min(a[4], b[4]) - max(a[2], b[2]) > 1 and min(a[5], b[5]) - max(a[3], b[3]) > 1]
+    assert overlapping == []
