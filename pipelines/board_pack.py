@@ -97,12 +97,11 @@ def breakdown_parts(values: pl.DataFrame, catalogue: Catalogue, indicator: str, 
     names = catalogue.breakdown_values(catalogue.indicator_by_id[indicator])
     if catalogue.indicator_by_id[indicator].unit != "count" or not names or period is None:
         return {"parts": [], "parts_total": None}
-    found = {r["breakdown"]: r["value"] for r in values.filter(
+    found = {r["breakdown"]: None if r["value"] is None else int(r["value"]) for r in values.filter(
         pl.col("indicator") == indicator, pl.col("period") == period).to_dicts()}
     if not found.keys() - {""}:
         return {"parts": [], "parts_total": None}
-    whole = lambda v: None if v is None else int(v)  # noqa: E731
-    return {"parts": [[messages.label(b), whole(found.get(b))] for b in names], "parts_total": whole(found.get(""))}
+    return {"parts": [[messages.label(b), found.get(b)] for b in names], "parts_total": found.get("")}
 
 
 def _alert_change(change: dict, scopes: Mapping[str, str], la_code: str, catalogue: Catalogue) -> dict:
@@ -347,11 +346,11 @@ def to_typst(pack: dict, charts: Mapping[str, str], publication: bool = False) -
     p = publish(pack) if publication else internal(pack)
     day = _ENV.filters["day"]
     title = p["partnership"] + " · Board pack " + p["month"]
-    out = ['#set page(paper: "a4", margin: (x: 1.6cm, y: 1.8cm), numbering: "1", footer: context [#set text(8pt); '
-           f'#{_t(title)} #h(1fr) #{_t("Page ")}#counter(page).display()#{_t(" of ")}'
-           '#counter(page).final().first()])\n',
-           '#set text(size: 10pt)\n#set table(fill: none)\n#set par(justify: false)\n'
-           '#show heading: set block(above: 1.2em, below: 0.6em)\n',
+    out = [('#set page(paper: "a4", margin: (x: 1.6cm, y: 1.8cm), numbering: "1", footer: context [#set text(8pt); '
+            f'#{_t(title)} #h(1fr) #{_t("Page ")}#counter(page).display()#{_t(" of ")}'
+            '#counter(page).final().first()])\n'),
+           ('#set text(size: 10pt)\n#set table(fill: none)\n#set par(justify: false)\n'
+            '#show heading: set block(above: 1.2em, below: 0.6em)\n'),
            f'#v(4cm)\n#text(12pt)[#{_t(p["la_name"] + " · " + ("Published version" if p["published"] else "Internal: for the Board"))}]\n\n',
            f'#text(26pt, weight: "bold")[#{_t(p["partnership"])}]\n\n',
            f'#text(18pt)[#{_t("Board pack: strategic threat assessment, " + p["month"])}]\n\n#v(1cm)\n',

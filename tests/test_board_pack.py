@@ -45,8 +45,8 @@ ALERTS = [
      "2020-03", date(2020, 4, 25), None),
     ("target_missed|adoption_timeliness||E09000006", "target-bbbbbbbb", "target_missed", "adoption_timeliness",
      "csc_monthly", "open", "medium",
-     "Average days from care to adoptive placement stood at 476 days in Mar 2020, missing the 2019-20 target of "
-     "426 days, based on 1 child.", "2020-03", date(2020, 4, 25), None),
+     ("Average days from care to adoptive placement stood at 476 days in Mar 2020, missing the 2019-20 target of "
+      "426 days, based on 1 child."), "2020-03", date(2020, 4, 25), None),
 ]
 
 
