@@ -49,7 +49,8 @@ def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) 
     with engine.begin() as conn:
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
     units = {i.id: i.unit for i in ctx.catalogue.indicators}
-    pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units)
+    values = queries.indicator_values(engine, ctx.la_code)  # publication judges every figure on its stored counts
+    pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units, values)
     charts = {e["indicator"]: chart_svg(engine, ctx, e["indicator"], e["unit"], period, inputs.comparison)
               for e in pack["indicators"]}
     return pack, {k: v for k, v in charts.items() if v}

@@ -1,28 +1,33 @@
 """The Board pack, pure: the month's threat assessment, register, indicators, Impact Log and agencies' data on paper.
 
 `build_pack` turns what the threat assessment already computed (its inputs
-and report) plus the Impact Log into one plain dict; `publish` makes the
-copy for publication, with every count the pack shows passed through
-disclosure control (pipelines.disclosure: 1 to 5, and any cell they could be
-recovered from, as `c`); `to_html` and `to_typst` lay the same dict out, so
-the HTML and the PDF can never say different things.  Charts arrive as SVG
-text rendered by the caller (the pack only places them).  Nothing here reads
-the store or writes a file.
+and report), the Impact Log and the stored indicator values into one plain
+dict; `publish` makes the copy for publication under disclosure control
+(pipelines.disclosure): a figure about 1 to the partnership's threshold of
+children is `c`, and so is every rate, percentage, average, chart and
+sentence resting on one, while counts of risks, files and agencies are shown
+in full.  `to_html` and `to_typst` lay the same dict out, so the HTML and the
+PDF can never say different things.  Charts arrive as SVG text rendered by
+the caller (the pack only places them).  Nothing here reads the store or
+writes a file.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+
 import jinja2
 import polars as pl
 
 from radar.core import periods
+from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig
 from radar.core.register import Matrix
+from radar.pipelines import disclosure, messages
 from radar.pipelines.benchmarks import ATTRIBUTION
-from radar.pipelines.disclosure import suppress_parts
 from radar.pipelines.messages import number
+from radar.pipelines.notify import safe_sentence
 from radar.pipelines.threats import StaInputs, grouped_changes
 
 TOP_THREATS = 10  # the threats the pack explains; the rest are listed by rank only
@@ -44,8 +49,11 @@ METHODS = [
     "“What changed since the last Board” compares the alerts, risk scores, actions and files known on the day of "
     "this pack with those on the day of the last Board meeting.",
 ]
-PUBLICATION_NOTE = ("Published version: counts from 1 to 5, and any count from which they could be worked out, "
-                    "are shown as c (Department for Education convention); x means not available.")
+PUBLICATION_NOTE = ("Published version: counts of children from 1 to {threshold}, and any figure from which one could "
+                    "be worked out, are shown as c (Department for Education convention), and no rate, percentage, "
+                    "average, chart or sentence resting on one is published; x means not available. Counts of risks, "
+                    "files and agencies are shown in full.")
+WINDOW_MONTHS = 12  # an alert's sentence may quote its indicator's figures from the year to the pack's month
 
 
 def heat_map(risks: Sequence[dict], matrix: Matrix) -> list[list[int]]:
@@ -72,8 +80,9 @@ def submission_performance(status: pl.DataFrame, agencies: Mapping[str, str], pe
     return found
 
 
-def key_indicators(sta: dict, limit: int = KEY_INDICATORS) -> list[dict]:
-    """The indicators the top threats rest on, most pressing threat first, each once."""
+def key_indicators(sta: dict, limit: int | None = None) -> list[dict]:
+    """The indicators the top threats rest on, most pressing threat first, each once (KEY_INDICATORS of them)."""
+    limit = KEY_INDICATORS if limit is None else limit
     found: dict[str, dict] = {}
     for threat in sta["threats"]:
         for e in threat["evidence"]:
@@ -82,27 +91,74 @@ def key_indicators(sta: dict, limit: int = KEY_INDICATORS) -> list[dict]:
     return list(found.values())
 
 
+def breakdown_parts(values: pl.DataFrame, catalogue: Catalogue, indicator: str, period: str | None) -> dict:
+    """A counted indicator's stored parts in `period` in the catalogue's order, as [label, count], and their stored
+    total (no parts without a breakdown or a stored part)."""
+    names = catalogue.breakdown_values(catalogue.indicator_by_id[indicator])
+    if catalogue.indicator_by_id[indicator].unit != "count" or not names or period is None:
+        return {"parts": [], "parts_total": None}
+    found = {r["breakdown"]: None if r["value"] is None else int(r["value"]) for r in values.filter(
+        pl.col("indicator") == indicator, pl.col("period") == period).to_dicts()}
+    if not found.keys() - {""}:
+        return {"parts": [], "parts_total": None}
+    return {"parts": [[messages.label(b), found.get(b)] for b in names], "parts_total": found.get("")}
+
+
+def _alert_change(change: dict, scopes: Mapping[str, str], la_code: str, catalogue: Catalogue) -> dict:
+    """An alert among the changes, naming no setting or child (its scope becomes "one setting", as in the
+    e-mails), with whether its indicator rests on children (so publication can judge its line)."""
+    scope = scopes.get(change["alert"] or "")
+    line = safe_sentence({"message": change["line"], "scope": scope, "evidence": None}, la_code, ())
+    indicator = catalogue.indicator_by_id.get(change.get("indicator") or "")
+    children = indicator is not None and bool(catalogue.child_bases(indicator.id))
+    about = f"An alert on {indicator.name}" if indicator else "An alert"
+    return change | {"line": line, "children": children, "about": about}
+
+
 def build_pack(config: PartnershipConfig, inputs: StaInputs, sta: dict, impact: Sequence[dict], matrix: Matrix,
-               units: Mapping[str, str]) -> dict:
-    """The internal Board pack for `sta`'s month; `units` gives each indicator's unit (so counts are known)."""
-    agencies = {f.id: config.agencies[f.agency].name for f in inputs.catalogue.feeds}
-    subgroups = {s.id: s.name for s in inputs.catalogue.subgroups}  # names, not ids, on every page
+               units: Mapping[str, str], values: pl.DataFrame) -> dict:
+    """The internal Board pack for `sta`'s month; `units` gives each indicator's unit (so counts are known) and
+    `values` the stored indicator values (indicator_value rows: indicator, breakdown, period, value, numerator,
+    denominator), from which breakdowns are shown and publication knows which figures rest on few children."""
+    catalogue, la_code = inputs.catalogue, config.partnership.la_code
+    agencies = {f.id: config.agencies[f.agency].name for f in catalogue.feeds}
+    subgroups = {s.id: s.name for s in catalogue.subgroups}  # names, not ids, on every page
     open_risks = [r | {"subgroup": subgroups.get(r["subgroup"], r["subgroup"])} for r in inputs.risks
                   if r["status"] != "closed"]
+    values = values.filter(pl.col("period") <= sta["period"])
+    threshold = config.disclosure.threshold
+    few = disclosure.resting_on_few(values, catalogue, threshold)
+    scopes = {a["ref"]: a["key"].rsplit("|", 1)[-1] for a in inputs.alerts.select("ref", "key").to_dicts()}
+    changes = [_alert_change(c, scopes, la_code, catalogue) if "alert" in c else c
+               for c in sta["changes_since_last_board"]]
+    as_told = {raw["line"]: n for n, raw in enumerate(sta["changes_since_last_board"])}
+    threats = [t | {"changed": [as_told[line] for line in t["changed"]]} for t in sta["threats"]]  # by position
+    indicators = [e | {"unit": units[e["indicator"]], "children": bool(catalogue.child_bases(e["indicator"])),
+                       "by": messages.label((catalogue.dimension_of[e["indicator"]] or "").split("_", 1)[-1])}
+                  | breakdown_parts(values, catalogue, e["indicator"], e["latest_period"])
+                  for e in key_indicators(sta)]
     return {
         "partnership": config.partnership.name, "la_name": config.partnership.la_name,
         "period": sta["period"], "month": periods.label(sta["period"]), "as_of": sta["as_of"],
         "last_board": sta["last_board"], "published": False,
-        "threats": sta["threats"][:TOP_THREATS], "other_threats": sta["threats"][TOP_THREATS:],
-        "changes": sta["changes_since_last_board"],
+        "threats": threats[:TOP_THREATS], "other_threats": threats[TOP_THREATS:],
+        "changes": changes,
         "matrix": {"likelihood": [lv.name for lv in matrix.likelihood], "impact": [lv.name for lv in matrix.impact]},
         "heat_map": heat_map(open_risks, matrix),
         "out_of_appetite": [r for r in open_risks if r["out_of_appetite"]],
-        "indicators": [e | {"unit": units[e["indicator"]]} for e in key_indicators(sta)],
+        "indicators": indicators,
         "impact": [i | {"subgroup": subgroups.get(i["subgroup"], i["subgroup"])} for i in impact],
         "submissions": submission_performance(inputs.feed_status, agencies, sta["period"]),
         "methods": METHODS, "attribution": ATTRIBUTION, "licence": OGL,
+        "disclosure": {"threshold": threshold, "few": sorted(map(list, few.iter_rows()))},
     }
+
+
+def shown_value(value: float | None, unit: str) -> str:
+    """A key indicator's figure for people: a count as a whole number, a rate or percentage to one decimal."""
+    if value is None:
+        return disclosure.NOT_AVAILABLE
+    return f"{value:,.0f}" if unit == "count" else number(value, unit)
 
 
 def _shown(pack: dict) -> dict:
@@ -111,29 +167,45 @@ def _shown(pack: dict) -> dict:
     out["heat_map"] = [[f"{n:,}" for n in row] for row in pack["heat_map"]]
     for s in out["submissions"]:
         s.update({k: f"{s[k]:,}" for k in (*FEED_OUTCOMES, "total")})
+    for t in out["threats"]:  # each threat's changes, as the pack's own list words them
+        t["changed"] = [out["changes"][n]["line"] for n in t["changed"]]
     for e in out["indicators"]:
-        e["shown"] = "x" if e["latest_value"] is None else number(e["latest_value"], e["unit"])
+        e["shown"] = shown_value(e["latest_value"], e["unit"])
+        e["parts"] = [[name, disclosure.NOT_AVAILABLE if n is None else f"{n:,}"] for name, n in e["parts"]]
+        e["chart"] = True
     return out
 
 
 def publish(pack: dict) -> dict:
-    """The pack as published: every count through disclosure control, the internal pack untouched."""
-    out = _shown(pack)
+    """The pack as published, the internal pack untouched: every figure, chart and sentence resting on 1 to the
+    threshold's children hidden (pipelines.disclosure); risks, files and agencies' counts shown in full."""
+    threshold = pack["disclosure"]["threshold"]
+    few = {tuple(row) for row in pack["disclosure"]["few"]}
+    window = {periods.shift(pack["period"], -k) for k in range(WINDOW_MONTHS)}
+    out = _shown(pack | {"changes": [_published_change(c, few, window, threshold) for c in pack["changes"]]})
     out["published"] = True
-    cells = pack["heat_map"]
-    row_totals = [sum(row) for row in cells]
-    shown_rows = [suppress_parts(row, total)[0] for row, total in zip(cells, row_totals, strict=True)]
-    # Down the columns too: a cell hidden in its row must not be recoverable from its column's total.
-    columns = [suppress_parts([row[c] for row in cells], sum(row[c] for row in cells))[0] for c in range(len(cells[0]))]
-    out["heat_map"] = [["c" if "c" in (shown_rows[r][c], columns[c][r]) else shown_rows[r][c]
-                        for c in range(len(cells[0]))] for r in range(len(cells))]
-    for s, raw in zip(out["submissions"], pack["submissions"], strict=True):
-        parts, total = suppress_parts([raw[k] for k in FEED_OUTCOMES], raw["total"])
-        s.update(dict(zip(FEED_OUTCOMES, parts, strict=True)) | {"total": total})
-    for e in out["indicators"]:
-        if e["unit"] == "count" and e["latest_value"] is not None:
-            e["shown"] = suppress_parts([int(e["latest_value"])], None)[0][0]
+    out["publication_note"] = PUBLICATION_NOTE.format(threshold=threshold)
+    for e, raw in zip(out["indicators"], pack["indicators"], strict=True):
+        if not e["children"]:
+            continue
+        e["chart"] = not any(indicator == e["indicator"] for indicator, _ in few)  # its SVG holds every month exactly
+        if (e["indicator"], e["latest_period"]) in few:
+            e["shown"] = disclosure.SUPPRESSED
+        if raw["parts"]:  # checked against their stored total: the figure printed above them is that total
+            parts, _ = disclosure.suppress_parts([n for _, n in raw["parts"]], raw["parts_total"], threshold)
+            e["parts"] = [[name, n] for (name, _), n in zip(raw["parts"], parts, strict=True)]
     return out
+
+
+def _published_change(change: dict, few: set[tuple[str, str]], window: set[str], threshold: int) -> dict:
+    """An alert's line as published: withheld when it names 1 to the threshold's children, or when its
+    indicator rests on children and any month it may quote (the year to the pack's month) rests on few."""
+    if "alert" not in change:
+        return change
+    quoted = change["children"] and any((change["indicator"], month) in few for month in window)
+    if quoted or disclosure.names_few_children(change["line"], threshold):
+        return change | {"line": disclosure.withheld_sentence(change["about"], threshold)}
+    return change
 
 
 def internal(pack: dict) -> dict:
@@ -160,6 +232,23 @@ def change_lines(changes: Sequence[dict]) -> list[tuple[str, list[str]]]:
     return [(title, [c["line"] for c in found]) for title, found in grouped_changes(changes)]
 
 
+def indicator_line(e: dict) -> str:
+    """A key indicator's one line: its threat, month, figure, signal and published comparison."""
+    month = periods.label(e["latest_period"]) if e["latest_period"] else "no month"
+    comparison = f" · Published comparison {e['comparator']}" if e["comparator"] else ""
+    return f"{e['threat']} · {month}: {e['shown']} · {e['signal']}{comparison}"
+
+
+def parts_line(e: dict) -> str:
+    """A counted key indicator's breakdown in its month: "By source: police 120 · health c · ..."."""
+    return f"By {e['by']}: " + " · ".join(f"{name} {n}" for name, n in e["parts"])
+
+
+def chart_withheld(p: dict) -> str:
+    return (f"The monthly chart is not published: some of its months rest on too few children "
+            f"(from 1 to {p['disclosure']['threshold']}).")
+
+
 HTML = _ENV.from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ p.partnership }}: Board pack, {{ p.month }}</title>
@@ -174,7 +263,7 @@ td.n{text-align:right}.heat td{text-align:center;min-width:3rem}.note{color:#383
 <p class="note">{{ p.la_name }} · {{ "Published version" if p.published else "Internal: for the Board" }}</p>
 <h1>{{ p.partnership }}<br>Board pack: strategic threat assessment, {{ p.month }}</h1>
 <p>Prepared by Radar on {{ p.as_of|day }}. Last Board meeting: {{ p.last_board|day }}.</p>
-{% if p.published %}<p class="note">{{ publication_note }}</p>{% endif %}
+{% if p.published %}<p class="note">{{ p.publication_note }}</p>{% endif %}
 </header>
 <h2>1. The threat assessment</h2>
 <table><thead><tr><th>Rank</th><th>Threat</th><th>Score</th><th>Trend</th><th>Confidence</th><th>Why it ranks here</th><th>Changed since the last Board</th></tr></thead><tbody>
@@ -195,8 +284,10 @@ td.n{text-align:right}.heat td{text-align:center;min-width:3rem}.note{color:#383
 {% endfor %}</tbody></table>{% else %}<p>Every open risk is within appetite.</p>{% endif %}
 <h2>3. Key indicators</h2>
 {% for e in p.indicators %}<h3>{{ e.name }}</h3>
-<p>{{ e.threat }} · {{ e.latest_period and periods_label(e.latest_period) or "no month" }}: <strong>{{ e.shown }}</strong> · {{ e.signal }}{% if e.comparator %} · Published comparison {{ e.comparator }}{% endif %}</p>
-{% if charts.get(e.indicator) %}<figure>{{ charts[e.indicator]|safe }}<figcaption class="note">{{ e.name }} by month with its mean and process limits.</figcaption></figure>{% endif %}
+<p>{{ indicator_line(e) }}</p>
+{% if e.parts %}<p>{{ parts_line(e) }}</p>{% endif %}
+{% if not e.chart %}<p class="note">{{ chart_withheld(p) }}</p>
+{% elif charts.get(e.indicator) %}<figure>{{ charts[e.indicator]|safe }}<figcaption class="note">{{ e.name }} by month with its mean and process limits.</figcaption></figure>{% endif %}
 {% else %}<p>No indicator has a value for this month yet.</p>{% endfor %}
 <p class="note">{{ p.attribution }} {{ p.licence }}</p>
 <h2>4. The Impact Log</h2>
@@ -219,7 +310,7 @@ def to_html(pack: dict, charts: Mapping[str, str], publication: bool = False) ->
     """The pack as one self-contained HTML page (charts inline as SVG)."""
     shown = publish(pack) if publication else internal(pack)
     return HTML.render(p=shown, charts=charts, changes=change_lines(shown["changes"]), outcomes=FEED_OUTCOMES,
-                       publication_note=PUBLICATION_NOTE, periods_label=periods.label)
+                       indicator_line=indicator_line, parts_line=parts_line, chart_withheld=chart_withheld)
 
 
 def _t(text: object) -> str:
@@ -227,64 +318,86 @@ def _t(text: object) -> str:
     return '"' + str(text).translate(BIDI_CONTROLS).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]], widths: str) -> str:
-    cells = ", ".join([f"[*#{_t(h)}*]" for h in header] + [f"[#{_t(c)}]" for row in rows for c in row])
-    return f"#table(columns: {widths}, inset: 4pt, stroke: 0.5pt + gray, {cells})\n"
+THREAT_COLUMNS = ("1cm", "4.6cm", "1.4cm", "1.7cm", "2.2cm", "1fr", "6cm")
+IMPACT_COLUMNS = ("1.2cm", "2.1cm", "3.2cm", "1fr", "1fr", "3.1cm", "1.9cm", "0.8fr")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[str]) -> str:
+    """A table whose header repeats on every page it runs over; `widths` are Typst track sizes, one a column,
+    fixed where a column's words are short and known (so they never wrap one word a line) and `fr` shares for
+    the prose columns."""
+    header_cells = ", ".join(f"[*#{_t(h)}*]" for h in header)
+    cells = ", ".join(f"[#{_t(c)}]" for row in rows for c in row)
+    return (f"#table(columns: ({', '.join(widths)},), inset: 4pt, stroke: 0.5pt + gray, align: left + top, "
+            f"table.header({header_cells}), {cells})\n")
+
+
+def _page(landscape: bool) -> str:
+    """Start a page in the orientation a section needs (Typst starts a new page when the orientation changes)."""
+    return f"#set page(flipped: {'true' if landscape else 'false'})\n#pagebreak(weak: true)\n"
 
 
 def to_typst(pack: dict, charts: Mapping[str, str], publication: bool = False) -> str:
-    """The pack as Typst source for the PDF: the same sections as the HTML, each starting a page."""
+    """The pack as Typst source for the PDF: the same sections as the HTML, each starting a page, with a contents
+    list and page numbers; the two wide tables (threats, Impact Log) on landscape pages."""
     p = publish(pack) if publication else internal(pack)
     day = _ENV.filters["day"]
-    out = ['#set page(paper: "a4", margin: 1.8cm, footer: context [#set text(8pt); '
-           f'#{_t(p["partnership"] + " · Board pack " + p["month"])} #h(1fr) #counter(page).display()])\n',
-           '#set text(size: 10pt)\n#set table(fill: none)\n#show heading: set block(above: 1.2em, below: 0.6em)\n',
-           f'#v(5cm)\n#text(12pt)[#{_t(p["la_name"] + " · " + ("Published version" if p["published"] else "Internal: for the Board"))}]\n\n',
+    title = p["partnership"] + " · Board pack " + p["month"]
+    out = [('#set page(paper: "a4", margin: (x: 1.6cm, y: 1.8cm), numbering: "1", footer: context [#set text(8pt); '
+            f'#{_t(title)} #h(1fr) #{_t("Page ")}#counter(page).display()#{_t(" of ")}'
+            '#counter(page).final().first()])\n'),
+           ('#set text(size: 10pt)\n#set table(fill: none)\n#set par(justify: false)\n'
+            '#show heading: set block(above: 1.2em, below: 0.6em)\n'),
+           f'#v(4cm)\n#text(12pt)[#{_t(p["la_name"] + " · " + ("Published version" if p["published"] else "Internal: for the Board"))}]\n\n',
            f'#text(26pt, weight: "bold")[#{_t(p["partnership"])}]\n\n',
            f'#text(18pt)[#{_t("Board pack: strategic threat assessment, " + p["month"])}]\n\n#v(1cm)\n',
            f'#{_t("Prepared by Radar on " + day(p["as_of"]) + ". Last Board meeting: " + day(p["last_board"]) + ".")}\n\n']
     if p["published"]:
-        out.append(f"#{_t(PUBLICATION_NOTE)}\n\n")
-    out.append("#pagebreak()\n= 1. The threat assessment\n")
-    out.append(_table(["Rank", "Threat", "Score", "Trend", "Confidence", "Why it ranks here", "Changed since the last Board"],
-                      [[t["rank"], t["title"], f"{t['score']:g}", t["direction"], t["confidence"], t["reason"],
-                        "; ".join(t["changed"]) or "No change"] for t in p["threats"]],
-                      "(auto, 1fr, auto, auto, auto, 2fr, 1.4fr)"))
-    out.append("== What changed since the last Board\n")
+        out.append(f"#{_t(p['publication_note'])}\n\n")
+    out.append(f"#v(1cm)\n#outline(title: {_t('Contents')}, depth: 2)\n")
+    out.append(_page(landscape=True) + "= 1. The threat assessment\n")
+    out.append("#text(9pt)[" + _table(
+        ["Rank", "Threat", "Score", "Trend", "Confidence", "Why it ranks here", "Changed since the last Board"],
+        [[t["rank"], t["title"], f"{t['score']:g}", t["direction"], t["confidence"], t["reason"],
+          "; ".join(t["changed"]) or "No change"] for t in p["threats"]], THREAT_COLUMNS) + "]\n")
+    out.append(_page(landscape=False) + "== What changed since the last Board\n")
     lines = change_lines(p["changes"])
-    for title, items in lines:
-        out.append(f"*#{_t(title)}*\n" + "".join(f"- #{_t(i)}\n" for i in items) + "\n")
+    for title_, items in lines:
+        out.append(f"*#{_t(title_)}*\n" + "".join(f"- #{_t(i)}\n" for i in items) + "\n")
     if not lines:
         out.append(f"#{_t('Nothing has changed since the last Board.')}\n")
     out.append("#pagebreak()\n= 2. The risk register\n#" + _t("Open risks by current likelihood and impact (counts per cell).") + "\n\n")
     size = len(p["matrix"]["impact"])
     out.append(_table(["Impact / Likelihood", *[f"{n + 1} {name}" for n, name in enumerate(p["matrix"]["likelihood"])]],
                       [[f"{size - n} {p['matrix']['impact'][size - n - 1]}", *row] for n, row in enumerate(p["heat_map"])],
-                      f"({', '.join(['auto'] + ['1fr'] * len(p['matrix']['likelihood']))})"))
+                      ["3.4cm"] + ["1fr"] * len(p["matrix"]["likelihood"])))
     out.append("== Risks outside the partnership's appetite\n")
     out.append(_table(["Risk", "Subgroup", "Owner", "Current score", "Appetite", "Trend"],
                       [[f"{r['id']} {r['title']}", r["subgroup"], r["owner"],
                         f"{r['current']['likelihood']} × {r['current']['impact']} = {r['current']['score']}",
                         r["appetite"], r["trend"]] for r in p["out_of_appetite"]],
-                      "(2fr, auto, 1fr, auto, auto, auto)") if p["out_of_appetite"]
+                      ["1fr", "3.6cm", "3cm", "2.4cm", "1.8cm", "1.6cm"]) if p["out_of_appetite"]
                else f"#{_t('Every open risk is within appetite.')}\n")
     out.append("#pagebreak()\n= 3. Key indicators\n")
     for e in p["indicators"]:
-        month = periods.label(e["latest_period"]) if e["latest_period"] else "no month"
-        out.append(f"== #{_t(e['name'])}\n#{_t(e['threat'] + ' · ' + month + ': ' + e['shown'] + ' · ' + e['signal'] + (' · Published comparison ' + e['comparator'] if e['comparator'] else ''))}\n\n")
-        if charts.get(e["indicator"]):
+        out.append(f"== #{_t(e['name'])}\n#{_t(indicator_line(e))}\n\n")
+        if e["parts"]:
+            out.append(f"#{_t(parts_line(e))}\n\n")
+        if charts.get(e["indicator"]) and e["chart"]:
             out.append(f"#image(bytes({_t(charts[e['indicator']])}), format: \"svg\", width: 85%)\n\n")
+        elif not e["chart"]:
+            out.append(f"#text(9pt)[#{_t(chart_withheld(p))}]\n\n")
     out.append(f"#text(8pt)[#{_t(p['attribution'] + ' ' + p['licence'])}]\n")
-    out.append("#pagebreak()\n= 4. The Impact Log\n")
-    out.append(_table(["Id", "Date", "Subgroup", "Challenge", "Action", "Owner", "Status", "Evidence of impact"],
-                      [[i["id"], i["date"], i["subgroup"], i["challenge"], i["action"], i["owner"],
-                        i["status"].replace("_", " "), i["evidence"]] for i in p["impact"]],
-                      "(auto, auto, auto, 2fr, 2fr, 1fr, auto, 2fr)"))
-    out.append("#pagebreak()\n= 5. Agencies' data: submission performance\n")
+    out.append(_page(landscape=True) + "= 4. The Impact Log\n")
+    out.append("#text(9pt)[" + _table(
+        ["Id", "Date", "Subgroup", "Challenge", "Action", "Owner", "Status", "Evidence of impact"],
+        [[i["id"], i["date"], i["subgroup"], i["challenge"], i["action"], i["owner"], i["status"].replace("_", " "),
+          i["evidence"]] for i in p["impact"]], IMPACT_COLUMNS) + "]\n")
+    out.append(_page(landscape=False) + "= 5. Agencies' data: submission performance\n")
     out.append(f"#{_t('Files due for the twelve months to ' + p['month'] + ', by how they arrived.')}\n\n")
     out.append(_table(["Agency", *FEED_OUTCOMES.values(), "Files due"],
                       [[s["agency"], *(s[o] for o in FEED_OUTCOMES), s["total"]] for s in p["submissions"]],
-                      "(2fr, 1fr, 1fr, 1fr, 1fr, 1fr)"))
+                      ["1fr"] + ["2cm"] * (len(FEED_OUTCOMES) + 1)))
     out.append("= 6. Methods and sources\n" + "".join(f"#{_t(m)}\n\n" for m in p["methods"]))
     out.append(f"#{_t(p['attribution'] + ' ' + p['licence'])}\n")
     return "".join(out)

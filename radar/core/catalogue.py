@@ -23,6 +23,11 @@ Unit = Literal["count", "percent", "rate_per_10k", "days"]
 Polarity = Literal["up_is_bad", "down_is_bad", "neutral"]
 # How to combine months into a year: a flow is summed, a stock is its last month.
 Measure = Literal["flow", "stock"]
+# What a counted indicator counts (catalogue.yaml's header explains each).  The first two are about children:
+# a small count of them could identify a child, so publication hides it (pipelines.disclosure).
+Counts = Literal["children", "child_events", "crimes", "incidents", "allegations", "adults", "settings", "visits",
+                 "training", "seats", "days"]
+ABOUT_CHILDREN: tuple[Counts, ...] = ("children", "child_events")
 UNIT_SCALE: dict[str, float] = {"percent": 100.0, "rate_per_10k": 10_000.0, "days": 1.0, "count": 1.0}
 POPULATION = "population"
 
@@ -116,6 +121,7 @@ class Indicator(Strict):
     polarity: Polarity
     subgroup: str
     measure: Measure | None = None
+    counts: Counts | None = None  # what a counted indicator counts; a derived one rests on its numerator's and denominator's
     breakdown: str | None = None  # a dimension id
     from_records: FromRecords | None = None
     derived: Derivation | None = None
@@ -134,6 +140,9 @@ class Indicator(Strict):
             raise ValueError(f"indicator {self.id}: a counted indicator needs measure: flow or stock")
         if self.derived is not None and self.unit == "count":
             raise ValueError(f"indicator {self.id}: a derived indicator is a percent, rate or days")
+        if (self.derived is None) != (self.counts is not None):
+            raise ValueError(f"indicator {self.id}: a counted indicator says what it counts (counts: children, "
+                             "child_events, crimes, ...), and a derived one does not")
         return self
 
 
@@ -158,6 +167,17 @@ class Catalogue(Strict):
     def seasonal_ids(self) -> list[str]:
         """The indicators charted net of their month's usual level (`seasonal: true`)."""
         return [i.id for i in self.indicators if i.seasonal]
+
+    def child_bases(self, indicator_id: str) -> tuple[str, ...]:
+        """Which of an indicator's stored figures count children: ("value",) for a count of children or of
+        events each about one child; for a derived indicator, "numerator" and/or "denominator" where that
+        indicator counts children; () for a figure resting on no child (crimes, settings, seats, ...)."""
+        indicator = self.indicator_by_id[indicator_id]
+        if indicator.derived is None:
+            return ("value",) if indicator.counts in ABOUT_CHILDREN else ()
+        parts = {"numerator": indicator.derived.numerator, "denominator": indicator.derived.denominator}
+        return tuple(name for name, ref in parts.items()
+                     if ref != POPULATION and self.indicator_by_id[ref].counts in ABOUT_CHILDREN)
 
     def indicators_of(self, feed_id: str) -> list[Indicator]:
         return [i for i in self.indicators if i.feed == feed_id]

@@ -281,6 +281,14 @@ class ThreatAssessment(Strict):
     board_dates: list[date] = []
 
 
+class Disclosure(Strict):
+    """Publication's disclosure control (radar.pipelines.disclosure): a count of children from 1 to
+    `threshold` is shown as c, and so is every figure from which one could be worked out or that rests on
+    one (a rate, percentage, average, chart point or sentence)."""
+
+    threshold: int = Field(5, ge=1)
+
+
 class Service(Strict):
     """When `radar serve` (or a Prefect worker) runs the flows by itself, in the partnership's time zone.
 
@@ -316,6 +324,7 @@ class PartnershipConfig(Strict):
     risk_register: Register | None = None  # None: this partnership keeps no risk register in Radar
     threat_assessment: ThreatAssessment | None = None  # None: no themes, only the register's risks are ranked
     access: Access = Access()  # dashboard roles; empty: nobody but development mode sees data
+    disclosure: Disclosure = Disclosure()  # what the published Board pack hides
     service: Service = Service()  # schedules and triggers of `radar serve` and deploy/prefect.yaml
     sources: dict[str, Source] = {}  # feed id -> where `pull-feeds` fetches its files; none: agencies deliver
 
