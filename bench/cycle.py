@@ -11,7 +11,7 @@ store.  Each run, incremental and `--full`, is timed three ways:
   serve` runs), so it pays Python's and Radar's imports and one flow run,
   but not a server start;
 - `flow`: the flow those commands run (`monthly_cycle`), in this process,
-  as they run it: without heartbeats (radar.cli._prefect; with them, a flow
+  as they run it: without heartbeats (radar.cli.plumbing.prefect; with them, a flow
   run's end waits for its heartbeat thread, which sleeps in whole seconds);
 - `work`: the cycle's own work, the flow's body with its task runs, without
   the flow run's start and end (Prefect creates the run and its states).

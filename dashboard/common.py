@@ -35,7 +35,6 @@ NO_DATA = (
 )
 T = TypeVar("T")
 MISSING = "—"
-UNIT_LABELS = {"count": "count", "percent": "%", "rate_per_10k": "per 10,000 children", "days": "days"}
 POLARITY_LABELS = {
     "up_is_bad": "A rise is a concern",
     "down_is_bad": "A fall is a concern",

@@ -1,7 +1,7 @@
 """The risk register, the Impact Log and the threat assessment as the dashboard reads and words them.
 
-The reads are the store's own (radar.models.register, models.threat_sources
-through radar.dashboard.board_pack.assessment) and each risk is shown as
+The reads are the actions floor's (radar.actions.register, and the threat
+assessment of radar.actions.board_pack.assessment) and each risk is shown as
 pipelines.register.risk_view makes it, so the dashboard, `radar risks` and
 the Board pack can never disagree.  Each read takes the engine first, as
 `common.read` wants, so a room of viewers shares one read per store change.
@@ -19,15 +19,15 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
+from radar.actions import register
+from radar.actions.board_pack import assessment
 from radar.core import periods
 from radar.core.config import Context
 from radar.core.register import PRIORITY_NAMES, Matrix
-from radar.dashboard.board_pack import assessment
 from radar.dashboard.common import MISSING, context
 from radar.dashboard.signals import subgroup_name
-from radar.models.register import ensure_seeded, load_matrix, read_impact, read_risks, risk_history
+from radar.models.register import load_matrix
 from radar.pipelines.board_pack import heat_map, submission_performance
-from radar.pipelines.register import risk_view
 
 TOP_THREATS = 5  # the overview explains these; the Board pack has the rest
 STATUS_NAMES = {"open": "Open", "treated": "Treated", "accepted": "Accepted", "closed": "Closed",
@@ -77,24 +77,15 @@ def say_done() -> None:
 
 def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
     """The matrix and every risk as the register shows it (seeding a new store from the partnership's files)."""
-    ctx = context()
-    matrix = load_matrix(ctx.config)
-    with engine.begin() as conn:
-        ensure_seeded(conn, ctx.config, today)
-        rows = read_risks(conn, ctx.la_code)
-    return matrix, [risk_view(r, matrix, today) for r in rows]
+    return register.risks(engine, context(), today)
 
 
 def history(engine: Engine, risk_id: str) -> list[dict]:
-    with engine.connect() as conn:
-        return risk_history(conn, context().la_code, risk_id)
+    return register.history(engine, context().la_code, risk_id)
 
 
 def impact_log(engine: Engine, today: date) -> list[dict]:
-    ctx = context()
-    with engine.begin() as conn:
-        ensure_seeded(conn, ctx.config, today)
-        return read_impact(conn, ctx.la_code)
+    return register.impact_log(engine, context(), today)
 
 
 def threat_picture(engine: Engine, period: str, today: date) -> dict:

@@ -1,1 +1,5 @@
-"""Prefect flows and tasks: the only layer that orchestrates I/O, schedules, events and notifications."""
+"""Prefect flows and tasks: the orchestration of I/O (ingest, the monthly cycle, delivery, pulls, the quarterly
+Board pack), with retries, schedules, events and notifications.  The steps the command line and the dashboard
+take too (the register's evidence from the cycle, the Board pack's assembly) are the actions floor's
+(radar.actions), called from here; the flows' own writes (files stored, the cycle's values and alerts, the
+outbox) stay in flows/."""

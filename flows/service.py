@@ -8,8 +8,7 @@ deployment concurrency limit of one queues a cycle behind a running one
 rather than running two; `deliver-alerts` follows every completed cycle.
 Schedules (cron, in the partnership's time zone) run the cycle, the chasing
 of late feeds and alert delivery retries even when nothing arrives.  The
-quarterly Board pack's deployment is built above this floor (radar.board_packs,
-which may use the dashboard's composition) and served with these.
+quarterly Board pack's deployment (flows/board_pack.py) is served with these.
 deploy/prefect.yaml declares the same deployments for a Prefect worker.
 """
 

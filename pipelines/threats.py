@@ -29,8 +29,8 @@ month) and timeliness (its feeds' files for the month: on time 1, late 0.5,
 missing or rejected 0); a register risk's own stated confidence caps it.
 
 The same inputs always give the same ranking: score, then trend, then
-confidence, then id.  Nothing here reads the store; flows and the CLI
-gather `StaInputs`.
+confidence, then id.  Nothing here reads the store; the actions floor
+(radar.actions.board_pack.assessment) gathers `StaInputs`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ STEADY = 0.25  # a trend smaller than this either way reads as steady
 
 @dataclass(frozen=True)
 class StaInputs:
-    """What the assessment reads for one month (gathered from the store by radar.dashboard.board_pack.assessment)."""
+    """What the assessment reads for one month (gathered from the store by radar.actions.board_pack.assessment)."""
 
     catalogue: Catalogue
     themes: Sequence[Theme]

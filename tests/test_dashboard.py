@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from radar.core.config import get_context
 from radar.core.periods import month_range
-from radar.dashboard.charts import spc_chart, y_scale
+from radar.pipelines.charts import spc_chart, y_scale
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
 from radar.dashboard.signals import alert_line, cycle_month, evidence_table, series_badges
 from radar.models.engine import get_engine

@@ -50,7 +50,7 @@ def test_deployments_are_radars_flows(prefect_yaml):
         "deliver-alerts": "flows/service.py:deliver_alerts",
         "chase-late-feeds": "flows/service.py:chase_late_feeds",
         "pull-feeds": "flows/pull.py:pull_feeds",
-        "board-pack": "radar/board_packs.py:board_pack",
+        "board-pack": "flows/board_pack.py:board_pack",
     }
 
 

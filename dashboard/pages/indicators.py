@@ -18,11 +18,9 @@ import streamlit as st
 from radar.core import periods
 from radar.dashboard.actions import rebase_limits
 from radar.dashboard.auth import require
-from radar.dashboard.charts import SEASONALLY_ADJUSTED, spc_chart
 from radar.dashboard.common import (
     MISSING,
     POLARITY_LABELS,
-    UNIT_LABELS,
     benchmark_comparisons,
     context,
     england_figure,
@@ -37,6 +35,7 @@ from radar.dashboard.common import (
 from radar.dashboard.signals import label_note, series_badges, show_alert
 from radar.models import queries
 from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.pipelines.charts import SEASONALLY_ADJUSTED, UNIT_LABELS, spc_chart
 from radar.pipelines.messages import number, value_range
 
 NOT_STORED = "No value stored for this month."

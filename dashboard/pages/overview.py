@@ -23,10 +23,10 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from radar.actions.board_pack import board_pack
 from radar.core import periods
 from radar.core.alert_vocabulary import ACTIVE, SEVERITIES
 from radar.dashboard.auth import Person, require
-from radar.dashboard.board_pack import gather, render
 from radar.dashboard.common import (
     CHASE_COLUMNS,
     LIVE_SECONDS,
@@ -103,7 +103,7 @@ def threats(month: str) -> None:
         store = engine()  # read here: the pack is rendered on another thread, only when the chair clicks
         st.download_button(
             f"Download the Board pack for {periods.label(month)} (HTML)",
-            lambda: render(*gather(store, ctx, month, periods.as_of(month, today), today), "html"),
+            lambda: board_pack(store, ctx, month, "html", today=today),
             file_name=f"board-pack-{month}.html", mime="text/html", icon=":material/download:",
             on_click="ignore", key="board_pack")
 

@@ -1,11 +1,14 @@
-"""The Board pack for a month, read from the store and rendered (`radar report` and the dashboard's download).
+"""The Board pack for a month, read from the store and rendered: `radar report`, the quarterly `board-pack` flow
+(flows/board_pack.py) and the dashboard's download all assemble it here.
 
-It sits beside the dashboard because the pack's SPC charts are the
-dashboard's own (radar.dashboard.charts.spc_chart), drawn to SVG with
-vl-convert, so the Board sees on paper exactly the chart it sees on screen;
-`radar report` imports it from above.  The reads are the threat
-assessment's (models.threat_sources) plus the Impact Log and each key
-indicator's chart; everything else is radar.pipelines.board_pack.
+The reads are the threat assessment's (models.threat_sources) plus the
+Impact Log and each key indicator's chart; the pack's content is
+radar.pipelines.board_pack's, and its SPC charts are the dashboard's own
+(radar.pipelines.charts.spc_chart), drawn to SVG with vl-convert, so the
+Board sees on paper exactly the chart it sees on screen.  The threat
+assessment is composed once here too (`assessment`), for `radar sta`, the
+pack and the overview, so the terminal, the paper and the screen always
+rank the same threats.
 """
 
 from __future__ import annotations
@@ -14,18 +17,18 @@ from datetime import date
 from typing import Literal
 
 import polars as pl
-import typst
-import vl_convert
 from sqlalchemy import Engine
 
+from radar.actions.refusal import refuse_if
+from radar.core import periods
 from radar.core.config import Context
 from radar.core.threats import configured_themes
-from radar.dashboard.charts import spc_chart
-from radar.dashboard.common import format_value
-from radar.models import queries
+from radar.models import queries, store
 from radar.models.register import load_matrix, read_impact
 from radar.models.threat_sources import read_sources
 from radar.pipelines.board_pack import build_pack, to_html, to_typst
+from radar.pipelines.charts import spc_chart
+from radar.pipelines.messages import number
 from radar.pipelines.threats import StaInputs, build_inputs, report
 
 Format = Literal["html", "pdf", "png"]
@@ -35,8 +38,8 @@ PNG_PPI = 90
 
 def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
     """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
-    behind `radar sta`, the Board pack and the overview, so the terminal, the paper and the screen always rank
-    the same threats.  `today` dates the seeding of a register the store has never had."""
+    behind `radar sta`, the Board pack and the overview.  `today` dates the seeding of a register the store has
+    never had."""
     matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
     sources = read_sources(engine, ctx.config, today)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
@@ -46,7 +49,7 @@ def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: da
 def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
     """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
     inputs, sta = assessment(engine, ctx, period, as_of, today)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
     units = {i.id: i.unit for i in ctx.catalogue.indicators}
     values = queries.indicator_values(engine, ctx.la_code)  # publication judges every figure on its stored counts
@@ -58,13 +61,15 @@ def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) 
 
 def chart_svg(engine: Engine, ctx: Context, indicator: str, unit: str, period: str, comparison: pl.DataFrame) -> str:
     """The indicator's SPC chart up to `period` with England's latest published figure, as SVG ('' if uncharted)."""
+    import vl_convert  # here: `radar sta` and the overview, which draw no chart, need not load it
+
     spc = queries.spc_points(engine, ctx.la_code, indicator).filter(pl.col("period") <= period)
     if spc.is_empty():
         return ""
     reported = queries.indicator_series(engine, ctx.la_code, indicator).select("period", reported="value")
     points = spc.join(reported, on="period", how="left", maintain_order="left")
     national = comparison.filter(pl.col("indicator") == indicator, pl.col("national").is_not_null()).sort("year")
-    references = [(f"England {row['year']}: {format_value(row['national'], unit)}", row["national"])
+    references = [(f"England {row['year']}: {number(row['national'], unit)}", row["national"])
                   for row in national.tail(1).to_dicts()]
     seasonal = ctx.catalogue.indicator_by_id[indicator].seasonal
     chart = spc_chart(points, unit, references, seasonal=seasonal).properties(**CHART_SIZE)
@@ -75,7 +80,31 @@ def render(pack: dict, charts: dict[str, str], fmt: Format, publication: bool = 
     """HTML text, a PDF, or (to look at) one PNG per PDF page."""
     if fmt == "html":
         return to_html(pack, charts, publication).encode("utf-8")
+    import typst  # here, as vl_convert above
+
     source = to_typst(pack, charts, publication).encode("utf-8")
     if fmt == "pdf":
         return typst.compile(source, format="pdf")
     return typst.compile(source, format="png", ppi=PNG_PPI)
+
+
+def pack_period(engine: Engine, ctx: Context, period: str | None) -> str:
+    """The month a pack is for: `period` if it is one, or by default the latest month the cycle has computed
+    (on schedule, the quarter's last month, whose cycle ran the day before); refused otherwise."""
+    if period is None:
+        with engine.connect() as conn:
+            period = store.latest_cycle(conn, ctx.la_code)
+        refuse_if([] if period else ["no monthly cycle has run yet, so there is no month for a Board pack"])
+    refuse_if([] if periods.is_period(period) else
+              [f"the pack's month must be written YYYY-MM, such as 2020-03, not {period!r}"])
+    return period
+
+
+def board_pack(engine: Engine, ctx: Context, period: str, fmt: Format, *, as_of: date | None = None,
+               today: date | None = None, publication: bool = False) -> bytes | list[bytes]:
+    """The Board pack for `period` as judged on `as_of` (default: today, or for a month long past the end of the
+    month after it), rendered; the version for publication when `publication`."""
+    today = today or date.today()
+    period = pack_period(engine, ctx, period)
+    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today), today)
+    return render(pack, charts, fmt, publication)

@@ -1,16 +1,9 @@
 """The quarterly Board pack, written by Radar itself: the `board-pack` flow, which `radar serve` runs on a cron
 in the partnership's time zone (`service.board_pack_cron`; deploy/prefect.yaml declares the same for a worker).
 
-Why it sits here, on the application floor under radar.cli, and not in
-flows/ with the other deployments: the pack is composed and rendered by
-radar.dashboard.board_pack, because its SPC charts are the dashboard's own
-(the Board reads on paper the chart it sees on screen), and flows/ may not
-import the dashboard (the two are siblings on one floor of the import
-contract in pyproject.toml).  The composition cannot move down instead: it
-reads the store (models) and builds with pipelines, and only a floor above
-both may combine them.  So the one module that needs the dashboard's
-composition and a flow's place to write sits above both, and `radar serve`
-adds its deployment to the flows' (`radar.cli.served_deployments`).
+The pack is assembled and rendered by the actions floor
+(radar.actions.board_pack, as `radar report` and the dashboard's download
+do); this flow only picks the month and writes the file whole.
 """
 
 from __future__ import annotations
@@ -21,12 +14,13 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
 
+from radar.actions.board_pack import board_pack as assemble
+from radar.actions.board_pack import pack_period
 from radar.core import periods
-from radar.core.config import PartnershipConfig, get_context
+from radar.core.config import PartnershipConfig
 from radar.flows.files import atomic_write
+from radar.flows.runtime import context, engine
 from radar.flows.service import DEPLOYMENT_OPTIONS
-from radar.models import store
-from radar.models.engine import get_engine
 
 FOLDER = "board-packs"  # under RADAR_HOME
 
@@ -40,20 +34,9 @@ def board_pack(period: str | None = None) -> str:
     written again for the same month (after a correction) replaces the earlier
     one whole, so a reader never opens half a PDF.
     """
-    from radar.dashboard.board_pack import gather, render  # here: serving the deployment need not load Streamlit
-
-    ctx = get_context()
-    engine = get_engine(ctx.settings.database_url)
-    if period is None:
-        with engine.connect() as conn:
-            period = store.latest_cycle(conn, ctx.la_code)
-        if period is None:
-            raise RuntimeError("No monthly cycle has run yet, so there is no month for a Board pack.")
-    if not periods.is_period(period):
-        raise ValueError(f"period must be a month as YYYY-MM, such as 2020-03, not {period!r}")
-    today = date.today()
-    pack, charts = gather(engine, ctx, period, periods.as_of(period, today), today)
-    pdf = render(pack, charts, "pdf")
+    ctx = context()
+    period = pack_period(engine(), ctx, period)
+    pdf = assemble(engine(), ctx, period, "pdf", today=date.today())
     written = atomic_write(ctx.settings.home / FOLDER / f"board-pack-{period}.pdf", lambda tmp: tmp.write_bytes(pdf))
     get_run_logger().info("the Board pack for %s is %s", periods.label(period), written)
     return str(written)

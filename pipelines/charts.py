@@ -1,5 +1,10 @@
 """The indicator chart: a Making Data Count XmR chart with reference lines for comparator and target.
 
+One chart for the screen and the paper: the dashboard's indicator page shows
+it and the Board pack (radar.actions.board_pack) draws it to SVG, so the
+Board reads on paper the chart it sees on screen.  Building an Altair spec is
+pure (data in, a Vega-Lite description out), so it sits with the work.
+
 The values are a line with points; the mean is a solid line and the lower and
 upper process limits are dashed, all as the monthly cycle stored them, so a
 re-based segment shows its own limits.  Points are coloured by the special
@@ -25,8 +30,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from radar.dashboard.common import UNIT_LABELS
-
+UNIT_LABELS = {"count": "count", "percent": "%", "rate_per_10k": "per 10,000 children", "days": "days"}
 # Vega-Lite's default joins the points either side of a missing value; this breaks the path.
 BREAK_AT_MISSING = "break-paths-show-domains"
 COMMON_CAUSE = "Common cause"

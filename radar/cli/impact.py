@@ -1,0 +1,82 @@
+"""`radar impact`: the Impact Log listed, and its entries added and updated (radar.actions.register)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from radar.cli.common import ByOption, JsonOption, app, console, print_json, print_table, refusals, store
+
+impact_app = typer.Typer(help="The Impact Log: each challenge, the action taken and its evidence of impact.",
+                         no_args_is_help=True)
+app.add_typer(impact_app, name="impact")
+
+
+@impact_app.command("list")
+def impact_list(
+    as_json: JsonOption = False,
+    subgroup: Annotated[Optional[str], typer.Option(help="Only this subgroup's entries.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only entries with this status: open, in_progress or "
+                                                       "complete.")] = None,
+) -> None:
+    """List the Impact Log: each challenge, the action and its evidence of impact."""
+    from radar.actions.register import impact_log
+
+    ctx, engine = store()
+    with refusals():
+        rows = [r for r in impact_log(engine, ctx, date.today())
+                if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "date", "subgroup", "challenge", "action", "owner", "status", title="Impact Log")
+    for r in rows:
+        table.add_row(r["id"], str(r["date"]), r["subgroup"], r["challenge"], r["action"], r["owner"], r["status"])
+    print_table(table)
+
+
+@impact_app.command("add")
+def impact_add(
+    subgroup: Annotated[str, typer.Option(help="The subgroup that raised the challenge (e.g. pci).")],
+    challenge: Annotated[str, typer.Option(help="The challenge made.")],
+    action: Annotated[str, typer.Option(help="The action agreed.")],
+    owner: Annotated[str, typer.Option(help="Who owns the action.")],
+    by: ByOption,
+    on: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"],
+                                                   help="When it was raised (default today).")] = None,
+    status: Annotated[str, typer.Option(help="open, in_progress or complete.")] = "open",
+    evidence: Annotated[str, typer.Option(help="Evidence of impact so far.")] = "",
+) -> None:
+    """Add an entry to the Impact Log (its id is the next IL number)."""
+    from radar.actions.register import add_impact_entry
+
+    ctx, engine = store()
+    today = date.today()
+    with refusals():
+        added = add_impact_entry(engine, ctx, subgroup=subgroup, challenge=challenge, action=action, owner=owner,
+                                 on=on.date() if on else today, status=status, evidence=evidence, by=by, today=today)
+    console.print(f"Added {added}")
+
+
+@impact_app.command("update")
+def impact_update(
+    entry_id: Annotated[str, typer.Argument(help="The entry's id, e.g. IL04.")],
+    by: ByOption,
+    version: Annotated[int, typer.Option(help="The entry's version you are editing (radar impact list --json).")],
+    status: Annotated[Optional[str], typer.Option(help="open, in_progress or complete.")] = None,
+    action: Annotated[Optional[str], typer.Option(help="The action, reworded.")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="Who owns the action now.")] = None,
+    evidence: Annotated[Optional[str], typer.Option(help="Evidence of impact.")] = None,
+) -> None:
+    """Update an Impact Log entry's status, action, owner or evidence of impact."""
+    from radar.actions.register import update_impact_entry
+
+    changes = {k: v for k, v in {"status": status, "action": action, "owner": owner, "evidence": evidence}.items()
+               if v is not None}
+    ctx, engine = store()
+    with refusals():
+        update_impact_entry(engine, ctx, entry_id, changes, by=by, version=version, today=date.today())
+    console.print(f"{entry_id}: updated")

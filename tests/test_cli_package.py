@@ -1,0 +1,117 @@
+"""The command line as a package (radar/cli/): every command answers `--help` both as `radar …` and as
+`python -m radar.cli …`, and a command that only reads the store imports neither Prefect nor the flows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import typer
+
+from radar.cli import app
+
+RADAR = str(Path(sys.executable).with_name("radar"))  # the [project.scripts] entry point, radar.cli:app
+
+
+def _commands(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path of a click group: ("alerts",), ("alerts", "ack"), ..."""
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if hasattr(command, "commands"):
+            found.extend(_commands(command, (*prefix, name)))
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_the_command_list_is_whole():
+    names = {c[0] for c in COMMANDS}
+    assert {"catalog", "synth", "docs", "ingest", "cycle", "indicators", "submissions", "alerts", "benchmarks",
+            "spc", "risks", "impact", "sta", "report", "notify", "outbox", "serve", "watch", "dashboard",
+            "demo"} <= names
+    assert {("alerts", "ack"), ("risks", "decide"), ("impact", "update"), ("submissions", "withdraw"),
+            ("spc", "rebase"), ("benchmarks", "import")} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("way", [[RADAR], [sys.executable, "-m", "radar.cli"]], ids=["radar", "python -m radar.cli"])
+def test_every_command_answers_help_both_ways(way, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RADAR_", "PREFECT_"))}
+    env |= {"RADAR_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    for command in COMMANDS:
+        result = subprocess.run([*way, *command, "--help"], check=False, env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, (command, result.stdout + result.stderr)
+        assert f"Usage: radar {' '.join(command)}" in " ".join(result.stdout.split()), (command, result.stdout)
+
+
+PROBE = """
+import json, sys
+from radar.cli import app
+try:
+    app(args=sys.argv[1:], prog_name="radar")
+except SystemExit as end:
+    code = end.code
+loaded = sorted(m for m in sys.modules
+                if m.split(".")[0] in ("prefect", "streamlit") or m.startswith(("radar.flows", "radar.dashboard")))
+print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
+"""
+
+READ_ONLY = [
+    ["alerts", "--json"], ["alerts", "--status", "all"], ["sta", "--period", "2020-03", "--json"],
+    ["risks", "list", "--json"], ["risks", "show", "R01", "--json"], ["impact", "list", "--json"],
+    ["indicators", "--json"], ["submissions", "--json"], ["outbox", "--json"], ["catalog", "--json"],
+]
+
+
+@pytest.fixture
+def small_store(radar_store):
+    """A store with its register seeded and one Impact Log entry added, as a person would."""
+    from radar.actions.register import add_impact_entry
+    from radar.core.config import get_context
+    from radar.models.engine import get_engine
+
+    ctx = get_context()
+    add_impact_entry(get_engine(radar_store), ctx, subgroup="pci", challenge="Why so many re-referrals?",
+                     action="Audit of 20 cases", owner="Head of MASH", on=date(2020, 3, 2), status="open",
+                     evidence="", by="test", today=date.today())
+    return radar_store
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_a_read_only_command_imports_no_prefect_and_no_flows(small_store, command):
+    result = subprocess.run([sys.executable, "-c", PROBE, *command], check=False, capture_output=True, text=True,
+                            timeout=120, env=os.environ | {"COLUMNS": "200"})
+    outcome = json.loads(result.stderr.strip().splitlines()[-1])
+    assert outcome["code"] in (0, None), result.stderr
+    assert outcome["loaded"] == [], outcome["loaded"]
+    if "--json" in command:
+        assert json.loads(result.stdout) is not None
+
+
+def test_the_actions_floor_imports_neither_prefect_nor_streamlit():
+    """The command line, the dashboard and the flows all call it: it must not bring either with it."""
+    probe = ("import sys, radar.actions.alerts, radar.actions.board_pack, radar.actions.charts, "
+             "radar.actions.register, radar.actions.submissions; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'streamlit'}))")
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]"
+
+
+def test_neither_the_dashboard_nor_the_command_line_writes_the_store():
+    """Their changes are the actions floor's: no transaction and no insert, update or delete of their own."""
+    import re
+
+    from feedfiles import PROJECT_ROOT
+
+    write = re.compile(r"(?<![\w.])(insert|update|delete)\(|\.begin\(")
+    found = [f"{path.relative_to(PROJECT_ROOT)}:{n}: {line.strip()}"
+             for folder in ("dashboard", "radar/cli") for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if write.search(line)]
+    assert found == []
