@@ -10,7 +10,8 @@ actions floor's, in the same words as on the command line.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from radar.actions import alerts, charts, register, submissions
@@ -18,6 +19,7 @@ from radar.actions.refusal import refuse_if
 from radar.dashboard.auth import Person
 from radar.dashboard.common import changed, context, engine
 from radar.dashboard.register import day
+from radar.validation.feeds import ValidatedFile
 
 
 class NotAllowed(PermissionError):
@@ -52,6 +54,15 @@ def rebase_limits(person: Person, indicator: str, breakdown: str, period: str, r
                                     reason=reason, by=person.email)
     changed()
     return recorded
+
+
+def record_rejected_upload(person: Person, file_name: str, file_hash: str, received_at: datetime,
+                           result: ValidatedFile, quarantined: Path, report: Path) -> None:
+    """Record an upload the checks rejected, as the ingest flow records a dropped file, under the sender."""
+    submissions.record_rejection(engine(), context().la_code, person.email, file_name=file_name, file_hash=file_hash,
+                                 feed_id=result.feed_id, period=result.period, received_at=received_at,
+                                 result=result, quarantined=quarantined, report=report)
+    changed()
 
 
 def record_upload(person: Person, file_name: str, detail: dict[str, Any]) -> None:

@@ -23,9 +23,7 @@ Every attempt is audited under the signed-in address.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import logging
 import os
 import re
@@ -40,10 +38,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from radar.dashboard.actions import record_upload
+from radar.dashboard.actions import record_rejected_upload, record_upload
 from radar.dashboard.auth import Person
-from radar.dashboard.common import changed, context, engine
-from radar.models import store
+from radar.dashboard.common import changed, context
 from radar.validation import feeds
 from radar.validation.feeds import Limits, ValidatedFile
 from radar.validation.filenames import PATTERN, FileNameError, parse_file_name
@@ -180,16 +177,7 @@ def _quarantine(person: Person, staged: Path, result: ValidatedFile, file_hash: 
     quarantined = folder / f"{now:%Y%m%dT%H%M%S}__{file_hash[:12]}__{staged.name}"
     os.replace(staged, quarantined)
     _, report = write_report(result, staged.name, folder, stem=quarantined.name)
-    total = sum(result.problem_counts.values())
-    with engine().begin() as conn:
-        store.record_submission(
-            conn, la_code=ctx.la_code, actor=person.email, feed_id=result.feed_id, period=result.period,
-            file_name=staged.name, file_hash=file_hash, status="rejected", received_at=now,
-            row_count=result.row_count, error_count=total, archive_path=str(quarantined), report_path=str(report),
-            message=f"sent from the dashboard and rejected with {total} problem{'s' if total != 1 else ''}; "
-                    f"the report for the data lead is {report} (also on the Rejected files page)",
-            errors_json=json.dumps([dataclasses.asdict(p) for p in result.problems]),
-        )
+    record_rejected_upload(person, staged.name, file_hash, now, result, quarantined, report)
     changed()
     return quarantined, report
 
