@@ -3,8 +3,9 @@
 Every write goes to a temporary file in the destination folder and is then
 renamed into place (`os.replace` is atomic on one filesystem), so a crash never
 leaves a half-written archive copy or report.  A delivery is only ever opened
-as a regular file without following links (`O_NOFOLLOW`): a link dropped in
-the inbox to /proc/self/environ or to the key must never be read or copied.
+as a regular file without following links (`O_NOFOLLOW`) and with one name
+only (`st_nlink` 1): a link dropped in the inbox to /proc/self/environ, or a
+hard link to the key, must never be read or copied.
 Radar's folders are owner-only (0700, files 0600): they hold the store, the
 key and raw files in quarantine.
 """
@@ -19,13 +20,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy.engine import make_url
 
-from radar.validation.inert import neutralised
+from radar.validation.inert import has_bidi_control, neutralised
 
 NAME_BYTES = 255  # the longest file name most filesystems allow
 REPORT_SUFFIX = ".report.csv"  # the longest suffix added to a quarantined name
@@ -35,23 +36,38 @@ class NotARegularFile(OSError):
     """The delivery is a link, a folder, a device or a pipe: Radar does not read it."""
 
 
+class HardLinked(NotARegularFile):
+    """The delivery has another name on the disk (a hard link, perhaps to the key): Radar does not read it."""
+
+
 def open_regular(path: Path):
-    """Open a delivered file for reading, refusing links and anything but a regular file."""
+    """Open a delivered file for reading, refusing links, hard links and anything but a regular file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         if os.path.islink(path):
             raise NotARegularFile(f"{path.name} is a link") from None
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
         os.close(fd)
         raise NotARegularFile(f"{path.name} is not a regular file")
+    if status.st_nlink > 1:
+        os.close(fd)
+        raise HardLinked(f"{path.name} has {status.st_nlink} names")
     return os.fdopen(fd, "rb")
 
 
 def is_regular(path: Path) -> bool:
-    """A regular file, not a link to one (the link itself is what is looked at)."""
-    return stat.S_ISREG(os.lstat(path).st_mode)
+    """A regular file with one name, not a link to one (the link itself is what is looked at) nor a hard link."""
+    status = os.lstat(path)
+    return stat.S_ISREG(status.st_mode) and status.st_nlink == 1
+
+
+def is_hard_linked(path: Path) -> bool:
+    """Whether the entry is one of several names of one file: a hard link in the inbox to the pseudonym key or
+    the store reads as an ordinary file, and removing the inbox name leaves the other."""
+    return os.lstat(path).st_nlink > 1
 
 
 def owner_only(home: Path, database_url: str) -> None:
@@ -67,8 +83,10 @@ def owner_only(home: Path, database_url: str) -> None:
 
 
 def safe_name(name: str, max_bytes: int) -> str:
-    """`name` without path separators or control characters, cut (keeping its extension) to `max_bytes` of UTF-8."""
-    name = "".join("_" if ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 else ch for ch in name) or "_"
+    """`name` without path separators, control characters or bidirectional controls (which would show the rest of
+    a listing reversed), cut (keeping its extension) to `max_bytes` of UTF-8."""
+    name = "".join("_" if ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 or has_bidi_control(ch) else ch
+                   for ch in name) or "_"
     if len(name.encode()) <= max_bytes:
         return name
     stem, dot, ext = name.rpartition(".")
@@ -89,7 +107,7 @@ def sha256_of(path: Path) -> str:
 def received_time(path: Path) -> datetime:
     """When the file was delivered: its modification time in the drop folder (never in the future)."""
     mtime = min(path.stat().st_mtime, time.time())
-    return datetime.fromtimestamp(mtime, timezone.utc)
+    return datetime.fromtimestamp(mtime, UTC)
 
 
 def atomic_write(destination: Path, write) -> Path:
@@ -168,7 +186,7 @@ def quarantine_copy(quarantine_root: Path, source: Path, file_hash: str) -> Path
     The name keeps the time and hash in front (unique per delivery) and is cut
     to leave room for the report's suffix, so a 240-character name still fits.
     """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     prefix = f"{stamp}__{file_hash[:12]}__"
     name = prefix + safe_name(source.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
     destination = quarantine_root / name

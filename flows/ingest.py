@@ -8,22 +8,30 @@ rows in one transaction, replacing (not adding to) an earlier version.
 
 Each file is one task. It is retried only when the disk or the database
 fails (a bad file is an answer, not an error), which is safe because every
-write is atomic and keyed by the file's hash.  A fault's text never leaves the
-task: database and parser errors can quote a cell (a child's reference), and
-Prefect would keep that text in its own log tables, so the task raises a
-fault that names only the error's type (`withheld`).
+write is atomic and keyed by the file's hash.  Any other fault while checking
+or storing one file (a bug in Radar, a parser's surprise) rejects that file
+like any other, with a reference the operator finds in the log
+(`reject_fault`): it is recorded, quarantined and out of the inbox, and the
+other files go on.  A fault's text never leaves Radar's log: database and
+parser errors can quote a cell (a child's reference), so the log keeps the
+traceback's frames and the errors' types only, and a fault that does escape
+the task names only its type (`withheld`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import secrets
+import traceback
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 from sqlalchemy.exc import OperationalError
 
 from radar.flows.events import announce_accepted
@@ -33,6 +41,7 @@ from radar.flows.files import (
     archive_copy,
     archive_path,
     archived_rows,
+    is_hard_linked,
     is_regular,
     owner_only,
     purge_quarantine,
@@ -46,6 +55,7 @@ from radar.flows.secrets import PseudonymKeyError, store_key
 from radar.models import store
 from radar.validation.feeds import Limits, ValidatedFile, validate_file
 from radar.validation.filenames import FileNameError, parse_file_name
+from radar.validation.inert import visible_controls
 from radar.validation.problems import Problem
 from radar.validation.pseudonymise import pseudonymise, pseudonymised_columns
 from radar.validation.report import write_report
@@ -70,6 +80,11 @@ class Delivery:
     received_at: datetime
     feed_id: str | None
     period: str | None
+
+    @property
+    def name(self) -> str:
+        """The file's name as Radar records and shows it (a bidirectional control written out, never obeyed)."""
+        return visible_controls(self.path.name)
 
 
 @dataclass
@@ -134,7 +149,7 @@ def current_hash(delivery: Delivery) -> str | None:
 
 def limits(today: date | None = None) -> Limits:
     """The partnership's limits on what Radar reads, with the months a file name may carry up to `today`."""
-    return Limits.for_partnership(context().config.storage, today or datetime.now(timezone.utc).date())
+    return Limits.for_partnership(context().config.storage, today or datetime.now(UTC).date())
 
 
 def check(delivery: Delivery) -> ValidatedFile:
@@ -155,11 +170,11 @@ def _duplicate(conn, delivery: Delivery, rejection: dict | None = None) -> Inges
                f"its report is {rejection['report_path']}")
     submission_id = store.record_submission(
         conn, la_code=context().la_code, actor=ACTOR, feed_id=delivery.feed_id, period=delivery.period,
-        file_name=delivery.path.name, file_hash=delivery.file_hash, status="duplicate",
+        file_name=delivery.name, file_hash=delivery.file_hash, status="duplicate",
         received_at=delivery.received_at, message=message,
         report_path=rejection["report_path"] if rejection else None,
     )
-    return IngestResult(delivery.path.name, delivery.feed_id, delivery.period, "duplicate",
+    return IngestResult(delivery.name, delivery.feed_id, delivery.period, "duplicate",
                         submission_id=submission_id, message=message)
 
 
@@ -182,11 +197,11 @@ def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     """
     ctx = context()
     with engine().connect() as conn:
-        earlier = store.rejection_of(conn, ctx.la_code, delivery.path.name, delivery.file_hash)
+        earlier = store.rejection_of(conn, ctx.la_code, delivery.name, delivery.file_hash)
     if earlier is not None:
         return record_duplicate(delivery, earlier)
     quarantined = quarantine_copy(ctx.settings.quarantine, delivery.path, delivery.file_hash)
-    _, report_md = write_report(result, delivery.path.name, ctx.settings.quarantine, stem=quarantined.name)
+    _, report_md = write_report(result, delivery.name, ctx.settings.quarantine, stem=quarantined.name)
     outcome = _record_rejection(delivery, result, str(quarantined), report_md)
     consume(delivery.path)  # only once the rejection is recorded: in a database outage the file stays where it is
     return outcome
@@ -194,19 +209,90 @@ def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
 
 def reject_not_a_file(path: Path) -> IngestResult:
     """A link, folder or device in the drop folder: never read or copied; reported, and the entry removed."""
-    ctx = context()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    prefix = f"{stamp}__not-a-file__"
-    stem = prefix + safe_name(path.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
-    result = ValidatedFile(None, None, None, [Problem(None, None, None, "not_a_file", (
+    return _reject_unread(path, "not_a_file", (
         "This is a link (shortcut), folder or device, not a file: Radar does not follow links or read them. "
-        "Put the return itself in the drop folder."))], {"not_a_file": 1}, 0)
-    _, report_md = write_report(result, path.name, ctx.settings.quarantine, stem=stem)
-    delivery = Delivery(path, "", datetime.now(timezone.utc), None, None)
+        "Put the return itself in the drop folder."))
+
+
+def reject_hard_link(path: Path) -> IngestResult:
+    """A file with another name on the disk (a hard link, perhaps to the pseudonym key or the store): never read or
+    copied; reported, and the inbox's name removed (the file keeps its other names)."""
+    return _reject_unread(path, "hard_link", (
+        "This file also has another name on the disk (a hard link), so it could be another of the computer's "
+        "files: Radar does not read it. Copy the return itself into the drop folder."))
+
+
+def _reject_unread(path: Path, rule: str, message: str) -> IngestResult:
+    ctx = context()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    prefix = f"{stamp}__{rule.replace('_', '-')}__"
+    stem = prefix + safe_name(path.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
+    result = ValidatedFile(None, None, None, [Problem(None, None, None, rule, message)], {rule: 1}, 0)
+    delivery = Delivery(path, "", datetime.now(UTC), None, None)
+    _, report_md = write_report(result, delivery.name, ctx.settings.quarantine, stem=stem)
     outcome = _record_rejection(delivery, result, None, report_md)
     if in_inbox(path):
-        path.unlink()  # removes the link itself, never what it points to
+        path.unlink()  # removes the link (or this name) itself, never what it points to
     return outcome
+
+
+def reject_fault(path: Path, fault: Exception, delivery: Delivery | None = None) -> IngestResult:
+    """Reject the one file whose checking or storing raised `fault`, with a reference to the log.
+
+    The log gets the traceback's frames and the errors' types under the
+    reference, never their text (it could quote a cell).  The file is
+    quarantined when it can be read as one file with one name (else only
+    the report is kept), the rejection recorded, and the inbox's copy removed.
+    """
+    reference = "ERR-" + secrets.token_hex(4).upper()
+    _logger().error("%s: rejected because of an internal problem, reference %s (details withheld from the message "
+                    "and the data lead: they could quote a cell)\n%s", visible_controls(path.name), reference,
+                    frames_only(fault))
+    if delivery is None:
+        delivery = Delivery(path, "", datetime.now(UTC), None, None)
+    problem = Problem(None, None, None, "internal_problem", (
+        f"Radar could not check this file because of an internal problem (reference {reference}); nothing from it "
+        "was stored. Send it again later; if it is refused again, tell the Radar operator the reference."))
+    result = ValidatedFile(delivery.feed_id, delivery.period, None, [problem], {"internal_problem": 1}, 0)
+    ctx = context()
+    quarantined = None
+    if delivery.file_hash:
+        try:
+            quarantined = quarantine_copy(ctx.settings.quarantine, path, delivery.file_hash)
+        except FileNotFoundError:
+            raise
+        except OSError:
+            quarantined = None  # unreadable, or it has another name now: the report alone is kept
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    prefix = f"{stamp}__{reference}__"
+    stem = quarantined.name if quarantined else \
+        prefix + safe_name(path.name, NAME_BYTES - len(prefix) - len(REPORT_SUFFIX))
+    _, report_md = write_report(result, delivery.name, ctx.settings.quarantine, stem=stem)
+    outcome = _record_rejection(delivery, result, str(quarantined) if quarantined else None, report_md)
+    consume(path)
+    return outcome
+
+
+def frames_only(fault: BaseException) -> str:
+    """A traceback of `fault` (and what caused it) with every frame but no error's text: file, line, function and
+    the error types, which is what finding the fault needs, and nothing a cell could be quoted in."""
+    lines, seen = [], set()
+    while fault is not None and id(fault) not in seen:
+        seen.add(id(fault))
+        lines.append(f"{type(fault).__module__}.{type(fault).__qualname__} (text withheld)")
+        lines += [f"  {frame.filename}:{frame.lineno} in {frame.name}"
+                  for frame in traceback.extract_tb(fault.__traceback__)]
+        fault = fault.__cause__ or fault.__context__
+        if fault is not None:
+            lines.append("caused by / raised while handling:")
+    return "\n".join(lines)
+
+
+def _logger():
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("radar.ingest")
 
 
 def _record_rejection(delivery: Delivery, result: ValidatedFile, quarantined: str | None,
@@ -217,12 +303,12 @@ def _record_rejection(delivery: Delivery, result: ValidatedFile, quarantined: st
     with engine().begin() as conn:
         submission_id = store.record_submission(
             conn, la_code=ctx.la_code, actor=ACTOR, feed_id=result.feed_id or delivery.feed_id,
-            period=result.period or delivery.period, file_name=delivery.path.name, file_hash=delivery.file_hash,
+            period=result.period or delivery.period, file_name=delivery.name, file_hash=delivery.file_hash,
             status="rejected", received_at=delivery.received_at, row_count=result.row_count,
             error_count=sum(result.problem_counts.values()), message=message, errors_json=json.dumps(errors),
             archive_path=quarantined, report_path=str(report_md),
         )
-    return IngestResult(delivery.path.name, result.feed_id or delivery.feed_id, result.period or delivery.period,
+    return IngestResult(delivery.name, result.feed_id or delivery.feed_id, result.period or delivery.period,
                         "rejected", errors=errors, submission_id=submission_id, message=message)
 
 
@@ -270,7 +356,7 @@ def _store(conn, delivery: Delivery, result: ValidatedFile, feed) -> IngestResul
     else:
         archived = archive_copy(ctx.settings.archive, feed.id, result.period, delivery.file_hash, delivery.path)
         status, submission_id = _accept_rows(conn, delivery, result, feed, archived, batches)
-    return IngestResult(delivery.path.name, feed.id, result.period, status, submission_id=submission_id,
+    return IngestResult(delivery.name, feed.id, result.period, status, submission_id=submission_id,
                         message=f"{result.row_count} rows stored")
 
 
@@ -278,7 +364,7 @@ def _accept_rows(conn, delivery: Delivery, result: ValidatedFile, feed, archived
     ctx = context()
     return store.accept_submission(
         conn, la_code=ctx.la_code, actor=ACTOR, feed_id=feed.id, kind=feed.kind, period=result.period,
-        file_name=delivery.path.name, file_hash=delivery.file_hash, archive_path=str(archived),
+        file_name=delivery.name, file_hash=delivery.file_hash, archive_path=str(archived),
         rows=batches, received_at=delivery.received_at, row_count=result.row_count,
     )
 
@@ -292,20 +378,41 @@ def prepare() -> None:
     owner_only(ctx.settings.home, ctx.settings.database_url)
 
 
+# Faults that leave the file where it is for the next run: the store or the disk failing (retried, and a later
+# run or the sweep finds the file again), a wrong key (which stops the run) and another run taking the file.
+LEAVE_IN_PLACE = (OperationalError, PseudonymKeyError, FileNotFoundError)
+
+
 def ingest_path(path: Path) -> IngestResult:
-    """The steps for one file: not a file, duplicate, accepted or rejected (or skipped: another run took it)."""
+    """The steps for one file: not a file, duplicate, accepted or rejected (or skipped: another run took it).
+
+    Any other fault while checking or storing this file rejects it with a
+    reference (`reject_fault`), so no file is left in the inbox for ever;
+    a file Radar may not read (permissions) is rejected the same way.
+    """
+    delivery = None
     try:
+        if is_hard_linked(path):
+            return reject_hard_link(path)
         if not is_regular(path):
             return reject_not_a_file(path)
         delivery = receive(path)
+        if delivery.feed_id is not None and current_hash(delivery) == delivery.file_hash:
+            return record_duplicate(delivery)
+        result = check(delivery)
+        return accept(delivery, result) if result.ok else reject(delivery, result)
     except FileNotFoundError:
         if not in_inbox(path):
             raise
-        return IngestResult(path.name, None, None, "skipped", message=TAKEN)  # two runs over one inbox
-    if delivery.feed_id is not None and current_hash(delivery) == delivery.file_hash:
-        return record_duplicate(delivery)
-    result = check(delivery)
-    return accept(delivery, result) if result.ok else reject(delivery, result)
+        return IngestResult(visible_controls(path.name), None, None, "skipped", message=TAKEN)  # two runs, one inbox
+    except LEAVE_IN_PLACE:
+        raise
+    except OSError as fault:
+        if not isinstance(fault, PermissionError):
+            raise  # the disk: retried, and the file stays for the next run
+        return reject_fault(path, fault, delivery)
+    except Exception as fault:
+        return reject_fault(path, fault, delivery)
 
 
 def withheld(fault: Exception) -> Exception:
@@ -355,8 +462,8 @@ def ingest_files(paths: list[Path], on_result=None) -> list[dict]:
             raise  # the key is wrong for every file: stop, with the message that says how to fix it
         except Exception as fault:  # a fault in Radar, not in the file: report it and carry on with the others
             # Only the fault's type is logged: its text or traceback could quote a cell of the file.
-            logger.error("%s: could not be processed (%s)", path.name, type(fault).__name__)
-            result = IngestResult(path.name, None, None, "rejected", errors=[{
+            logger.error("%s: could not be processed (%s)", visible_controls(path.name), type(fault).__name__)
+            result = IngestResult(visible_controls(path.name), None, None, "rejected", errors=[{
                 "row": None, "column": None, "value": None, "rule": "internal_error",
                 "message": "Radar could not process this file because of an internal fault; nothing was stored. "
                            "Please send it again later; the operator has the details in the flow log."}])

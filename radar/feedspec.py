@@ -64,6 +64,13 @@ This guide tells each agency's data lead exactly what to send to Radar, the
 - **Excel files (.xlsx):** only the first sheet is read; it holds the same header and rows as the CSV would.
 - **Values:** counts are whole numbers of zero or more (write 0 for none, never leave it blank); dates are
   YYYY-MM-DD; yes/no answers are `true` or `false`; categories use the allowed values exactly as spelt here.
+- **Digits are 0-9 only:** numbers and dates are written with the digits 0 to 9; digits of another script
+  (Arabic-Indic `٣٠٠`, full-width `３００`) are refused row by row, as is any other text where a number goes.
+- **No invisible text-direction characters:** a right-to-left or left-to-right control (U+202A to U+202E,
+  U+2066 to U+2069, often pasted from a web page or e-mail) in any cell, or in the file's name, rejects the
+  file, because it makes text show in a misleading order.
+- **At most 32,767 characters in a cell,** Excel's own limit: a file with a longer cell is refused.
+- **Send a file, not a link:** a shortcut, or a hard link giving a file a second name, is refused unread.
 - A file may be at most {storage.max_file_mb} MB.
 
 ## What happens when a file arrives
@@ -80,7 +87,9 @@ This guide tells each agency's data lead exactly what to send to Radar, the
   gives the same pseudonym, so Radar can count distinct children without knowing who they are. Never put names,
   dates of birth or NHS numbers in any column.
 - **Formulas are stored as text:** Radar never calculates a spreadsheet formula; a cell starting with `=` is kept
-  as the text it is (and rejected where a number or date is expected), so paste values before saving."""
+  as the text it is (and rejected where a number or date is expected), so paste values before saving.
+- **If Radar itself fails while checking a file,** the file is still rejected, never left waiting: its report
+  gives a reference (ERR-...) to pass to the Radar operator, and the file can simply be sent again."""
 
 
 def _feed_summary(catalogue: Catalogue, config: PartnershipConfig) -> str:
@@ -123,7 +132,7 @@ def _aggregate_feed(catalogue: Catalogue, feed: Feed) -> str:
         "in all, each with the file's month as its `period`.",
         "- No totals: an indicator with breakdown values has one row per value and no total row "
         "(Radar adds the total).",
-        "- Every value is a whole number of zero or more.",
+        "- Every value is a whole number of zero or more, written with the digits 0-9.",
     ]
     pairs = _part_and_whole(catalogue, feed)
     if pairs:
@@ -187,7 +196,7 @@ def _allowed(catalogue: Catalogue, col: Column) -> str:
     if col.type == "boolean":
         return _codes(("true", "false"))
     if col.max_length is not None:
-        return f"up to {col.max_length} characters, no control characters"
+        return f"up to {col.max_length} characters, no control or text-direction characters"
     return _codes(catalogue.column_values(col))
 
 

@@ -98,7 +98,7 @@ def read_ees(path: Path) -> pl.DataFrame:
         missing.append(" or ".join(LA_CODES))
     if missing:
         raise EESError([EESProblem(path.name, None, c, None, "required column is missing") for c in missing])
-    bad_years = frame.filter(~pl.col("time_period").str.contains(r"^\d{4}$").fill_null(False))
+    bad_years = frame.filter(~pl.col("time_period").str.contains(r"^[0-9]{4}$").fill_null(False))
     if bad_years.height:
         raise EESError([
             EESProblem(path.name, row, "time_period", value, "is not a four-digit year")

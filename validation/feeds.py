@@ -32,15 +32,27 @@ from radar.validation.aggregates import (
 from radar.validation.failures import schema_problems
 from radar.validation.filenames import FileNameError, parse_file_name
 from radar.validation.headers import header_problems
+from radar.validation.inert import BIDI_CONTROLS
 from radar.validation.problems import EXAMPLES_PER_RULE, Problem, ProblemLog
 from radar.validation.pseudonymise import pseudonymised_columns
-from radar.validation.reading import MB, UTF16_MARKS, ZIP_MAGIC, ReadError, csv_record_chunks, read_cells
+from radar.validation.reading import (
+    MAX_CELL_CHARS,
+    MB,
+    UTF16_MARKS,
+    ZIP_MAGIC,
+    ReadError,
+    csv_record_chunks,
+    longest_cell,
+    read_cells,
+)
 from radar.validation.schemas import expected_columns, schema_for
 from radar.validation.typed import typed_rows
 
 # C0 controls (but tab, line feed, carriage return) and DEL: never in a real return, and a NUL
 # byte is refused by PostgreSQL, so a cell holding one is rejected before anything is stored.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+# Either kind makes a batch of a large CSV go the whole-file way, which names the cells.
+UNSEEN_CHARACTERS = f"{CONTROL_CHARACTERS}|{BIDI_CONTROLS}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,15 @@ class Limits:
         last = shift(of_date(today), storage.months_ahead)
         return cls(storage.max_file_mb * MB, (storage.earliest_period, last), storage.max_unpacked_mb * MB,
                    storage.max_cells)
+
+
+# An aggregate return has one row per indicator and breakdown value; a file with many times that many is not
+# one, and checking each of millions of rows would hold gigabytes (a 150 MB file of repeated rows took 1.8 GB).
+AGGREGATE_ROWS_FACTOR, AGGREGATE_ROWS_FLOOR = 10, 1_000
+
+
+def _expected_rows(feed: Feed, catalogue: Catalogue) -> int:
+    return sum(len(catalogue.breakdown_values(i) or ("",)) for i in catalogue.sent_indicators(feed.id))
 
 
 class FileChanged(Exception):
@@ -158,6 +179,12 @@ def validate_file(path: Path, catalogue: Catalogue, max_bytes: int | Limits) -> 
     if rows.height == 0:
         return _rejected(feed_id, period, [_file_problem(
             "no_rows", "The file has a header row but no data under it.")])
+    if feed.kind == "aggregate" and rows.height > max(AGGREGATE_ROWS_FLOOR,
+                                                      AGGREGATE_ROWS_FACTOR * (expected := _expected_rows(feed, catalogue))):
+        return _rejected(feed_id, period, [_file_problem(
+            "file_too_large", f"The file has {rows.height:,} rows; a {feed_id} return has one row per indicator "
+                              f"and breakdown value ({expected} in all), so it was not checked row by row. "
+                              "Check it is the right return, for one month.")], rows.height)
     rows = _named(rows, feed)
     schema_problems(schema_for(feed, period, catalogue), rows.drop("row_number"), rows["row_number"],
                     expected_columns(feed) if quiet else [], log)
@@ -173,17 +200,29 @@ def control_character_problems(cells: pl.DataFrame, log: ProblemLog) -> None:
 
     The cell is not quoted: a control character is where a broken export
     most often runs data into the wrong place, and the value cannot be shown.
+    A bidirectional control (U+202A-U+202E, U+2066-U+2069) is refused the
+    same way, in every column of every feed: it makes a name or reference
+    print in another order (a right-to-left override shows the rest of the
+    line reversed) in the dashboard, the reports and the Board pack.
     """
+    _unseen_problems(cells, log, CONTROL_CHARACTERS, "control_character",
+                     "holds an invisible control character (such as a NUL byte), which a return never contains: "
+                     "remove it and send the file again.")
+    _unseen_problems(cells, log, BIDI_CONTROLS, "bidi_control",
+                     "holds an invisible right-to-left or left-to-right control character (U+202A to U+202E or "
+                     "U+2066 to U+2069), which can make text show in the wrong order: remove it and send the "
+                     "file again.")
+
+
+def _unseen_problems(cells: pl.DataFrame, log: ProblemLog, pattern: str, rule: str, says: str) -> None:
     flagged = cells.with_row_index("row", offset=1).select(
-        "row", *[pl.col(name).str.contains(CONTROL_CHARACTERS).fill_null(False).alias(str(position))
+        "row", *[pl.col(name).str.contains(pattern).fill_null(False).alias(str(position))
                  for position, name in enumerate(cells.columns, start=1)])
     failing = flagged.unpivot(index="row", variable_name="column").filter("value").sort("row")
     if failing.is_empty():
         return
-    log.record("control_character", failing.height, [
-        Problem(row=row, column=f"column {column}", value=None, rule="control_character",
-                message=f"Row {row}, column {column} holds an invisible control character (such as a NUL byte), "
-                        "which a return never contains: remove it and send the file again.")
+    log.record(rule, failing.height, [
+        Problem(row=row, column=f"column {column}", value=None, rule=rule, message=f"Row {row}, column {column} {says}")
         for row, column in failing.head(EXAMPLES_PER_RULE).select("row", pl.col("column").cast(pl.Int64)).iter_rows()
     ])
 
@@ -250,9 +289,11 @@ def _record_batches(path: Path, feed: Feed, digest) -> Iterator[pl.DataFrame]:
             cells = pl.read_csv(chunk, has_header=False, infer_schema=False)
         except (UnicodeDecodeError, pl.exceptions.PolarsError):
             raise _NotPlain from None
+        if longest_cell(cells) > MAX_CELL_CHARS:
+            raise _NotPlain
         cells = cells.with_columns(pl.all().str.strip_chars().replace("", None))
         if cells.width != len(expected) or cells.select(
-                pl.any_horizontal(pl.all().str.contains(CONTROL_CHARACTERS)).any()).item():
+                pl.any_horizontal(pl.all().str.contains(UNSEEN_CHARACTERS)).any()).item():
             raise _NotPlain
         if seen == 0 and list(cells.row(0)) != expected:
             raise _NotPlain

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from radar.core.catalogue import Catalogue
 from radar.core.periods import is_period, long_label
+from radar.validation.inert import has_bidi_control
 from radar.validation.problems import Problem
 
 PATTERN = "<feed_id>__YYYY-MM.csv (or .xlsx)"
@@ -36,6 +37,10 @@ def parse_file_name(name: str, catalogue: Catalogue, window: tuple[str, str] | N
     would otherwise become a month of history that every later cycle reads.
     """
     name = Path(name).name
+    if has_bidi_control(name):  # the name is not quoted: it would show reversed, or as another name
+        _fail("The file name contains an invisible right-to-left or left-to-right control character "
+              "(U+202A to U+202E or U+2066 to U+2069), which can make a name show as another one. "
+              f"Rename the file {PATTERN}, typing the name afresh, and send it again.")
     match = _NAME.match(name)
     if match is None:
         _fail(f"The file name '{name}' does not follow the pattern {PATTERN}, e.g. csc_monthly__2024-03.csv "

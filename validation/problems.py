@@ -67,6 +67,25 @@ RULES: dict[str, Rule] = {
         "Remove the control characters (often pasted from another system) from the cells named and send "
         "the file again; 'CSV UTF-8' from Excel never contains them.",
     ),
+    "bidi_control": Rule(
+        "Invisible text-direction character",
+        "Remove the right-to-left or left-to-right control characters (U+202A to U+202E, U+2066 to U+2069, "
+        "often pasted from a web page or e-mail) from the cells named and send the file again.",
+    ),
+    "cell_too_long": Rule(
+        "Cell text longer than Excel allows",
+        "No cell can hold more than 32,767 characters: check this is the return itself, export it again "
+        "from Excel and send it.",
+    ),
+    "hard_link": Rule(
+        "A second name for another file",
+        "Copy the return itself into the drop folder: Radar does not read a file that also has another name "
+        "on the disk (a hard link).",
+    ),
+    "internal_problem": Rule(
+        "Radar could not check the file",
+        "Send the file again later; if it is refused again, tell the Radar operator the reference in the message.",
+    ),
     "too_long": Rule("Text longer than allowed", "Shorten the text to the length the feed guide gives."),
     "row_length": Rule(
         "Row has more cells than the header",
@@ -96,7 +115,8 @@ RULES: dict[str, Rule] = {
     "duplicate": Rule("Repeated row or reference", "Keep one row per reference (or per indicator and breakdown)."),
     "not_whole_number": Rule(
         "Not a whole number",
-        "Write counts as whole numbers: no decimals, thousands commas, spaces or words.",
+        "Write counts as whole numbers with the digits 0-9: no decimals, thousands commas, spaces, words "
+        "or digits of another script (such as ٣ or ３).",
     ),
     "negative": Rule("Negative count", "Counts cannot be below zero: correct the figure."),
     "blank": Rule("Required cell is empty", "Fill in the cell; for a count of none, write 0."),

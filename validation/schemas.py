@@ -27,8 +27,10 @@ from radar.core.catalogue import Catalogue, Column, Feed
 from radar.core.periods import first_day, last_day, long_label
 
 AGGREGATE_COLUMNS = ["period", "indicator", "breakdown", "value"]
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-WHOLE_NUMBER = r"^-?\d{1,18}$"  # 18 digits always fit a 64-bit integer
+# ASCII digits only: in a regex \d is a digit of any script (Arabic-Indic ٣, full-width ３), which the
+# conversion to a number after validation would then refuse.
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+WHOLE_NUMBER = r"^-?[0-9]{1,18}$"  # 18 digits always fit a 64-bit integer
 TRUE_FALSE = ["true", "false"]
 PAIR_SEPARATOR = "\x1f"  # joins indicator and breakdown into one comparable text
 
@@ -99,10 +101,10 @@ def _aggregate_columns(feed: Feed, period: str, catalogue: Catalogue) -> dict[st
             "breakdown", breakdown_rule,
             lambda c: ~indicator.is_in(sent) | (indicator + PAIR_SEPARATOR + breakdown).is_in(pairs))]),
         "value": pa.Column(pl.String, checks=[
-            _check("not_whole_number", "The value must be a whole number of 0 or more, with no decimals, "
-                                       "commas, spaces or words.", lambda c: pl.col(c).str.contains(WHOLE_NUMBER)),
+            _check("not_whole_number", "The value must be a whole number written with the digits 0-9 (0 or "
+                                       "more), with no decimals, commas, spaces or words.", lambda c: pl.col(c).str.contains(WHOLE_NUMBER)),
             _check("negative", "The value is below zero: a count cannot be negative.",
-                   lambda c: ~pl.col(c).str.contains(r"^-\d+$")),
+                   lambda c: ~pl.col(c).str.contains(r"^-[0-9]+$")),
         ]),
     }
 

@@ -79,8 +79,8 @@ EmailAddress = Annotated[str, AfterValidator(_one_address)]
 
 
 class Partnership(Strict):
-    la_code: str = Field(pattern=r"^E0[6-9]\d{6}$")
-    old_la_code: str = Field(pattern=r"^\d{3}$")
+    la_code: str = Field(pattern=r"^E0[6-9][0-9]{6}$")
+    old_la_code: str = Field(pattern=r"^[0-9]{3}$")
     name: str
     short_name: str
     la_name: str

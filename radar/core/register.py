@@ -129,7 +129,7 @@ class Action(Strict):
 class RiskSpec(Strict):
     """One risk as a file gives it (the seed, or `radar risks add --file`)."""
 
-    id: str = Field(pattern=r"^R\d{2,3}$")
+    id: str = Field(pattern=r"^R[0-9]{2,3}$")
     title: str
     cause: str
     event: str
@@ -162,7 +162,7 @@ class RiskFile(Strict):
 class ImpactEntrySpec(Strict):
     """One "BSCP Challenge -> Action" pair of the Impact Log and the evidence of its impact."""
 
-    id: str = Field(pattern=r"^IL\d{2,3}$")
+    id: str = Field(pattern=r"^IL[0-9]{2,3}$")
     date: dt.date
     subgroup: str
     challenge: str
