@@ -21,7 +21,6 @@ the task names only its type (`withheld`).
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import secrets
 import traceback
@@ -34,6 +33,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from sqlalchemy.exc import OperationalError
 
+from radar.actions.submissions import record_rejection
 from radar.flows.events import announce_accepted
 from radar.flows.files import (
     NAME_BYTES,
@@ -178,13 +178,6 @@ def _duplicate(conn, delivery: Delivery, rejection: dict | None = None) -> Inges
                         submission_id=submission_id, message=message)
 
 
-def _summary(result: ValidatedFile, report: Path) -> str:
-    counts = ", ".join(f"{rule}: {n}" for rule, n in sorted(result.problem_counts.items()))
-    total = sum(result.problem_counts.values())
-    return (f"rejected with {total} problem{'s' if total != 1 else ''} ({counts}); the report for the data lead "
-            f"is {report} (also on the dashboard's Rejected files page)")
-
-
 def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     """Quarantine a copy of the file beside its report, record why, then take it out of the inbox.
 
@@ -298,16 +291,10 @@ def _logger():
 def _record_rejection(delivery: Delivery, result: ValidatedFile, quarantined: str | None,
                       report_md: Path) -> IngestResult:
     ctx = context()
-    errors = [dataclasses.asdict(p) for p in result.problems]
-    message = _summary(result, report_md)
-    with engine().begin() as conn:
-        submission_id = store.record_submission(
-            conn, la_code=ctx.la_code, actor=ACTOR, feed_id=result.feed_id or delivery.feed_id,
-            period=result.period or delivery.period, file_name=delivery.name, file_hash=delivery.file_hash,
-            status="rejected", received_at=delivery.received_at, row_count=result.row_count,
-            error_count=sum(result.problem_counts.values()), message=message, errors_json=json.dumps(errors),
-            archive_path=quarantined, report_path=str(report_md),
-        )
+    submission_id, errors, message = record_rejection(
+        engine(), ctx.la_code, ACTOR, file_name=delivery.name, file_hash=delivery.file_hash,
+        feed_id=delivery.feed_id, period=delivery.period, received_at=delivery.received_at, result=result,
+        quarantined=Path(quarantined) if quarantined else None, report=report_md)
     return IngestResult(delivery.name, result.feed_id or delivery.feed_id, result.period or delivery.period,
                         "rejected", errors=errors, submission_id=submission_id, message=message)
 
