@@ -362,10 +362,14 @@ def upload_link(dashboard_url: str) -> str:
     return f"{dashboard_url.rstrip('/')}/upload"
 
 
+HEADER_ROW = 1  # a Problem's row: the header is row 1, the first data row 2 (validation.problems)
+
+
 def problems_in_words(errors: Iterable[dict]) -> list[str]:
     """What was wrong with a rejected file, one line per rule broken: its title, how many rows (from the stored
-    problems: "the whole file" for a problem with no row; "at least" when the stored examples were capped) and
-    what to do.  Only Radar's own words: never a cell's value, a column's content or a child's reference."""
+    problems: "the whole file" for a problem with no row, "the header row", "at least" when the stored examples
+    were capped) and what to do.  Only Radar's own words: never a cell's value, a column's content or a child's
+    reference."""
     rows: dict[str, set[int | None]] = {}
     counts: dict[str, int] = {}
     for problem in errors:
@@ -374,8 +378,8 @@ def problems_in_words(errors: Iterable[dict]) -> list[str]:
     lines = []
     for rule, found in rows.items():
         numbered = len(found - {None})
-        where = (("at least " if counts[rule] >= EXAMPLES_PER_RULE else "") + messages.plural(numbered, "row", "rows")
-                 if numbered else "the whole file")
+        where = ("the header row" if found == {HEADER_ROW} else "the whole file" if not numbered
+                 else ("at least " if counts[rule] >= EXAMPLES_PER_RULE else "") + messages.plural(numbered, "row", "rows"))
         info = RULES.get(rule)
         title, advice = (info.title, f" {info.advice}") if info else (rule.replace("_", " ").capitalize(), "")
         lines.append(f"{title}: {where}.{advice}")

@@ -174,7 +174,7 @@ def test_a_reminder_says_what_was_wrong_links_to_send_a_file_and_gives_no_comman
     assert email["kind"] == "reminder"
     text = email["text"]
     assert "Police domestic abuse and sexual offences for Mar 2020, due 10 Apr 2020: the file sent was rejected" in text
-    for line in ("Column names do not match: 1 row.", "Not a whole number: 2 rows.",
+    for line in ("Column names do not match: the header row.", "Not a whole number: 2 rows.",
                  "Value not in the allowed list: 1 row.", "Indicator missing: the whole file."):
         assert line in text
     assert "police_monthly__2020-03.csv" in text and "http://localhost:8501/upload" in text
