@@ -15,6 +15,11 @@ the message has left the outbox yet), and this module decides the messages:
 - **escalation**: an open alert of a severity with `escalate_after_days`,
   unacknowledged that long since it was raised, goes to the Independent
   Chair in its own message, once;
+- **data leads** (`agency:` receivers) hear only about their agency's files:
+  a reminder while the month's file is missing or rejected now (`file_wanted`,
+  from the files in force when the message is planned), saying what was wrong
+  with a rejected one in the rejection report's words and linking to the
+  dashboard's Send a file page, and thanks once its alert resolves;
 - **rendering**: one digest per receiver and channel per cycle, grouped by
   subgroup, in plain text and simple HTML, each alert with its one-sentence
   explanation and a dashboard link.  Messages never quote an alert's key or
@@ -37,9 +42,9 @@ from radar.core import periods
 from radar.core.alert_vocabulary import ACTIVE
 from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig, Route
-from radar.pipelines import messages
 from radar.pipelines.alerts.feeds import FEED_RULE_IDS
 from radar.pipelines.alerts.inhibition import is_held
+from radar.pipelines.messages import feed_title, plural
 from radar.validation.problems import EXAMPLES_PER_RULE, RULES
 
 ITEM_ORDER = ("new", "repeat", "resolved")  # within a digest, and the message kind's precedence
@@ -314,7 +319,7 @@ def link(dashboard_url: str, alert: dict) -> str:
 def render(who: Recipient, items: list[tuple[dict, str]], kind: str, ctx: Context) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of one message; its text comes only from safe sentences and names."""
     if is_data_lead(who):
-        return render_data_lead(who, items, ctx)
+        return render_data_lead(who, items, kind, ctx)
     config, catalogue, la = ctx.config, ctx.catalogue, ctx.config.partnership.la_code
     month = periods.label(ctx.period)
     counts = {item: sum(i == item for _, i in items) for item in (*ITEM_ORDER, "escalation")}
@@ -379,7 +384,7 @@ def problems_in_words(errors: Iterable[dict]) -> list[str]:
     for rule, found in rows.items():
         numbered = len(found - {None})
         where = ("the header row" if found == {HEADER_ROW} else "the whole file" if not numbered
-                 else ("at least " if counts[rule] >= EXAMPLES_PER_RULE else "") + messages.plural(numbered, "row", "rows"))
+                 else ("at least " if counts[rule] >= EXAMPLES_PER_RULE else "") + plural(numbered, "row", "rows"))
         info = RULES.get(rule)
         title, advice = (info.title, f" {info.advice}") if info else (rule.replace("_", " ").capitalize(), "")
         lines.append(f"{title}: {where}.{advice}")
@@ -389,7 +394,7 @@ def problems_in_words(errors: Iterable[dict]) -> list[str]:
 def _file_lines(alert: dict, item: str, ctx: Context) -> tuple[str, list[str]]:
     """(headline, details) for one of the agency's files: what is needed, or that it has been accepted."""
     feed = ctx.catalogue.feed_by_id.get(alert["feed"] or "")
-    name = messages.feed_title(feed.name) if feed else "Your return"
+    name = feed_title(feed.name) if feed else "Your return"
     period = alert["last_period"] or ctx.period
     month, file_name = periods.label(period), f"{alert['feed']}__{period}.csv (or .xlsx)"
     due = json.loads(alert.get("evidence") or "{}").get("due_date")
@@ -405,15 +410,15 @@ def _file_lines(alert: dict, item: str, ctx: Context) -> tuple[str, list[str]]:
     return f"{name} for {month}{due_text}: no file has arrived yet", [f"Send it as {file_name}."]
 
 
-def render_data_lead(who: Recipient, items: list[tuple[dict, str]], ctx: Context) -> tuple[str, str, str]:
+def render_data_lead(who: Recipient, items: list[tuple[dict, str]], kind: str,
+                     ctx: Context) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of a message to an agency's data lead: which files are still needed and what
     was wrong with a rejected one, or which have since been accepted; a link to the Send a file page, and no
     alert ids or commands (a data lead acts on the dashboard, not on alerts)."""
     config, month = ctx.config, periods.label(ctx.period)
     wanted = [(a, i) for a, i in items if i != "resolved"]
-    kind = "reminder" if wanted else "resolved"
     short = config.partnership.short_name
-    subject = (f"{short} Radar reminder: your data return for {month}" if wanted
+    subject = (f"{short} Radar reminder: your data return for {month}" if kind == "reminder"
                else f"{short} Radar: your data return for {month} has been accepted")
     url = upload_link(config.notifications.dashboard_url)
     lines = [f"Dear {who.name},", "", DATA_LEAD_INTRO[kind].format(month=month), ""]
