@@ -165,9 +165,12 @@ def agency_name(ctx: Context, feed_id: str) -> str:
 
 
 def feed_statuses(ctx: Context, received: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
-    """`pipelines.feed_status` for every file due from `start` to `end`, judged today."""
+    """`pipelines.feed_status` for every file due from `start` to `end`, judged on `end`'s as-of date (today, or for
+    a month long past such as the demo's, the end of the month after it), as the cycle and the threat assessment
+    judge it: a corrected file dropped in years later is not "2429 days late"."""
     due_days = {feed.id: ctx.config.due_day(ctx.catalogue, feed.id) for feed in ctx.catalogue.feeds}
-    return feed_status(expected_submissions(ctx.catalogue, due_days, start, end), received, date.today())
+    return feed_status(expected_submissions(ctx.catalogue, due_days, start, end), received,
+                       periods.as_of(end, date.today()))
 
 
 def chase_table(ctx: Context, chase: pl.DataFrame) -> pl.DataFrame:

@@ -21,6 +21,7 @@ import apprise
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from radar.core import periods
 from radar.flows.runtime import context, engine
 from radar.models import outbox
 from radar.models.tables import utcnow
@@ -84,15 +85,21 @@ def send_notifications(period: str, as_of: date | None = None, dry_run: bool = F
                        now: datetime | None = None) -> list[dict]:
     """Route and render this cycle's messages, store them, then send what is due (new and retried).
 
+    `as_of` is the day the messages are judged on (default: the period's as-of date, as the cycle's).
+
     Returns every message planned now or tried now: key, to, channel,
     subject, alerts, kind, status (`dry-run` for a dry run: nothing stored,
     nothing sent) and, when nothing could be sent, a `note` saying why.
     """
     ctx, eng = context(), engine()
-    today, now = as_of or date.today(), now or utcnow()
+    # The day messages are judged on (repeats, escalations, the notices' dates) is the period's as-of date, as
+    # the cycle's: for a month long past (the demo's March 2020) the end of the month after it, never the real
+    # calendar.  `now` (when an attempt is made, when a message left) stays real time: it is an audit timestamp.
+    today, now = as_of or periods.as_of(period, date.today()), now or utcnow()
     withheld = frozenset(c.name for f in ctx.catalogue.feeds for c in f.columns if c.pseudonymise)
     with eng.begin() as conn:
-        planning = notify.Context(ctx.config, ctx.catalogue, period, today, withheld)
+        planning = notify.Context(ctx.config, ctx.catalogue, period, today, withheld,
+                                  outbox.feed_files(conn, ctx.la_code, period))
         alerts = outbox.alerts(conn, ctx.la_code)
         messages, escalated = notify.plan(alerts, outbox.notices(conn, ctx.la_code),
                                           outbox.risk_owners(conn, ctx.la_code), held_feeds_alerted(alerts, period),

@@ -20,11 +20,13 @@ from datetime import date, datetime
 import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
-from radar.models.tables import Alert, AlertNotice, OutboxMessage, Risk
+from radar.models.store import DATA_STATUSES
+from radar.models.tables import Alert, AlertNotice, OutboxMessage, Risk, Submission
 
 OUTBOX = OutboxMessage.__table__
 NOTICE = AlertNotice.__table__
 ALERT = Alert.__table__
+SUBMISSION = Submission.__table__
 NOTICE_COLUMNS = ("alert_key", "receiver", "kind", "noticed_on")
 ALERT_COLUMNS = ("key", "ref", "rule", "indicator", "feed", "scope", "severity", "subgroup", "status", "message",
                  "evidence", "first_period", "last_period", "cleared_period", "raised_on", "escalated_on")
@@ -37,8 +39,27 @@ def alerts(conn: Connection, la_code: str) -> list[dict]:
 
 
 def notices(conn: Connection, la_code: str) -> list[dict]:
-    query = select(*(NOTICE.c[c] for c in NOTICE_COLUMNS)).where(NOTICE.c.la_code == la_code)
+    """What each receiver was told about each alert, with `status`: whether the message carrying it has left
+    the outbox yet (pending, sent, failed) -- a repeat or an escalation counts only from a notice that was sent."""
+    query = (select(*(NOTICE.c[c] for c in NOTICE_COLUMNS), OUTBOX.c.status)
+             .join(OUTBOX, OUTBOX.c.key == NOTICE.c.message_key).where(NOTICE.c.la_code == la_code))
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def feed_files(conn: Connection, la_code: str, period: str) -> dict[str, dict]:
+    """Each feed's files for `period` as they stand now: feed -> {"in_force": a current accepted or replacing
+    file exists, "errors": the latest rejected file's stored problems (empty when none was rejected)}."""
+    query = (select(SUBMISSION.c.feed_id, SUBMISSION.c.status, SUBMISSION.c.is_current, SUBMISSION.c.errors_json)
+             .where(SUBMISSION.c.la_code == la_code, SUBMISSION.c.period == period)
+             .order_by(SUBMISSION.c.received_at, SUBMISSION.c.id))
+    files: dict[str, dict] = {}
+    for row in conn.execute(query):
+        feed = files.setdefault(row.feed_id, {"in_force": False, "errors": []})
+        if row.status in DATA_STATUSES and row.is_current:
+            feed["in_force"] = True
+        elif row.status == "rejected":
+            feed["errors"] = json.loads(row.errors_json or "[]")
+    return files
 
 
 def risk_owners(conn: Connection, la_code: str) -> dict[str, str]:

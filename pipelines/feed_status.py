@@ -57,7 +57,8 @@ def feed_status(expected: pl.DataFrame, submissions: pl.DataFrame, today: date) 
     duplicate | rejected), is_current and received_at.  The result adds
     status, received_at (when the first accepted version arrived, or else the
     latest rejected file, in UK local time), days_late (calendar days after the
-    due date that the first accepted version arrived; null unless late) and
+    due date that the first accepted version arrived, or to `today` if it came
+    after the day judged; null unless late) and
     submissions (files of any status received for that feed and month).  A
     file arriving any time on its due date is on time.
     """
@@ -69,7 +70,11 @@ def feed_status(expected: pl.DataFrame, submissions: pl.DataFrame, today: date) 
         last_rejected=pl.col("received_at").filter(pl.col("status") == "rejected").max(),
         submissions=pl.len(),
     )
-    days_after_due = (pl.col("first_delivered").dt.date() - pl.col("due_date")).dt.total_days()
+    # Judged on `today`: a file that came after it (a month long past, judged as of its as-of date, with a
+    # corrected file dropped in since) was at most that many days late then, not years late by today's calendar.
+    delivered_on = pl.col("first_delivered").dt.date()
+    arrived = pl.when(delivered_on > today).then(pl.lit(today, dtype=pl.Date)).otherwise(delivered_on)
+    days_after_due = (arrived - pl.col("due_date")).dt.total_days()
     status = (
         pl.when(days_after_due > 0).then(pl.lit("late"))
         .when(pl.col("versions") > 1).then(pl.lit("replaced"))

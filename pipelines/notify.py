@@ -15,6 +15,11 @@ the message has left the outbox yet), and this module decides the messages:
 - **escalation**: an open alert of a severity with `escalate_after_days`,
   unacknowledged that long since it was raised, goes to the Independent
   Chair in its own message, once;
+- **data leads** (`agency:` receivers) hear only about their agency's files:
+  a reminder while the month's file is missing or rejected now (`file_wanted`,
+  from the files in force when the message is planned), saying what was wrong
+  with a rejected one in the rejection report's words and linking to the
+  dashboard's Send a file page, and thanks once its alert resolves;
 - **rendering**: one digest per receiver and channel per cycle, grouped by
   subgroup, in plain text and simple HTML, each alert with its one-sentence
   explanation and a dashboard link.  Messages never quote an alert's key or
@@ -28,8 +33,8 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
@@ -37,7 +42,10 @@ from radar.core import periods
 from radar.core.alert_vocabulary import ACTIVE
 from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig, Route, address_problem
+from radar.pipelines.alerts.feeds import FEED_RULE_IDS
 from radar.pipelines.alerts.inhibition import is_held
+from radar.pipelines.messages import feed_title, plural
+from radar.validation.problems import EXAMPLES_PER_RULE, RULES
 
 ITEM_ORDER = ("new", "repeat", "resolved")  # within a digest, and the message kind's precedence
 DIGEST_KIND = {"new": "digest", "repeat": "repeat", "resolved": "resolved"}
@@ -124,12 +132,15 @@ def receivers(alert: dict, labels: dict, config: PartnershipConfig) -> list[Reci
 def due_item(alert: dict, last: dict | None, today: date, repeat_after_days: int) -> str | None:
     """What to tell a receiver about an alert now: new, repeat, resolved or nothing (None).
 
-    `last` is the latest notice this receiver had about it (kind, noticed_on).
+    `last` is the latest notice this receiver had about it (kind, noticed_on, and status: whether its
+    message has been sent).  A repeat counts its interval from a notice that was sent: while the first
+    announcement still waits in the outbox (no mail server yet, or one that is down) nothing is repeated,
+    so one run never sends an announcement and its "still open" together.
     """
     told_open = last is not None and last["kind"] != "resolved"
     if alert["status"] in ACTIVE and not told_open:
         return "new"
-    if (alert["status"] == "open" and told_open
+    if (alert["status"] == "open" and told_open and last["status"] == "sent"
             and (today - last["noticed_on"]).days >= repeat_after_days):
         return "repeat"
     if alert["status"] == "resolved" and told_open:
@@ -137,11 +148,24 @@ def due_item(alert: dict, last: dict | None, today: date, repeat_after_days: int
     return None
 
 
-def escalates(alert: dict, today: date, escalate_after_days: dict[str, int]) -> bool:
-    """Open (not acknowledged) for at least the severity's days since raised, and not escalated yet."""
+def escalates(alert: dict, today: date, escalate_after_days: dict[str, int], told_on: date | None) -> bool:
+    """Open (not acknowledged) for at least the severity's days since its announcement was sent (`told_on`,
+    None while nobody has been sent it) and since it was raised, and not escalated yet: a subgroup is never
+    passed over for an alert it has not had the agreed time to acknowledge."""
     days = escalate_after_days.get(alert["severity"])
     return (days is not None and alert["status"] == "open" and alert["escalated_on"] is None
-            and alert["raised_on"] is not None and (today - alert["raised_on"]).days >= days)
+            and alert["raised_on"] is not None and told_on is not None
+            and (today - max(alert["raised_on"], told_on)).days >= days)
+
+
+def announced_on(notices: Iterable[dict]) -> dict[str, date]:
+    """Alert key -> the day its latest announcement ("new") to any receiver was sent (noticed_on of a notice
+    whose message has left the outbox)."""
+    told: dict[str, date] = {}
+    for n in notices:
+        if n["kind"] == "new" and n["status"] == "sent":
+            told[n["alert_key"]] = max(told.get(n["alert_key"], n["noticed_on"]), n["noticed_on"])
+    return told
 
 
 def next_attempt(attempts: int, now: datetime) -> datetime:
@@ -161,6 +185,8 @@ class Context:
     period: str
     today: date
     withheld: frozenset[str] = frozenset()  # evidence keys holding pseudonymised values
+    # The month's files as they stand now (models.outbox.feed_files): feed -> {"in_force", "errors"}
+    feed_files: Mapping[str, dict] = field(default_factory=dict)
 
 
 def plan(alerts: Iterable[dict], notices: Iterable[dict], owners: dict[str, str], held: Collection[str],
@@ -171,6 +197,8 @@ def plan(alerts: Iterable[dict], notices: Iterable[dict], owners: dict[str, str]
     alerts (keys) and items (alert key -> new/repeat/resolved/escalation).
     """
     settings = ctx.config.notifications
+    notices = list(notices)
+    told = announced_on(notices)
     last: dict[tuple[str, str], dict] = {}
     for notice in sorted(notices, key=lambda n: n["noticed_on"]):
         if notice["kind"] != "escalation":
@@ -182,10 +210,13 @@ def plan(alerts: Iterable[dict], notices: Iterable[dict], owners: dict[str, str]
             continue
         labels = alert_labels(alert, ctx.catalogue, owners)
         for who in receivers(alert, labels, ctx.config):
+            if is_data_lead(who) and alert["status"] in ACTIVE and not file_wanted(alert, ctx):
+                continue  # the file has come in since: no "please send the file" (its alert resolves next cycle)
             item = due_item(alert, last.get((alert["key"], who.receiver)), ctx.today, settings.repeat_after_days)
             if item:
                 digests.setdefault(who, []).append((alert, item))
-        if ctx.config.independent_chair and escalates(alert, ctx.today, settings.escalate_after_days):
+        if ctx.config.independent_chair and escalates(alert, ctx.today, settings.escalate_after_days,
+                                                      told.get(alert["key"])):
             escalated.append(alert)
     messages = [m for who, items in digests.items() for m in _messages(who, items, _kind(who, items), ctx)]
     chair = recipient(ctx.config, "independent_chair")
@@ -194,9 +225,21 @@ def plan(alerts: Iterable[dict], notices: Iterable[dict], owners: dict[str, str]
     return messages, [a["key"] for a in escalated]
 
 
+def is_data_lead(who: Recipient) -> bool:
+    return who.receiver.startswith("agency:")
+
+
+def file_wanted(alert: dict, ctx: Context) -> bool:
+    """Whether the agency's file an alert is about is still missing or rejected now: the alert is about a feed's
+    delivery for the month being notified and no file for that month is in force in the store.  A data lead is
+    told about their files only: an alert about anything else routed to them is not theirs to act on."""
+    return (alert["rule"] in FEED_RULE_IDS and alert["last_period"] == ctx.period
+            and not ctx.feed_files.get(alert["feed"], {}).get("in_force", False))
+
+
 def _kind(who: Recipient, items: list[tuple[dict, str]]) -> str:
-    if who.receiver.startswith("agency:"):
-        return "reminder"
+    if is_data_lead(who):
+        return "reminder" if any(item != "resolved" for _, item in items) else "resolved"
     return DIGEST_KIND[min((item for _, item in items), key=ITEM_ORDER.index)]
 
 
@@ -229,9 +272,6 @@ INTRO = {
     "digest": "New alerts for your subgroup this month, with any still waiting and any that have cleared.",
     "repeat": "These alerts are still open and nobody has acknowledged them yet.",
     "resolved": "These alerts have cleared: the data no longer shows the problem.",
-    "reminder": "Your agency's data return for this month has not been received in a usable form. The "
-                "Performance, Challenge & Impact subgroup has been told; please send the file, or a corrected "
-                "one, as soon as you can.",
     "escalation": "This high-severity alert has not been acknowledged by its subgroup within the agreed time, "
                   "so it comes to you as Independent Chair.",
 }
@@ -278,6 +318,8 @@ def link(dashboard_url: str, alert: dict) -> str:
 
 def render(who: Recipient, items: list[tuple[dict, str]], kind: str, ctx: Context) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of one message; its text comes only from safe sentences and names."""
+    if is_data_lead(who):
+        return render_data_lead(who, items, kind, ctx)
     config, catalogue, la = ctx.config, ctx.catalogue, ctx.config.partnership.la_code
     month = periods.label(ctx.period)
     counts = {item: sum(i == item for _, i in items) for item in (*ITEM_ORDER, "escalation")}
@@ -308,6 +350,94 @@ def render(who: Recipient, items: list[tuple[dict, str]], kind: str, ctx: Contex
         parts.append("</ul>")
     lines += [ACTION, "", f"Sent by Radar for {config.partnership.name}."]
     parts += [f"<p>{html.escape(ACTION)}</p>", f"<p>Sent by Radar for {html.escape(config.partnership.name)}.</p>"]
+    return subject, "\n".join(lines), "<html><body>" + "".join(parts) + "</body></html>"
+
+
+# --- a data lead's messages -------------------------------------------------------------------
+
+DATA_LEAD_INTRO = {
+    "reminder": "Radar still needs your agency's file for {month}. The Performance, Challenge & Impact subgroup "
+                "has been told. Please send it, or a corrected one, as soon as you can.",
+    "resolved": "Thank you: the file below has now been accepted, so nothing more is needed for {month}.",
+}
+
+
+def upload_link(dashboard_url: str) -> str:
+    """The dashboard's Send a file page: the page a data lead's role opens (not the alerts, which it cannot)."""
+    return f"{dashboard_url.rstrip('/')}/upload"
+
+
+HEADER_ROW = 1  # a Problem's row: the header is row 1, the first data row 2 (validation.problems)
+
+
+def problems_in_words(errors: Iterable[dict]) -> list[str]:
+    """What was wrong with a rejected file, one line per rule broken: its title, how many rows (from the stored
+    problems: "the whole file" for a problem with no row, "the header row", "at least" when the stored examples
+    were capped) and what to do.  Only Radar's own words: never a cell's value, a column's content or a child's
+    reference."""
+    rows: dict[str, set[int | None]] = {}
+    counts: dict[str, int] = {}
+    for problem in errors:
+        rows.setdefault(problem["rule"], set()).add(problem.get("row"))
+        counts[problem["rule"]] = counts.get(problem["rule"], 0) + 1
+    lines = []
+    for rule, found in rows.items():
+        numbered = len(found - {None})
+        where = ("the header row" if found == {HEADER_ROW} else "the whole file" if not numbered
+                 else ("at least " if counts[rule] >= EXAMPLES_PER_RULE else "") + plural(numbered, "row", "rows"))
+        info = RULES.get(rule)
+        title, advice = (info.title, f" {info.advice}") if info else (rule.replace("_", " ").capitalize(), "")
+        lines.append(f"{title}: {where}.{advice}")
+    return lines
+
+
+def _file_lines(alert: dict, item: str, ctx: Context) -> tuple[str, list[str]]:
+    """(headline, details) for one of the agency's files: what is needed, or that it has been accepted."""
+    feed = ctx.catalogue.feed_by_id.get(alert["feed"] or "")
+    name = feed_title(feed.name) if feed else "Your return"
+    period = alert["last_period"] or ctx.period
+    month, file_name = periods.label(period), f"{alert['feed']}__{period}.csv (or .xlsx)"
+    due = json.loads(alert.get("evidence") or "{}").get("due_date")
+    due_text = f", due {periods.day_label(date.fromisoformat(due))}" if due else ""
+    if item == "resolved":
+        return f"{name} for {month}: accepted", []
+    if alert["rule"] == "feed_rejected":
+        errors = ctx.feed_files.get(alert["feed"], {}).get("errors", [])
+        wrong = problems_in_words(errors)
+        return (f"{name} for {month}{due_text}: the file sent was rejected, so nothing from it has been used",
+                (["What was wrong:", *(f"- {line}" for line in wrong)] if wrong else [])
+                + [f"Correct it and send the whole file again as {file_name}."])
+    return f"{name} for {month}{due_text}: no file has arrived yet", [f"Send it as {file_name}."]
+
+
+def render_data_lead(who: Recipient, items: list[tuple[dict, str]], kind: str,
+                     ctx: Context) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of a message to an agency's data lead: which files are still needed and what
+    was wrong with a rejected one, or which have since been accepted; a link to the Send a file page, and no
+    alert ids or commands (a data lead acts on the dashboard, not on alerts)."""
+    config, month = ctx.config, periods.label(ctx.period)
+    wanted = [(a, i) for a, i in items if i != "resolved"]
+    short = config.partnership.short_name
+    subject = (f"{short} Radar reminder: your data return for {month}" if kind == "reminder"
+               else f"{short} Radar: your data return for {month} has been accepted")
+    url = upload_link(config.notifications.dashboard_url)
+    lines = [f"Dear {who.name},", "", DATA_LEAD_INTRO[kind].format(month=month), ""]
+    parts = [f"<p>Dear {html.escape(who.name)},</p>", f"<p>{html.escape(DATA_LEAD_INTRO[kind].format(month=month))}</p>"]
+    for section, chosen in (("Still needed", wanted), ("Accepted since", [(a, i) for a, i in items if i == "resolved"])):
+        if not chosen:
+            continue
+        lines += [section, "-" * len(section)]
+        parts += [f"<h3>{html.escape(section)}</h3>", "<ul>"]
+        for alert, item in chosen:
+            headline, details = _file_lines(alert, item, ctx)
+            lines += [f"* {headline}.", *(f"  {d}" for d in details), ""]
+            parts.append(f"<li><b>{html.escape(headline)}.</b>"
+                         + "".join(f"<br>{html.escape(d)}" for d in details) + "</li>")
+        parts.append("</ul>")
+    send = f"Send a file, and see every file your agency has sent and what Radar made of it, at {url}"
+    lines += [send, "", f"Sent by Radar for {config.partnership.name}."]
+    parts += [f"<p>{html.escape(send.removesuffix(url))}<a href=\"{html.escape(url)}\">{html.escape(url)}</a></p>",
+              f"<p>Sent by Radar for {html.escape(config.partnership.name)}.</p>"]
     return subject, "\n".join(lines), "<html><body>" + "".join(parts) + "</body></html>"
 
 

@@ -127,6 +127,16 @@ def test_a_file_nine_days_late_is_received_late_and_still_chased():
     assert feeds_to_chase(result, "2025-03")["feed_id"].to_list() == ["education_monthly"]
 
 
+def test_a_month_judged_on_its_as_of_date_counts_a_later_corrected_file_late_only_up_to_that_day():
+    """The demo's March 2020, judged on 30 Apr 2020, with the police file corrected through `radar serve` on
+    6 Dec 2026: 20 days late as of the day judged, not 2429."""
+    exp = expected(("police_monthly", date(2020, 4, 10)))
+    subs = submissions(("police_monthly", "2025-03", "rejected", False, datetime(2020, 4, 9, 9)),
+                       ("police_monthly", "2025-03", "accepted", True, datetime(2026, 12, 6, 10, 15)))
+    assert feed_status(exp, subs, today=date(2020, 4, 30)).select("status", "days_late").row(0) == ("late", 20)
+    assert feed_status(exp, subs, today=date(2026, 12, 6)).select("status", "days_late").row(0) == ("late", 2431)
+
+
 def test_with_no_submissions_past_months_are_missing_and_future_ones_not_due():
     exp = expected(("a", date(2025, 4, 14)), ("b", date(2025, 4, 15)))
     result = feed_status(exp, submissions(), today=date(2025, 4, 15))

@@ -91,7 +91,7 @@ def test_a_receiver_naming_an_unknown_subgroup_is_refused():
 # --- timing -------------------------------------------------------------------------------
 
 def test_announce_once_repeat_after_the_interval_and_resolve_once():
-    told = {"kind": "new", "noticed_on": date(2020, 4, 20)}
+    told = {"kind": "new", "noticed_on": date(2020, 4, 20), "status": "sent"}
     assert notify.due_item(alert(), None, date(2020, 4, 20), 28) == "new"
     assert notify.due_item(alert(), told, date(2020, 5, 17), 28) is None
     assert notify.due_item(alert(), told, date(2020, 5, 18), 28) == "repeat"
@@ -109,12 +109,99 @@ def test_silenced_and_held_back_alerts_are_not_sent():
 
 
 def test_escalation_after_the_configured_days_unless_acknowledged():
-    days = {"high": 14}
-    assert not notify.escalates(alert(), date(2020, 5, 3), days)
-    assert notify.escalates(alert(), date(2020, 5, 4), days)
-    assert not notify.escalates(alert(status="acknowledged"), date(2020, 9, 4), days)
-    assert not notify.escalates(alert(severity="medium"), date(2020, 9, 4), days)
-    assert not notify.escalates(alert(escalated_on=date(2020, 5, 4)), date(2020, 9, 4), days)
+    days, told = {"high": 14}, date(2020, 4, 20)
+    assert not notify.escalates(alert(), date(2020, 5, 3), days, told)
+    assert notify.escalates(alert(), date(2020, 5, 4), days, told)
+    assert not notify.escalates(alert(status="acknowledged"), date(2020, 9, 4), days, told)
+    assert not notify.escalates(alert(severity="medium"), date(2020, 9, 4), days, told)
+    assert not notify.escalates(alert(escalated_on=date(2020, 5, 4)), date(2020, 9, 4), days, told)
+
+
+def notice(a: dict, receiver: str, on: date, status: str = "sent", kind: str = "new") -> dict:
+    return {"alert_key": a["key"], "receiver": receiver, "kind": kind, "noticed_on": on, "status": status}
+
+
+def test_an_announcement_still_in_the_outbox_is_neither_repeated_nor_escalated():
+    """The demo's run: the cycle of 30 Apr 2020 left its digest pending (no mail server); a later run must not
+    send it together with its 28-day "still open" and an escalation to the Independent Chair."""
+    high = alert()
+    waiting = [notice(high, "subgroup:education", date(2020, 4, 20), "pending")]
+    messages, escalated = notify.plan([high], waiting, {}, set(), ctx(date(2020, 6, 30)))
+    assert messages == [] and escalated == []
+    assert notify.due_item(high, waiting[0], date(2020, 6, 30), 28) is None
+    sent = [waiting[0] | {"status": "sent"}]
+    messages, escalated = notify.plan([high], sent, {}, set(), ctx(date(2020, 6, 30)))
+    assert sorted(m["kind"] for m in messages) == ["escalation", "repeat"] and escalated == [high["key"]]
+
+
+def test_escalation_counts_from_the_announcement_that_was_sent_not_from_when_the_alert_was_raised():
+    high = alert(raised_on=date(2020, 4, 20))
+    first = notify.plan([high], [], {}, set(), ctx(date(2020, 6, 30)))  # raised 71 days ago, never told
+    assert [m["kind"] for m in first[0]] == ["digest"] and first[1] == []
+    told = [notice(high, "subgroup:education", date(2020, 6, 30))]
+    assert notify.plan([high], told, {}, set(), ctx(date(2020, 7, 13)))[1] == []
+    assert notify.plan([high], told, {}, set(), ctx(date(2020, 7, 14)))[1] == [high["key"]]
+    assert notify.announced_on(told + [notice(high, "subgroup:pci", date(2020, 7, 1), "pending")]) == {
+        high["key"]: date(2020, 6, 30)}
+
+
+# --- a data lead's messages ---------------------------------------------------------------
+
+REJECTED_ERRORS = [
+    {"row": 1, "column": "indicator", "value": None, "rule": "header", "message": "Column 2 should be 'indicator'"},
+    {"row": 4, "column": "value", "value": "12.5", "rule": "not_whole_number", "message": "'12.5' is not whole"},
+    {"row": 9, "column": "value", "value": CHILD_REF, "rule": "not_whole_number", "message": f"'{CHILD_REF}' no"},
+    {"row": 9, "column": "breakdown", "value": "Zzyzx", "rule": "not_allowed", "message": "'Zzyzx' not allowed"},
+    {"row": None, "column": None, "value": None, "rule": "missing_indicator", "message": "No row for arrests"},
+]
+
+
+def police(rule="feed_rejected", **kw) -> dict:
+    return alert(rule=rule, indicator=None, feed="police_monthly", subgroup="pci", scope="police_monthly",
+                 severity="medium", evidence={"feed_id": "police_monthly", "period": "2020-03",
+                                              "due_date": "2020-04-10", "status": "rejected"}, **kw)
+
+
+def data_lead_messages(alerts, notices=(), files=None, today=date(2020, 4, 20)) -> list[dict]:
+    planning = notify.Context(CONFIG, CATALOGUE, "2020-03", today, frozenset({"child_ref"}),
+                              files if files is not None else {})
+    return [m for m in notify.plan(alerts, notices, {}, set(), planning)[0] if m["receiver"] == "agency:police"]
+
+
+def test_a_reminder_says_what_was_wrong_links_to_send_a_file_and_gives_no_command():
+    files = {"police_monthly": {"in_force": False, "errors": REJECTED_ERRORS}}
+    (email, *_) = [m for m in data_lead_messages([police()], files=files) if m["channel"] == "email"]
+    assert email["kind"] == "reminder"
+    text = email["text"]
+    assert "Police domestic abuse and sexual offences for Mar 2020, due 10 Apr 2020: the file sent was rejected" in text
+    for line in ("Column names do not match: the header row.", "Not a whole number: 2 rows.",
+                 "Value not in the allowed list: 1 row.", "Indicator missing: the whole file."):
+        assert line in text
+    assert "police_monthly__2020-03.csv" in text and "http://localhost:8501/upload" in text
+    for part in (text, email["html"], email["subject"]):
+        assert "/alerts" not in part and "radar " not in part and "spc-abc" not in part
+        assert CHILD_REF not in part and "12.5" not in part and "Zzyzx" not in part
+    missing = data_lead_messages([police("feed_late")], files={})
+    assert "no file has arrived yet" in missing[0]["text"] and "http://localhost:8501/upload" in missing[0]["text"]
+
+
+def test_no_reminder_once_a_corrected_file_is_in_force_and_the_resolved_notice_thanks_instead():
+    accepted = {"police_monthly": {"in_force": True, "errors": REJECTED_ERRORS}}
+    assert data_lead_messages([police()], files=accepted) == []  # accepted after the cycle, alert still open
+    told = [notice(police(), "agency:police", date(2020, 4, 20)), notice(police(), "subgroup:pci", date(2020, 4, 20))]
+    assert data_lead_messages([police()], told, accepted, today=date(2020, 5, 30)) == []  # no repeat either
+    resolved = police(status="resolved", cleared_period="2020-03")
+    (email, *_) = data_lead_messages([resolved], told, accepted, today=date(2020, 5, 1))
+    assert email["kind"] == "resolved" and "has been accepted" in email["subject"]
+    assert "please send" not in email["text"].lower() and "Police domestic abuse and sexual offences for Mar 2020: accepted" in email["text"]
+    assert "radar " not in email["text"] and "/alerts" not in email["text"]
+
+
+def test_a_rejected_files_problems_in_words_count_rows_and_say_when_the_examples_were_capped():
+    capped = [{"row": n, "rule": "blank", "value": "x"} for n in range(2, 102)]
+    assert notify.problems_in_words(capped) == [
+        "Required cell is empty: at least 100 rows. Fill in the cell; for a count of none, write 0."]
+    assert notify.problems_in_words([{"row": None, "rule": "something_new"}]) == ["Something new: the whole file."]
 
 
 def test_back_off_doubles_and_is_capped_at_a_day():
@@ -148,15 +235,15 @@ def test_no_message_names_a_child_or_a_setting():
     resolved = [a | {"status": "resolved", "cleared_period": "2020-04"} for a in seeded]
     texts = []
     for alerts, notices in ((seeded, []), (seeded, [{"alert_key": a["key"], "receiver": r, "kind": "new",
-                                                      "noticed_on": date(2020, 1, 1)}
+                                                      "noticed_on": date(2020, 1, 1), "status": "sent"}
                                                      for a in seeded for r in ("subgroup:pci", "subgroup:education",
                                                                                "agency:police")])):
         for today in (date(2020, 4, 20), date(2020, 6, 1)):
             texts += [m[part] for m in notify.plan(alerts, notices, {}, set(), ctx(today))[0]
                       for part in ("subject", "text", "html")]
     texts += [m[p] for m in notify.plan(resolved, notices, {}, set(), ctx())[0] for p in ("subject", "text", "html")]
-    kinds = {m["kind"] for m in notify.plan(seeded, [], {}, set(), ctx(date(2020, 6, 1)))[0]}
-    assert kinds == {"digest", "reminder", "escalation"}
+    kinds = {m["kind"] for m in notify.plan(seeded, notices, {}, set(), ctx(date(2020, 6, 1)))[0]}
+    assert kinds == {"repeat", "reminder", "escalation"}
     assert len(texts) > 20
     for text in texts:
         assert CHILD_REF not in text and "URN-104233" not in text and "St Example" not in text
@@ -312,6 +399,55 @@ def test_without_a_mail_server_messages_wait_in_the_outbox(tmp_path, store_url, 
     assert "RADAR_SMTP_URL" in NOT_CONFIGURED
     result = CliRunner().invoke(app, ["outbox", "--json", "--status", "pending"])
     assert [r["key"] for r in json.loads(result.stdout)] == [rows[0]["key"]]
+
+
+def test_the_demo_month_is_judged_on_its_as_of_date_and_a_corrected_file_stops_the_reminders(
+        tmp_path, store_url, monkeypatch):
+    """March 2020 judged, with no --as-of, on 30 Apr 2020 (not today's calendar); the cycle's digest that waited
+    for a mail server goes alone; the police data lead is told what was wrong with the rejected file, then
+    nothing more once the corrected file is in force."""
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    monkeypatch.delenv("RADAR_SMTP_URL", raising=False)
+    monkeypatch.delenv("RADAR_MAIL_FROM", raising=False)
+    rejected = candidate(rule="feed_rejected", indicator=None, feed="police_monthly", subgroup="pci",
+                         scope="police_monthly", severity="medium",
+                         evidence={"feed_id": "police_monthly", "period": "2020-03", "due_date": "2020-04-10"})
+    with get_engine(store_url).begin() as conn:
+        store.record_submission(conn, la_code=LA, actor="test", feed_id="police_monthly", period="2020-03",
+                                file_name="police_monthly__2020-03.csv", file_hash="a" * 64, status="rejected",
+                                received_at=datetime(2020, 4, 9, 9, tzinfo=UTC), row_count=12, error_count=4,
+                                errors_json=json.dumps(REJECTED_ERRORS), message="rejected")
+    save(store_url, [candidate(), rejected], today=date(2020, 4, 30))
+    cycle = send_notifications.fn("2020-03", None, now=datetime(2026, 12, 6, 9, tzinfo=UTC))  # as the demo's cycle
+    assert {r["status"] for r in cycle} == {"pending"}
+    with get_engine(store_url).connect() as conn:
+        assert {n["noticed_on"] for n in outbox.notices(conn, LA)} == {date(2020, 4, 30)}
+    reminder = next(r for r in cycle if r["to"] == ["data-lead@police.example.org"])
+    with get_engine(store_url).connect() as conn:
+        (stored,) = [m for m in outbox.messages(conn, LA) if m["key"] == reminder["key"]]
+        body = conn.execute(outbox.OUTBOX.select().where(outbox.OUTBOX.c.key == reminder["key"])).one().body_text
+    assert stored["created_on"] == date(2020, 4, 30)
+    assert "Not a whole number: 2 rows." in body and "/upload" in body and CHILD_REF not in body
+
+    port = free_port()
+    monkeypatch.setenv("RADAR_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("RADAR_MAIL_FROM", "radar@bscp.example.org")
+    inbox = Inbox(port)
+    inbox.up()
+    try:
+        rows = send_notifications.fn("2020-03", None, now=datetime(2026, 12, 6, 10, tzinfo=UTC))  # `radar notify`
+        assert sorted(r["kind"] for r in rows) == ["digest", "digest", "reminder"]  # no repeat, no escalation
+        assert {r["status"] for r in rows} == {"sent"}
+        with get_engine(store_url).begin() as conn:  # the corrected file is accepted before the next run
+            store.record_submission(conn, la_code=LA, actor="test", feed_id="police_monthly", period="2020-03",
+                                    file_name="police_monthly__2020-03.csv", file_hash="b" * 64, status="accepted",
+                                    is_current=True, received_at=datetime(2020, 5, 2, 9, tzinfo=UTC), row_count=12)
+        later = send_notifications.fn("2020-03", date(2020, 6, 1), now=datetime(2026, 12, 6, 11, tzinfo=UTC))
+        assert {r["kind"] for r in later} == {"repeat", "escalation"}  # the chairs' repeats are due by then
+        assert all("data-lead@police.example.org" not in r["to"] for r in later)
+    finally:
+        inbox.down()
 
 
 def test_the_alert_card_says_who_was_told_and_whether_it_escalated():

@@ -27,7 +27,8 @@ def notify(
                                           help="Show what would be sent; store and send nothing.")] = False,
     as_of: Annotated[Optional[str], typer.Option(
         "--as-of", metavar="YYYY-MM-DD",
-        help="The day repeats and escalations are timed from (default today).")] = None,
+        help="The day repeats and escalations are timed from "
+             "(default: the period's as-of date, as the cycle's).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Route and render the month's alert messages into the outbox, retry what is pending, and send."""
