@@ -545,3 +545,10 @@ def promise(model: Model | None, months: int, settings: EarlySettings, worse: in
     return {"min_detectable_change": model.min_change, "promise": "ok",
             "statement": f"A sustained {words} of about {model.min_change:.0%} would be noticed within 3 months "
                          "at least half the time."}
+
+
+def settings_from(alerts) -> EarlySettings:
+    """The detector's settings from radar/core/alerts.yaml's `early_warning` (an AlertSettings)."""
+    early = alerts.early_warning
+    return EarlySettings(false_alarms_per_year=early.false_alarms_per_year, min_months=early.min_months,
+                         smoothing=early.smoothing)

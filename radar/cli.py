@@ -26,6 +26,7 @@ from rich.table import Table
 
 from radar.core import periods
 from radar.core.config import Settings, get_context
+from radar.signals_cli import app as signals_app
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -497,6 +498,7 @@ def benchmarks_show(
 
 spc_app = typer.Typer(help="Statistical process control charts: re-base an indicator's limits.", no_args_is_help=True)
 app.add_typer(spc_app, name="spc")
+app.add_typer(signals_app, name="signals")
 
 
 @spc_app.command("rebase")
