@@ -141,7 +141,8 @@ def early_warning_states(ctx: Context, conn, reported: pl.DataFrame, period: str
     stored = store.read_early_warning(conn, ctx.la_code)
     states = {(r["indicator"], r["breakdown"]): json.loads(r["state"]) for r in stored.iter_rows(named=True)}
     return early_warning_rule.series_states(ctx.catalogue, reported, states, store.read_rebases(conn, ctx.la_code),
-                                            period, plan.months, early_warning.settings_from(ctx.alerts))
+                                            period, plan.months, early_warning.settings_from(ctx.alerts),
+                                            ctx.alerts.spc.alert_on_breakdowns)
 
 
 def stored_rows(points: pl.DataFrame, table) -> pl.DataFrame:

@@ -134,7 +134,7 @@ def irls(kind: Kind, x: np.ndarray, y: np.ndarray, trials: np.ndarray | None = N
         mask = mask & (trials > 0)
         trials = np.where(mask, trials, 1.0)
     y = np.where(mask, y, 0.0)
-    x = np.broadcast_to(x, (b, t, x.shape[-1])) if x.ndim == 2 else x
+    x = np.broadcast_to(x, (b, t, x.shape[-1])) if x.ndim == 2 else x  # (B, T, p): a view, not a copy
     p = x.shape[-1]
     w_obs = mask.astype(float)
     # statsmodels' starting values
@@ -153,17 +153,19 @@ def irls(kind: Kind, x: np.ndarray, y: np.ndarray, trials: np.ndarray | None = N
         # d eta / d mu: 1/mu (log), 1/(n p (1-p)) per unit of y (logit on counts of trials)
         weight = var * w_obs  # working weight: (dmu/deta)^2 / var = var for both canonical links
         working = eta + (y - mu) / var
-        xtwx = np.einsum("btp,bt,btq->bpq", x, weight, x) + 1e-10 * np.eye(p)
-        xtwz = np.einsum("btp,bt,bt->bp", x, weight, working)
-        new = np.linalg.solve(xtwx, xtwz[..., None])[..., 0]
+        xw = x * weight[..., None]
+        xtwx = np.matmul(xw.transpose(0, 2, 1), x) + 1e-10 * np.eye(p)
+        xtwz = np.matmul(xw.transpose(0, 2, 1), working[..., None])
+        new = np.linalg.solve(xtwx, xtwz)[..., 0]
         step = np.abs(new - coef).max(axis=1)
         coef = new
-        eta = np.einsum("btp,bp->bt", x, coef)
+        eta = np.matmul(x, coef[..., None])[..., 0]
         converged = step < tol
         if converged.all():
             break
     mu, var = _mean(kind, eta, trials)
-    xtwx = np.einsum("btp,bt,btq->bpq", x, np.maximum(var, 1e-12) * w_obs, x) + 1e-10 * np.eye(p)
+    xw = x * (np.maximum(var, 1e-12) * w_obs)[..., None]
+    xtwx = np.matmul(xw.transpose(0, 2, 1), x) + 1e-10 * np.eye(p)
     pearson = (((y - mu) ** 2 / np.maximum(var, 1e-12)) * w_obs).sum(axis=1)
     dof = np.maximum(w_obs.sum(axis=1) - p, 1)
     return Fit(coef, pearson / dof, np.linalg.inv(xtwx), converged)
@@ -486,7 +488,8 @@ def replay(periods: list[str], values: list[float | None], numerators: list[floa
             model = fit_model(
                 kind, periods[history], _array(y[history]),
                 None if kind == "count" else _array(denominators[history]), seasonal, worse, settings,
-                seed_of(key, period), detectable,
+                seed_of(key, period),
+                detectable and numbers[-1] - numbers[i] < REFIT_MONTHS,  # only the model left at the end is shown
             ) if i > lo else None
             if model is not None:
                 state.model = model

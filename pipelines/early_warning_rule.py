@@ -49,13 +49,18 @@ EARLY_WARNING = Rule(
 
 def series_states(catalogue: Catalogue, values: pl.DataFrame, stored: Mapping[tuple[str, str], dict],
                   rebases: pl.DataFrame | None, period: str, recomputed: list[str] | None,
-                  settings: ew.EarlySettings) -> pl.DataFrame:
+                  settings: ew.EarlySettings, breakdowns: bool = False) -> pl.DataFrame:
     """Every covered series' detector at `period` (STATE_SCHEMA), continuing from `stored` states (key ->
-    State.as_dict()) where the months recomputed this cycle (`recomputed`; None: all) all come after it."""
+    State.as_dict()) where the months recomputed this cycle (`recomputed`; None: all) all come after it.
+
+    Totals only unless `breakdowns` (the cycle passes `spc.alert_on_breakdowns`): like the SPC rules, the
+    early warning alerts on totals, and ~80 breakdown series would cost a model each for no alert."""
     rows = []
     first_recomputed = min(recomputed) if recomputed else None
-    for (indicator_id, breakdown), series in values.filter(pl.col("period") <= period).group_by(
-            KEYS, maintain_order=True):
+    watched = values.filter(pl.col("period") <= period)
+    if not breakdowns:
+        watched = watched.filter(pl.col("breakdown") == "")
+    for (indicator_id, breakdown), series in watched.group_by(KEYS, maintain_order=True):
         indicator = catalogue.indicator_by_id.get(indicator_id)
         if indicator is None:
             continue
@@ -98,6 +103,25 @@ def series_states(catalogue: Catalogue, values: pl.DataFrame, stored: Mapping[tu
             "statement": said["statement"], "months": observed, "state": json.dumps(state.as_dict()),
         })
     return pl.DataFrame(rows, schema=STATE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=STATE_SCHEMA)
+
+
+def detection_statement(indicator, row: dict | None, breakdown: str = "") -> dict:
+    """What the early warning can promise for a series, for the indicator page and `radar indicators --json`:
+    `min_detectable_change` (a share: 0.35 is 35%), `promise` (ok, too_short, too_small, not_covered,
+    not_assessed) and `statement`, from the series' stored row (None if it has none)."""
+    if row is not None:
+        return {k: row[k] for k in ("min_detectable_change", "promise", "statement")}
+    if breakdown:
+        return {"min_detectable_change": None, "promise": "not_covered",
+                "statement": "Not covered: the early warning watches totals; this breakdown is watched by its chart."}
+    if series_kind(indicator) is None:
+        words = "Not covered: the early warning models counts and percentages; this indicator is watched by its chart."
+        return {"min_detectable_change": None, "promise": "not_covered", "statement": words}
+    if worse_of(indicator.polarity) is None:
+        words = "Not covered: neither direction is a concern for this indicator, so only its chart watches it."
+        return {"min_detectable_change": None, "promise": "not_covered", "statement": words}
+    return {"min_detectable_change": None, "promise": "not_assessed",
+            "statement": "Not assessed yet: the monthly cycle works out what the early warning can detect."}
 
 
 def _noun(name: str) -> str:

@@ -27,6 +27,7 @@ from rich.table import Table
 from radar.core import periods
 from radar.core.config import Settings, get_context
 from radar.signals_cli import app as signals_app
+from radar.signals_cli import with_detection
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -222,7 +223,8 @@ def indicators(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
     indicator: Annotated[Optional[str], typer.Option(help="Only this indicator id.")] = None,
 ) -> None:
-    """Print stored indicator values (period, indicator, breakdown, value)."""
+    """Print stored indicator values (period, indicator, breakdown, value); with --json, each row also says what
+    the early warning can detect on its series (min_detectable_change, promise, detection)."""
     from radar.models.engine import get_engine
     from radar.models.queries import indicator_values
 
@@ -232,7 +234,8 @@ def indicators(
         raise typer.Exit(2)
     frame = indicator_values(get_engine(ctx.settings.database_url), ctx.la_code, indicator)
     if as_json:
-        _print_json(frame.select("period", "indicator", "breakdown", "value").to_dicts())
+        rows = frame.select("period", "indicator", "breakdown", "value").to_dicts()
+        _print_json(with_detection(ctx, get_engine(ctx.settings.database_url), rows))
     else:
         Console().print(frame)
 

@@ -94,3 +94,22 @@ def backtest(
     rows = signal_replay.backtest(ctx.catalogue, values, ctx.alerts.spc_settings(),
                                   early_warning.settings_from(ctx.alerts), rebases, indicator)
     _print(rows, as_json)
+
+
+def with_detection(ctx, engine, rows: list[dict]) -> list[dict]:
+    """`radar indicators --json` rows, each with what the early warning can detect on its series
+    (`min_detectable_change`, `promise`, `detection`: the sentence the indicator page shows)."""
+    from radar.models.store import read_early_warning
+    from radar.pipelines.early_warning_rule import detection_statement
+
+    with engine.connect() as conn:
+        stored = {(r["indicator"], r["breakdown"]): r for r in read_early_warning(conn, ctx.la_code).to_dicts()}
+    said: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["indicator"], row["breakdown"])
+        if key not in said:
+            found = detection_statement(ctx.catalogue.indicator_by_id[key[0]], stored.get(key), key[1])
+            said[key] = {"min_detectable_change": found["min_detectable_change"], "promise": found["promise"],
+                         "detection": found["statement"]}
+        row.update(said[key])
+    return rows
