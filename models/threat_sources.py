@@ -13,9 +13,8 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from radar.core.config import PartnershipConfig
-from radar.models import queries
+from radar.models import queries, store
 from radar.models import register as register_store
-from radar.models import store
 from radar.models.tables import Risk, RiskAssessment, RiskEvidence, SeriesStatus
 from radar.validation.neighbours import statistical_neighbours
 

@@ -166,19 +166,20 @@ def early_warning_signals(states: pl.DataFrame | None, catalogue: Catalogue, per
         else:
             gap = observed - expected
             higher = "higher" if gap >= 0 else "lower"
-            excess_words = (f"{name} ran {abs(gap):.1f} percentage points {higher} than expected{time_of_year}")
+            excess_words = f"{name} ran {abs(gap):.1f} percentage points {higher} than expected{time_of_year}"
             shown_obs, shown_exp = messages.number(observed, unit), messages.number(expected, unit)
         rule = EARLY_WARNING
-        common = dict(
-            indicator=indicator.id, breakdown=row["breakdown"], feed=indicator.feed, scope=scope, period=period,
-            subgroup=indicator.subgroup, settings=settings, since=row["since"],
-            based_on=children_based_on(indicator, reported, catalogue),
-            evidence=dict(detector="early_warning", value=row["value"], expected=row["expected"],
-                          observed_since=observed, expected_since=expected, ewma=row["ewma"],
-                          threshold=row["threshold"], return_years=row["return_years"], since=row["since"]),
-            excess_words=excess_words, month=periods.label(row["since"]), observed=shown_obs, expected=shown_exp,
-            chance=chance_words(row["return_years"]),
-        )
+        common = {
+            "indicator": indicator.id, "breakdown": row["breakdown"], "feed": indicator.feed, "scope": scope,
+            "period": period, "subgroup": indicator.subgroup, "settings": settings, "since": row["since"],
+            "based_on": children_based_on(indicator, reported, catalogue),
+            "evidence": {"detector": "early_warning", "value": row["value"], "expected": row["expected"],
+                         "observed_since": observed, "expected_since": expected, "ewma": row["ewma"],
+                         "threshold": row["threshold"], "return_years": row["return_years"], "since": row["since"]},
+            "excess_words": excess_words, "month": periods.label(row["since"]), "observed": shown_obs,
+            "expected": shown_exp,
+            "chance": chance_words(row["return_years"]),
+        }
         if row["flag"] == "concern":
             concerns.append(rule.candidate(**common))
         else:
