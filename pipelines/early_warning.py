@@ -45,7 +45,8 @@ import numpy as np
 
 Kind = Literal["count", "percentage"]
 
-FUTURE_MONTHS = 24  # months simulated after each fit to count false alarms
+FUTURE_MONTHS = 12  # months simulated after each fit to count false alarms: a model judges 12 months, then is refitted
+FUTURES_PER_HISTORY = 3  # stable futures drawn per simulated history (the refits are the costly part)
 BURN_IN = 12  # in-control months simulated before a step when measuring detection
 HORIZON = 3  # "noticed within 3 months"
 PROMISE = 0.5  # "... at least half the time"
@@ -236,13 +237,15 @@ def ewma(z: np.ndarray, smoothing: float, start: np.ndarray | float = 0.0) -> np
     return out
 
 
-def alarm_rate(paths: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Alarm episodes per series-year at each threshold, for EWMA paths (B, F) started at 0 on the worse side.
+def alarm_rate(paths: np.ndarray, thresholds: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Alarm episodes per series-year at each threshold, for EWMA paths (B, F) on the worse side, each from its
+    `start` (the EWMA before the first month; default 0).
 
     An episode starts at month t when E_{t-1} <= h < E_t, so the count at h
     is the number of (E_{t-1}, E_t) steps straddling it: two sorted arrays
     and a search, for every threshold at once."""
-    before = np.concatenate([np.zeros((paths.shape[0], 1)), paths[:, :-1]], axis=1)
+    first = np.zeros((paths.shape[0], 1)) if start is None else np.asarray(start, dtype=float).reshape(-1, 1)
+    before = np.concatenate([first, paths[:, :-1]], axis=1)
     rising = paths > before
     lo, hi = np.sort(before[rising]), np.sort(paths[rising])
     count = np.searchsorted(lo, thresholds, side="right") - np.searchsorted(hi, thresholds, side="right")
@@ -371,18 +374,22 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     predicted = expected(kind, sim_coef, future, model.seasonal, model.origin, fut_trials)  # (B, F)
     scale = np.sqrt(np.maximum(sim_phi[:, None] * variance(kind, predicted, fut_trials), 1e-9))
 
-    def paths(mean_future: np.ndarray, months_out: int) -> np.ndarray:
+    def paths(mean_future: np.ndarray, months_out: int, start: np.ndarray | float = 0.0) -> np.ndarray:
         """EWMA paths on the worse side, (..., B, months_out), of draws around `mean_future` (..., months_out)."""
         shape = (*mean_future.shape[:-1], b, months_out)
         means = np.broadcast_to(mean_future[..., None, :months_out], shape)
         obs = simulate(kind, means, model.phi, None if fut_trials is None else np.broadcast_to(
             fut_trials[:months_out], shape), rng)
         z = (obs - predicted[:, :months_out]) / scale[:, :months_out]
-        return model.worse * ewma(z, settings.smoothing)
+        return model.worse * ewma(z, settings.smoothing, model.worse * np.asarray(start))
 
-    stable = paths(true_future[:FUTURE_MONTHS], FUTURE_MONTHS)
+    # A refitted model takes over an EWMA already running: it starts from the EWMA's long-run spread.
+    lam = settings.smoothing
+    start = rng.normal(0.0, math.sqrt(lam / (2 - lam)), (FUTURES_PER_HISTORY, b))
+    stable = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
+                   FUTURE_MONTHS, start).reshape(-1, FUTURE_MONTHS)
     grid = np.linspace(0.0, max(3.0, float(stable.max()) + 0.05), 601)
-    rates = alarm_rate(stable, grid)
+    rates = alarm_rate(stable, grid, start.reshape(-1))
     ok = np.maximum.accumulate(rates[::-1])[::-1] <= settings.false_alarms_per_year  # every higher h is ok too
     model.threshold = float(grid[np.argmax(ok)]) if ok.any() else float(grid[-1])
     keep = np.unique(np.r_[np.searchsorted(grid, model.threshold), np.linspace(0, len(grid) - 1, 61).astype(int)])
