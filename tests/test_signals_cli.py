@@ -85,3 +85,26 @@ def test_backtest_replays_stored_values(catalogue):
     found = signal_replay.backtest(catalogue, values, SpcSettings(), ew.EarlySettings())
     early = [r for r in found if r["detector"] == "early_warning"]
     assert early and early[0]["series"] == "lado_referrals" and early[0]["period"] >= "2020-06"
+
+
+def test_signals_backtest_reads_the_stored_history(radar_store):
+    from radar.models import store
+    from radar.models.engine import get_engine
+
+    rng = np.random.default_rng(8)
+    rows = _rows(rng, 40)
+    values = pl.DataFrame({
+        "period": [p for p, _ in rows], "indicator": ["lado_referrals"] * len(rows), "breakdown": [""] * len(rows),
+        "value": [float(v) for _, v in rows], "numerator": [None] * len(rows), "denominator": [None] * len(rows),
+        "note": [""] * len(rows),
+    }, schema_overrides={"numerator": pl.Float64, "denominator": pl.Float64})
+    with get_engine(radar_store).begin() as conn:
+        store.save_indicator_values(conn, "E09000006", values, up_to=rows[-1][0])
+    result = runner.invoke(app, ["signals", "backtest", "--indicator", "lado_referrals", "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    early = [r for r in found if r["detector"] == "early_warning"]
+    assert early and early[0]["series"] == "lado_referrals" and early[0]["period"] >= "2020-06"
+    assert runner.invoke(app, ["signals", "backtest", "--indicator", "no_such"]).exit_code == 2
+    listed = json.loads(runner.invoke(app, ["indicators", "--indicator", "lado_referrals", "--json"]).stdout)
+    assert listed[0]["promise"] == "not_assessed" and "monthly cycle" in listed[0]["detection"]
