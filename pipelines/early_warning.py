@@ -21,8 +21,9 @@ history predicts for this month?
 - **Threshold by simulation** from the series' own fitted model
   (`calibrate`): histories are drawn from the model (negative binomial or
   beta-binomial with its overdispersion), refitted exactly as the real one
-  is (so the estimation error is in the simulation), the next 24 months
-  drawn and judged; the threshold is the lowest at which stable series
+  is (so the estimation error is in the simulation), the 12 months it
+  will judge drawn three times over and judged with the EWMA carried in
+  from its long-run spread; the threshold is the lowest at which stable series
   raise at most `false_alarms_per_year` alarms (episodes, as the alert
   lifecycle counts them) per series-year.  The same simulation with a
   sustained step gives the smallest change flagged within 3 months at least
@@ -45,7 +46,7 @@ import numpy as np
 
 Kind = Literal["count", "percentage"]
 
-FUTURE_MONTHS = 12  # months simulated after each fit to count false alarms: a model judges 12 months, then is refitted
+FUTURE_MONTHS = 12  # months simulated after each fit to count false alarms: a model judges 12, then is refitted
 FUTURES_PER_HISTORY = 3  # stable futures drawn per simulated history (the refits are the costly part)
 BURN_IN = 12  # in-control months simulated before a step when measuring detection
 HORIZON = 3  # "noticed within 3 months"
