@@ -67,3 +67,20 @@ def test_series_states_continue_from_stored_ones(catalogue):
     row = full.row(0, named=True)
     assert row["promise"] in ("ok", "too_small") and row["statement"]
     assert detection_statement(catalogue.indicator_by_id["missing_episodes"], None, "female")["promise"] == "not_covered"
+
+
+def test_the_threat_assessment_counts_an_early_warning_like_a_special_cause():
+    from test_threats import inputs
+
+    from radar.pipelines import threats
+
+    base = inputs()
+    series = base.series.with_columns(
+        early_flag=pl.when(pl.col("indicator") == "idva_referrals").then(pl.lit("concern")),
+        early_since=pl.when(pl.col("indicator") == "idva_referrals").then(pl.lit("2019-12")))
+    found = threats.indicator_evidence(inputs(series=series))
+    before = threats.indicator_evidence(base)
+    idva = found["idva_referrals"]
+    assert idva["pressure"] == before["idva_referrals"]["pressure"] + 1 and idva["concern"]
+    assert idva["detectors"] == ["early_warning"] and "early warning" in idva["signal"]
+    assert found["da_offences"]["detectors"] == ["mdc"]
