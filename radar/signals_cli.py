@@ -64,7 +64,7 @@ def run(
     try:
         frame = signal_replay.parse_series(text, kind.value)
     except signal_replay.SeriesInputError as error:
-        console.print(f"[red]{input}: {error}[/]")
+        console.print(f"[red]{input}: {error}[/]", soft_wrap=True)
         raise typer.Exit(2)
     alerts = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
     rows = signal_replay.both_detectors(frame, kind.value, seasonal, worse.value, alerts.spc_settings(),
