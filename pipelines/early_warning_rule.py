@@ -129,11 +129,12 @@ def _noun(name: str) -> str:
     return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
 
 
-def chance_words(years: float | None) -> str:
+def chance_words(years: float | None, gap: str = "excess") -> str:
+    """"an excess (or a shortfall) this large happens by chance about once in 10 years"."""
     if years is None or years >= 100:
-        return "an excess this large happens by chance less than once in 100 years"
+        return f"{gap} this large happens by chance less than once in 100 years"
     shown = round(years) if years < 20 else int(round(years, -1))
-    return f"an excess this large happens by chance about once in {shown} years"
+    return f"{gap} this large happens by chance about once in {shown} years"
 
 
 def early_warning_signals(states: pl.DataFrame | None, catalogue: Catalogue, period: str, scope: str,
@@ -178,7 +179,7 @@ def early_warning_signals(states: pl.DataFrame | None, catalogue: Catalogue, per
                          "threshold": row["threshold"], "return_years": row["return_years"], "since": row["since"]},
             "excess_words": excess_words, "month": periods.label(row["since"]), "observed": shown_obs,
             "expected": shown_exp,
-            "chance": chance_words(row["return_years"]),
+            "chance": chance_words(row["return_years"], "an excess" if gap >= 0 else "a shortfall"),
         }
         if row["flag"] == "concern":
             concerns.append(rule.candidate(**common))

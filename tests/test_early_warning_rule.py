@@ -44,7 +44,9 @@ def test_improvements_are_shown_never_alerted_and_breakdowns_stay_quiet(catalogu
     assert concerns.is_empty()
     assert improvements["rule"].to_list() == ["improvement_early_warning"]
     assert improvements["severity"].to_list() == [None]
-    assert improvements["message"][0].startswith("24 fewer missing episodes than expected since Mar 2020")
+    assert improvements["message"][0] == (
+        "24 fewer missing episodes than expected since Mar 2020 (50 against about 74); "
+        "a shortfall this large happens by chance about once in 10 years.")
 
 
 def test_the_registry_runs_the_rule_on_the_cycle_states():
