@@ -7,6 +7,7 @@ the charts, the series' icons, the positive signals and the alerts' new state
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -20,7 +21,9 @@ from radar.flows.pull import unreachable
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.models import queries, store
 from radar.models import register as register_store
-from radar.models.tables import PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
+from radar.models.tables import EarlyWarning, PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
+from radar.pipelines import early_warning
+from radar.pipelines.alerts import early_warning as early_warning_rule
 from radar.pipelines.alerts import registry as alert_registry
 from radar.pipelines.alerts.inhibition import held_feeds, hold_back
 from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, reconcile
@@ -69,7 +72,8 @@ def alert_records(conn, la_code: str, period: str, plan: Plan) -> dict[str, pl.D
 
 
 def candidate_alerts(
-    ctx: Context, conn, points, summary, reported, records, status, period: str, held: list[str], today: date
+    ctx: Context, conn, points, summary, reported, records, status, period: str, held: list[str], today: date,
+    early: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every registered rule's candidates at `period` (held back where a feed is missing or rejected), and the improvements."""
     settings, la_code = ctx.alerts, ctx.la_code
@@ -78,7 +82,7 @@ def candidate_alerts(
         summary=summary, values=reported, targets=target_frame(ctx), comparison=compare(la_code, None),
         feed_status=status, received=store.current_periods(conn, la_code),
         records={feed: records[feed].select(columns) for feed, columns in alert_registry.record_reads().items()},
-        risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(),
+        risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(), early_warning=early,
     )
     candidates, improvements = alert_registry.run_checks(inputs)
     return hold_back(candidates, held), improvements
@@ -135,6 +139,15 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
     return points, summarise(points, KEYS, targets), state
 
 
+def early_warning_states(ctx: Context, conn, reported: pl.DataFrame, period: str, plan: Plan) -> pl.DataFrame:
+    """Each series' early-warning detector moved on to `period`, from the states the last cycle stored."""
+    stored = store.read_early_warning(conn, ctx.la_code)
+    states = {(r["indicator"], r["breakdown"]): json.loads(r["state"]) for r in stored.iter_rows(named=True)}
+    return early_warning_rule.series_states(ctx.catalogue, reported, states, store.read_rebases(conn, ctx.la_code),
+                                            period, plan.months, early_warning.settings_from(ctx.alerts),
+                                            ctx.alerts.spc.alert_on_breakdowns)
+
+
 def stored_rows(points: pl.DataFrame, table) -> pl.DataFrame:
     """XmR points (by month) as a chart table stores them: `spc_point` a row per month, `spc_segment` a row per
     segment with its mean, limits and label (the same on every point of it, so a new month rewrites one row, not
@@ -162,8 +175,9 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
     with engine().begin() as conn:
         points, summary, charts = chart(ctx, conn, values, plan)
         records = alert_records(conn, la_code, period, plan)
+        early = early_warning_states(ctx, conn, reported, period, plan)
         candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, records, status, period,
-                                                    held, today)
+                                                    held, today, early)
         state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
         drift = slow_drift(values, period, event_counts(ctx.catalogue))
         series_status = summary.join(drift, on=KEYS, how="left").select(
@@ -174,6 +188,7 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
             stored = None if plan.points is None else stored_rows(plan.points, table)
             store.sync_series(conn, table, la_code, stored_rows(points, table), keys, stored)
         store.sync_series(conn, SeriesStatus.__table__, la_code, series_status, KEYS)
+        store.sync_series(conn, EarlyWarning.__table__, la_code, early, KEYS)
         store.sync_series(conn, PositiveSignal.__table__, la_code, improvements.select(
             "key", "rule", "indicator", "breakdown", "period", "subgroup", "message", "evidence"), ["key"])
         counts = store.save_alerts(conn, la_code, state, transitions, ACTOR)

@@ -21,6 +21,7 @@ from radar.models.tables import (
     AlertNotice,
     AuditEvent,
     Benchmark,
+    EarlyWarning,
     IndicatorValue,
     OutboxMessage,
     PositiveSignal,
@@ -214,6 +215,16 @@ def spc_points(engine: Engine, la_code: str, indicator: str, breakdown: str = ""
 def series_status(engine: Engine, la_code: str, indicator: str, breakdown: str = "") -> dict | None:
     table = SeriesStatus.__table__
     query = select(table).where(table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown)
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def early_warning(engine: Engine, la_code: str, indicator: str, breakdown: str = "") -> dict | None:
+    """One series' early-warning row (what the detector flagged last, and what it can detect), if it has one."""
+    table = EarlyWarning.__table__
+    query = select(*(c for c in table.columns if c.name != "state")).where(
+        table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown)
     with engine.connect() as connection:
         row = connection.execute(query).mappings().first()
     return dict(row) if row else None

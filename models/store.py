@@ -35,6 +35,7 @@ from radar.models.tables import (
     AuditEvent,
     CycleMark,
     CycleMarkFrame,
+    EarlyWarning,
     IndicatorValue,
     Observation,
     PseudonymKey,
@@ -348,6 +349,15 @@ def read_rebases(conn: Connection, la_code: str) -> pl.DataFrame:
     query = select(table.c.indicator, table.c.breakdown, table.c.period, table.c.reason).where(table.c.la_code == la_code)
     return pl.read_database(query, conn, schema_overrides={
         "indicator": pl.String, "breakdown": pl.String, "period": pl.String, "reason": pl.String})
+
+
+def read_early_warning(conn: Connection, la_code: str) -> pl.DataFrame:
+    """Each series' early-warning row as the last cycle stored it (its columns but id and la_code)."""
+    table = EarlyWarning.__table__
+    columns = [c for c in table.columns if c.name not in ("id", "la_code")]
+    kinds = {sa_types.Float: pl.Float64, sa_types.Integer: pl.Int64}
+    schema = {c.name: next((v for k, v in kinds.items() if isinstance(c.type, k)), pl.String) for c in columns}
+    return pl.read_database(select(*columns).where(table.c.la_code == la_code), conn, schema_overrides=schema)
 
 
 CYCLE_COMPLETED = "cycle_completed"

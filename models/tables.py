@@ -256,6 +256,35 @@ class SeriesStatus(SQLModel, table=True):
     rolling_12_total: float | None = None
 
 
+class EarlyWarning(SQLModel, table=True):
+    """Each series' early-warning detector as the last cycle left it (pipelines/alerts/early_warning.py): the
+    month judged, its expected value and EWMA, the model's threshold and what it can detect, and the state
+    (model, threshold, EWMA and run, as JSON) the next cycle continues from."""
+
+    __tablename__ = "early_warning"
+    __table_args__ = (Index("uq_early_warning", "la_code", "indicator", "breakdown", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)
+    period: str | None = Field(default=None, max_length=7)
+    value: float | None = None
+    expected: float | None = None
+    ewma: float | None = None
+    threshold: float | None = None
+    flag: str | None = Field(default=None, max_length=16)
+    since: str | None = Field(default=None, max_length=7)
+    observed_since: float | None = None
+    expected_since: float | None = None
+    return_years: float | None = None
+    min_detectable_change: float | None = None
+    promise: str = Field(max_length=16)
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    months: int = 0
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class SpcRebase(SQLModel, table=True):
     """A recorded decision to re-base an indicator's limits from a month (never automatic)."""
 

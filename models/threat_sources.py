@@ -13,7 +13,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from radar.core.config import PartnershipConfig
-from radar.models import queries
+from radar.models import queries, store
 from radar.models import register as register_store
 from radar.models.tables import Risk, RiskAssessment, RiskEvidence, SeriesStatus
 from radar.validation.neighbours import statistical_neighbours
@@ -42,6 +42,9 @@ def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict
                                 .order_by(evidence.c.id)).all()
         latest = pl.read_database(select(*(series.c[c] for c in SERIES_SCHEMA)).where(
             series.c.la_code == la_code, series.c.breakdown == ""), conn, schema_overrides=SERIES_SCHEMA)
+        early = store.read_early_warning(conn, la_code).filter(pl.col("breakdown") == "").select(
+            "indicator", early_flag="flag", early_since="since")
+        latest = latest.join(early, on="indicator", how="left")
     changes, added, previous = [], [], {}
     for r in rows:
         before = previous.get(r.risk_id)

@@ -18,8 +18,10 @@ number from 1 to 25:
   own, its current likelihood) and the data moves it by the **trend**
   rounded to a whole step (half a step or more counts), clamped to 1-5;
 - the **trend** is the weighted mean of each indicator's *pressure*, kept to
-  one decimal: +1 for a concerning special cause on its SPC chart (-1 for an
-  improving one), +1 for an open alert on it, +0.5 more when the oldest has
+  one decimal: +1 for a concerning special cause on its SPC chart or a
+  concern from the early warning (pipelines/early_warning.py; the detectors
+  are named in the evidence; -1 for an improving special cause), +1 for an
+  open alert on it, +0.5 more when the oldest has
   been open 3 months or longer, and +0.5 when it is worse than both England
   and the statistical neighbours (-0.5 when better than both).
 
@@ -123,6 +125,11 @@ def indicator_evidence(i: StaInputs) -> dict[str, dict]:
         s, c, mine = series.get(indicator.id, {}), comparison.get(indicator.id, {}), alerts.get(indicator.id, [])
         variation = s.get("variation")
         signal = 1.0 if variation and "_concern_" in variation else -1.0 if variation and "_improvement_" in variation else 0.0
+        detectors = ["mdc"] if signal > 0 else []
+        words = signal_words(variation)
+        if s.get("early_flag") == "concern":  # the early warning is evidence like a special cause, named as such
+            signal, detectors = 1.0, [*detectors, "early_warning"]
+            words += f"; early warning: above what its history predicts since {periods.label(s['early_since'])}"
         oldest = min((a["first_period"] for a in mine), default=None)
         persisting = oldest is not None and oldest <= periods.shift(i.period, -PERSISTING_MONTHS)
         gap = _gap(indicator.polarity, c.get("la_value"), c.get("national"), c.get("sn_median"))
@@ -134,7 +141,7 @@ def indicator_evidence(i: StaInputs) -> dict[str, dict]:
             comparator = f"{c['year']}: {', '.join(parts)}"
         found[indicator.id] = {
             "indicator": indicator.id, "name": indicator.name, "latest_period": s.get("latest_period"),
-            "latest_value": s.get("latest_value"), "signal": signal_words(variation), "comparator": comparator,
+            "latest_value": s.get("latest_value"), "signal": words, "detectors": detectors, "comparator": comparator,
             "alerts": [a["ref"] for a in mine], "oldest_alert": oldest,
             "pressure": signal + (1.0 if mine else 0.0) + (0.5 if persisting else 0.0) + gap,
             "concern": signal > 0, "improving": signal < 0, "gap": gap, "feed": indicator.feed,

@@ -19,7 +19,7 @@ DOCS = Path(__file__).parents[1] / "docs" / "signals.md"
 
 def test_every_rule_is_declared_once_with_a_default_severity():
     ids = [rule.id for check in alert_registry.CHECKS for rule in check.rules]
-    assert len(ids) == len(set(ids)) == len(RULES) == 13
+    assert len(ids) == len(set(ids)) == len(RULES) == 14
     assert RULES["spc_outside_limits"].severity_in(SETTINGS) == "high"
     assert RULES["spc_shift"].severity_in(SETTINGS) == "medium"
     assert RULES["benchmark_gap"].severity_in(SETTINGS) == "low"

@@ -34,6 +34,7 @@ from radar.dashboard.common import (
 )
 from radar.dashboard.signals import label_note, series_badges, show_alert
 from radar.models import queries
+from radar.pipelines.alerts.early_warning import detection_statement
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.charts import SEASONALLY_ADJUSTED, UNIT_LABELS, spc_chart
 from radar.pipelines.messages import number, value_range
@@ -128,6 +129,8 @@ if reported:
     if adjusted.get(month["period"]) is not None:
         headline += f" ({number(adjusted[month['period']], unit)} {SEASONALLY_ADJUSTED}, as charted)"
     st.markdown(headline + ".")
+early = detection_statement(indicator, read(queries.early_warning, ctx.la_code, indicator.id, breakdown), breakdown)
+st.markdown(f"**What Radar can detect early:** {early['statement']}")
 limits = spc.filter(pl.col("upper").is_not_null()).tail(1).to_dicts()
 if limits:
     point = limits[0]

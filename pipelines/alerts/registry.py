@@ -18,7 +18,7 @@ import polars as pl
 
 from radar.core.alert_settings import AlertSettings
 from radar.core.catalogue import Catalogue
-from radar.pipelines.alerts import benchmarks, feeds, overdue, records, sources, spc, targets
+from radar.pipelines.alerts import benchmarks, early_warning, feeds, overdue, records, sources, spc, targets
 from radar.pipelines.alerts.rule import Rule, candidate_frame
 
 POSITIVE_PREFIX = "improvement_"  # rows a check returns under this prefix are positive signals, not alerts
@@ -43,6 +43,7 @@ class CycleInputs:
     risks: Sequence[dict]  # the risk register (models.register.read_risks); empty for a partnership without one
     today: date  # the day the cycle runs: reviews and actions fall overdue by the calendar, not the data month
     unreachable: Mapping[str, int] = field(default_factory=dict)  # feed id -> failed pulls in a row (flows/pull.py)
+    early_warning: pl.DataFrame | None = None  # each series' early-warning state (alerts.early_warning.series_states)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def _spc(i: CycleInputs) -> pl.DataFrame:
 
 CHECKS: tuple[Check, ...] = (
     Check(tuple(spc.SPC_RULES.values()), _spc),
+    Check((early_warning.EARLY_WARNING,), lambda i: pl.concat(early_warning.early_warning_signals(
+        i.early_warning, i.catalogue, i.period, i.scope, i.settings, i.values))),
     Check((targets.TARGET_MISSED,), lambda i: targets.target_missed(
         i.points, i.values, i.summary, i.targets, i.catalogue, i.period, i.scope, i.settings)),
     Check((benchmarks.BENCHMARK_GAP,), lambda i: benchmarks.benchmark_gap(

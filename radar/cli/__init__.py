@@ -12,8 +12,8 @@ says otherwise.
 - plumbing.py: Prefect's state folder, the server a command's flows run on;
 - catalog.py (catalog, docs, synth), ingest.py (ingest, cycle, indicators),
   submissions.py, alerts.py, benchmarks.py, spc.py, risks.py, impact.py,
-  report.py (sta, report), notify.py (notify, outbox) and serve.py (serve,
-  watch, dashboard, demo).
+  report.py (sta, report), notify.py (notify, outbox), signals.py (the
+  detectors replayed: backtest, run) and serve.py (serve, watch, dashboard, demo).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from radar.cli import (
     report,
     risks,
     serve,
+    signals,
     spc,
     submissions,
 )
@@ -38,7 +39,7 @@ from radar.cli.common import app
 from radar.cli.serve import served_deployments
 
 __all__ = ["alerts", "app", "benchmarks", "catalog", "impact", "ingest", "notify", "plumbing", "report", "risks",
-           "serve", "served_deployments", "spc", "submissions"]
+           "serve", "served_deployments", "signals", "spc", "submissions"]
 
 if __name__ == "__main__":
     app()

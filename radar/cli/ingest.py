@@ -85,7 +85,8 @@ def indicators(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
     indicator: Annotated[Optional[str], typer.Option(help="Only this indicator id.")] = None,
 ) -> None:
-    """Print stored indicator values (period, indicator, breakdown, value)."""
+    """Print stored indicator values (period, indicator, breakdown, value); with --json, each row also says what
+    the early warning can detect on its series (min_detectable_change, promise, detection)."""
     from radar.models.queries import indicator_values
 
     if indicator and indicator not in get_context().catalogue.indicator_by_id:
@@ -94,6 +95,8 @@ def indicators(
     ctx, engine = store()
     frame = indicator_values(engine, ctx.la_code, indicator)
     if as_json:
-        print_json(frame.select("period", "indicator", "breakdown", "value").to_dicts())
+        from radar.cli.signals import with_detection
+
+        print_json(with_detection(ctx, engine, frame.select("period", "indicator", "breakdown", "value").to_dicts()))
     else:
         print_table(frame)

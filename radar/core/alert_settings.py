@@ -76,6 +76,14 @@ class SmallNumbers(Strict):
     min_children: int = Field(ge=1)
 
 
+class EarlyWarning(Strict):
+    # Alarm episodes per series-year the early warning may raise on a stable series (its threshold is set
+    # per series, by simulation from the series' own model, to meet this); 0.07 is about MDC's own rate.
+    false_alarms_per_year: float = Field(gt=0, lt=12)
+    min_months: int = Field(ge=6)  # observed months before the first model is fitted
+    smoothing: float = Field(gt=0, le=1)  # the EWMA's weight on the latest month (lambda)
+
+
 class AlertSettings(Strict):
     # Overrides of the rules' default severities (rule id -> severity).  The rule ids are
     # checked against the alert-rule registry (radar.pipelines.alerts.registry.check_settings)
@@ -86,6 +94,7 @@ class AlertSettings(Strict):
     setting_concentration: SettingConcentration
     repeat_missing: RepeatMissing
     small_numbers: SmallNumbers
+    early_warning: EarlyWarning
 
     def spc_settings(self) -> SpcSettings:
         """The XmR settings alerts are computed with (the flow passes the same to `xmr`)."""

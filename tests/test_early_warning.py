@@ -1,0 +1,143 @@
+"""The early-warning detector (pipelines/early_warning.py): its GLMs, its calibration and a golden series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from radar.pipelines import early_warning as ew
+
+START = 2016 * 12 + 3  # April 2016
+MONTHS = np.arange(START, START + 48)
+
+
+def _counts(rng, mean, phi, months=MONTHS, seasonal=False):
+    x = ew.design(months, True, False, 0)
+    mu = np.full(len(months), float(mean))
+    if seasonal:
+        mu *= np.exp(0.15 * x[:, 1] - 0.35 * x[:, 3] - 0.25 * x[:, 4])
+    return ew.simulate("count", mu, phi, None, rng).astype(float)
+
+
+@pytest.mark.parametrize("seasonal", [False, True])
+@pytest.mark.parametrize("trend", [False, True])
+def test_quasi_poisson_equals_statsmodels(seasonal, trend):
+    rng = np.random.default_rng(7)
+    y = _counts(rng, 40, 1.8, seasonal=True)
+    x = ew.design(MONTHS, seasonal, trend, int(MONTHS[-1]) + 1)
+    ours = ew.irls("count", x, y[None])
+    theirs = sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2")
+    np.testing.assert_allclose(ours.coef[0], theirs.params, rtol=1e-8, atol=1e-9)
+    assert ours.phi[0] == pytest.approx(theirs.scale, rel=1e-8)
+    np.testing.assert_allclose(np.sqrt(ours.phi[0] * np.diag(ours.cov_unscaled[0])), theirs.bse, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seasonal", [False, True])
+def test_quasi_binomial_equals_statsmodels(seasonal):
+    rng = np.random.default_rng(11)
+    n = rng.integers(15, 80, len(MONTHS)).astype(float)
+    y = rng.binomial(n.astype(int), 0.35).astype(float)
+    x = ew.design(MONTHS, seasonal, True, int(MONTHS[-1]) + 1)
+    ours = ew.irls("percentage", x, y[None], n[None])
+    theirs = sm.GLM(y / n, x, family=sm.families.Binomial(), var_weights=n).fit(scale="X2")
+    np.testing.assert_allclose(ours.coef[0], theirs.params, rtol=1e-8, atol=1e-9)
+    assert ours.phi[0] == pytest.approx(theirs.scale, rel=1e-8)
+    np.testing.assert_allclose(np.sqrt(ours.phi[0] * np.diag(ours.cov_unscaled[0])), theirs.bse, rtol=1e-6)
+
+
+def test_many_series_at_once_equal_one_at_a_time():
+    rng = np.random.default_rng(3)
+    y = np.stack([_counts(rng, m, 1.5) for m in (5, 20, 80)])
+    mask = np.ones_like(y, dtype=bool)
+    mask[1, 10] = False  # a missing month is left out of the fit
+    x = ew.design(MONTHS, True, True, int(MONTHS[-1]) + 1)
+    together = ew.irls("count", x, y, mask=mask)
+    for i in range(3):
+        alone = sm.GLM(y[i][mask[i]], x[mask[i]], family=sm.families.Poisson()).fit(scale="X2")
+        np.testing.assert_allclose(together.coef[i], alone.params, rtol=1e-7, atol=1e-8)
+        assert together.phi[i] == pytest.approx(alone.scale, rel=1e-7)
+
+
+def test_trend_kept_only_when_significant():
+    rng = np.random.default_rng(5)
+    flat = _counts(rng, 60, 1.2)
+    rising = ew.simulate("count", 30 * np.exp(0.3 * (MONTHS - MONTHS[0]) / 12), 1.2, None, rng).astype(float)
+    periods = [ew.period_of(m) for m in MONTHS]
+    settings = ew.EarlySettings(simulations=200)
+    assert not ew.fit_model("count", periods, flat, None, False, 1, settings, detectable=False).trend
+    assert ew.fit_model("count", periods, rising, None, False, 1, settings, detectable=False).trend
+
+
+def test_calibrated_false_alarm_rate_matches_the_setting():
+    """Stable series drawn from known models, judged month by month as the cycle would (fitted on 48 months,
+    refitted a year later, the EWMA running on): alarm episodes per series-year are within sampling error of
+    the setting."""
+    rng = np.random.default_rng(2024)
+    settings = ew.EarlySettings(false_alarms_per_year=0.07, min_months=48)
+    n_series, future = 160, 24
+    months = np.arange(START, START + 48 + future)
+    periods = [ew.period_of(m) for m in months]
+    episodes = 0
+    for i in range(n_series):
+        mean, seasonal = [(20, False), (80, True), (300, False), (40, True)][i % 4]
+        y = _counts(rng, mean, 1.6, months, seasonal)
+        judged, _ = ew.replay(periods, [float(v) for v in y], None, None, "count", seasonal, 1, settings,
+                              key=str(i), detectable=False)
+        flags = [j.flag == "concern" for j in judged]
+        episodes += sum(now and not before for before, now in zip([False, *flags], flags, strict=False))
+    years = n_series * future / 12
+    rate = episodes / years
+    sampling_error = np.sqrt(settings.false_alarms_per_year / years)  # Poisson count of episodes
+    assert abs(rate - settings.false_alarms_per_year) <= 3 * sampling_error, (rate, sampling_error)
+
+
+def _golden():
+    rng = np.random.default_rng(42)
+    months = np.arange(START, START + 60)
+    y = _counts(rng, 50, 1.3, months, seasonal=True)
+    y[52:] = ew.simulate("count", np.full(8, 80.0), 1.3, None, rng)  # 80 a month from Aug 2020: +60%, more in August
+    return [ew.period_of(m) for m in months], [float(v) for v in y]
+
+
+def test_golden_step_is_flagged_in_its_known_month():
+    periods, values = _golden()
+    judged, state = ew.replay(periods, values, None, None, "count", True, 1, ew.EarlySettings(), key="golden")
+    concerns = [j.period for j in judged if j.flag == "concern"]
+    assert periods[52] == "2020-08"
+    assert concerns[0] == "2020-08"  # the step's first month: 80 in an August that usually dips
+    first = next(j for j in judged if j.flag == "concern")
+    assert first.since == "2020-08" and first.observed_sum > first.expected_sum
+    assert all(j.flag is None for j in judged if j.period < "2020-08")
+    assert state.model.first_judged == "2020-04"  # refitted yearly: fitted on Apr 2016 - Mar 2020
+
+
+def test_replay_continues_from_a_stored_state():
+    periods, values = _golden()
+    settings = ew.EarlySettings()
+    whole, _ = ew.replay(periods, values, None, None, "count", True, 1, settings, key="golden")
+    first, state = ew.replay(periods[:55], values[:55], None, None, "count", True, 1, settings, key="golden")
+    again = ew.State.from_dict(state.as_dict())
+    rest, _ = ew.replay(periods, values, None, None, "count", True, 1, settings, key="golden", state=again)
+    assert [(j.period, j.flag, round(j.ewma or 0, 9)) for j in first + rest] == [
+        (j.period, j.flag, round(j.ewma or 0, 9)) for j in whole]
+
+
+def test_rebase_restarts_the_model():
+    periods, values = _golden()
+    judged, state = ew.replay(periods, values, None, None, "count", True, 1, ew.EarlySettings(), rebases=["2019-04"],
+                              key="golden")
+    assert state.segment_start == "2019-04"
+    assert all(j.expected is None for j in judged if j.period >= "2019-04")  # 17 months: too short to refit
+
+
+def test_promise_words():
+    settings = ew.EarlySettings()
+    assert ew.promise(None, 10, settings, 1)["promise"] == "too_short"
+    periods = [ew.period_of(m) for m in MONTHS]
+    small = ew.fit_model("count", periods, _counts(np.random.default_rng(1), 2, 1.5), None, False, 1, settings)
+    big = ew.fit_model("count", periods, _counts(np.random.default_rng(1), 300, 1.2), None, False, 1, settings)
+    assert ew.promise(small, 48, settings, 1)["promise"] == "too_small"
+    said = ew.promise(big, 48, settings, 1)
+    assert said["promise"] == "ok" and said["min_detectable_change"] <= 0.2
+    assert said["statement"].startswith("A sustained rise of about ")
