@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
-from radar.pipelines import alert_registry
 from radar.pipelines import early_warning as ew
+from radar.pipelines.alerts import registry as alert_registry
 from radar.pipelines.alerts.early_warning import STATE_SCHEMA, detection_statement, early_warning_signals, series_states
 
 SETTINGS = parse_alert_settings(ALERTS_FILE.read_text(encoding="utf-8"))
