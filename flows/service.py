@@ -1,19 +1,22 @@
 """Radar as a service on one machine (`radar serve`): the inbox watcher and Radar's deployments on a Prefect runner.
 
-Under `radar serve` the inbox is taken in batches in this process (flows/inbox.py): each complete
-file is moved into a private processing folder, checked again, and ingested with the others that
-came with it in one `ingest-files` flow run, so a burst of files is a few flow runs, not a process
-per file.  Where the flows run on a Prefect worker instead (`radar watch`, deploy/), the watcher
-only announces complete files as events (flows/events.py) and Prefect's triggers start
-`ingest-feed` for each one.  Either way, once accepted files stop coming for `service.cycle_after_s` (a proactive
-trigger, one per partnership: a burst of files gives one cycle), `monthly-cycle`, whose
-deployment concurrency limit of one queues a cycle behind a running one
-rather than running two; `deliver-alerts` follows every completed cycle.
-Schedules (cron, in the partnership's time zone) run the cycle, the chasing
-of late feeds and alert delivery retries even when nothing arrives.  The
-quarterly Board pack's deployment is built above this floor (radar.board_packs,
-which may use the dashboard's composition) and served with these.
-deploy/prefect.yaml declares the same deployments for a Prefect worker.
+Under `radar serve` the inbox is taken in batches in this process
+(flows/inbox.py): each complete file is moved into a private processing
+folder, checked again, and ingested with the files that came with it in one
+`ingest-files` flow run, so a burst of files is a few flow runs, not a
+process per file.  Where the flows run on a Prefect worker instead (`radar
+watch`, deploy/), the watcher only announces complete files as events
+(flows/events.py) and Prefect's triggers start `ingest-feed` for each one.
+Either way, once accepted files stop coming for `service.cycle_after_s` (a
+proactive trigger, one per partnership: a burst of files gives one cycle),
+`monthly-cycle`, whose deployment concurrency limit of one queues a cycle
+behind a running one rather than running two; `deliver-alerts` follows every
+completed cycle.  Schedules (cron, in the partnership's time zone) run the
+cycle, the chasing of late feeds and alert delivery retries even when nothing
+arrives.  The quarterly Board pack's deployment is built above this floor
+(radar.board_packs, which may use the dashboard's composition) and served
+with these.  deploy/prefect.yaml declares the same deployments for a Prefect
+worker.
 """
 
 from __future__ import annotations
@@ -64,10 +67,12 @@ LEFT_RUNNING = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
 
 
 class InboxWatcher:
-    """Announce each complete file in the inbox once (`ARRIVED`), by polling its size and modification time.
+    """Announce each complete file in the inbox once (`ARRIVED`), by polling its size and modification time
+    (`radar watch`, for Prefect workers; `radar serve` takes the inbox itself: flows/inbox.py).
 
-    A file counts as complete once neither has changed for `stable_s`: a
-    copy still being written keeps growing, so it is not announced half-way.
+    A file counts as complete once neither has changed for `stable_s` and no
+    process holds it open for writing: a copy still being written keeps
+    growing, so it is not announced half-way.
     Hidden files (an upload's temporary name) are left alone, as ingest does.
     A file is announced again only when it changes or comes back after being
     taken, so the same delivery never starts two ingests.

@@ -181,3 +181,40 @@ def test_radar_serve_stops_with_a_message_when_its_dashboard_port_is_taken(tmp_p
     assert done.returncode == 1 and f"Port {port} is already in use" in done.stdout + done.stderr
     assert "Radar is serving" not in done.stdout
     assert not (tmp_path / "home" / "prefect" / "server.log").exists()  # stopped before starting anything
+
+
+# Prefect's runner starts a flow run's process itself (multiprocessing's spawn, or `python -m prefect.engine`):
+# the run asks for the parent-death signal when it imports radar.flows, as here.
+SPAWNER = """
+import multiprocessing, os, sys, time
+from pathlib import Path
+
+def flow_run(ready):
+    import radar.flows  # what a flow run's process imports first
+    Path(ready).write_text(str(os.getpid()))
+    time.sleep(600)
+
+if __name__ == "__main__":
+    os.environ["RADAR_SERVE_PID"] = str(os.getpid())  # as radar serve sets it for its runner
+    multiprocessing.get_context("spawn").Process(target=flow_run, args=(sys.argv[1],)).start()
+    time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is a Linux feature")
+def test_a_flow_run_process_of_radar_serve_stops_when_radar_serve_is_killed(tmp_path):
+    (tmp_path / "spawner.py").write_text(SPAWNER)
+    ready = tmp_path / "ready"
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "spawner.py"), str(ready)], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() or not ready.read_text():
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.2)
+        run = psutil.Process(int(ready.read_text()))
+        parent.kill()
+        parent.wait()
+        assert not _all_gone([run], 10), "the flow run's process outlived radar serve"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            parent.kill()
