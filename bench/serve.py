@@ -125,11 +125,12 @@ def stages(api: str, since: datetime) -> dict[str, float]:
         if run.get("end_time"):
             name = httpx.get(f"{api}/flows/{run['flow_id']}").json()["name"]
             by_flow[name] = {k: when(run[k]) for k in ("created", "start_time", "end_time")}
-    ingest, cycle = by_flow["ingest-feed"], by_flow["monthly-cycle"]
+    # radar serve ingests the inbox in batches in its own process (flows/inbox.py): no event, trigger or process
+    # start before the ingest run, whose creation is when the watcher took the file.
+    ingest, cycle = by_flow["ingest-files"], by_flow["monthly-cycle"]
     return {
-        "watcher (stable size, hash, event)": first["radar.feed.arrived"] - since.timestamp(),
-        "trigger to ingest run created": ingest["created"] - first["radar.feed.arrived"],
-        "ingest run waiting to start (process start)": ingest["start_time"] - ingest["created"],
+        "watcher (stable size, taken, hash checked)": ingest["created"] - since.timestamp(),
+        "ingest run waiting to start": ingest["start_time"] - ingest["created"],
         "ingest run": ingest["end_time"] - ingest["start_time"],
         "quiet time before the cycle (debounce)": cycle["created"] - first["radar.feed.accepted"],
         "cycle run waiting to start (process start)": cycle["start_time"] - cycle["created"],

@@ -3,3 +3,7 @@ Board pack), with retries, schedules, events and notifications.  The steps the c
 take too (the register's evidence from the cycle, the Board pack's assembly) are the actions floor's
 (radar.actions), called from here; the flows' own writes (files stored, the cycle's values and alerts, the
 outbox) stay in flows/."""
+
+from radar.flows.processes import die_with_serve
+
+die_with_serve()  # in a flow-run process of `radar serve`'s runner: stop when radar serve does, even on kill -9

@@ -50,7 +50,7 @@ from radar.flows.files import (
     safe_name,
     sha256_of,
 )
-from radar.flows.runtime import context, engine, retry_on_io
+from radar.flows.runtime import context, engine, processing_folder, retry_on_io
 from radar.flows.secrets import PseudonymKeyError, store_key
 from radar.models import store
 from radar.validation.feeds import Limits, ValidatedFile, validate_file
@@ -120,7 +120,9 @@ def feed_files(paths: list[Path]) -> list[Path]:
 
 
 def in_inbox(path: Path) -> bool:
-    return path.parent.resolve() == context().settings.inbox.resolve()
+    """In the inbox, or in the folder `radar serve` moves a file it takes to (flows/inbox.py): removed once handled."""
+    inbox = context().settings.inbox.resolve()
+    return path.parent.resolve() in (inbox, processing_folder(inbox))
 
 
 def consume(path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -11,6 +13,15 @@ from radar.models.engine import get_engine
 
 def context() -> Context:
     return get_context()
+
+
+# `radar serve` moves each file it takes from the inbox into this hidden folder of the inbox (same disk: one
+# rename) before ingesting it, so a file still being written is never read half and a file is in one batch only.
+PROCESSING = ".processing"
+
+
+def processing_folder(inbox: Path) -> Path:
+    return inbox / PROCESSING
 
 
 def engine() -> Engine:

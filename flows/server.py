@@ -24,11 +24,8 @@ not mistaken for a failure.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +37,8 @@ import httpx
 import prefect
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
+from radar.flows.processes import port_free, start_child, stop_child
+
 SERVED_URL = "served-api-url"  # in Prefect's folder: the address of the server `radar serve` runs
 # The first start creates Prefect's database: about 15 s on a laptop, over 70 s on a 2-core machine at a load
 # average of 20 (60 s, the limit before, cut such starts short).  A failing start exits well before this and is
@@ -47,7 +46,6 @@ SERVED_URL = "served-api-url"  # in Prefect's folder: the address of the server 
 STARTUP_TIMEOUT_S = 180
 SLOW_NOTICE_S = 30
 ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*|.*\[Errno \d+\].*")  # "sqlalchemy.exc.OperationalError: ..."
-PR_SET_PDEATHSIG = 1
 
 
 class ServerStartError(RuntimeError):
@@ -56,20 +54,14 @@ class ServerStartError(RuntimeError):
 
 def _free_port(port: int = 0) -> int:
     """`port` if nothing listens on it (0: any free one); checked before the server starts, because a server
-    that cannot bind fails only after its imports, and another server answering there would be taken for it."""
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise ServerStartError(f"Port {port} on 127.0.0.1 is already in use (another radar serve or Prefect "
-                                   "server?); choose another with --prefect-port.") from None
-        return sock.getsockname()[1]
-
-
-def die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends it SIGTERM when its parent dies (Linux only)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    that cannot bind fails only after its imports, and another server answering there would be taken for it.
+    Checked as uvicorn binds (`SO_REUSEADDR`): the connections of a server killed a moment ago, in TIME-WAIT,
+    refused a restart for minutes although uvicorn could bind (flows/processes.py)."""
+    free = port_free(port)
+    if free is None:
+        raise ServerStartError(f"Port {port} on 127.0.0.1 is already in use (another radar serve or Prefect "
+                               "server?); choose another with --prefect-port.")
+    return free
 
 
 def _healthy(url: str) -> bool:
@@ -183,13 +175,13 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
                                "RADAR_HOME to a folder Radar may write to.") from None
     with log_file:
         log_start = log_file.tell()
-        process = subprocess.Popen(
+        process = start_child(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
              "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "error", "--lifespan", "on"],
             env={**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_UI_ENABLED": "1" if serving else "0",
                  "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-            stdout=log_file, stderr=log_file, preexec_fn=die_with_parent if sys.platform == "linux" else None,
+            stdout=log_file, stderr=log_file,
         )
     try:
         _wait_until_healthy(url, process, log, log_start, timeout, on_slow)
@@ -201,9 +193,4 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
         if serving:
             _forget(prefect_home, url)
         _flush_prefect_workers()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process)

@@ -1,20 +1,28 @@
 """Radar as a service on one machine (`radar serve`): the inbox watcher and Radar's deployments on a Prefect runner.
 
-The work is Prefect's: the watcher only announces complete files as events
-(flows/events.py); Prefect's triggers start `ingest-feed` for each one and,
-once accepted files stop coming for `service.cycle_after_s` (a proactive
-trigger, one per partnership: a burst of files gives one cycle), `monthly-cycle`, whose
-deployment concurrency limit of one queues a cycle behind a running one
-rather than running two; `deliver-alerts` follows every completed cycle.
-Schedules (cron, in the partnership's time zone) run the cycle, the chasing
-of late feeds and alert delivery retries even when nothing arrives.  The
-quarterly Board pack's deployment (flows/board_pack.py) is served with these.
-deploy/prefect.yaml declares the same deployments for a Prefect worker.
+Under `radar serve` the inbox is taken in batches in this process
+(flows/inbox.py): each complete file is moved into a private processing
+folder, checked again, and ingested with the files that came with it in one
+`ingest-files` flow run, so a burst of files is a few flow runs, not a
+process per file.  Where the flows run on a Prefect worker instead (`radar
+watch`, deploy/), the watcher only announces complete files as events
+(flows/events.py) and Prefect's triggers start `ingest-feed` for each one.
+Either way, once accepted files stop coming for `service.cycle_after_s` (a
+proactive trigger, one per partnership: a burst of files gives one cycle),
+`monthly-cycle`, whose deployment concurrency limit of one queues a cycle
+behind a running one rather than running two; `deliver-alerts` follows every
+completed cycle.  Schedules (cron, in the partnership's time zone) run the
+cycle, the chasing of late feeds and alert delivery retries even when nothing
+arrives.  The quarterly Board pack's deployment (flows/board_pack.py) is
+served with these.  deploy/prefect.yaml declares the same deployments for a Prefect
+worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import os
 import signal
 import threading
 import time
@@ -36,8 +44,10 @@ from radar.core.periods import label, of_date, shift
 from radar.flows.cycle import monthly_cycle
 from radar.flows.events import ACCEPTED, ARRIVED, PARTNERSHIP, RESOURCES, announce_arrival, announce_watching
 from radar.flows.files import is_regular, sha256_of
+from radar.flows.inbox import InboxBatcher, open_for_writing_elsewhere
 from radar.flows.ingest import feed_files, ingest_feed
 from radar.flows.notify import deliver
+from radar.flows.processes import SERVE_PID
 from radar.flows.pull import pull_feeds
 from radar.flows.runtime import context, engine
 from radar.flows.signals import current_feed_status
@@ -48,6 +58,7 @@ from radar.validation.filenames import FileNameError, parse_file_name
 RUNS_AT_ONCE = 4  # flow runs this machine runs together (each is a process); a cycle is limited to one anyway
 REMIND_DAYS_BEFORE = 3  # a feed not yet received is reminded of this many days before its due day
 POLL_S = 0.5
+BATCH_END_S = 20  # how long a stopping radar serve waits for the inbox batch under way
 # What every Radar deployment has.  `_sync`: building one is synchronous wherever it is called; Prefect otherwise
 # hands back a coroutine whenever an event loop happens to be running in the thread (a test harness, a browser driver).
 DEPLOYMENT_OPTIONS = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"], "_sync": True}
@@ -55,10 +66,12 @@ LEFT_RUNNING = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
 
 
 class InboxWatcher:
-    """Announce each complete file in the inbox once (`ARRIVED`), by polling its size and modification time.
+    """Announce each complete file in the inbox once (`ARRIVED`), by polling its size and modification time
+    (`radar watch`, for Prefect workers; `radar serve` takes the inbox itself: flows/inbox.py).
 
-    A file counts as complete once neither has changed for `stable_s`: a
-    copy still being written keeps growing, so it is not announced half-way.
+    A file counts as complete once neither has changed for `stable_s` and no
+    process holds it open for writing: a copy still being written keeps
+    growing, so it is not announced half-way.
     Hidden files (an upload's temporary name) are left alone, as ingest does.
     A file is announced again only when it changes or comes back after being
     taken, so the same delivery never starts two ingests.
@@ -84,7 +97,8 @@ class InboxWatcher:
             previous = self.changed.get(name)
             if previous is None or previous[0] != signature:
                 self.changed[name] = (signature, now)
-            elif now - previous[1] >= self.stable_s and self.announced.get(name) != signature:
+            elif (now - previous[1] >= self.stable_s and self.announced.get(name) != signature
+                  and not open_for_writing_elsewhere(path)):  # renamed in while still being written: not yet
                 self.announced[name] = signature
                 ready.append(path)
         for path in ready:
@@ -236,9 +250,15 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]
     for deployment in to_serve:
         await runner.aadd_deployment(deployment)
     ctx.settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine()  # opened here, once: not first in the inbox thread while this one loads the flows (both parse code)
+    os.environ[SERVE_PID] = str(os.getpid())  # the runner's flow-run processes stop with this one (flows/processes.py)
     stop, started = threading.Event(), threading.Event()
-    watcher = threading.Thread(target=InboxWatcher(ctx.settings.inbox, ctx.config.service.stable_s).run,
-                               args=(stop, started), name="radar-inbox", daemon=True)
+    batcher = InboxBatcher(ctx.settings.inbox, ctx.config.service.stable_s)
+    # With this task's context: Prefect's settings (the served server's address) live in a context variable, and
+    # a thread without them started a throw-away Prefect server of its own, which outlived a killed radar serve.
+    watcher = threading.Thread(target=contextvars.copy_context().run, args=(batcher.run, stop, started),
+                               kwargs={"on_start": lambda: announce_watching(ctx.settings.inbox)},
+                               name="radar-inbox", daemon=True)
     watcher.start()
     await asyncio.to_thread(started.wait)
     on_ready(crashed)
@@ -251,3 +271,5 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]
         pass
     finally:
         stop.set()
+        # A batch under way ends first if it can (what it has not ended goes back to the inbox at the next start).
+        await asyncio.to_thread(watcher.join, BATCH_END_S)

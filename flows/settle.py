@@ -1,9 +1,10 @@
 """Let a burst of files settle before the cycle they bring.
 
 The monthly cycle's trigger waits for a quiet time after the last accepted
-file (`service.cycle_after_s`), but on a busy machine the files of one burst
-are stored minutes apart, each ingest in a process of its own, and every gap
-longer than the quiet time would bring a cycle of its own.  So a cycle brought
+file (`service.cycle_after_s`), but the files of one burst can be stored
+minutes apart (batch after batch under `radar serve`, each ingest in a
+process of its own on a worker), and every gap longer than the quiet time
+would bring a cycle of its own.  So a cycle brought
 by files first waits while ingest runs are still queued or running, up to
 `SETTLE_LIMIT_S`: then one cycle takes the whole burst, and the cycles queued
 behind it find nothing left to do.

@@ -114,3 +114,24 @@ def test_a_port_in_use_or_a_folder_that_cannot_be_written_is_reported_before_any
         with pytest.raises(ServerStartError, match=r"a-file/prefect cannot be written"):
             with prefect_server(tmp_path / "a-file" / "prefect"):
                 pass
+
+
+def test_a_port_left_in_time_wait_by_a_killed_server_is_free_for_the_next_one():
+    """The killed server's side of a connection stays in TIME-WAIT for a minute or more: the check binds as
+    uvicorn does (SO_REUSEADDR), so a restart is not refused; a port being listened on still is."""
+    from radar.flows.processes import port_free
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server closes first: its side goes to TIME-WAIT
+    time.sleep(0.2)
+    client.close()
+    listener.close()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # what the check did before
+    assert port_free(port) == port
+    assert server._free_port(port) == port
+    with socket.create_server(("127.0.0.1", port)):
+        assert port_free(port) is None

@@ -11,15 +11,18 @@ import functools
 import http.server
 import secrets
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from feedfiles import write_aggregate
 from prefect.logging import disable_run_logger
+from sqlalchemy import select
 
 from radar.core.config import Source, get_context
-from radar.flows import events, pull
+from radar.flows import events, inbox, pull
 from radar.flows.files import sha256_of
+from radar.flows.inbox import InboxBatcher, ingest_batch
 from radar.flows.ingest import announce_stored, ingest_path
 from radar.flows.service import InboxWatcher
 from radar.flows.settle import wait_while
@@ -296,3 +299,141 @@ def test_a_cycle_brought_by_files_waits_while_ingests_run_but_not_for_ever():
     assert wait_while(lambda: next(in_flight), limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 15
     assert wait_while(lambda: 1, limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 60  # a stuck run
     assert wait_while(lambda: 0, limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 0
+
+
+# radar serve's inbox (flows/inbox.py): taken whole, in batches, and never stranded.
+
+def _batcher(home, clock=time.time, **options) -> tuple[InboxBatcher, list[list[str]]]:
+    """A batcher whose batches are recorded (names) and consumed, as ingest would."""
+    batches = []
+
+    def ingest(paths):
+        batches.append([p.name for p in paths])
+        for path in paths:
+            path.unlink()
+
+    return InboxBatcher(home / "inbox", stable_s=0, ingest=ingest, quiet_s=0.3, clock=clock, **options), batches
+
+
+def _looks(batcher: InboxBatcher, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        batcher.step()
+        time.sleep(0.1)
+
+
+def test_a_file_renamed_into_the_inbox_while_still_being_written_is_taken_only_whole(home):
+    """The red team's case: half a file renamed in, its writer still going (and pausing longer than the
+    watcher's stable time).  The writer's open handle keeps it out; once closed, all of it is taken."""
+    batcher, batches = _batcher(home)
+    staging = home / f".{NAME}.part"
+    writer = staging.open("w")
+    writer.write("period,indicator,breakdown,value\n")
+    writer.flush()
+    staging.rename(home / "inbox" / NAME)
+    _looks(batcher, 1.2)  # stable and quiet for longer than both limits, but open for writing
+    assert batches == [] and (home / "inbox" / NAME).exists()
+    writer.write("2020-03,first_time_entrants,,6\n")
+    writer.close()
+    content = (home / "inbox" / NAME).read_text()
+    taken = []
+    batcher.ingest = lambda paths: taken.extend((p.name, p.parent.name, p.read_text()) for p in paths)
+    _looks(batcher, 1.2)
+    assert taken[:1] == [(NAME, ".processing", content)]
+
+
+def test_a_file_that_changes_while_it_is_taken_goes_back_for_the_next_look(home, monkeypatch):
+    from radar.flows import inbox as inbox_module
+
+    batcher, batches = _batcher(home)
+    path = home / "inbox" / NAME
+    path.write_text("period,indicator,breakdown,value\n")
+    calls = []
+    real = inbox_module.sha256_of
+
+    def hash_then_append(p):  # a writer appends between the hash before the move and the one after
+        calls.append(p)
+        if len(calls) == 1:
+            with open(p, "a") as f:
+                f.write("2020-03,first_time_entrants,,6\n")
+        return real(p)
+
+    monkeypatch.setattr(inbox_module, "sha256_of", hash_then_append)
+    time.sleep(0.4)
+    batcher.step()
+    batcher.step()
+    assert batches == [] and path.exists() and not list((home / "inbox" / ".processing").iterdir())
+    monkeypatch.setattr(inbox_module, "sha256_of", real)
+    time.sleep(0.4)
+    _looks(batcher, 0.5)
+    assert batches == [[NAME]]
+
+
+def test_files_a_batch_leaves_are_taken_again_after_a_back_off_or_by_the_sweep(home):
+    """A batch that fails whole (Prefect's server answering 503) is retried after a back-off; a file one batch
+    could not handle goes back to the inbox and is taken again by the sweep; files a killed radar serve left in
+    the processing folder go back to the inbox at start."""
+    now = [time.time() + 10]
+    batcher, batches = _batcher(home, clock=lambda: now[0], sweep_after_s=180)
+    (home / "inbox" / NAME).write_text("a")
+    (home / "inbox" / "notes.txt").write_text("b")
+    calls = []
+
+    def busy(paths):
+        calls.append([p.name for p in paths])
+        raise RuntimeError("503 Service Unavailable")
+
+    batcher.ingest = busy
+    batcher.step()  # first sight
+    assert batcher.step() and calls == [["notes.txt", NAME]]
+    assert sorted(p.name for p in (home / "inbox").iterdir()) == [".processing", "notes.txt", NAME]
+    assert batcher.step() == []  # backing off
+    now[0] += inbox.BACKOFF_S[0]
+
+    def leave_one(paths):  # handles notes.txt, not the other (a fault with that file)
+        calls.append([p.name for p in paths])
+        next(p for p in paths if p.name == "notes.txt").unlink()
+
+    batcher.ingest = leave_one
+    assert len(batcher.step()) == 2 and (home / "inbox" / NAME).exists()
+    now[0] += 60
+    assert batcher.step() == []  # tried a minute ago: not yet
+    now[0] += 180
+    assert [p.name for p in batcher.step()] == [NAME]  # swept
+    leftover = home / "inbox" / ".processing" / "csc_monthly__2020-03.csv"
+    leftover.write_text("left by a killed radar serve")
+    assert InboxBatcher(home / "inbox", stable_s=0).recover() == [leftover.name]
+    assert (home / "inbox" / leftover.name).read_text() == "left by a killed radar serve"
+
+
+def test_a_burst_is_ingested_in_batches_each_file_once_with_its_own_result(home, catalogue, prefect, monkeypatch):
+    """30 files at once, batches of 12: three `ingest-files` flow runs; every file stored once with its own
+    result; a file dropped while the first batch runs is taken by the next one."""
+    monkeypatch.setattr(events, "emit_event", lambda *a, **k: None)
+    periods = [f"{2018 + m // 12}-{m % 12 + 1:02d}" for m in range(30)]
+    for period in periods:
+        write_aggregate(home / "inbox", "yos_monthly", period, catalogue)
+    late = f"police_monthly__{periods[-1]}.csv"
+    batches, results = [], []
+
+    def ingest(paths):
+        if not batches:
+            write_aggregate(home / "inbox", "police_monthly", periods[-1], catalogue)
+        batches.append([p.name for p in paths])
+        results.extend(ingest_batch(paths))
+
+    batcher = InboxBatcher(home / "inbox", stable_s=0, ingest=ingest, batch_size=12, quiet_s=0)
+    for _ in range(8):
+        batcher.step()
+    assert [len(b) for b in batches] == [12, 12, 7] and late in batches[2]  # seen complete after the first
+    assert late not in batches[0]
+    assert sorted(r["file"] for r in results) == sorted([f"yos_monthly__{p}.csv" for p in periods] + [late])
+    assert {r["status"] for r in results} == {"accepted"} and len({r["submission_id"] for r in results}) == 31
+    assert [p.name for p in (home / "inbox").iterdir()] == [".processing"]
+    assert list((home / "inbox" / ".processing").iterdir()) == []
+    from radar.flows.runtime import engine
+    from radar.models.tables import Submission
+
+    with engine().connect() as conn:
+        stored = conn.execute(select(Submission.file_name)).scalars().all()
+    assert sorted(stored) == sorted(r["file"] for r in results)  # each once

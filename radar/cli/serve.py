@@ -35,8 +35,13 @@ def dashboard(
         command = streamlit_command(Path(package.__file__).with_name("app.py"), port, address, public_url)
     except ValueError as error:  # some of the sign-in variables set, not all
         raise fail(str(error))
+    from radar.flows.processes import port_free, port_taken_message, run_child
+
+    if port_free(port, "127.0.0.1" if address == "localhost" else address) is None:
+        console.print(f"[red]{port_taken_message(port, 'dashboard', '--port')}[/]")
+        raise typer.Exit(1)
     console.print(f"Dashboard: {public_url or f'http://localhost:{port}'}  (Ctrl+C to stop)")
-    subprocess.run(command, check=False)
+    raise typer.Exit(run_child(command))  # stopped with this command, however it ends (flows/processes.py)
 
 
 def served_deployments(config) -> list:
@@ -58,11 +63,15 @@ def serve(
     """Run Radar as a service: watch the inbox, ingest what arrives, run the cycle, deliver alerts, chase late
     feeds, pull sources and write the quarterly Board pack, on Prefect (flows/service.py). Other radar commands use
     its server meanwhile."""
-    from radar.flows.server import configured_server, die_with_parent
+    from radar.flows import processes
+    from radar.flows.server import configured_server
 
     settings = Settings.from_env()
     shared = configured_server() is not None  # a configured server may run others' flows: not ours to crash
-    with prefect(serving=True, port=prefect_port) as url:
+    if not no_dashboard and processes.port_free(dashboard_port) is None:
+        console.print(f"[red]{processes.port_taken_message(dashboard_port, 'dashboard', '--dashboard-port')}[/]")
+        raise typer.Exit(1)
+    with processes.stop_on_signals(), prefect(serving=True, port=prefect_port) as url:
         from radar.flows.service import serve as run_service
 
         board, board_url = None, "off"
@@ -71,11 +80,16 @@ def serve(
             from radar.dashboard.auth import streamlit_command
 
             command = streamlit_command(Path(package.__file__).with_name("app.py"), dashboard_port)
-            board = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=die_with_parent)
+            board = processes.start_child(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             board_url = f"http://localhost:{dashboard_port}"
 
         def ready(crashed: list[str]) -> None:
+            if board is not None and not processes.wait_until_answers(
+                    processes.dashboard_health(dashboard_port), board, processes.DASHBOARD_START_S):
+                console.print(f"[red]The dashboard did not start on port {dashboard_port} (exit code "
+                              f"{board.poll()}); radar serve stops. Choose another port with --dashboard-port, "
+                              "or --no-dashboard.[/]")
+                raise typer.Exit(1)
             if crashed:
                 print(f"Marked crashed {len(crashed)} flow run(s) a stopped radar serve left running "
                       f"({', '.join(crashed)}); the inbox and the next cycle pick their work up again.", flush=True)
@@ -88,8 +102,7 @@ def serve(
             pass
         finally:
             if board is not None:
-                board.terminate()
-                board.wait(10)
+                processes.stop_child(board)
 
 
 @app.command()
