@@ -10,7 +10,8 @@ from rich.table import Table
 
 from radar.cli.common import ByOption, JsonOption, app, console, print_json, print_table, refusals, store
 
-impact_app = typer.Typer(help="The Impact Log: each challenge, the action taken and its evidence of impact.",
+impact_app = typer.Typer(help="The Impact Log: each challenge, the action taken and its evidence of impact, "
+                               "linked to risks and alerts.",
                          no_args_is_help=True)
 app.add_typer(impact_app, name="impact")
 
@@ -23,18 +24,21 @@ def impact_list(
                                                        "complete.")] = None,
 ) -> None:
     """List the Impact Log: each challenge, the action and its evidence of impact."""
-    from radar.actions.register import impact_log
+    from radar.actions.register import impact_links, impact_log
 
     ctx, engine = store()
     with refusals():
-        rows = [r for r in impact_log(engine, ctx, date.today())
+        links = impact_links(engine, ctx, date.today())
+        rows = [r | {"risks": links.get(r["id"], {}).get("risk", []), "alerts": links.get(r["id"], {}).get("alert", [])}
+                for r in impact_log(engine, ctx, date.today())
                 if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "date", "subgroup", "challenge", "action", "owner", "status", title="Impact Log")
+    table = Table("id", "date", "subgroup", "challenge", "action", "owner", "status", "risks", title="Impact Log")
     for r in rows:
-        table.add_row(r["id"], str(r["date"]), r["subgroup"], r["challenge"], r["action"], r["owner"], r["status"])
+        table.add_row(r["id"], str(r["date"]), r["subgroup"], r["challenge"], r["action"], r["owner"], r["status"],
+                      ", ".join(r["risks"]))
     print_table(table)
 
 
@@ -80,3 +84,19 @@ def impact_update(
     with refusals():
         update_impact_entry(engine, ctx, entry_id, changes, by=by, version=version, today=date.today())
     console.print(f"{entry_id}: updated")
+
+
+@impact_app.command("link")
+def impact_link(
+    entry_id: Annotated[str, typer.Argument(help="The entry's id, e.g. IL04.")],
+    by: ByOption,
+    risk: Annotated[Optional[str], typer.Option(help="A register risk's id, e.g. R04.")] = None,
+    alert: Annotated[Optional[str], typer.Option(help="An alert's ref as radar alerts list shows it.")] = None,
+) -> None:
+    """Link an Impact Log entry to a register risk (--risk) or an alert (--alert)."""
+    from radar.actions.register import link_impact_entry
+
+    ctx, engine = store()
+    with refusals():
+        said = link_impact_entry(engine, ctx, entry_id, by=by, today=date.today(), risk_id=risk, alert=alert)
+    console.print(f"{entry_id}: linked to {said}")
