@@ -125,9 +125,8 @@ def add_risk(engine: Engine, ctx: Context, *, title: str, subgroup: str, owner: 
     (strategic or operational).  Returns its id."""
     with _register(engine, ctx, today) as (conn, matrix):
         refuse_if([f"the {name} is needed" for name, value in (("title", title), ("owner", owner)) if not value.strip()])
-        refuse_if([] if appetite in get_args(Category) else
-                  [f"the appetite must be {' or '.join(f'{c} ({matrix.appetite[c]} or less)' for c in get_args(Category))},"
-                   f" not {appetite!r}"])
+        choices = " or ".join(f"{c} ({matrix.appetite[c]} or less)" for c in get_args(Category))
+        refuse_if([] if appetite in get_args(Category) else [f"the appetite must be {choices}, not {appetite!r}"])
         score = {"likelihood": likelihood, "impact": impact}
         spec = _validated(RiskSpec, {
             "id": store.next_risk_id(conn, ctx.la_code), "title": title.strip(), "cause": cause.strip(),

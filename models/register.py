@@ -200,8 +200,9 @@ def change_action(conn: Connection, la_code: str, risk_id: str, action_id: int, 
     old = action_row(conn, la_code, risk_id, action_id)
     _bump(conn, la_code, risk_id, version, {})
     conn.execute(update(ACTION).where(ACTION.c.id == action_id).values(**changes))
-    audit(conn, la_code, by, what, f"risk:{risk_id}", {
-        "action": action_id, "version": version + 1} | {k: {"from": old[k], "to": v} for k, v in changes.items()})
+    detail = {"action": action_id, "version": version + 1} | {k: {"from": old[k], "to": v}
+                                                             for k, v in changes.items() if k != "note"}
+    audit(conn, la_code, by, what, f"risk:{risk_id}", detail | ({"reason": changes["note"]} if "note" in changes else {}))
 
 
 def decide_proposal(conn: Connection, la_code: str, risk_id: str, proposal_id: int, *, decision: str, by: str,

@@ -38,7 +38,6 @@ from radar.models import queries
 from radar.models.register import RegisterRefusal
 
 
-
 def add_risk_form(person, matrix) -> None:
     """A new risk, for the chair (any subgroup) or a subgroup's chair (theirs), as `radar risks add` takes it."""
     mine = [s for s in ctx.config.subgroups if person.may_act_on_subgroup(s)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -19,8 +19,8 @@ app.add_typer(impact_app, name="impact")
 @impact_app.command("list")
 def impact_list(
     as_json: JsonOption = False,
-    subgroup: Annotated[Optional[str], typer.Option(help="Only this subgroup's entries.")] = None,
-    status: Annotated[Optional[str], typer.Option(help="Only entries with this status: open, in_progress or "
+    subgroup: Annotated[str | None, typer.Option(help="Only this subgroup's entries.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only entries with this status: open, in_progress or "
                                                        "complete.")] = None,
 ) -> None:
     """List the Impact Log: each challenge, the action and its evidence of impact."""
@@ -49,7 +49,7 @@ def impact_add(
     action: Annotated[str, typer.Option(help="The action agreed.")],
     owner: Annotated[str, typer.Option(help="Who owns the action.")],
     by: ByOption,
-    on: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"],
+    on: Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
                                                    help="When it was raised (default today).")] = None,
     status: Annotated[str, typer.Option(help="open, in_progress or complete.")] = "open",
     evidence: Annotated[str, typer.Option(help="Evidence of impact so far.")] = "",
@@ -70,10 +70,10 @@ def impact_update(
     entry_id: Annotated[str, typer.Argument(help="The entry's id, e.g. IL04.")],
     by: ByOption,
     version: Annotated[int, typer.Option(help="The entry's version you are editing (radar impact list --json).")],
-    status: Annotated[Optional[str], typer.Option(help="open, in_progress or complete.")] = None,
-    action: Annotated[Optional[str], typer.Option(help="The action, reworded.")] = None,
-    owner: Annotated[Optional[str], typer.Option(help="Who owns the action now.")] = None,
-    evidence: Annotated[Optional[str], typer.Option(help="Evidence of impact.")] = None,
+    status: Annotated[str | None, typer.Option(help="open, in_progress or complete.")] = None,
+    action: Annotated[str | None, typer.Option(help="The action, reworded.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Who owns the action now.")] = None,
+    evidence: Annotated[str | None, typer.Option(help="Evidence of impact.")] = None,
 ) -> None:
     """Update an Impact Log entry's status, action, owner or evidence of impact."""
     from radar.actions.register import update_impact_entry
@@ -90,8 +90,8 @@ def impact_update(
 def impact_link(
     entry_id: Annotated[str, typer.Argument(help="The entry's id, e.g. IL04.")],
     by: ByOption,
-    risk: Annotated[Optional[str], typer.Option(help="A register risk's id, e.g. R04.")] = None,
-    alert: Annotated[Optional[str], typer.Option(help="An alert's ref as radar alerts list shows it.")] = None,
+    risk: Annotated[str | None, typer.Option(help="A register risk's id, e.g. R04.")] = None,
+    alert: Annotated[str | None, typer.Option(help="An alert's ref as radar alerts list shows it.")] = None,
 ) -> None:
     """Link an Impact Log entry to a register risk (--risk) or an alert (--alert)."""
     from radar.actions.register import link_impact_entry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -16,14 +16,15 @@ risks_app = typer.Typer(help="The risk register: list, show, add, score, review,
                         no_args_is_help=True)
 app.add_typer(risks_app, name="risks")
 
+NEED_VERSION = "give --expected-version: the risk's version you saw (radar risks show ID)"
 RiskId = Annotated[str, typer.Argument(help="The risk's id, e.g. R04.")]
 
 
 @risks_app.command("list")
 def risks_list(
     as_json: JsonOption = False,
-    subgroup: Annotated[Optional[str], typer.Option(help="Only this subgroup's risks (e.g. pci).")] = None,
-    status: Annotated[Optional[str], typer.Option(help="Only risks with this status: open, treated, accepted "
+    subgroup: Annotated[str | None, typer.Option(help="Only this subgroup's risks (e.g. pci).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only risks with this status: open, treated, accepted "
                                                        "or closed.")] = None,
 ) -> None:
     """List the register's risks with their scores, appetite, evidence and proposed re-scores."""
@@ -72,17 +73,19 @@ def _score(s: dict) -> str:
 
 def _detail(detail: dict) -> str:
     """An audit event's detail in words: its reason or note, else each field (a change as `from -> to`)."""
+    if "title" in detail:
+        return ""  # a whole risk as added or loaded: its fields are shown above
     for said in ("reason", "note", "message"):
-        if detail.get(said):
-            return str(detail[said])
+        if isinstance(detail.get(said), str) and detail[said]:
+            return detail[said]
     parts = []
     for key, value in detail.items():
         if key == "version":
             continue
         if isinstance(value, dict) and set(value) == {"from", "to"}:
             value = f"{value['from']} -> {value['to']}"
-        elif isinstance(value, (dict, list)):
-            continue  # a whole risk as added: its fields are shown above
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
         parts.append(f"{key.replace('_', ' ')} {value}")
     return "; ".join(parts)
 
@@ -125,20 +128,20 @@ def risk_text(risk: dict) -> str:
 @risks_app.command("add")
 def risks_add(
     by: ByOption,
-    title: Annotated[Optional[str], typer.Option(help="What the risk is, in a line.")] = None,
-    subgroup: Annotated[Optional[str], typer.Option(help="The subgroup that answers for it (e.g. pci).")] = None,
-    owner: Annotated[Optional[str], typer.Option(help="Its owner: one of the register's owners.")] = None,
-    likelihood: Annotated[Optional[int], typer.Option(help="Likelihood now (1 to the matrix's top level).")] = None,
-    impact: Annotated[Optional[int], typer.Option(help="Impact now (1 to the matrix's top level).")] = None,
-    appetite: Annotated[Optional[str], typer.Option(help="Whose appetite applies: strategic or operational.")] = None,
+    title: Annotated[str | None, typer.Option(help="What the risk is, in a line.")] = None,
+    subgroup: Annotated[str | None, typer.Option(help="The subgroup that answers for it (e.g. pci).")] = None,
+    owner: Annotated[str | None, typer.Option(help="Its owner: one of the register's owners.")] = None,
+    likelihood: Annotated[int | None, typer.Option(help="Likelihood now (1 to the matrix's top level).")] = None,
+    impact: Annotated[int | None, typer.Option(help="Impact now (1 to the matrix's top level).")] = None,
+    appetite: Annotated[str | None, typer.Option(help="Whose appetite applies: strategic or operational.")] = None,
     priority: Annotated[str, typer.Option(help="The partnership priority: local_safeguarding_context, early_help "
                                                "or leadership_and_partnership.")] = "local_safeguarding_context",
     cause: Annotated[str, typer.Option(help="Its cause.")] = "",
     event: Annotated[str, typer.Option(help="The event feared.")] = "",
     consequence: Annotated[str, typer.Option(help="Its consequence.")] = "",
-    indicator: Annotated[Optional[list[str]], typer.Option(help="A catalogue indicator whose alerts evidence it "
+    indicator: Annotated[list[str] | None, typer.Option(help="A catalogue indicator whose alerts evidence it "
                                                                 "(repeat for more).")] = None,
-    file: Annotated[Optional[Path], typer.Option(help="Instead: a YAML file with `risks:` as in bromley_risks.yaml.",
+    file: Annotated[Path | None, typer.Option(help="Instead: a YAML file with `risks:` as in bromley_risks.yaml.",
                                                  exists=True)] = None,
 ) -> None:
     """Add a risk: --title, --subgroup, --owner, --likelihood, --impact and --appetite (its id is the next R
@@ -167,9 +170,9 @@ def risks_score(
     impact: Annotated[int, typer.Option(help="New impact (1 to the matrix's top level).")],
     by: ByOption,
     reason: Annotated[str, typer.Option(help="Why the score changes.")],
-    expected_version: Annotated[Optional[int], typer.Option(
+    expected_version: Annotated[int | None, typer.Option(
         help="The risk's version you saw (radar risks show ID); refused if it has changed since.")] = None,
-    old_version: Annotated[Optional[int], typer.Option("--version", hidden=True)] = None,  # its old name
+    old_version: Annotated[int | None, typer.Option("--version", hidden=True)] = None,  # its old name
 ) -> None:
     """Re-score a risk: its current likelihood and impact, with a reason."""
     from radar.actions.refusal import refuse_if
@@ -178,8 +181,7 @@ def risks_score(
     version = expected_version if expected_version is not None else old_version
     ctx, engine = store()
     with refusals():
-        refuse_if([] if version is not None else ["give --expected-version: the risk's version you saw "
-                                                  "(radar risks show ID)"])
+        refuse_if([] if version is not None else [NEED_VERSION])
         rescore_risk(engine, ctx, risk_id, likelihood=likelihood, impact=impact, by=by, reason=reason,
                      version=version, today=date.today())
     console.print(f"{risk_id}: now {likelihood} x {impact} = {likelihood * impact}")
@@ -208,7 +210,7 @@ def risks_decide(
     reason: Annotated[str, typer.Option(help="Why you decided so.")],
     accept: Annotated[bool, typer.Option("--accept", help="Take the proposed score.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Keep the current score.")] = False,
-    change: Annotated[Optional[str], typer.Option(help="Give another score instead, as LIKELIHOOD,IMPACT.",
+    change: Annotated[str | None, typer.Option(help="Give another score instead, as LIKELIHOOD,IMPACT.",
                                                   metavar="L,I")] = None,
 ) -> None:
     """Decide on a proposed re-score: --accept, --reject or --change L,I (the decision is kept in the history)."""
@@ -233,9 +235,9 @@ def risks_decide(
 action_app = typer.Typer(help="The actions on a risk: add, update, close (with a note).", no_args_is_help=True)
 risks_app.add_typer(action_app, name="action")
 ActionId = Annotated[int, typer.Argument(help="The action's number (radar risks show ID).")]
-ExpectedVersion = Annotated[Optional[int], typer.Option(
+ExpectedVersion = Annotated[int | None, typer.Option(
     help="The risk's version you saw (radar risks show ID); refused if it has changed since.")]
-DueOption = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="When it is due (YYYY-MM-DD).")]
+DueOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="When it is due (YYYY-MM-DD).")]
 
 
 @action_app.command("add")
@@ -262,8 +264,8 @@ def action_update(
     risk_id: RiskId,
     action_id: ActionId,
     by: ByOption,
-    description: Annotated[Optional[str], typer.Option(help="What will be done, reworded.")] = None,
-    owner: Annotated[Optional[str], typer.Option(help="Who does it now.")] = None,
+    description: Annotated[str | None, typer.Option(help="What will be done, reworded.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Who does it now.")] = None,
     due: DueOption = None,
     expected_version: ExpectedVersion = None,
 ) -> None:
