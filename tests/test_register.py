@@ -265,8 +265,20 @@ def test_cli_adds_a_risk_and_its_actions_without_yaml_and_shows_it_as_text(store
     assert f"{new_id}: Children placed out of area without notice, in part  (version 4)" in text.output
     assert f"due {due.day} {due:%b %Y}; done; All three replied" in text.output
     assert "action closed: All three replied" in text.output
-    seeded_text = runner.invoke(app, ["risks", "show", "R09"]).output  # a risk from the file, with its dates
-    assert "datetime." not in seeded_text and "Next review:" in seeded_text
+
+
+def test_cli_shows_a_risk_as_readable_text(store_url, tmp_path, monkeypatch):
+    from radar.cli import app
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    shown = CliRunner().invoke(app, ["risks", "show", "R09"])  # a risk from the file, with its dates and actions
+    assert shown.exit_code == 0 and "datetime." not in shown.output and "{'" not in shown.output
+    with get_engine(store_url).connect() as conn:
+        row = store.risk_row(conn, CONFIG.partnership.la_code, "R09")
+    review = row["next_review"]
+    assert f"Next review: {review.day} {review:%b %Y}" in shown.output
+    assert f"R09: {row['title']}  (version 1)" in shown.output
 
 
 def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(store_url, tmp_path, monkeypatch):
