@@ -15,6 +15,7 @@ from radar.core.config import DEFAULT_CONFIG, load_config
 from radar.core.register import FileProblem, ImpactFile, Matrix, RiskFile, RiskSpec, load_yaml, parse_yaml
 from radar.models import register as store
 from radar.models.engine import get_engine
+from radar.models.tables import Alert
 from radar.pipelines import register as rules
 from radar.pipelines.alerts.overdue import overdue_candidates
 
@@ -295,12 +296,20 @@ def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(store_url,
                         (["IL04"], "exactly one: a risk or an alert")):
         refused = runner.invoke(app, ["impact", "link", *args, "--by", "chair@bscp"])
         assert refused.exit_code == 2 and words in refused.output, (args, refused.output)
-    log = {e["id"]: e for e in json.loads(runner.invoke(app, ["impact", "list", "--json"]).stdout)}
-    assert log["IL04"]["risks"] == ["R09"] and log["IL05"]["risks"] == []
     engine = get_engine(store_url)
+    with engine.begin() as conn:  # an alert as the monthly cycle stores one
+        conn.execute(Alert.__table__.insert().values(
+            la_code=CONFIG.partnership.la_code, key="spc_run|ehe_registered||la", ref="spc-k3f9qa2b", rule="spc_run",
+            indicator="ehe_registered", scope="la", severity="medium", subgroup="education", status="open",
+            message="m", first_period="2020-01", last_period="2020-03"))
+    by_ref = runner.invoke(app, ["impact", "link", "IL05", "--alert", "spc-k3f9qa2b", "--by", "chair@bscp"])
+    assert by_ref.exit_code == 0 and "IL05: linked to alert spc-k3f9qa2b" in by_ref.output
+    log = {e["id"]: e for e in json.loads(runner.invoke(app, ["impact", "list", "--json"]).stdout)}
+    assert (log["IL04"]["risks"], log["IL04"]["alerts"]) == (["R09"], [])
+    assert (log["IL05"]["risks"], log["IL05"]["alerts"]) == ([], ["spc_run|ehe_registered||la"])
     with engine.connect() as conn:
         trail = conn.execute(store.AUDIT.select().where(store.AUDIT.c.action == "impact_linked")).mappings().all()
-    assert [(t["actor"], t["subject"]) for t in trail] == [("chair@bscp", "impact:IL04")]
+    assert [(t["actor"], t["subject"]) for t in trail] == [("chair@bscp", "impact:IL04"), ("chair@bscp", "impact:IL05")]
 
 
 def test_cli_score_takes_the_version_the_person_saw(store_url, tmp_path, monkeypatch):
