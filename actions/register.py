@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import get_args
+from typing import TypeVar, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
@@ -27,7 +27,15 @@ from sqlalchemy import Connection, Engine
 from radar.actions.refusal import refuse_if
 from radar.core.alert_vocabulary import ACTIVE
 from radar.core.config import Context
-from radar.core.register import ImpactEntrySpec, ImpactStatus, Matrix, RiskFile, load_yaml
+from radar.core.register import (
+    Category,
+    ImpactEntrySpec,
+    ImpactStatus,
+    Matrix,
+    RiskFile,
+    RiskSpec,
+    load_yaml,
+)
 from radar.models import register as store
 from radar.pipelines.register import (
     impact_problems,
@@ -38,6 +46,7 @@ from radar.pipelines.register import (
     score_problems,
 )
 
+M = TypeVar("M")
 IMPACT_FIELDS = ("status", "action", "owner", "evidence")  # what an Impact Log update may change
 
 
@@ -80,17 +89,106 @@ def impact_log(engine: Engine, ctx: Context, today: date) -> list[dict]:
 
 # People's edits.
 
+def _insert_risks(conn: Connection, ctx: Context, matrix: Matrix, specs: list[RiskSpec], by: str,
+                  today: date) -> list[str]:
+    """Check every risk (pipelines.register's rules) and add them all, or refuse them all naming each problem."""
+    refuse_if([f"risk {s.id}: {p}" for s in specs
+               for p in risk_problems(s, matrix, set(ctx.config.subgroups), ctx.catalogue.indicator_by_id, today)])
+    for spec in specs:
+        store.insert_risk(conn, ctx.la_code, spec, matrix, today, by=by)
+    return [s.id for s in specs]
+
+
+def _validated(model: type[M], fields: dict) -> M:
+    """`fields` as `model`, or a refusal naming each field that is wrong."""
+    try:
+        return model(**fields)
+    except ValidationError as error:
+        refuse_if([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()])
+        raise  # refuse_if has raised already
+
+
 def add_risks(engine: Engine, ctx: Context, file: Path, *, by: str, today: date) -> list[str]:
     """Add the risks in a YAML file (`risks:` as in the partnership's register file); if any is refused, none is
     added.  Returns their ids."""
     specs = load_yaml(file, RiskFile).risks
     with _register(engine, ctx, today) as (conn, matrix):
-        subgroups = set(ctx.config.subgroups)
-        refuse_if([f"risk {s.id}: {p}" for s in specs
-                   for p in risk_problems(s, matrix, subgroups, ctx.catalogue.indicator_by_id, today)])
-        for spec in specs:
-            store.insert_risk(conn, ctx.la_code, spec, matrix, today, by=by)
-    return [s.id for s in specs]
+        return _insert_risks(conn, ctx, matrix, specs, by, today)
+
+
+def add_risk(engine: Engine, ctx: Context, *, title: str, subgroup: str, owner: str, likelihood: int, impact: int,
+             appetite: str, by: str, today: date, priority: str = "local_safeguarding_context", cause: str = "",
+             event: str = "", consequence: str = "", target: tuple[int, int] | None = None,
+             indicators: tuple[str, ...] = ()) -> str:
+    """Add one risk from a form, no file: its id is the next R number; its inherent score is the score given
+    and its target the same unless `target` says otherwise; `appetite` is the category whose appetite applies
+    (strategic or operational).  Returns its id."""
+    with _register(engine, ctx, today) as (conn, matrix):
+        refuse_if([f"the {name} is needed" for name, value in (("title", title), ("owner", owner)) if not value.strip()])
+        choices = " or ".join(f"{c} ({matrix.appetite[c]} or less)" for c in get_args(Category))
+        refuse_if([] if appetite in get_args(Category) else [f"the appetite must be {choices}, not {appetite!r}"])
+        score = {"likelihood": likelihood, "impact": impact}
+        spec = _validated(RiskSpec, {
+            "id": store.next_risk_id(conn, ctx.la_code), "title": title.strip(), "cause": cause.strip(),
+            "event": event.strip(), "consequence": consequence.strip(), "category": appetite, "priority": priority,
+            "subgroup": subgroup, "owner": owner.strip(), "inherent": score, "current": score,
+            "target": dict(zip(("likelihood", "impact"), target)) if target else score, "confidence": "medium",
+            "confidence_reason": "", "linked_indicators": list(indicators)})
+        return _insert_risks(conn, ctx, matrix, [spec], by, today)[0]
+
+
+def _version_now(conn: Connection, la_code: str, risk_id: str, version: int | None) -> int:
+    """`version` when the person gave the version they saw, else the risk's version now (no check)."""
+    return store.risk_row(conn, la_code, risk_id)["version"] if version is None else version
+
+
+def _action_fields(description: str | None, owner: str | None, due: date | None, today: date) -> dict:
+    """The action's fields given, checked: a description and owner that say something, a due date not past."""
+    fields = {k: v for k, v in (("description", description), ("owner", owner), ("due", due)) if v is not None}
+    fields = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+    refuse_if([f"the action's {k} cannot be empty" for k in ("description", "owner") if fields.get(k) == ""])
+    refuse_if([] if "due" not in fields or fields["due"] >= today
+              else [f"the due date {fields['due']} is in the past (today is {today})"])
+    return fields
+
+
+def add_risk_action(engine: Engine, ctx: Context, risk_id: str, *, description: str, owner: str, due: date, by: str,
+                    today: date, version: int | None = None) -> int:
+    """Add an open action to a risk (refused if the risk changed since `version`, when given); returns its
+    number, which `update_risk_action` and `close_risk_action` name."""
+    with _register(engine, ctx, today) as (conn, _matrix):
+        fields = _action_fields(description, owner, due, today)
+        return store.add_action(conn, ctx.la_code, risk_id, **fields, by=by,
+                                version=_version_now(conn, ctx.la_code, risk_id, version))
+
+
+def update_risk_action(engine: Engine, ctx: Context, risk_id: str, action_id: int, *, by: str, today: date,
+                       description: str | None = None, owner: str | None = None, due: date | None = None,
+                       version: int | None = None) -> None:
+    """Change an open action's description, owner or due date."""
+    with _register(engine, ctx, today) as (conn, _matrix):
+        fields = _action_fields(description, owner, due, today)
+        refuse_if([] if fields else ["say what to change: the description, owner or due date"])
+        _refuse_if_closed(store.action_row(conn, ctx.la_code, risk_id, action_id))
+        store.change_action(conn, ctx.la_code, risk_id, action_id, fields, by=by,
+                            version=_version_now(conn, ctx.la_code, risk_id, version))
+
+
+def close_risk_action(engine: Engine, ctx: Context, risk_id: str, action_id: int, *, note: str, by: str,
+                      today: date, dropped: bool = False, version: int | None = None) -> None:
+    """Close an open action, done (or dropped), with a note saying what was done or why it was dropped."""
+    note = note.strip()
+    with _register(engine, ctx, today) as (conn, _matrix):
+        refuse_if([] if note else ["say what was done (or why the action is dropped)"])
+        _refuse_if_closed(store.action_row(conn, ctx.la_code, risk_id, action_id))
+        store.change_action(conn, ctx.la_code, risk_id, action_id,
+                            {"status": "dropped" if dropped else "done", "note": note}, by=by,
+                            version=_version_now(conn, ctx.la_code, risk_id, version), what="action_closed")
+
+
+def _refuse_if_closed(action: dict) -> None:
+    refuse_if([] if action["status"] == "open" else
+              [f"action {action['id']} is already {action['status']}; add a new action instead"])
 
 
 def _unchanged_since_shown(conn: Connection, la_code: str, risk_id: str, version: int | None, what: str) -> None:
@@ -155,10 +253,7 @@ def add_impact_entry(engine: Engine, ctx: Context, *, subgroup: str, challenge: 
                   "challenge": challenge.strip(), "action": action.strip(), "owner": owner.strip(), "status": status,
                   "evidence": evidence.strip()}
         refuse_if([f"the {name} is needed" for name in ("challenge", "action", "owner") if not fields[name]])
-        try:
-            entry = ImpactEntrySpec(**fields)
-        except ValidationError as error:
-            refuse_if([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()])
+        entry = _validated(ImpactEntrySpec, fields)
         refuse_if(impact_problems(entry, set(ctx.config.subgroups)))
         store.insert_impact(conn, ctx.la_code, entry, by=by)
     return entry.id
@@ -175,6 +270,29 @@ def update_impact_entry(engine: Engine, ctx: Context, entry_id: str, changes: di
         refuse_if([] if status in (None, *get_args(ImpactStatus))
                   else [f"status must be one of {', '.join(get_args(ImpactStatus))}, not {status!r}"])
         store.update_impact(conn, ctx.la_code, entry_id, changes, by=by, version=version)
+
+
+def link_impact_entry(engine: Engine, ctx: Context, entry_id: str, *, by: str, today: date,
+                      risk_id: str | None = None, alert: str | None = None) -> str:
+    """Tie an Impact Log entry to a register risk or an alert (its ref, as people see it, or its key); returns
+    what it was linked to, in words.  An unknown entry, risk or alert, or a link made twice, is refused."""
+    with _register(engine, ctx, today) as (conn, _matrix):
+        refuse_if([] if (risk_id is None) != (alert is None) else ["link to exactly one: a risk or an alert"])
+        if risk_id is not None:
+            store.risk_row(conn, ctx.la_code, risk_id)  # refused when there is no such risk
+            kind, target = "risk", risk_id
+        else:
+            key = store.alert_key(conn, ctx.la_code, alert)
+            refuse_if([] if key else [f"there is no alert {alert} (see radar alerts list)"])
+            kind, target = "alert", key
+        store.link_impact(conn, ctx.la_code, entry_id, kind, target, by=by)
+    return f"{kind} {risk_id or alert}"
+
+
+def impact_links(engine: Engine, ctx: Context, today: date) -> dict[str, dict[str, list[str]]]:
+    """Each linked Impact Log entry's risks and alerts (keys), by entry id."""
+    with _register(engine, ctx, today) as (conn, _matrix):
+        return store.impact_links(conn, ctx.la_code)
 
 
 # The monthly cycle's step.

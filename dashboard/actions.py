@@ -107,6 +107,17 @@ def review_risk(person: Person, risk: dict, reason: str, score: tuple[int, int] 
     return said
 
 
+def add_risk(person: Person, *, title: str, subgroup: str, owner: str, likelihood: int, impact: int, appetite: str,
+             priority: str, cause: str = "", event: str = "", consequence: str = "") -> str:
+    """Add a risk for a subgroup the person chairs (the chair: any), as `radar risks add` does; returns its id."""
+    _may_act_on(person, subgroup, f"add {subgroup} risks")
+    added = register.add_risk(engine(), context(), title=title, subgroup=subgroup, owner=owner, likelihood=likelihood,
+                              impact=impact, appetite=appetite, priority=priority, cause=cause, event=event,
+                              consequence=consequence, by=person.email, today=date.today())
+    changed()
+    return added
+
+
 def add_impact_entry(person: Person, *, subgroup: str, challenge: str, action: str, owner: str, on: date,
                      status: str, evidence: str) -> str:
     """Add an Impact Log entry for a subgroup the person chairs (the chair: any), as `radar impact add` does."""

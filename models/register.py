@@ -37,6 +37,7 @@ from radar.models.store import AUDIT, audit
 from radar.models.tables import (
     Alert,
     ImpactEntry,
+    ImpactLink,
     Risk,
     RiskAction,
     RiskAssessment,
@@ -55,6 +56,7 @@ ASSESSMENT = RiskAssessment.__table__
 EVIDENCE = RiskEvidence.__table__
 PROPOSAL = RiskProposal.__table__
 IMPACT = ImpactEntry.__table__
+LINK = ImpactLink.__table__
 SEEDED = "register_seeded"
 
 
@@ -164,6 +166,43 @@ def review_risk(conn: Connection, la_code: str, risk_id: str, *, by: str, note: 
     audit(conn, la_code, by, "risk_reviewed", f"risk:{risk_id}", {"note": note, "next_review": next_review,
                                                                    "version": risk["version"] + 1})
     return next_review
+
+
+def next_risk_id(conn: Connection, la_code: str) -> str:
+    """The next free R number after the highest in the register (R01 when it is empty)."""
+    ids = conn.execute(select(RISK.c.risk_id).where(RISK.c.la_code == la_code)).scalars()
+    numbers = [int(i[1:]) for i in ids if i[1:].isdigit()]
+    return f"R{max(numbers, default=0) + 1:02d}"
+
+
+def add_action(conn: Connection, la_code: str, risk_id: str, *, description: str, owner: str, due: date, by: str,
+               version: int) -> int:
+    """Add an open action to a risk if it is still at `version`; returns the action's number."""
+    pk = _bump(conn, la_code, risk_id, version, {})
+    action = conn.execute(insert(ACTION).values(risk=pk, description=description, owner=owner, due=due,
+                                                status="open", note="")).inserted_primary_key[0]
+    audit(conn, la_code, by, "action_added", f"risk:{risk_id}", {
+        "action": action, "description": description, "owner": owner, "due": due, "version": version + 1})
+    return action
+
+
+def action_row(conn: Connection, la_code: str, risk_id: str, action_id: int) -> dict:
+    pk = _risk_pk(conn, la_code, risk_id)
+    row = conn.execute(select(ACTION).where(ACTION.c.id == action_id, ACTION.c.risk == pk)).mappings().first()
+    if row is None:
+        raise RegisterRefusal(f"risk {risk_id} has no action {action_id} (see radar risks show {risk_id})")
+    return dict(row)
+
+
+def change_action(conn: Connection, la_code: str, risk_id: str, action_id: int, changes: dict[str, Any], *, by: str,
+                  version: int, what: str = "action_updated") -> None:
+    """Change an action's description, owner, due date, or status and note, if the risk is still at `version`."""
+    old = action_row(conn, la_code, risk_id, action_id)
+    _bump(conn, la_code, risk_id, version, {})
+    conn.execute(update(ACTION).where(ACTION.c.id == action_id).values(**changes))
+    detail = {"action": action_id, "version": version + 1} | {k: {"from": old[k], "to": v}
+                                                             for k, v in changes.items() if k != "note"}
+    audit(conn, la_code, by, what, f"risk:{risk_id}", detail | ({"reason": changes["note"]} if "note" in changes else {}))
 
 
 def decide_proposal(conn: Connection, la_code: str, risk_id: str, proposal_id: int, *, decision: str, by: str,
@@ -297,6 +336,34 @@ def update_impact(conn: Connection, la_code: str, entry_id: str, changes: dict[s
                               f"it is now version {old['version']}); look at it again and redo your update")
     audit(conn, la_code, by, "impact_updated", f"impact:{entry_id}",
           {k: {"from": old[k], "to": v} for k, v in changes.items()})
+
+
+def link_impact(conn: Connection, la_code: str, entry_id: str, kind: str, target: str, *, by: str) -> None:
+    """Tie an Impact Log entry to a risk (its id) or an alert (its key); a link made twice is refused."""
+    entry = conn.execute(select(IMPACT.c.id).where(IMPACT.c.la_code == la_code, IMPACT.c.entry_id == entry_id)).scalar()
+    if entry is None:
+        raise RegisterRefusal(f"there is no Impact Log entry {entry_id} (see radar impact list)")
+    if conn.execute(select(LINK.c.id).where(LINK.c.entry == entry, LINK.c.kind == kind, LINK.c.target == target)).first():
+        raise RegisterRefusal(f"Impact Log entry {entry_id} is already linked to that {kind}")
+    conn.execute(insert(LINK).values(entry=entry, kind=kind, target=target))
+    audit(conn, la_code, by, "impact_linked", f"impact:{entry_id}", {"kind": kind, "target": target})
+
+
+def alert_key(conn: Connection, la_code: str, alert: str) -> str | None:
+    """The key of the alert whose short ref (as people see it) or key is `alert`, or None when there is none."""
+    table = Alert.__table__
+    return conn.execute(select(table.c.key).where(table.c.la_code == la_code,
+                                                  (table.c.ref == alert) | (table.c.key == alert))).scalar()
+
+
+def impact_links(conn: Connection, la_code: str) -> dict[str, dict[str, list[str]]]:
+    """Each linked entry's risks and alerts (keys), by entry id."""
+    query = select(IMPACT.c.entry_id, LINK.c.kind, LINK.c.target).join(IMPACT, IMPACT.c.id == LINK.c.entry).where(
+        IMPACT.c.la_code == la_code).order_by(LINK.c.id)
+    links: dict[str, dict[str, list[str]]] = {}
+    for row in conn.execute(query):
+        links.setdefault(row.entry_id, {"risk": [], "alert": []})[row.kind].append(row.target)
+    return links
 
 
 def read_impact(conn: Connection, la_code: str) -> list[dict]:

@@ -15,14 +15,14 @@ PostgreSQL enforces a VARCHAR's length where SQLite ignores it (migration 0009).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Submission(SQLModel, table=True):
@@ -412,6 +412,7 @@ class RiskAction(SQLModel, table=True):
     owner: str = Field(sa_column=Column(Text, nullable=False))
     due: date
     status: str = Field(max_length=16)  # open | done | dropped
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # why it was closed
 
 
 class RiskIndicator(SQLModel, table=True):
@@ -494,6 +495,18 @@ class ImpactEntry(SQLModel, table=True):
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ImpactLink(SQLModel, table=True):
+    """An Impact Log entry tied to a register risk or an alert (`radar impact link`)."""
+
+    __tablename__ = "impact_link"
+    __table_args__ = (Index("uq_impact_link", "entry", "kind", "target", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry: int = Field(foreign_key="impact_entry.id")
+    kind: str = Field(max_length=8)  # risk | alert
+    target: str = Field(max_length=255)  # the risk's id (R04) or the alert's key
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -285,3 +285,24 @@ def test_adding_and_updating_an_impact_entry_is_audited_and_a_stale_update_refus
     app.button(key="FormSubmitter:update-IL12-Save the update").click().run()
     assert "has changed since you read it" in app.error[0].value
     assert [e["actor"] for e in audit_events("impact_updated")] == [CHAIR]
+
+
+def test_a_subgroup_chair_adds_a_risk_for_their_subgroup_from_the_form_and_it_is_audited(own_home):
+    assert not submit_buttons(visit(ANALYST, "register"), "add-risk")  # an analyst has no form
+    app = visit(PCI_CHAIR, "register")
+    assert app.selectbox(key="new-subgroup").options == ["Performance, Challenge & Impact"]  # only their own
+    app.button(key="FormSubmitter:add-risk-Add the risk").click().run()
+    assert "the title is needed" in app.error[0].value
+    new_id = f"R{max(int(r['id'][1:]) for r in SEED) + 1:02d}"
+    app.text_input(key="new-title").input("Children placed out of area without notice")
+    app.number_input(key="new-likelihood").set_value(4)
+    app.number_input(key="new-impact").set_value(3)
+    app.selectbox(key="new-appetite").select("operational")
+    app.button(key="FormSubmitter:add-risk-Add the risk").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert f"{new_id}: added; recorded under {PCI_CHAIR}" in app.success[0].value
+    row = risk(new_id)
+    assert (row["subgroup"], row["category"], row["current_likelihood"], row["current_impact"]) == (
+        "pci", "operational", 4, 3)
+    assert [(e["actor"], e["subject"]) for e in audit_events("risk_added")] == [(PCI_CHAIR, f"risk:{new_id}")]
+    assert new_id in set(table(app, "Risk")["Risk"])

@@ -15,6 +15,7 @@ from radar.core.config import DEFAULT_CONFIG, load_config
 from radar.core.register import FileProblem, ImpactFile, Matrix, RiskFile, RiskSpec, load_yaml, parse_yaml
 from radar.models import register as store
 from radar.models.engine import get_engine
+from radar.models.tables import Alert
 from radar.pipelines import register as rules
 from radar.pipelines.alerts.overdue import overdue_candidates
 
@@ -209,3 +210,116 @@ def test_cli_json_shapes_and_refusals(store_url, tmp_path, monkeypatch):
     log = json.loads(runner.invoke(app, ["impact", "list", "--json"]).stdout)
     assert len(log) == 11 and set(log[0]) >= {"id", "date", "subgroup", "challenge", "action", "owner", "status",
                                                 "evidence"}
+
+
+def test_cli_adds_a_risk_and_its_actions_without_yaml_and_shows_it_as_text(store_url, tmp_path, monkeypatch):
+    from radar.cli import app
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    runner = CliRunner()
+    owner = MATRIX.owners[0]
+    due = date.fromordinal(date.today().toordinal() + 40)
+    add = ["risks", "add", "--title", "Children placed out of area without notice, in part",  # a comma, no YAML
+           "--subgroup", "pci", "--owner", owner, "--likelihood", "4", "--impact", "3", "--appetite", "strategic",
+           "--by", "chair@bscp"]
+    added = runner.invoke(app, add)
+    assert added.exit_code == 0, added.output
+    seeded = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.risks), RiskFile).risks
+    new_id = f"R{max(int(r.id[1:]) for r in seeded) + 1:02d}"
+    assert f"Added {new_id}" in added.output
+    shown_json = json.loads(runner.invoke(app, ["risks", "show", new_id, "--json"]).stdout)
+    assert (shown_json["title"], shown_json["subgroup"], shown_json["owner"], shown_json["category"]) == (
+        "Children placed out of area without notice, in part", "pci", owner, "strategic")
+    assert shown_json["current"] == {"likelihood": 4, "impact": 3, "score": 12} and shown_json["out_of_appetite"]
+    assert [h["what"] for h in shown_json["history"]] == ["risk_added"] and shown_json["history"][0]["by"] == "chair@bscp"
+    # off the matrix, an unknown appetite: refused with the reason, nothing added
+    off = runner.invoke(app, [*add[:9], "6", *add[10:]])
+    assert off.exit_code == 2 and "a likelihood must be 1 to 5" in off.output
+    wrong = runner.invoke(app, [*add[:13], "lenient", *add[14:]])
+    assert wrong.exit_code == 2 and "the appetite must be strategic" in wrong.output
+    assert [r["id"] for r in json.loads(runner.invoke(app, ["risks", "list", "--json"]).stdout)][-1] == new_id
+
+    act = runner.invoke(app, ["risks", "action", "add", new_id, "--description", "Ask the placing authorities",
+                              "--owner", "Head of Service", "--due", due.isoformat(), "--by", "chair@bscp"])
+    assert act.exit_code == 0, act.output
+    number = int(act.output.split("action ")[1].split()[0])
+    past = runner.invoke(app, ["risks", "action", "add", new_id, "--description", "x", "--owner", "y",
+                               "--due", "2020-01-01", "--by", "chair@bscp"])
+    assert past.exit_code == 2 and "the due date 2020-01-01 is in the past" in past.output
+    stale = runner.invoke(app, ["risks", "action", "update", new_id, str(number), "--owner", "Designated Nurse",
+                                "--expected-version", "1", "--by", "other@bscp"])  # the action moved it to 2
+    assert stale.exit_code == 2 and "you had version 1, it is now version 2" in stale.output
+    moved = runner.invoke(app, ["risks", "action", "update", new_id, str(number), "--owner", "Designated Nurse",
+                                "--expected-version", "2", "--by", "chair@bscp"])
+    assert moved.exit_code == 0, moved.output
+    closed = runner.invoke(app, ["risks", "action", "close", new_id, str(number), "--note", "All three replied",
+                                 "--by", "chair@bscp"])
+    assert closed.exit_code == 0, closed.output
+    again = runner.invoke(app, ["risks", "action", "close", new_id, str(number), "--note", "x", "--by", "me"])
+    assert again.exit_code == 2 and "already done" in again.output
+    [action] = json.loads(runner.invoke(app, ["risks", "show", new_id, "--json"]).stdout)["actions"]
+    assert (action["owner"], action["status"], action["note"]) == ("Designated Nurse", "done", "All three replied")
+
+    text = runner.invoke(app, ["risks", "show", new_id])
+    assert text.exit_code == 0 and "datetime." not in text.output and "{'" not in text.output
+    assert f"{new_id}: Children placed out of area without notice, in part  (version 4)" in text.output
+    assert f"due {due.day} {due:%b %Y}; done; All three replied" in text.output
+    assert "action closed: All three replied" in text.output
+
+
+def test_cli_shows_a_risk_as_readable_text(store_url, tmp_path, monkeypatch):
+    from radar.cli import app
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    shown = CliRunner().invoke(app, ["risks", "show", "R09"])  # a risk from the file, with its dates and actions
+    assert shown.exit_code == 0 and "datetime." not in shown.output and "{'" not in shown.output
+    with get_engine(store_url).connect() as conn:
+        row = store.risk_row(conn, CONFIG.partnership.la_code, "R09")
+    review = row["next_review"]
+    assert f"Next review: {review.day} {review:%b %Y}" in shown.output
+    assert f"R09: {row['title']}  (version 1)" in shown.output
+
+
+def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(store_url, tmp_path, monkeypatch):
+    from radar.cli import app
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    runner = CliRunner()
+    linked = runner.invoke(app, ["impact", "link", "IL04", "--risk", "R09", "--by", "chair@bscp"])
+    assert linked.exit_code == 0 and "IL04: linked to risk R09" in linked.output
+    for args, words in ((["IL04", "--risk", "R09"], "already linked"), (["IL04", "--risk", "R77"], "no risk R77"),
+                        (["IL99", "--risk", "R09"], "no Impact Log entry IL99"),
+                        (["IL04", "--alert", "spc-nothere"], "no alert spc-nothere"),
+                        (["IL04"], "exactly one: a risk or an alert")):
+        refused = runner.invoke(app, ["impact", "link", *args, "--by", "chair@bscp"])
+        assert refused.exit_code == 2 and words in refused.output, (args, refused.output)
+    engine = get_engine(store_url)
+    with engine.begin() as conn:  # an alert as the monthly cycle stores one
+        conn.execute(Alert.__table__.insert().values(
+            la_code=CONFIG.partnership.la_code, key="spc_run|ehe_registered||la", ref="spc-k3f9qa2b", rule="spc_run",
+            indicator="ehe_registered", scope="la", severity="medium", subgroup="education", status="open",
+            message="m", first_period="2020-01", last_period="2020-03"))
+    by_ref = runner.invoke(app, ["impact", "link", "IL05", "--alert", "spc-k3f9qa2b", "--by", "chair@bscp"])
+    assert by_ref.exit_code == 0 and "IL05: linked to alert spc-k3f9qa2b" in by_ref.output
+    log = {e["id"]: e for e in json.loads(runner.invoke(app, ["impact", "list", "--json"]).stdout)}
+    assert (log["IL04"]["risks"], log["IL04"]["alerts"]) == (["R09"], [])
+    assert (log["IL05"]["risks"], log["IL05"]["alerts"]) == ([], ["spc_run|ehe_registered||la"])
+    with engine.connect() as conn:
+        trail = conn.execute(store.AUDIT.select().where(store.AUDIT.c.action == "impact_linked")).mappings().all()
+    assert [(t["actor"], t["subject"]) for t in trail] == [("chair@bscp", "impact:IL04"), ("chair@bscp", "impact:IL05")]
+
+
+def test_cli_score_takes_the_version_the_person_saw(store_url, tmp_path, monkeypatch):
+    from radar.cli import app
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    runner = CliRunner()
+    score = ["risks", "score", "R09", "--likelihood", "4", "--impact", "3", "--by", "DoE", "--reason", "EHE up"]
+    assert runner.invoke(app, [*score, "--expected-version", "1"]).exit_code == 0
+    stale = runner.invoke(app, [*score, "--expected-version", "1"])
+    assert stale.exit_code == 2 and "you had version 1, it is now version 2" in stale.output
+    assert "--expected-version" in runner.invoke(app, ["risks", "score", "--help"]).output

@@ -37,6 +37,37 @@ from radar.dashboard.signals import subgroup_name
 from radar.models import queries
 from radar.models.register import RegisterRefusal
 
+
+def add_risk_form(person, matrix) -> None:
+    """A new risk, for the chair (any subgroup) or a subgroup's chair (theirs), as `radar risks add` takes it."""
+    mine = [s for s in ctx.config.subgroups if person.may_act_on_subgroup(s)]
+    if not mine:
+        return
+    with st.expander("Add a risk"), st.form("add-risk", clear_on_submit=True):
+        title = st.text_input("Title", key="new-title")
+        a, b = st.columns(2)
+        subgroup = a.selectbox("Subgroup", mine, key="new-subgroup", format_func=lambda s: subgroup_name(ctx, s))
+        owner = b.selectbox("Owner", matrix.owners, key="new-owner")
+        likelihood = a.number_input("Likelihood", 1, matrix.size[0], 3, key="new-likelihood")
+        impact = b.number_input("Impact", 1, matrix.size[1], 3, key="new-impact")
+        appetite = a.selectbox("Appetite", list(matrix.appetite), key="new-appetite",
+                               format_func=lambda c: f"{c.capitalize()} ({matrix.appetite[c]} or less)")
+        priority = b.selectbox("Partnership priority", list(PRIORITY_NAMES), key="new-priority",
+                               format_func=PRIORITY_NAMES.get)
+        cause = st.text_input("Cause", key="new-cause")
+        event = st.text_input("Event", key="new-event")
+        consequence = st.text_input("Consequence", key="new-consequence")
+        if st.form_submit_button("Add the risk"):
+            try:
+                added = actions.add_risk(person, title=title, subgroup=subgroup, owner=owner, likelihood=likelihood,
+                                         impact=impact, appetite=appetite, priority=priority, cause=cause,
+                                         event=event, consequence=consequence)
+            except RegisterRefusal as refusal:
+                st.error(str(refusal), icon=":material/block:")
+            else:
+                done(f"{added}: added; recorded under {person.email}.")
+
+
 person = require("register")
 ctx = context()
 st.title("Risk register")
@@ -45,6 +76,7 @@ if ctx.config.risk_register is None:
     st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
     st.stop()
 matrix, risks = read(owned_risks, date.today())
+add_risk_form(person, matrix)
 
 everyone = "All"
 left, middle, right = st.columns(3)
