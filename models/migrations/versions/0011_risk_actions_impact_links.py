@@ -6,16 +6,16 @@
 (`impact_link`: one row per link, `kind` risk or alert, `target` the risk's
 id or the alert's key).  Both are additions: nothing existing is rewritten.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 11:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
