@@ -9,7 +9,7 @@ busy machine weighs on both alike.  `cli_help_vs_floor` is `radar --help` ÷ the
 ≤ 2 and ≤ 1.  Each command's own time is printed, to say where the time goes (`python -X importtime -m
 radar.cli <command>` says which imports).
 
-`python -m bench.cli [RADAR_HOME]` runs it alone (on that home's store if it has one, else a new demo).
+`python -m bench.cli [RADAR_HOME [RUNS]]` runs it alone (on that home's store if it has one, else a new demo).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def seconds(command: list[str], env: dict) -> float:
     return time.perf_counter() - start
 
 
-def run(home: Path | None = None) -> dict[str, float]:
+def run(home: Path | None = None, runs: int = RUNS) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="radar-bench-cli-") as scratch:
         home = home or Path(scratch)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RADAR_", "PREFECT_"))}
@@ -54,7 +54,7 @@ def run(home: Path | None = None) -> dict[str, float]:
         for command in commands.values():  # once each first: the files in the page cache, as for a second use
             seconds(command, env)
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(RUNS):
+        for _ in range(runs):
             for name, command in commands.items():
                 times[name].append(seconds(command, env))
     median = {name: statistics.median(runs) for name, runs in times.items()}
@@ -71,6 +71,6 @@ def run(home: Path | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     from bench.results import record
 
-    figures = run(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    figures = run(Path(sys.argv[1]) if len(sys.argv) > 1 else None, *(int(n) for n in sys.argv[2:3]))
     print(figures)
     record(**figures)
