@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import processes
 
 RADAR = str(Path(sys.executable).with_name("radar"))  # the command installed beside this Python
 FLOOR = [sys.executable, "-c", "import polars, sqlalchemy"]
@@ -34,12 +35,12 @@ RUNS = 5
 
 def build_store(home: Path, env: dict) -> None:
     """The demo's store, as a new user makes it (the demo's Prefect server stops when the command ends)."""
-    subprocess.run([RADAR, "demo", "--no-dashboard"], env=env, check=True, capture_output=True, timeout=3600)
+    processes.run([RADAR, "demo", "--no-dashboard"], env=env, timeout=3600)
 
 
 def seconds(command: list[str], env: dict) -> float:
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
+    processes.run(command, env=env, timeout=300)
     return time.perf_counter() - start
 
 
