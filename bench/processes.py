@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 
@@ -41,13 +42,19 @@ def _group_alive(group: int) -> bool:
 
 
 def run(command: list[str], *, timeout: float, check: bool = True, **options) -> subprocess.CompletedProcess:
-    """`subprocess.run(command, capture_output=True, text=True)` in a process group of its own, ended whole."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, **options)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    finally:
-        end_group(process, grace=2)  # nothing is left of a command that ended well; the rest of one that did not
+    """`subprocess.run(command, capture_output=True, text=True)` in a process group of its own, ended whole when
+    the command ends (its output goes through files, not pipes: a process it left behind would hold a pipe open,
+    and reading it to its end would wait for that process)."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, start_new_session=True,
+                                   **options)
+        try:
+            process.wait(timeout)
+        finally:
+            end_group(process, grace=2)  # nothing is left of a command that ended well; the rest of one that did not
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
     if check and process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command, stdout, stderr)
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        raise subprocess.CalledProcessError(process.returncode, command, out, err)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
