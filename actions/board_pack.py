@@ -26,8 +26,6 @@ from radar.core.threats import configured_themes
 from radar.models import queries, store
 from radar.models.register import load_matrix, read_impact
 from radar.models.threat_sources import read_sources
-from radar.pipelines.board_pack import build_pack, to_html, to_typst
-from radar.pipelines.charts import spc_chart
 from radar.pipelines.messages import number
 from radar.pipelines.threats import StaInputs, build_inputs, report
 
@@ -48,6 +46,8 @@ def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: da
 
 def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
     """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
+    from radar.pipelines.board_pack import build_pack  # here: jinja2, which `radar sta` does not need
+
     inputs, sta = assessment(engine, ctx, period, as_of, today)
     with engine.connect() as conn:
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
@@ -61,7 +61,9 @@ def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) 
 
 def chart_svg(engine: Engine, ctx: Context, indicator: str, unit: str, period: str, comparison: pl.DataFrame) -> str:
     """The indicator's SPC chart up to `period` with England's latest published figure, as SVG ('' if uncharted)."""
-    import vl_convert  # here: `radar sta` and the overview, which draw no chart, need not load it
+    import vl_convert  # here: `radar sta` and the overview, which draw no chart, need not load it (nor altair)
+
+    from radar.pipelines.charts import spc_chart
 
     spc = queries.spc_points(engine, ctx.la_code, indicator).filter(pl.col("period") <= period)
     if spc.is_empty():
@@ -78,6 +80,8 @@ def chart_svg(engine: Engine, ctx: Context, indicator: str, unit: str, period: s
 
 def render(pack: dict, charts: dict[str, str], fmt: Format, publication: bool = False) -> bytes | list[bytes]:
     """HTML text, a PDF, or (to look at) one PNG per PDF page."""
+    from radar.pipelines.board_pack import to_html, to_typst
+
     if fmt == "html":
         return to_html(pack, charts, publication).encode("utf-8")
     import typst  # here, as vl_convert above

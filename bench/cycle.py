@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
+
+from bench import processes
 
 FIRST, LAST, NEW = "2010-04", "2020-03", "2020-04"
 TODAY = date(2020, 5, 25)
@@ -85,8 +86,8 @@ def _command(full: bool) -> float:
 
     env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()}
     start = time.perf_counter()
-    done = subprocess.run([str(RADAR), "cycle", "--period", NEW, *(["--full"] if full else [])], env=env,
-                          capture_output=True, text=True, check=False)
+    done = processes.run([str(RADAR), "cycle", "--period", NEW, *(["--full"] if full else [])], env=env,
+                         timeout=3600, check=False)
     seconds = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(f"radar cycle failed:\n{done.stdout}\n{done.stderr}")

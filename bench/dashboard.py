@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from bench import processes
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 PAGES = ["overview", "alerts", "indicators", "feed_status", "upload", "rejected"]
@@ -35,7 +36,7 @@ def build_store(home: Path) -> None:
     feeds = home / "feeds"
     for command in (["synth", "--out", str(feeds), "--start", START, "--end", END, "--with-bad-files"],
                     ["ingest", str(feeds)], ["benchmarks", "import"], ["cycle", "--period", END]):
-        subprocess.run(radar + command, env=env, check=command[0] != "ingest", capture_output=True)  # bad files: exit 1
+        processes.run(radar + command, env=env, check=command[0] != "ingest", timeout=3600)  # bad files: exit 1
 
 
 def page_seconds(page: str) -> float:

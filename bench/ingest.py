@@ -13,7 +13,6 @@ in one transaction.  Figure: `ingest_vs_baseline` = Radar time / baseline time.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from bench import processes
 
 ROWS = 1_000_000
 PERIOD = "2020-01"
@@ -104,8 +105,7 @@ def ingest_peak(rows: int = PEAK_ROWS) -> dict[str, float]:
         size = path.stat().st_size
         env = {**os.environ, "RADAR_HOME": tmp, "RADAR_PSEUDONYM_KEY": "bench-key-not-secret-000"}
         env.pop("RADAR_DATABASE_URL", None)
-        out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(path)], env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = processes.run([sys.executable, "-c", PEAK_SCRIPT, str(path)], env=env, timeout=3600).stdout
     peak = int(out.split()[-1])
     print(f"ingest of a {size / 1e6:.0f} MB contacts CSV: peak RSS {peak / 2**30:.2f} GiB, "
           f"{peak / size:.1f}x the file's size")

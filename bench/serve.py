@@ -28,6 +28,8 @@ from pathlib import Path
 
 import httpx
 
+from bench import processes
+
 PERIOD = "2020-03"
 FEED_FILE = f"yos_monthly__{PERIOD}.csv"
 INDICATOR, RAISED_TO = "first_time_entrants", 60
@@ -37,7 +39,7 @@ EFFECT_TIMEOUT_S = 300
 
 
 def radar(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([RADAR, *args], env=env, capture_output=True, text=True, check=True, timeout=600)
+    return processes.run([RADAR, *args], env=env, timeout=600)
 
 
 def corrected(original: Path, target: Path, value: int = RAISED_TO) -> Path:
@@ -82,7 +84,8 @@ def service_env(home: Path) -> dict:
 @contextlib.contextmanager
 def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
     """`radar serve` in its own process group, stopped however the block ends: Ctrl+C to it alone (it stops
-    its server and runs itself, as for an operator), then SIGKILL to the whole group if it hangs."""
+    its server and runs itself, as for an operator), then whatever is left of the group ended (its Prefect
+    server, its runs' processes), even when `radar serve` itself stopped or hung."""
     with open(home / "serve.out", "w") as out, open(home / "serve.err", "w") as err:
         process = subprocess.Popen([RADAR, "serve", "--prefect-port", "0", "--no-dashboard"], env=env, stdout=out,
                                    stderr=err, start_new_session=True)
@@ -93,12 +96,11 @@ def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
             raise RuntimeError(f"radar serve stopped: {(home / 'serve.err').read_text()[-2000:]}")
         yield process, (home / "prefect" / "served-api-url").read_text().strip()
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(30)
+        processes.end_group(process)
 
 
 def store_with_a_year(home: Path, env: dict) -> Path:

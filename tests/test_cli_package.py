@@ -58,10 +58,20 @@ try:
     app(args=sys.argv[1:], prog_name="radar")
 except SystemExit as end:
     code = end.code
+heavy = HEAVY | ({"rich"} if "--json" in sys.argv else set())  # rich draws the tables JSON does without
 loaded = sorted(m for m in sys.modules
-                if m.split(".")[0] in ("prefect", "streamlit") or m.startswith(("radar.flows", "radar.dashboard")))
+                if m.split(".")[0] in heavy or m.startswith(("radar.flows", "radar.dashboard")))
 print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
 """
+
+# What a read-only command must not import: Prefect and the flows, and what only drawing, rendering, validating
+# files or migrating needs.
+READ_HEAVY = {"prefect", "streamlit", "altair", "vl_convert", "jinja2", "typst", "pandera", "alembic"}
+
+
+def probe(heavy: set[str]) -> str:
+    return PROBE.replace("HEAVY", f"set({sorted(heavy)!r})")
+
 
 READ_ONLY = [
     ["alerts", "--json"], ["alerts", "--status", "all"], ["sta", "--period", "2020-03", "--json"],
@@ -86,13 +96,25 @@ def small_store(radar_store):
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
 def test_a_read_only_command_imports_no_prefect_and_no_flows(small_store, command):
-    result = subprocess.run([sys.executable, "-c", PROBE, *command], check=False, capture_output=True, text=True,
-                            timeout=120, env=os.environ | {"COLUMNS": "200"})
+    result = subprocess.run([sys.executable, "-c", probe(READ_HEAVY), *command], check=False, capture_output=True,
+                            text=True, timeout=120, env=os.environ | {"COLUMNS": "200"})
     outcome = json.loads(result.stderr.strip().splitlines()[-1])
     assert outcome["code"] in (0, None), result.stderr
     assert outcome["loaded"] == [], outcome["loaded"]
     if "--json" in command:
         assert json.loads(result.stdout) is not None
+
+
+def test_radar_help_answers_on_typer_alone(tmp_path):
+    """`radar --help` loads no store, config or rich help: it answered in less time than Python took to import
+    polars and SQLAlchemy (bench/cli.py's cli_help_vs_floor)."""
+    heavy = READ_HEAVY | {"rich", "pydantic", "yaml", "polars", "sqlalchemy", "sqlmodel"}
+    result = subprocess.run([sys.executable, "-c", probe(heavy), "--help"], check=False, capture_output=True,
+                            text=True, timeout=120, env=os.environ | {"RADAR_HOME": str(tmp_path)})
+    outcome = json.loads(result.stderr.strip().splitlines()[-1])
+    assert outcome["code"] in (0, None), result.stderr
+    assert "Usage: radar [OPTIONS] COMMAND" in result.stdout
+    assert outcome["loaded"] == [], outcome["loaded"]
 
 
 def test_the_actions_floor_imports_neither_prefect_nor_streamlit():

@@ -9,9 +9,8 @@ from enum import Enum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import app, console, print_json, print_table, refusals, store
+from radar.cli.common import Table, app, console, print_json, print_table, refusals, store
 from radar.core import periods
 from radar.core.alert_vocabulary import ALERT_STATUSES
 

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import app, console, print_json, print_table
+from radar.cli.common import Table, app, console, print_json, print_table
 from radar.cli.plumbing import prefect
-from radar.core.config import get_context
 
 benchmarks_app = typer.Typer(help="National, regional and statistical-neighbour benchmarks (DfE statistics).",
                              no_args_is_help=True)
@@ -31,6 +29,7 @@ def benchmarks_import(
              "as the partnership config names them).", exists=True)] = None,
 ) -> None:
     """Load DfE statistics as benchmarks; a bad file changes nothing and says what is wrong."""
+    from radar.core.config import get_context
     from radar.validation.ees import EESError
 
     try:

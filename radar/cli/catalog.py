@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import PeriodOption, app, console, print_json, print_table, progress
-from radar.core.config import get_context
+from radar.cli.common import PeriodOption, Table, app, console, print_json, print_table, progress
 
 
 @app.command()
 def catalog(as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False) -> None:
     """Show the feeds and indicators agencies send and Radar computes."""
+    from radar.core.config import get_context
+
     ctx = get_context()
     due = {f.id: ctx.config.due_day(ctx.catalogue, f.id) for f in ctx.catalogue.feeds}
     public = ctx.catalogue.to_public(ctx.la_code, ctx.config.partnership.name, due)
@@ -38,6 +38,7 @@ def synth(
         help="Also write a few bad files for the rejected-files view.")] = False,
 ) -> None:
     """Write realistic sample feed files for every feed and month."""
+    from radar.core.config import get_context
     from radar.synth import generate
 
     ctx = get_context()
@@ -54,6 +55,7 @@ def docs(
     out: Annotated[Path, typer.Option(help="Where to write the feed specification.")] = Path("docs/feeds.md"),
 ) -> None:
     """Regenerate the agencies' feed specification (docs/feeds.md) from the catalogue."""
+    from radar.core.config import get_context
     from radar.feedspec import render_feed_spec
 
     ctx = get_context()

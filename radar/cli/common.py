@@ -1,4 +1,11 @@
-"""What every command group shares: the `radar` Typer app, the console, the common options and printing."""
+"""What every command group shares: the `radar` Typer app, the console, the common options and printing.
+
+A command is meant to answer at once, so nothing here imports more than Typer: rich's console and tables are
+made when a command first prints one (a command asked for JSON never imports them), and the help is Click's
+plain help, not Typer's rich one (rich's markdown and syntax highlighting took longer to import than Python,
+polars and SQLAlchemy together).  tests/test_cli_package.py checks what `radar --help` and a `--json` read
+import.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +13,38 @@ import contextlib
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
+    from rich.table import Table as RichTable
     from sqlalchemy import Engine
 
     from radar.core.config import Context
 
 app = typer.Typer(help="Radar: a live strategic threat assessment for a Safeguarding Children Partnership.",
-                  no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+
+
+@cache
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _Messages:
+    """`console`: messages on standard error, through rich's console made on first use."""
+
+    def __getattr__(self, name: str):
+        return getattr(stderr_console(), name)
+
+
+console = _Messages()
 
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -33,8 +58,16 @@ def print_json(data) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
+def Table(*columns: str, **options) -> RichTable:  # rich's class, imported when first used
+    from rich.table import Table
+
+    return Table(*columns, **options)
+
+
 def print_table(table) -> None:
     """A table on standard output (messages go to standard error)."""
+    from rich.console import Console
+
     Console().print(table)
 
 
@@ -76,4 +109,4 @@ def progress() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=stderr_console(), transient=True)

@@ -6,9 +6,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import ByOption, JsonOption, app, console, print_json, print_table, refusals, store
+from radar.cli.common import ByOption, JsonOption, Table, app, console, print_json, print_table, refusals, store
 
 impact_app = typer.Typer(help="The Impact Log: each challenge, the action taken and its evidence of impact, "
                                "linked to risks and alerts.",

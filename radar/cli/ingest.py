@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import PeriodOption, app, console, fail, print_json, print_table, progress, store
+from radar.cli.common import PeriodOption, Table, app, console, fail, print_json, print_table, progress, store
 from radar.cli.plumbing import importing, prefect
-from radar.core.config import get_context
 
 
 def run_ingest(paths: list[Path]) -> list[dict]:
@@ -87,6 +85,7 @@ def indicators(
 ) -> None:
     """Print stored indicator values (period, indicator, breakdown, value); with --json, each row also says what
     the early warning can detect on its series (min_detectable_change, promise, detection)."""
+    from radar.core.config import get_context
     from radar.models.queries import indicator_values
 
     if indicator and indicator not in get_context().catalogue.indicator_by_id:

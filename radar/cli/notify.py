@@ -8,9 +8,8 @@ from enum import Enum
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import PeriodOption, app, console, fail, print_json, print_table, store
+from radar.cli.common import PeriodOption, Table, app, console, fail, print_json, print_table, store
 from radar.cli.plumbing import prefect
 
 

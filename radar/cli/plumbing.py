@@ -18,7 +18,6 @@ from pathlib import Path
 import typer
 
 from radar.cli.common import app, console
-from radar.core.config import Settings
 
 # A command ends without the interpreter's last garbage collections.  By then it holds what Prefect, polars and
 # SQLAlchemy made on import, millions of objects that live until exit, and walking them all took about a second
@@ -32,6 +31,8 @@ def environment() -> None:
     Prefect's state under RADAR_HOME and its chatter out of the way.  Nothing is written here: this runs for
     `radar <command> --help` too, which must leave the disk alone; the folder is made when a flow is about
     to run (`prefect`)."""
+    from radar.core.config import Settings
+
     os.environ.setdefault("PREFECT_HOME", str(Settings.from_env().home / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet here, and no tracking

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from radar.cli.common import (
     AsOfOption,
     JsonOption,
     PeriodOption,
+    Table,
     app,
     console,
     print_json,

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from radar.cli.common import ByOption, JsonOption, app, console, print_json, print_table, refusals, store
+from radar.cli.common import ByOption, JsonOption, Table, app, console, print_json, print_table, refusals, store
 
 risks_app = typer.Typer(help="The risk register: list, show, add, score, review, decide on proposed re-scores, "
                              "and the actions on a risk.",

@@ -15,7 +15,6 @@ from radar.cli.catalog import synth
 from radar.cli.common import PeriodOption, app, console, fail
 from radar.cli.ingest import run_cycle, run_ingest
 from radar.cli.plumbing import prefect
-from radar.core.config import Settings, get_context
 
 
 @app.command()
@@ -63,6 +62,7 @@ def serve(
     """Run Radar as a service: watch the inbox, ingest what arrives, run the cycle, deliver alerts, chase late
     feeds, pull sources and write the quarterly Board pack, on Prefect (flows/service.py). Other radar commands use
     its server meanwhile."""
+    from radar.core.config import Settings, get_context
     from radar.flows import processes
     from radar.flows.server import configured_server
 
@@ -121,6 +121,8 @@ def demo(
     end: PeriodOption = "2020-03",
 ) -> None:
     """Generate sample feeds, ingest them through the flows, compute indicators and open the dashboard."""
+    from radar.core.config import Settings, get_context
+
     settings = Settings.from_env()
     feeds = settings.home / "demo-feeds"
     synth(out=feeds, start="2017-04", end=end, seed=2020, with_bad_files=True)

@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from radar.cli.common import app, console
-from radar.core.config import get_context
 
 signals_app = typer.Typer(help="Signals: replay Making Data Count and the early warning month by month.",
                           no_args_is_help=True)
@@ -77,6 +76,7 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Replay the partnership's stored history month by month: when each detector would have alerted."""
+    from radar.core.config import get_context
     from radar.models.engine import get_engine
     from radar.models.queries import indicator_values
     from radar.models.store import read_rebases
