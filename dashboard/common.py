@@ -24,7 +24,7 @@ from radar.core.catalogue import Catalogue
 from radar.core.config import Context, get_context
 from radar.models import benchmarks, queries
 from radar.models.engine import get_engine
-from radar.pipelines.benchmarks import benchmark_comparison, comparator_rows
+from radar.pipelines.benchmarks import benchmark_comparison, comparator_year
 from radar.pipelines.feed_status import LOCAL_TIME_ZONE, expected_submissions, feed_status
 from radar.pipelines.messages import number
 from radar.validation.inert import markdown_text
@@ -208,14 +208,16 @@ def england_figure(published: pl.DataFrame, period: str | None) -> tuple[int, fl
 
     `published` is one indicator's `benchmark_comparisons` rows.  The year is
     the one `radar sta`, the Board pack and the cycle use
-    (pipelines.benchmarks.comparator_rows: 2019-20 for March 2020, else the
+    (pipelines.benchmarks.comparator_year: 2019-20 for March 2020, else the
     latest published year before it); without `period`, the latest year.
     None when DfE publishes no England figure that early.  The page's chart,
     its England line and its benchmark table all come from these rows, so
     they can never disagree.
     """
-    national = comparator_rows(published.filter(pl.col("national").is_not_null()), period).sort("year")
-    return national.select("year", "national").row(-1) if national.height else None
+    national = published.filter(pl.col("national").is_not_null())
+    years = national["year"].to_list()
+    year = max(years, default=None) if period is None else comparator_year(years, period)
+    return None if year is None else national.filter(pl.col("year") == year).select("year", "national").row(0)
 
 
 def benchmark_comparisons() -> pl.DataFrame:
