@@ -60,7 +60,8 @@ def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) 
 
 
 def chart_svg(engine: Engine, ctx: Context, indicator: str, unit: str, period: str, comparison: pl.DataFrame) -> str:
-    """The indicator's SPC chart up to `period` with England's latest published figure, as SVG ('' if uncharted)."""
+    """The indicator's SPC chart up to `period` with England's figure for the year matching it (`comparison` is
+    the assessment's, already cut to that year), as SVG ('' if uncharted)."""
     import vl_convert  # here: `radar sta` and the overview, which draw no chart, need not load it (nor altair)
 
     from radar.pipelines.charts import spc_chart
@@ -71,7 +72,8 @@ def chart_svg(engine: Engine, ctx: Context, indicator: str, unit: str, period: s
     reported = queries.indicator_series(engine, ctx.la_code, indicator).select("period", reported="value")
     points = spc.join(reported, on="period", how="left", maintain_order="left")
     national = comparison.filter(pl.col("indicator") == indicator, pl.col("national").is_not_null()).sort("year")
-    references = [(f"England {row['year']}: {number(row['national'], unit)}", row["national"])
+    references = [(f"England {periods.financial_year_label(row['year'])}: {number(row['national'], unit)}",
+                   row["national"])
                   for row in national.tail(1).to_dicts()]
     seasonal = ctx.catalogue.indicator_by_id[indicator].seasonal
     chart = spc_chart(points, unit, references, seasonal=seasonal).properties(**CHART_SIZE)

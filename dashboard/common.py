@@ -4,7 +4,8 @@ Pages stay thin: they load the context and engine from here, ask
 `models.queries` for data and `pipelines` for any status, and format what
 they show with these helpers so a percent or a rate reads the same on every
 page.  Nothing here computes a statistic: the benchmark comparison is
-`pipelines.benchmarks.comparison`, only cached here.
+`pipelines.benchmarks.benchmark_comparison` on `models.benchmarks.comparison_inputs`,
+only cached here.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from sqlalchemy import Engine
 from radar.core import periods
 from radar.core.catalogue import Catalogue
 from radar.core.config import Context, get_context
-from radar.models import queries
+from radar.models import benchmarks, queries
 from radar.models.engine import get_engine
-from radar.pipelines.benchmarks import comparison
+from radar.pipelines.benchmarks import benchmark_comparison, comparator_year
 from radar.pipelines.feed_status import LOCAL_TIME_ZONE, expected_submissions, feed_status
 from radar.pipelines.messages import number
 from radar.validation.inert import markdown_text
-from radar.validation.neighbours import statistical_neighbours
 
 NO_DATA = (
     "No data has been ingested yet. Load agency files with `radar ingest PATH` "
@@ -206,49 +206,36 @@ def pseudonymised_columns(catalogue: Catalogue) -> set[str]:
 def england_figure(published: pl.DataFrame, period: str | None) -> tuple[int, float] | None:
     """The DfE England figure to set beside a series whose latest month is `period`: (year ending March, value).
 
-    `published` is one indicator's `benchmark_comparisons` rows.  The figure
-    is for the DfE year the month falls in, or the latest year before it, so
-    a series ending in March 2020 is read against England in 2019-20, not a
-    later year; when DfE has nothing that early, the nearest year after it;
-    without `period`, the latest year.  None when DfE publishes no England
-    figure for it.  The
-    page's chart, its England line and its benchmark table all come from
-    these rows, so they can never disagree.
+    `published` is one indicator's `benchmark_comparisons` rows.  The year is
+    the one `radar sta`, the Board pack and the cycle use
+    (pipelines.benchmarks.comparator_year: 2019-20 for March 2020, else the
+    latest published year before it); without `period`, the latest year.
+    None when DfE publishes no England figure that early.  The page's chart,
+    its England line and its benchmark table all come from these rows, so
+    they can never disagree.
     """
-    national = published.filter(pl.col("national").is_not_null()).sort("year")
-    if national.is_empty():
-        return None
-    if period is None:
-        return national.select("year", "national").row(-1)
-    earlier = national.filter(pl.col("year") <= periods.financial_year(period) + 1)
-    return (earlier if earlier.height else national.head(1)).select("year", "national").row(-1)
+    national = published.filter(pl.col("national").is_not_null())
+    years = national["year"].to_list()
+    year = max(years, default=None) if period is None else comparator_year(years, period)
+    return None if year is None else national.filter(pl.col("year") == year).select("year", "national").row(0)
 
 
 def benchmark_comparisons() -> pl.DataFrame:
     """The authority beside England, its region and its statistical neighbours, for every indicator and year.
 
-    `pipelines.benchmarks.comparison` rows for each DfE year the authority
-    has figures for, plus `region` (the region's name) and `neighbours` (how
-    many statistical neighbours the authority has, to set beside `sn_count`).
-    Empty when no figure for the authority has been imported.
+    `pipelines.benchmarks.benchmark_comparison` rows for each DfE year the authority has
+    figures for, plus `neighbours` (how many statistical neighbours the
+    authority has, to set beside `sn_count`).  Empty when no figure for the
+    authority has been imported.
     """
     ctx = context()
-    return _benchmark_comparisons(ctx.settings.database_url, ctx.la_code, ctx.config.neighbours_path())
+    return _benchmark_comparisons(ctx.settings.database_url, ctx.la_code, ctx.config.partnership.old_la_code,
+                                  ctx.config.neighbours_path())
 
 
 @st.cache_data(ttl=BENCHMARKS_REFRESH_SECONDS, show_spinner=False)
-def _benchmark_comparisons(database_url: str, la_code: str, neighbours_path: Path) -> pl.DataFrame:
-    published = queries.benchmarks(_engine(database_url))
-    # The neighbour groupings use DfE's old three-digit code, which the authority's own rows carry.
-    own = published.filter(pl.col("area_code") == la_code)
-    old_code = own["old_la_code"].drop_nulls().first() if own.height else None
-    if old_code is None:
-        rows, region, neighbours = comparison(published.clear(), la_code, "", [], None), None, []
-    else:
-        neighbours = statistical_neighbours(neighbours_path, old_code)
-        years = own["year"].unique().sort()
-        rows = pl.concat([comparison(published, la_code, old_code, neighbours, year) for year in years])
-        region_code = own["region_code"].drop_nulls().first()
-        regions = published.filter(pl.col("level") == "regional", pl.col("area_code") == region_code)
-        region = regions["area_name"].first()
-    return rows.with_columns(region=pl.lit(region, pl.String), neighbours=pl.lit(len(neighbours), pl.Int64))
+def _benchmark_comparisons(database_url: str, la_code: str, old_la_code: str, neighbours_path: Path) -> pl.DataFrame:
+    with _engine(database_url).connect() as conn:
+        inputs = benchmarks.comparison_inputs(conn, la_code, old_la_code, neighbours_path)
+    rows = benchmark_comparison(**inputs, period=None)
+    return rows.with_columns(neighbours=pl.lit(len(inputs["neighbour_old_codes"]), pl.Int64))

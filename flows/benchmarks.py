@@ -14,11 +14,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from radar.flows.runtime import context, engine, retry_on_io
-from radar.models import queries, store
+from radar.models import store
 from radar.models.tables import Benchmark, utcnow
-from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, KEY, comparison, extract
+from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, KEY, extract
 from radar.validation.ees import EESError, EESProblem, load_benchmark_mapping, read_ees
-from radar.validation.neighbours import statistical_neighbours
 from radar.validation.population import all_populations
 
 BENCHMARK = Benchmark.__table__
@@ -74,13 +73,3 @@ def import_benchmarks(paths: list[Path]) -> dict[str, int]:
     benchmarks = read_benchmarks(paths)
     return save_benchmarks(benchmarks, [p.name for p in benchmark_files(paths)])
 
-
-def compare(la_code: str, year: int | None) -> pl.DataFrame:
-    """The authority against England, its region and its statistical neighbours."""
-    ctx = context()
-    benchmarks = queries.benchmarks(engine())
-    la_rows = benchmarks.filter(pl.col("area_code") == la_code)
-    old_code = la_rows["old_la_code"].drop_nulls().first() if la_rows.height else None
-    if old_code is None:
-        return comparison(benchmarks.clear(), la_code, "", [], year)
-    return comparison(benchmarks, la_code, old_code, statistical_neighbours(ctx.config.neighbours_path(), old_code), year)

@@ -15,10 +15,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from radar.core.config import Context
-from radar.flows.benchmarks import compare
 from radar.flows.incremental import Plan, refreshed, save_mark
 from radar.flows.pull import unreachable
 from radar.flows.runtime import context, engine, retry_on_io
+from radar.models import benchmarks as benchmark_store
 from radar.models import queries, store
 from radar.models import register as register_store
 from radar.models.tables import EarlyWarning, PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
@@ -27,6 +27,7 @@ from radar.pipelines.alerts import early_warning as early_warning_rule
 from radar.pipelines.alerts import registry as alert_registry
 from radar.pipelines.alerts.inhibition import held_feeds, hold_back
 from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, reconcile
+from radar.pipelines.benchmarks import benchmark_comparison
 from radar.pipelines.charting import charted_values, event_counts, limit_bounds, polarities
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.seasonal import rolling_12, year_on_year
@@ -79,7 +80,8 @@ def candidate_alerts(
     settings, la_code = ctx.alerts, ctx.la_code
     inputs = alert_registry.CycleInputs(
         catalogue=ctx.catalogue, settings=settings, period=period, scope=la_code, points=points,
-        summary=summary, values=reported, targets=target_frame(ctx), comparison=compare(la_code, None),
+        summary=summary, values=reported, targets=target_frame(ctx), comparison=benchmark_comparison(**benchmark_store.comparison_inputs(
+            conn, la_code, ctx.config.partnership.old_la_code, ctx.config.neighbours_path()), period=period),
         feed_status=status, received=store.current_periods(conn, la_code),
         records={feed: records[feed].select(columns) for feed, columns in alert_registry.record_reads().items()},
         risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(), early_warning=early,

@@ -13,10 +13,10 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from radar.core.config import PartnershipConfig
+from radar.models import benchmarks as benchmark_store
 from radar.models import queries, store
 from radar.models import register as register_store
 from radar.models.tables import Risk, RiskAssessment, RiskEvidence, SeriesStatus
-from radar.validation.neighbours import statistical_neighbours
 
 SERIES_SCHEMA = {"indicator": pl.String, "latest_period": pl.String, "latest_value": pl.Float64,
                  "variation": pl.String}
@@ -25,7 +25,7 @@ SERIES_SCHEMA = {"indicator": pl.String, "latest_period": pl.String, "latest_val
 def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict:
     """The series' latest readings (totals), every alert, the register, every re-score, each risk added after the
     register was loaded (with its first score), the severity each alert had when attached to a risk, the
-    submissions, the published benchmarks and the statistical neighbours."""
+    submissions, and what the comparison with England, the region and statistical neighbours is made from."""
     la_code = config.partnership.la_code
     series = SeriesStatus.__table__
     risk, assessment, evidence = Risk.__table__, RiskAssessment.__table__, RiskEvidence.__table__
@@ -40,6 +40,8 @@ def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict
         attached = conn.execute(select(evidence.c.alert_key, evidence.c.severity, evidence.c.at)
                                 .join(risk, risk.c.id == evidence.c.risk).where(risk.c.la_code == la_code)
                                 .order_by(evidence.c.id)).all()
+        comparison = benchmark_store.comparison_inputs(conn, la_code, config.partnership.old_la_code,
+                                                       config.neighbours_path())
         latest = pl.read_database(select(*(series.c[c] for c in SERIES_SCHEMA)).where(
             series.c.la_code == la_code, series.c.breakdown == ""), conn, schema_overrides=SERIES_SCHEMA)
         early = store.read_early_warning(conn, la_code).filter(pl.col("breakdown") == "").select(
@@ -54,12 +56,10 @@ def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict
             changes.append({"risk": r.risk_id, "on": r.assessed_on, "by": r.by, "from": before,
                             "to": [r.likelihood, r.impact]})
         previous[r.risk_id] = [r.likelihood, r.impact]
-    benchmarks = queries.benchmarks(engine)
-    old_code = config.partnership.old_la_code
     return {
         "series": latest, "alerts": queries.alerts(engine, la_code), "risks": risks, "score_changes": changes,
         "risks_added": added,
         "attached": [{"alert_key": a.alert_key, "severity": a.severity, "at": a.at} for a in attached],
-        "submissions": queries.submissions(engine, la_code), "benchmarks": benchmarks,
-        "neighbours": statistical_neighbours(config.neighbours_path(), old_code) if benchmarks.height else [],
+        "submissions": queries.submissions(engine, la_code),
+        "comparison": comparison,  # benchmark_comparison's arguments: the assessment compares at its month
     }

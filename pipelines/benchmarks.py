@@ -17,6 +17,7 @@ from fnmatch import fnmatch
 
 import polars as pl
 
+from radar.core import periods
 from radar.validation.ees import (
     BenchmarkMapping,
     BenchmarkSource,
@@ -96,28 +97,49 @@ def rate_per_10k(counts: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame
     )
 
 
-def comparison(
+def comparator_year(years: list[int], period: str) -> int | None:
+    """The DfE year (ending 31 March) to read a month against: the collection whose reference date, 31 March,
+    falls in the month's April-to-March year (2020, i.e. 2019-20, for March 2020 and for April 2019), or when
+    that year is not published the latest published year before it; None when nothing that early is published
+    (a later year is never set beside an earlier month)."""
+    wanted = periods.financial_year(period) + 1
+    earlier = [y for y in years if y <= wanted]
+    return max(earlier) if earlier else None
+
+
+def comparator_rows(rows: pl.DataFrame, period: str | None) -> pl.DataFrame:
+    """`rows` (benchmark_comparison's, every year) cut to each indicator's comparator year for `period`."""
+    if period is None or rows.is_empty():
+        return rows
+    picked = [(indicator, comparator_year(group["year"].to_list(), period))
+              for (indicator,), group in rows.group_by("indicator")]
+    wanted = pl.DataFrame([(i, y) for i, y in picked if y is not None], schema={"indicator": pl.String, "year": pl.Int64},
+                          orient="row")
+    return rows.join(wanted, on=["indicator", "year"], how="semi").sort("indicator", "year")
+
+
+def benchmark_comparison(
     benchmarks: pl.DataFrame,
     la_code: str,
     old_la_code: str,
     neighbour_old_codes: list[str],
-    year: int | None = None,
+    period: str | None = None,
 ) -> pl.DataFrame:
-    """The LA beside England, its region and its statistical neighbours, per indicator.
+    """The LA beside England, its region and its statistical neighbours, per indicator: the one comparison the
+    dashboard, `radar sta`, the Board pack and the cycle show.
 
-    Returns [indicator, year, la_value, la_symbol, national, regional, sn_median, sn_count]
-    for `year`, or for each indicator's latest year with a row for the LA when
-    year is None.  The region is the LA's own (its rows' region_code, e.g.
-    Outer London for Bromley).  sn_median ignores neighbours without a number;
-    sn_count says how many it used.
+    Returns [indicator, year, la_value, la_symbol, national, regional, region, sn_median, sn_count], one row per
+    indicator for the year that matches `period` (comparator_year: 2020 -- 2019-20 -- for 2020-03), or every
+    year the LA has figures for when `period` is None.  The region is the LA's own (its rows' region_code, e.g.
+    Outer London for Bromley), `region` its name.  sn_median ignores neighbours without a number; sn_count says
+    how many it used.
     """
     la = benchmarks.filter(
         (pl.col("level") == "la") & ((pl.col("area_code") == la_code) | (pl.col("old_la_code") == old_la_code))
     )
-    la = la.filter(pl.col("year") == (year if year is not None else pl.col("year").max().over("indicator")))
     national = benchmarks.filter(pl.col("level") == "national").select("indicator", "year", national="value")
     regional = benchmarks.filter(pl.col("level") == "regional").select(
-        "indicator", "year", region_code="area_code", regional="value"
+        "indicator", "year", region_code="area_code", regional="value", region="area_name"
     )
     neighbours = (
         benchmarks.filter(
@@ -126,12 +148,14 @@ def comparison(
         .group_by("indicator", "year")
         .agg(sn_median=pl.col("value").median(), sn_count=pl.len().cast(pl.Int64))
     )
-    return (
+    rows = (
         la.select("indicator", "year", "region_code", la_value="value", la_symbol="symbol")
         .join(national, on=["indicator", "year"], how="left")
         .join(regional, on=["indicator", "year", "region_code"], how="left")
         .join(neighbours, on=["indicator", "year"], how="left")
         .with_columns(pl.col("sn_count").fill_null(0))
-        .select("indicator", "year", "la_value", "la_symbol", "national", "regional", "sn_median", "sn_count")
-        .sort("indicator")
+        .select("indicator", "year", "la_value", "la_symbol", "national", "regional", "region", "sn_median",
+                "sn_count")
+        .sort("indicator", "year")
     )
+    return comparator_rows(rows, period)

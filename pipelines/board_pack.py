@@ -26,6 +26,7 @@ from radar.core.config import PartnershipConfig
 from radar.core.register import Matrix
 from radar.pipelines import disclosure, messages
 from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.pipelines.charts import SEASONALLY_ADJUSTED
 from radar.pipelines.messages import number
 from radar.pipelines.notify import safe_sentence
 from radar.pipelines.threats import StaInputs, grouped_changes
@@ -38,16 +39,16 @@ OUTCOME_OF = {"replaced": "on_time"}  # a corrected file had arrived on time; no
 OGL = ("Open Government Licence v3.0: "
        "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
 METHODS = [
-    "Each threat is scored as harm × likelihood on the register's 1–5 scales, in the spirit of MoRiLE. The data "
+    ("Each threat is scored as harm × likelihood on the register's 1–5 scales, in the spirit of MoRiLE. The data "
     "moves likelihood by its trend: special causes on each indicator's SPC chart, open alerts and how long they "
-    "have been open, and how the partnership compares with England and its statistical neighbours.",
-    "Confidence is the share of each threat's indicators with a value for the month and whether its agencies' "
-    "files arrived on time; a register risk's own stated confidence caps it.",
-    "SPC charts are Making Data Count XmR charts: the solid line is the mean, the dashed lines the process limits "
+    "have been open, and how the partnership compares with England and its statistical neighbours."),
+    ("Confidence is the share of each threat's indicators with a value for the month and whether its agencies' "
+    "files arrived on time; a register risk's own stated confidence caps it."),
+    ("SPC charts are Making Data Count XmR charts: the solid line is the mean, the dashed lines the process limits "
     "within which month-to-month variation usually stays. Orange points are a special cause of concern, blue an "
-    "improvement.",
-    "“What changed since the last Board” compares the alerts, risk scores, actions and files known on the day of "
-    "this pack with those on the day of the last Board meeting.",
+    "improvement."),
+    ("“What changed since the last Board” compares the alerts, risk scores, actions and files known on the day of "
+    "this pack with those on the day of the last Board meeting."),
 ]
 PUBLICATION_NOTE = ("Published version: counts of children from 1 to {threshold}, and any figure from which one could "
                     "be worked out, are shown as c (Department for Education convention), and no rate, percentage, "
@@ -104,6 +105,19 @@ def breakdown_parts(values: pl.DataFrame, catalogue: Catalogue, indicator: str, 
     return {"parts": [[messages.label(b), found.get(b)] for b in names], "parts_total": found.get("")}
 
 
+def as_reported(values: pl.DataFrame, catalogue: Catalogue, evidence: dict) -> dict:
+    """A key indicator's figure as reported (its stored total for the month) and, for an indicator charted
+    seasonally adjusted, the adjusted figure the assessment read, to be named beside it (as the dashboard
+    does): the threat assessment's `latest_value` is the charted one."""
+    stored = values.filter(pl.col("indicator") == evidence["indicator"], pl.col("breakdown") == "",
+                           pl.col("period") == evidence["latest_period"])["value"].drop_nulls()
+    reported = stored.item(0) if len(stored) else evidence["latest_value"]
+    charted = evidence["latest_value"]
+    seasonal = catalogue.indicator_by_id[evidence["indicator"]].seasonal
+    adjusted = charted if seasonal and charted is not None and charted != reported else None
+    return {"reported": reported, "adjusted": adjusted}
+
+
 def _alert_change(change: dict, scopes: Mapping[str, str], la_code: str, catalogue: Catalogue) -> dict:
     """An alert among the changes, naming no setting or child (its scope becomes "one setting", as in the
     e-mails), with whether its indicator rests on children (so publication can judge its line)."""
@@ -136,6 +150,7 @@ def build_pack(config: PartnershipConfig, inputs: StaInputs, sta: dict, impact: 
     indicators = [e | {"unit": units[e["indicator"]], "children": bool(catalogue.child_bases(e["indicator"])),
                        "by": messages.label((catalogue.dimension_of[e["indicator"]] or "").split("_", 1)[-1])}
                   | breakdown_parts(values, catalogue, e["indicator"], e["latest_period"])
+                  | as_reported(values, catalogue, e)
                   for e in key_indicators(sta)]
     return {
         "partnership": config.partnership.name, "la_name": config.partnership.la_name,
@@ -170,7 +185,9 @@ def _shown(pack: dict) -> dict:
     for t in out["threats"]:  # each threat's changes, as the pack's own list words them
         t["changed"] = [out["changes"][n]["line"] for n in t["changed"]]
     for e in out["indicators"]:
-        e["shown"] = shown_value(e["latest_value"], e["unit"])
+        e["shown"] = shown_value(e["reported"], e["unit"])
+        if e["adjusted"] is not None:
+            e["shown"] += f" ({number(e['adjusted'], e['unit'])} {SEASONALLY_ADJUSTED}, as charted)"
         e["parts"] = [[name, disclosure.NOT_AVAILABLE if n is None else f"{n:,}"] for name, n in e["parts"]]
         e["chart"] = True
     return out

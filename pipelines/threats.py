@@ -52,7 +52,7 @@ from radar.core.register import Matrix
 from radar.core.threats import Theme
 from radar.pipelines import messages
 from radar.pipelines.alerts.feeds import FEED_RULE_IDS
-from radar.pipelines.benchmarks import comparison
+from radar.pipelines.benchmarks import benchmark_comparison
 from radar.pipelines.feed_status import expected_submissions, feed_status
 from radar.pipelines.messages import plural
 from radar.pipelines.register import risk_view
@@ -75,7 +75,7 @@ class StaInputs:
     as_of: date  # the day the assessment is made: overdue actions and the last Board are judged on it
     board_dates: Sequence[date]
     series: pl.DataFrame  # series totals: indicator, latest_period, latest_value, variation
-    comparison: pl.DataFrame  # pipelines.benchmarks.comparison: indicator, year, la_value, national, sn_median
+    comparison: pl.DataFrame  # pipelines.benchmarks.benchmark_comparison at `period`: one row per indicator
     alerts: pl.DataFrame  # key, ref, rule, indicator, feed, status, severity, message, first_period, raised_on, cleared_period
     risks: Sequence[dict]  # pipelines.register.risk_view rows
     score_changes: Sequence[dict]  # risk, on (date), by, from [l, i], to [l, i]: every re-score of a risk
@@ -112,6 +112,19 @@ def _gap(polarity: str, la: float | None, national: float | None, neighbours: fl
     return 0.0
 
 
+def comparator_words(row: Mapping, unit: str) -> str | None:
+    """A comparison row as people read it, labelled with its DfE year: "2019-20: here 41.4, England 43.7,
+    statistical neighbours 32.8" (one decimal for a rate or percentage, a count as a whole number); None when
+    there is neither an England nor a neighbours' figure."""
+    if row.get("national") is None and row.get("sn_median") is None:
+        return None
+    shown = (lambda v: f"{v:,.0f}") if unit in ("count", "days") else (lambda v: f"{v:,.1f}")
+    parts = [f"{name} {shown(row[key])}" for name, key in (("here", "la_value"), ("England", "national"),
+                                                         ("statistical neighbours", "sn_median"))
+             if row.get(key) is not None]
+    return f"{periods.financial_year_label(row['year'])}: {', '.join(parts)}"
+
+
 def indicator_evidence(i: StaInputs) -> dict[str, dict]:
     """Each indicator's evidence row and pressure (see the module's docstring), for every catalogue indicator."""
     series = {r["indicator"]: r for r in i.series.to_dicts()}
@@ -133,12 +146,7 @@ def indicator_evidence(i: StaInputs) -> dict[str, dict]:
         oldest = min((a["first_period"] for a in mine), default=None)
         persisting = oldest is not None and oldest <= periods.shift(i.period, -PERSISTING_MONTHS)
         gap = _gap(indicator.polarity, c.get("la_value"), c.get("national"), c.get("sn_median"))
-        comparator = None
-        if c.get("national") is not None or c.get("sn_median") is not None:
-            parts = [f"{name} {value:g}" for name, value in (("here", c.get("la_value")), ("England", c.get("national")),
-                                                             ("statistical neighbours", c.get("sn_median")))
-                     if value is not None]
-            comparator = f"{c['year']}: {', '.join(parts)}"
+        comparator = comparator_words(c, indicator.unit)
         found[indicator.id] = {
             "indicator": indicator.id, "name": indicator.name, "latest_period": s.get("latest_period"),
             "latest_value": s.get("latest_value"), "signal": words, "detectors": detectors, "comparator": comparator,
@@ -388,7 +396,6 @@ def build_inputs(catalogue: Catalogue, config: PartnershipConfig, themes: Sequen
     asked for.  The register is the register as it stands (its current
     scores are ranked), with every edit made to it.
     """
-    la_code = config.partnership.la_code
     submissions = sources["submissions"].filter(pl.col("period") <= period)
     first = submissions["period"].drop_nulls().min() or period
     due_days = {f.id: config.due_day(catalogue, f.id) for f in catalogue.feeds}
@@ -402,7 +409,7 @@ def build_inputs(catalogue: Catalogue, config: PartnershipConfig, themes: Sequen
         catalogue=catalogue, themes=themes, period=period, as_of=as_of,
         board_dates=config.threat_assessment.board_dates if config.threat_assessment else [],
         series=sources["series"].filter(pl.col("latest_period") <= period),
-        comparison=comparison(sources["benchmarks"], la_code, config.partnership.old_la_code, sources["neighbours"]),
+        comparison=benchmark_comparison(**sources["comparison"], period=period),
         alerts=sources["alerts"].filter(pl.col("first_period") <= period),
         risks=[risk_view(r, matrix, as_of) for r in sources["risks"]] if matrix else [],
         score_changes=sources["score_changes"], risks_added=sources["risks_added"],

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from radar.core.config import DEFAULT_CONFIG, load_config
-from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, comparison, extract
+from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, benchmark_comparison, comparator_year, extract
 from radar.validation.ees import (
     BenchmarkMapping,
     BenchmarkSource,
@@ -155,14 +155,14 @@ def test_quoted_empty_region_on_the_national_row(benchmarks):
 
 def test_bromley_comparison_2019_20(benchmarks):
     neighbours = statistical_neighbours(SN_2021, BROMLEY_OLD)
-    table = comparison(benchmarks, BROMLEY, BROMLEY_OLD, neighbours, 2020)
+    table = benchmark_comparison(benchmarks, BROMLEY, BROMLEY_OLD, neighbours, "2020-03")
     repeat = table.filter(indicator="cpp_repeat_rate").row(0, named=True)
     # Neighbours' 2020 percentages: Trafford 19.7, Hertfordshire 17.3, Bracknell Forest 23.9,
     # Sutton 23.9, Stockport 21.1, Bedford 28.4, Oxfordshire 24.8, Solihull 18,
     # Hampshire 23.9, Central Bedfordshire 18.1 -> sorted middle pair 21.1, 23.9 -> 22.5
     assert repeat == {
         "indicator": "cpp_repeat_rate", "year": 2020, "la_value": 15.2, "la_symbol": None,
-        "national": 21.9, "regional": 17.6, "sn_median": 22.5, "sn_count": 10,
+        "national": 21.9, "regional": 17.6, "region": "Outer London", "sn_median": 22.5, "sn_count": 10,
     }
     cin = table.filter(indicator="cin_open").row(0, named=True)
     assert (cin["la_value"], cin["national"], cin["regional"]) == (2419.0, 389260.0, 39470.0)
@@ -260,10 +260,19 @@ def test_comparison_median_ignores_suppressed_neighbours_and_picks_the_own_regio
         (2021, "la", "A", "358", "E12000002", None, "x"),
     ])
     neighbours = ["358", "919", "867", "319"]
-    [row2020] = comparison(table, "E09000006", "305", neighbours, 2020).rows(named=True)
+    [row2020] = benchmark_comparison(table, "E09000006", "305", neighbours, "2020-03").rows(named=True)
     # numbers 300, 250, 280 (867 suppressed) -> median 280 over 3
     assert row2020 == {"indicator": "cin_rate", "year": 2020, "la_value": 331.0, "la_symbol": None,
-                       "national": 330.0, "regional": 313.0, "sn_median": 280.0, "sn_count": 3}
-    [latest] = comparison(table, "E09000006", "305", neighbours, None).rows(named=True)
-    assert latest == {"indicator": "cin_rate", "year": 2021, "la_value": 323.0, "la_symbol": None,
-                      "national": None, "regional": None, "sn_median": None, "sn_count": 0}
+                       "national": 330.0, "regional": 313.0, "region": "", "sn_median": 280.0, "sn_count": 3}
+    years = benchmark_comparison(table, "E09000006", "305", neighbours, None)
+    assert years["year"].to_list() == [2020, 2021]
+    assert years.row(1, named=True) == {"indicator": "cin_rate", "year": 2021, "la_value": 323.0, "la_symbol": None,
+                                        "national": None, "regional": None, "region": None, "sn_median": None,
+                                        "sn_count": 0}
+
+
+def test_the_comparator_year_is_the_one_whose_31_march_falls_in_the_months_year_or_the_latest_before():
+    assert comparator_year([2019, 2020, 2025], "2020-03") == 2020  # March 2020 is in 2019-20, not the latest 2025
+    assert comparator_year([2019, 2020, 2025], "2019-04") == 2020  # April 2019 starts 2019-20
+    assert comparator_year([2019, 2025], "2020-03") == 2019  # 2019-20 unpublished: the year before, never a later one
+    assert comparator_year([2025], "2020-03") is None

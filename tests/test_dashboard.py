@@ -18,7 +18,6 @@ from streamlit.testing.v1 import AppTest
 
 from radar.core.config import get_context
 from radar.core.periods import month_range
-from radar.pipelines.charts import spc_chart, y_scale
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
 from radar.dashboard.signals import alert_line, cycle_month, evidence_table, series_badges
 from radar.models.engine import get_engine
@@ -34,6 +33,7 @@ from radar.models.tables import (
 )
 from radar.pipelines.alerts.rule import alert_ref
 from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.pipelines.charts import spc_chart, y_scale
 
 ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapable ASCII punctuation
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -543,7 +543,7 @@ def test_england_figure_is_for_the_year_of_the_latest_month_or_the_one_before():
     published = pl.DataFrame({"year": [2019, 2020, 2021, 2022], "national": [21.9, 20.8, None, 22.1]})
     assert england_figure(published, "2020-03") == (2020, 20.8)  # March 2020 is in 2019-20
     assert england_figure(published, "2020-04") == (2020, 20.8)  # 2020-21 has no England figure
-    assert england_figure(published, "2017-06") == (2019, 21.9)  # nothing that early: the nearest year after
+    assert england_figure(published, "2017-06") is None  # nothing that early: a later year never stands in
     assert england_figure(published, None) == (2022, 22.1)
     assert england_figure(published.clear(), "2020-03") is None
 

@@ -229,8 +229,9 @@ def test_build_inputs_keeps_only_what_was_known_at_the_month_and_every_register_
         "attached": [{"alert_key": "b|idva_referrals", "severity": "low", "at": datetime(2020, 2, 1, 9)},
                      {"alert_key": "b|idva_referrals", "severity": "medium", "at": datetime(2020, 3, 1, 9)},
                      {"alert_key": "b|idva_referrals", "severity": "high", "at": datetime(2020, 3, 20, 9)}],
-        "submissions": pl.DataFrame(schema=SUBMISSION_SCHEMA), "benchmarks": pl.DataFrame(schema=BENCHMARK_SCHEMA),
-        "neighbours": [],
+        "submissions": pl.DataFrame(schema=SUBMISSION_SCHEMA),
+        "comparison": {"benchmarks": pl.DataFrame(schema=BENCHMARK_SCHEMA), "la_code": ctx.la_code, "old_la_code": "",
+                       "neighbour_old_codes": []},
     }
     built = threats.build_inputs(CATALOGUE, ctx.config, [ABUSE], None, "2020-03", date(2020, 4, 30), sources)
     assert built.alerts["ref"].to_list() == ["spc-aaaa", "spc-cccc"]  # the April alert is after the month

@@ -27,10 +27,10 @@ BENCHMARK_GAP = Rule(
 def benchmark_gap(
     comparison: pl.DataFrame, catalogue: Catalogue, period: str, scope: str, settings: AlertSettings
 ) -> pl.DataFrame:
-    """Indicators whose latest DfE year is worse than England AND the statistical-neighbour median.
+    """Indicators whose DfE year matching the month is worse than England AND the statistical-neighbour median.
 
     `comparison` holds indicator, year (DfE's year ending March, Int64),
-    la_value, national, sn_median (`pipelines.benchmarks.comparison`).
+    la_value, national, sn_median (`pipelines.benchmarks.benchmark_comparison`, the year matching the month).
     "Worse by more than the margin" is relative to each comparator: with a
     10% margin an up_is_bad rate must exceed 1.1 x both.  Neutral indicators,
     counts (which compare areas of different sizes, not performance) and rows

@@ -36,7 +36,7 @@ class CycleInputs:
     summary: pl.DataFrame  # each series' icons (pipelines.spc.summarise)
     values: pl.DataFrame  # reported indicator values: indicator, breakdown, period, value, numerator, denominator
     targets: pl.DataFrame  # local targets: indicator, value, year
-    comparison: pl.DataFrame  # DfE comparison (pipelines.benchmarks.comparison)
+    comparison: pl.DataFrame  # DfE comparison for the month (pipelines.benchmarks.benchmark_comparison at `period`)
     feed_status: pl.DataFrame  # pipelines.feed_status.feed_status
     received: Mapping[str, Collection[str]]  # feed id -> months with an accepted file in force
     records: Mapping[str, pl.DataFrame]  # record feed id -> its rows in force, the columns record_reads() names

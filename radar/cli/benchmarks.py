@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from radar.cli.common import Table, app, console, print_json, print_table
+from radar.cli.common import Table, app, console, print_json, print_table, store
 from radar.cli.plumbing import prefect
 
 benchmarks_app = typer.Typer(help="National, regional and statistical-neighbour benchmarks (DfE statistics).",
@@ -24,7 +24,7 @@ def run_benchmark_import(paths: list[Path]) -> dict:
 
 @benchmarks_app.command("import")
 def benchmarks_import(
-    paths: Annotated[Optional[list[Path]], typer.Argument(
+    paths: Annotated[list[Path] | None, typer.Argument(
         help="DfE Explore Education Statistics CSV files or folders (default: the statistics shipped with Radar, "
              "as the partnership config names them).", exists=True)] = None,
 ) -> None:
@@ -44,14 +44,19 @@ def benchmarks_import(
 @benchmarks_app.command("show")
 def benchmarks_show(
     la: Annotated[str, typer.Option(help="Local-authority code, e.g. E09000006.")],
-    year: Annotated[Optional[int], typer.Option(help="DfE year ending 31 March (2020 = 2019-20).")] = None,
+    year: Annotated[int | None, typer.Option(help="DfE year ending 31 March (2020 = 2019-20).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The authority's value beside England, its region and its statistical-neighbour median."""
-    from radar.flows.benchmarks import compare
-    from radar.pipelines.benchmarks import ATTRIBUTION
+    from radar.models.benchmarks import comparison_inputs
+    from radar.pipelines.benchmarks import ATTRIBUTION, benchmark_comparison
 
-    rows = compare(la, year).to_dicts()
+    ctx, engine = store()
+    own = ctx.config.partnership.old_la_code if la == ctx.la_code else None  # another authority's: from its rows
+    with engine.connect() as conn:
+        inputs = comparison_inputs(conn, la, own, ctx.config.neighbours_path())
+    found = benchmark_comparison(**inputs, period=None if year is None else f"{year}-03")
+    rows = (found if year is not None else found.group_by("indicator", maintain_order=True).last()).to_dicts()
     if not rows:
         console.print(f"No published figures for {la}: load them with `radar benchmarks import PATH`.")
     if as_json:
