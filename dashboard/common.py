@@ -62,6 +62,8 @@ FEED_STATUS_LABELS = {
     "not_due": "Not yet due",
 }
 CHASE_COLUMNS = {
+    "Agency": st.column_config.TextColumn(width=250),  # long names wrap no further: Due and Received stay on screen
+    "Feed": st.column_config.TextColumn(width=250),
     "Due": st.column_config.DateColumn(format="D MMM YYYY"),
     "Received": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
 }
@@ -185,7 +187,7 @@ def chase_table(ctx: Context, chase: pl.DataFrame) -> pl.DataFrame:
         "Agency": [agency_name(ctx, feed.id) for feed in feeds],
         "Feed": [feed.name for feed in feeds],
         "Status": chase["status"].replace_strict(FEED_STATUS_LABELS),
-        "Days late": chase["days_late"],
+        "Days late": chase["days_late"].cast(pl.String).fill_null(MISSING),  # a missing file is not "None" days late
         "Due": chase["due_date"],
         "Received": chase["received_at"],
         "Contact": [ctx.config.agencies[feed.agency].contact for feed in feeds],

@@ -18,7 +18,6 @@ from streamlit.testing.v1 import AppTest
 
 from radar.core.config import get_context
 from radar.core.periods import month_range
-from radar.pipelines.charts import spc_chart, y_scale
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
 from radar.dashboard.signals import alert_line, cycle_month, evidence_table, series_badges
 from radar.models.engine import get_engine
@@ -34,6 +33,7 @@ from radar.models.tables import (
 )
 from radar.pipelines.alerts.rule import alert_ref
 from radar.pipelines.benchmarks import ATTRIBUTION
+from radar.pipelines.charts import spc_chart, y_scale
 
 ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapable ASCII punctuation
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -230,6 +230,18 @@ def every_text(app: AppTest) -> str:
     return "\n".join(texts + tables)
 
 
+PAGES = ["pages/overview.py", "pages/register.py", "pages/impact_log.py", "pages/alerts.py", "pages/indicators.py",
+         "pages/feed_status.py", "pages/upload.py", "pages/rejected.py"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_shows_none_or_a_routing_id(store, page):
+    """Python's None, a receiver's routing id ("subgroup:pci") or an outbox status never reaches the screen."""
+    text = every_text(run(page))
+    assert not re.search(r"\bNone\b", text), re.findall(r".{0,60}\bNone\b.{0,20}", text)
+    assert not re.search(r"\b(subgroup|agency|owner):[a-z_]+", text)
+
+
 def test_sidebar_names_the_partnership(store):
     app = run()
     assert "Bromley Safeguarding Children Partnership" in app.sidebar.markdown[0].value
@@ -243,7 +255,7 @@ def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
     assert slider.value == ("2025-02", "2025-03")
     assert slider.options[-1] == "Mar 2025"
     grid = frame(app, 1)
-    assert grid.columns == ["Agency", "Feed", "Due", "Feb 2025", "Mar 2025"]
+    assert grid.columns == ["Agency", "Feed", "Due", "Mar 2025", "Feb 2025"]  # the latest month first, never off-screen
     march = dict(zip(grid["Feed"], grid["Mar 2025"]))
     assert march["Children's social care monthly return"] == "On time"
     assert march["Police domestic abuse and sexual offences"] == "Received late"
@@ -266,7 +278,8 @@ def test_feed_status_summary_lists_the_agencies_to_chase(store):
     statuses = dict(zip(chase["Feed"], chase["Status"]))
     assert statuses["Police domestic abuse and sexual offences"] == "Received late"
     # Due 12 April, received 20 April.
-    assert chase.filter(pl.col("Status") == "Received late")["Days late"].to_list() == [8]
+    assert chase.filter(pl.col("Status") == "Received late")["Days late"].to_list() == ["8"]
+    assert set(chase.filter(pl.col("Status") != "Received late")["Days late"]) == {"—"}  # never "None"
     assert statuses["MASH contacts (one row per contact)"] == "Rejected"
     assert statuses["Health monthly return (CAMHS and acute trust)"] == "Missing"
     assert "Children's social care monthly return" not in statuses
@@ -637,10 +650,10 @@ def test_overview_shows_what_is_worse_new_late_silenced_and_improving(store):
     assert "*(Education Safeguarding Advisory Committee)*" in new
     late = table_with(app, "Days late")
     police = late.filter(pl.col("Feed") == "Police domestic abuse and sexual offences").row(0, named=True)
-    assert (police["Status"], police["Days late"], police["Alert id"]) == ("Received late", 8, None)
+    assert (police["Status"], police["Days late"], police["Alert id"]) == ("Received late", "8", "—")  # not None
     health = late.filter(pl.col("Agency") == "Oxleas NHS FT, King's College Hospital and Bromley Healthcare")
-    assert health.select("Status", "Alert id", "Contact").row(0) == (
-        "Missing", alert_ref("feed_late|health_monthly"), "data-lead@health.example.org")
+    assert health.select("Status", "Days late", "Alert id", "Contact").row(0) == (
+        "Missing", "—", alert_ref("feed_late|health_monthly"), "data-lead@health.example.org")
     assert "Children's social care monthly return" not in late["Feed"].to_list()  # on time
     silenced = table_with(app, "Silenced until")
     assert silenced["Reason"].to_list() == ["National transfer scheme arrivals"]

@@ -103,8 +103,13 @@ def test_agency_submission_status_and_the_board_pack_download_for_the_chair_only
     assert files.columns == ["Agency", "On time", "Late", "Missing", "Rejected", "Files due"]
     police = files.filter(pl.col("Agency") == get_context().config.agencies["police"].name).row(0, named=True)
     assert police["Late"] >= 1  # March 2025's police file arrived 8 days late
-    [button] = app.get("download_button")
-    assert button.label == "Download the Board pack for Apr 2025 (HTML)"
+    # the pack as HTML or PDF (README), for the Board or for publication
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Download the Board pack for Apr 2025 (HTML)", "Download the Board pack for Apr 2025 (PDF)"]
+    version = app.radio(key="pack_version")
+    assert version.options == ["For the Board", "For publication"] and version.value == "board"
+    version.set_value("publication").run()
+    assert [b.label for b in app.get("download_button")] == labels
     # each change since the last Board links to the page that deals with it, for a role that may open it
     changes = next(m.value for m in app.markdown if m.value.startswith("**Actions overdue**"))
     listed = [line for line in changes.splitlines()[1:] if not line.startswith("- and ")]
