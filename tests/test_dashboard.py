@@ -242,6 +242,15 @@ def test_no_page_shows_none_or_a_routing_id(store, page):
     assert not re.search(r"\b(subgroup|agency|owner):[a-z_]+", text)
 
 
+def test_the_send_a_file_page_and_the_readme_say_the_same_about_the_inbox(store):
+    """One statement of how soon the inbox is read: the service's watcher takes a file within seconds."""
+    page = "\n".join(m.value for m in run("pages/upload.py").markdown)
+    readme = " ".join((APP.parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "15 minutes" not in page
+    assert "read as it arrives" in readme and "within about a minute" in readme
+    assert "Radar reads as files arrive" in page and "within about a minute" in page
+
+
 def test_sidebar_names_the_partnership(store):
     app = run()
     assert "Bromley Safeguarding Children Partnership" in app.sidebar.markdown[0].value
@@ -427,6 +436,21 @@ def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
     assert limits["mark"]["strokeDash"] == [6, 4]
     levels = {(r["limit"], r["level"]) for r in spec["datasets"][limits["data"]["name"]]}
     assert levels == {("Lower process limit", 10.0), ("Upper process limit", 30.0)}
+
+
+def test_the_chart_legend_names_every_kind_of_variation_in_full():
+    """Drawn as the Board pack draws it (vl-convert): no legend label cut to "Special cause: improvem…"."""
+    import vl_convert
+
+    points = chart_points(
+        [20.0, 34.0, 5.0, 40.0], mean=[20.0] * 4, lower=[10.0] * 4, upper=[30.0] * 4,
+        signal=[None, "outside_limits", "outside_limits", "outside_limits"],
+        assessment=[None, "concern", "improvement", None],
+    )
+    svg = vl_convert.vegalite_to_svg(spc_chart(points, "count", []).properties(width=400, height=200).to_json())
+    for label in ["Special cause: concern", "Special cause: improvement", "Special cause: neither better nor worse"]:
+        assert f">{label}</text>" in svg, label
+    assert "…" not in svg
 
 
 @pytest.mark.parametrize(

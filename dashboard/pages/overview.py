@@ -141,7 +141,9 @@ def threats(month: str) -> None:
     matrix = picture["matrix"]
     st.dataframe(styled_heat_table(matrix, picture["risks"]), hide_index=True)
     st.caption("Open risks by current score: impact down the side, likelihood across; "
-               + ", ".join(f"{band.name} scores ({band.min_score} up) {BAND_WORDS[band.name]}" for band in matrix.bands
+               + ", ".join(f"{BAND_WORDS[band.name]} {band.name} ({band.min_score}"
+                           + (f" to {following.min_score - 1})" if following else " and above)")
+                           for band, following in zip(matrix.bands, [*matrix.bands[1:], None])
                            if band.name in BAND_WORDS) + ". "
                "The Risk register page has each risk in full.")
     by_cell = cells(matrix, picture["risks"])
