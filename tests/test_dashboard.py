@@ -44,7 +44,9 @@ MASH_PROBLEMS = (
     '[{"row": 4, "column": "child_ref", "value": "' + RAW_CHILD_REF + '", "rule": "unique",'
     ' "message": "child_ref repeats on row 3"},'
     ' {"row": 7, "column": "received_date", "value": "2025-02-28", "rule": "in_period",'
-    ' "message": "received_date is not in March 2025"}]'
+    ' "message": "received_date is not in March 2025"},'
+    ' {"row": null, "column": "indicator", "value": null, "rule": "missing_indicator",'
+    ' "message": "There is no row for cin_open"}]'
 )
 
 
@@ -340,8 +342,9 @@ def test_rejected_files_show_message_report_and_problems_without_child_refs(stor
     assert "OTHER LA FILE" not in every_text(app)
     assert "Row 7: received_date is not in March 2025." in "\n".join(m.value for m in app.markdown)
     problems = frame(app, 1)
-    assert problems["Column"].to_list() == ["child_ref", "received_date"]
-    assert problems["Value"].to_list() == ["(withheld)", "2025-02-28"]
+    assert problems["Column"].to_list() == ["child_ref", "received_date", "indicator"]
+    assert problems["Value"].to_list() == ["(withheld)", "2025-02-28", ""]
+    assert problems["Row"].to_list() == ["4", "7", "whole file"]  # a problem with the whole file: never "Row None"
     assert RAW_CHILD_REF not in every_text(app)
 
 
