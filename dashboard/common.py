@@ -62,8 +62,8 @@ FEED_STATUS_LABELS = {
     "not_due": "Not yet due",
 }
 CHASE_COLUMNS = {
-    "Agency": st.column_config.TextColumn(width=250),  # long names wrap no further: Due and Received stay on screen
-    "Feed": st.column_config.TextColumn(width=250),
+    "Agency": st.column_config.TextColumn(width=230),  # long names wrap no further: Due and Received stay on screen
+    "Feed": st.column_config.TextColumn(width=230),
     "Due": st.column_config.DateColumn(format="D MMM YYYY"),
 }
 
