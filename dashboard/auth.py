@@ -103,8 +103,18 @@ class Person:
     def role_name(self) -> str:
         if self.grant is None:
             return "no role"
-        scope = self.grant.subgroup or self.grant.agency
-        return ROLE_NAMES[self.grant.role] + (f" ({scope})" if scope else "")
+        return ROLE_NAMES[self.grant.role] + (f" ({scope})" if (scope := self.scope_name()) else "")
+
+    def scope_name(self) -> str | None:
+        """The subgroup or agency a role is limited to, by its name: "Performance, Challenge & Impact", not "pci"."""
+        if self.grant is None or not (self.grant.subgroup or self.grant.agency):
+            return None
+        ctx = get_context()
+        if self.grant.subgroup:
+            names = {s.id: s.name for s in ctx.catalogue.subgroups}
+            return names.get(self.grant.subgroup, self.grant.subgroup)
+        agency = ctx.config.agencies.get(self.grant.agency or "")
+        return agency.name if agency else self.grant.agency
 
 
 def provider_settings(env: Mapping[str, str] = os.environ) -> dict[str, str] | None:

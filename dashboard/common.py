@@ -62,8 +62,9 @@ FEED_STATUS_LABELS = {
     "not_due": "Not yet due",
 }
 CHASE_COLUMNS = {
+    "Agency": st.column_config.TextColumn(width=230),  # long names wrap no further: Due and Received stay on screen
+    "Feed": st.column_config.TextColumn(width=230),
     "Due": st.column_config.DateColumn(format="D MMM YYYY"),
-    "Received": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
 }
 
 
@@ -173,6 +174,13 @@ def feed_statuses(ctx: Context, received: pl.DataFrame, start: str, end: str) ->
                        periods.as_of(end, date.today()))
 
 
+def uk_time_words(times: pl.Series) -> pl.Series:
+    """Stored UTC times as the agencies read the clock ("21 Apr 2020, 09:12"); a dash where there is none."""
+    if times.dtype.time_zone is None:  # type: ignore[union-attr]
+        times = times.dt.replace_time_zone("UTC")
+    return times.dt.convert_time_zone(LOCAL_TIME_ZONE).dt.strftime("%-d %b %Y, %H:%M").fill_null(MISSING)
+
+
 def chase_table(ctx: Context, chase: pl.DataFrame) -> pl.DataFrame:
     """The agencies to chase (`pipelines.feed_status.feeds_to_chase` rows) as the pages show them.
 
@@ -185,9 +193,9 @@ def chase_table(ctx: Context, chase: pl.DataFrame) -> pl.DataFrame:
         "Agency": [agency_name(ctx, feed.id) for feed in feeds],
         "Feed": [feed.name for feed in feeds],
         "Status": chase["status"].replace_strict(FEED_STATUS_LABELS),
-        "Days late": chase["days_late"],
+        "Days late": chase["days_late"].cast(pl.String).fill_null(MISSING),  # a missing file is not "None" days late
         "Due": chase["due_date"],
-        "Received": chase["received_at"],
+        "Received": uk_time_words(chase["received_at"]),
         "Contact": [ctx.config.agencies[feed.agency].contact for feed in feeds],
     })
 

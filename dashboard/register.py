@@ -29,6 +29,9 @@ from radar.dashboard.signals import subgroup_name
 from radar.models.register import load_matrix
 from radar.pipelines.board_pack import heat_map, submission_performance
 
+# The bands of the register's matrix as the usual red, amber and green of a 5 x 5 risk matrix.
+BAND_COLOURS = {"low": "#c8e6c9", "medium": "#ffe0b2", "high": "#ef9a9a"}
+BAND_WORDS = {"low": "green", "medium": "amber", "high": "red"}
 TOP_THREATS = 5  # the overview explains these; the Board pack has the rest
 STATUS_NAMES = {"open": "Open", "treated": "Treated", "accepted": "Accepted", "closed": "Closed",
                 "in_progress": "In progress", "complete": "Complete", "done": "Done", "dropped": "Dropped",
@@ -107,6 +110,23 @@ def heat_table(matrix: Matrix, risks: Sequence[dict]) -> pl.DataFrame:
         f"{lv.value} {lv.name}": [row[lv.value - 1] for row in cells] for lv in matrix.likelihood})
 
 
+def heat_colours(matrix: Matrix) -> pl.DataFrame:
+    """Each heat-map cell's background, in `heat_table`'s shape: its score's band (low, medium, high) in the
+    register's usual green, amber and red, so the map reads at a glance as on paper."""
+    likelihoods = [lv.value for lv in matrix.likelihood]
+    return pl.DataFrame({"Impact": [""] * len(matrix.impact)} | {
+        f"{lik} {matrix.likelihood[lik - 1].name}": [
+            "background-color: {}; color: #0b0c0c".format(BAND_COLOURS.get(matrix.band(lik * imp.value).name, ""))
+            for imp in reversed(matrix.impact)]
+        for lik in likelihoods})
+
+
+def styled_heat_table(matrix: Matrix, risks: Sequence[dict]):
+    """`heat_table` coloured by band, for st.dataframe (a pandas Styler: st.dataframe keeps its colours)."""
+    table, colours = heat_table(matrix, risks).to_pandas(), heat_colours(matrix).to_pandas()
+    return table.style.apply(lambda _: colours, axis=None)
+
+
 def cells(matrix: Matrix, risks: Sequence[dict]) -> dict[str, list[dict]]:
     """The heat map's non-empty cells, highest score first, each named in words with its risks."""
     found: dict[tuple[int, int], list[dict]] = {}
@@ -119,17 +139,32 @@ def cells(matrix: Matrix, risks: Sequence[dict]) -> dict[str, list[dict]]:
 
 
 def risk_table(ctx: Context, matrix: Matrix, risks: Sequence[dict]) -> pl.DataFrame:
-    """Risks as a list for people: names and words, the out-of-appetite flag in words beside its icon."""
+    """Risks as a list for people: names and words, the out-of-appetite flag in words beside its icon.
+
+    The columns the Board reads first (the risk, its score, appetite and owner)
+    come first and short, so at 1440 pixels they show without scrolling sideways;
+    show it with `column_config=RISK_COLUMNS`.
+    """
     return pl.DataFrame({
         "Risk": [r["id"] for r in risks],
         "Title": [r["title"] for r in risks],
-        "Priority": [PRIORITY_NAMES[r["priority"]] for r in risks],
-        "Subgroup": [subgroup_name(ctx, r["subgroup"]) for r in risks],
-        "Owner": [r["owner"] for r in risks],
-        "Current score": [score_words(matrix, r["current"]) for r in risks],
+        "Score": [f"{r['current']['score']} ({r['current']['likelihood']} × {r['current']['impact']})" for r in risks],
         "Appetite": [f"⚠ Out of appetite (above {r['appetite']})" if r["out_of_appetite"]
-                     else f"Within appetite ({r['appetite']} or less)" for r in risks],
+                     else f"Within ({r['appetite']} or less)" for r in risks],
+        "Owner": [r["owner"] for r in risks],
+        "Subgroup": [subgroup_name(ctx, r["subgroup"]) for r in risks],
         "Status": [STATUS_NAMES[r["status"]] for r in risks],
         "Next review": [day(r["next_review"]) + (" (overdue)" if r["review_overdue"] else "") for r in risks],
-        "Proposals waiting": [sum(p["status"] == "proposed" for p in r["proposals"]) for r in risks],
-    }, schema_overrides={"Proposals waiting": pl.Int64})
+        "Proposals": [sum(p["status"] == "proposed" for p in r["proposals"]) for r in risks],
+        "Priority": [PRIORITY_NAMES[r["priority"]] for r in risks],
+    }, schema_overrides={"Proposals": pl.Int64})
+
+
+RISK_COLUMNS = {
+    "Risk": st.column_config.TextColumn(width=45),
+    "Title": st.column_config.TextColumn(width=280),
+    "Score": st.column_config.TextColumn(width=70, help="Current score: likelihood × impact"),
+    "Appetite": st.column_config.TextColumn(width=190),
+    "Owner": st.column_config.TextColumn(width=240),
+    "Proposals": st.column_config.NumberColumn(width=80, help="Proposed re-scores waiting for a decision"),
+}

@@ -21,6 +21,7 @@ from radar.dashboard.common import MISSING, WITHHELD, engine, humanise, plain
 from radar.models import queries
 from radar.pipelines.alerts.feeds import FEED_RULE_IDS
 from radar.pipelines.alerts.spc import SPC_RULES as SPC_SIGNALS
+from radar.pipelines.notify import recipient
 
 # Making Data Count icons, as badges: (text, Streamlit badge colour).
 # Orange is a concern and blue an improvement, as on the SPC chart's points.
@@ -189,10 +190,28 @@ def evidence_table(evidence: str, withheld: set[str]) -> pl.DataFrame:
     )
 
 
-def who_was_told(alert: dict, notices: pl.DataFrame) -> str | None:
-    """"Told: subgroup:pci (new, 20 Apr 2020, sent); escalated to the Independent Chair on 4 May 2020"."""
+NOTICE_KINDS = {"new": "first told", "repeat": "reminded", "resolved": "told it was resolved",
+                "escalation": "escalated"}
+OUTBOX_WORDS = {"pending": "waiting to be sent", "sent": "sent", "failed": "not delivered"}
+
+
+def receiver_name(ctx: Context, receiver: str) -> str:
+    """Who a notice went to, as people name them: "Chair, Performance Challenge and Impact", never "subgroup:pci"."""
+    who = recipient(ctx.config, receiver)
+    if who is not None:
+        return who.name
+    kind, _, name = receiver.partition(":")
+    if kind == "subgroup":
+        return f"the chair of {subgroup_name(ctx, name)}"
+    return "the Independent Chair" if receiver == "independent_chair" else humanise(name or kind)
+
+
+def who_was_told(ctx: Context, alert: dict, notices: pl.DataFrame) -> str | None:
+    """"Told: Chair, Performance Challenge and Impact (first told 20 Apr 2020, sent); escalated to the Independent
+    Chair on 4 May 2020"."""
     mine = notices.filter(pl.col("alert_key") == alert["key"])
-    told = [f"{r['receiver']} ({r['kind']}, {periods.day_label(r['noticed_on'])}, {r['status']})"
+    told = [f"{receiver_name(ctx, r['receiver'])} ({NOTICE_KINDS.get(r['kind'], r['kind'])} "
+            f"{periods.day_label(r['noticed_on'])}, {OUTBOX_WORDS.get(r['status'], r['status'])})"
             for r in mine.iter_rows(named=True)]
     escalated = alert.get("escalated_on")
     parts = (["Told: " + "; ".join(told)] if told else []) + (
@@ -215,7 +234,7 @@ def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
             until = alert["silenced_until"]
             st.caption(f"Silenced until {periods.day_label(until)}: {plain(alert['silenced_reason'])}" if until
                        else f"Silenced: {plain(alert['silenced_reason'])}")
-        told = who_was_told(alert, queries.alert_notices(engine(), ctx.la_code))
+        told = who_was_told(ctx, alert, queries.alert_notices(engine(), ctx.la_code))
         if told:
             st.caption(told)
         with st.expander("Evidence"):

@@ -52,6 +52,10 @@ SHOWN_CHARS = 120  # a refused name as the page, its report and the audit trail 
 RENAME = f"Rename the file to {PATTERN} and send it again."
 _DRIVE = re.compile(r"^[A-Za-z]:")
 log = logging.getLogger(__name__)
+# How soon the inbox is read, as the README says it: the service's watcher (radar.flows.service.InboxWatcher)
+# looks every half second, takes a file once it has stopped growing, and the cycle follows seconds later.
+INBOX_READ = ("which Radar reads as files arrive: the file is stored and the indicators, alerts and this "
+              "dashboard are brought up to date within about a minute")
 
 
 @dataclass(frozen=True)

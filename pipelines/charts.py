@@ -46,6 +46,8 @@ POINT_COLOURS = {
     POINT_CLASSES["neither"]: "#a0a0a0",
 }
 PROCESS_COLOUR = "#757575"
+# How a tooltip writes a value, as pipelines.messages.number does: a count of children is a whole number.
+VALUE_FORMATS = {"count": ",.0f", "days": ",.0f"}
 LIMITS = {"lower": "Lower process limit", "upper": "Upper process limit"}
 
 
@@ -88,9 +90,10 @@ def spc_chart(
     def y(field: str) -> alt.Y:
         return alt.Y(f"{field}:Q", title=title, scale=scale)
 
-    shown = [alt.Tooltip("reported:Q", title="Reported", format=",.1f")]
+    digits = VALUE_FORMATS.get(unit, ",.1f")
+    shown = [alt.Tooltip("reported:Q", title="Reported", format=digits)]
     if seasonal:
-        shown.append(alt.Tooltip("value:Q", title=SEASONALLY_ADJUSTED.capitalize(), format=",.1f"))
+        shown.append(alt.Tooltip("value:Q", title=SEASONALLY_ADJUSTED.capitalize(), format=digits))
 
     values = alt.Chart(data).encode(x=x, y=y("value"))
     line = values.mark_line(invalid=BREAK_AT_MISSING, color=POINT_COLOURS[COMMON_CAUSE], clip=True, aria=False)
@@ -99,7 +102,7 @@ def spc_chart(
             "variation:N",
             title=None,
             scale=alt.Scale(domain=list(POINT_COLOURS), range=list(POINT_COLOURS.values())),
-            legend=alt.Legend(orient="bottom"),
+            legend=alt.Legend(orient="bottom", labelLimit=0),  # 0: labels in full, never "Special cause: improvem…"
         ),
         tooltip=[
             alt.Tooltip("period:N", title="Month"),

@@ -14,14 +14,18 @@ from datetime import date
 
 
 def number(value: float, unit: str) -> str:
-    """A value with its unit: "53.0%", "39.2 per 10,000 children", "426 days", "1,234" or "41.3"."""
+    """A value with its unit: "53.0%", "39.2 per 10,000 children", "426 days" or "1,234".
+
+    A count is of children (or their cases), so it is a whole number even when
+    it is a mean, a limit or a seasonally adjusted value: "3,726", never "3,726.1".
+    """
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "rate_per_10k":
         return f"{value:,.1f} per 10,000 children"
     if unit == "days":
         return f"{value:,.0f} days"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return f"{value:,.0f}"
 
 
 def value_range(lower: float, upper: float, unit: str) -> str:

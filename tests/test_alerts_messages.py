@@ -17,7 +17,8 @@ from radar.pipelines import messages
         (39.24, "rate_per_10k", "39.2 per 10,000 children"),
         (426.4, "days", "426 days"),
         (1234.0, "count", "1,234"),
-        (41.25, "count", "41.2"),  # a mean of counts keeps one decimal (banker's rounding of .25)
+        (41.25, "count", "41"),  # a count of children is whole, even as a mean or a limit
+        (3726.1, "count", "3,726"),
         (7.0, "count", "7"),
     ],
 )
@@ -27,6 +28,7 @@ def test_numbers_carry_their_unit(value, unit, text):
 
 def test_a_usual_range_writes_the_unit_once_and_never_goes_below_zero():
     assert messages.value_range(-2.4, 35.0, "count") == "0 to 35"
+    assert messages.value_range(6254.0, 9951.4, "count") == "6,254 to 9,951"
     assert messages.value_range(40.0, 60.25, "percent") == "40.0% to 60.2%"
     assert messages.value_range(30.12, 50.2, "rate_per_10k") == "30.1 to 50.2 per 10,000 children"
     assert messages.value_range(300.0, 420.0, "days") == "300 to 420 days"

@@ -161,7 +161,7 @@ def test_an_upward_special_cause_in_repeat_missing_is_an_alert_with_counts_only(
     assert alerts.height == 1
     assert alert["message"] == (
         "13 children went missing 3 or more times in the 90 days to 31 Mar 2020, more than usual: "
-        "above the usual range of 0.9 to 9.4."
+        "above the usual range of 1 to 9."
     )
     assert (alert["key"], alert["severity"], alert["subgroup"], alert["feed"]) == (
         "repeat_missing|||E09000006", "high", "pci", "missing_episodes",

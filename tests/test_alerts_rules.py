@@ -72,7 +72,7 @@ def test_a_point_above_the_upper_limit_of_a_bad_when_high_indicator_is_a_high_se
     assert concerns.schema == CANDIDATE_SCHEMA
     alert = only(concerns)
     assert alert["message"] == (
-        "A&E attendances for self-harm stood at 42 in Mar 2020, above the usual range of 5.2 to 34.8."
+        "A&E attendances for self-harm stood at 42 in Mar 2020, above the usual range of 5 to 35."
     )
     assert alert | {"message": None, "evidence": None} == {
         "key": "spc_outside_limits|self_harm_attendances||E09000006", "rule": "spc_outside_limits",
@@ -95,7 +95,7 @@ def test_an_improvement_is_a_positive_signal_not_an_alert():
     assert good["key"] == "improvement_outside_limits|self_harm_attendances||E09000006"
     assert good["severity"] is None
     assert good["message"] == (
-        "A&E attendances for self-harm stood at 3 in Mar 2020, below the usual range of 5.2 to 34.8."
+        "A&E attendances for self-harm stood at 3 in Mar 2020, below the usual range of 5 to 35."
     )
 
 
@@ -150,7 +150,7 @@ def test_two_of_three_on_a_breakdown_names_the_breakdown_and_its_subgroup():
     on_breakdowns = SETTINGS.model_copy(update={"spc": SETTINGS.spc.model_copy(update={"alert_on_breakdowns": True})})
     alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, on_breakdowns)[0])
     assert alert["message"] == (
-        "Child deaths (unexpected) came close to the top of the usual range (0 to 3.5) in two of the last three "
+        "Child deaths (unexpected) came close to the top of the usual range (0 to 4) in two of the last three "
         "months, with 3 in Mar 2020."
     )
     assert (alert["key"], alert["subgroup"], alert["feed"]) == (
@@ -191,7 +191,7 @@ def test_the_real_xmr_output_feeds_the_spc_rules():
     points = spc.xmr(frame, ["indicator", "breakdown"], SETTINGS.spc_settings(), polarity=polarity)
     alert = only(spc_signals(points, CATALOGUE, "2020-01", LA, SETTINGS)[0])
     assert alert["message"] == (
-        "A&E attendances for self-harm stood at 40 in Jan 2020, above the usual range of 13.6 to 31.3."
+        "A&E attendances for self-harm stood at 40 in Jan 2020, above the usual range of 14 to 31."
     )
     evidence = json.loads(alert["evidence"])
     assert evidence["mean"] == pytest.approx(22.4615, abs=1e-4)
@@ -397,14 +397,14 @@ def test_hold_back_drops_alerts_on_held_feeds_but_keeps_the_feed_alerts():
 
 
 def test_a_seasonal_alert_states_the_reported_value_with_the_adjusted_one_beside_it():
-    # The chart runs on 3,726.1 (net of the time of year); the centres reported 4,300 visits.
+    # The chart runs on 3,726.1 (net of the time of year; written whole, a count of children); the centres reported 4,300 visits.
     points = series("family_centre_visits", [5000, 5100, 4900, 5050, 3726.1], start="2019-11", mean=5000.0,
                     lower=4000.0, upper=6000.0, signal="outside_limits", direction="low", assessment="concern")
     reported = reported_as_charted(points).with_columns(
         value=pl.when(pl.col("period") == "2020-03").then(4300.0).otherwise(pl.col("value")))
     alert = only(spc_signals(points, CATALOGUE, "2020-03", LA, SETTINGS, reported)[0])
     assert alert["message"] == (
-        "Children and family centre visits stood at 4,300 (3,726.1 allowing for the time of year) in Mar 2020, "
+        "Children and family centre visits stood at 4,300 (3,726 allowing for the time of year) in Mar 2020, "
         "below the usual range of 4,000 to 6,000."
     )
     evidence = json.loads(alert["evidence"])

@@ -44,7 +44,9 @@ MASH_PROBLEMS = (
     '[{"row": 4, "column": "child_ref", "value": "' + RAW_CHILD_REF + '", "rule": "unique",'
     ' "message": "child_ref repeats on row 3"},'
     ' {"row": 7, "column": "received_date", "value": "2025-02-28", "rule": "in_period",'
-    ' "message": "received_date is not in March 2025"}]'
+    ' "message": "received_date is not in March 2025"},'
+    ' {"row": null, "column": "indicator", "value": null, "rule": "missing_indicator",'
+    ' "message": "There is no row for cin_open"}]'
 )
 
 
@@ -230,6 +232,31 @@ def every_text(app: AppTest) -> str:
     return "\n".join(texts + tables)
 
 
+PAGES = ["pages/overview.py", "pages/register.py", "pages/impact_log.py", "pages/alerts.py", "pages/indicators.py",
+         "pages/feed_status.py", "pages/upload.py", "pages/rejected.py"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_shows_none_or_a_routing_id(store, page):
+    """Python's None, a receiver's routing id ("subgroup:pci") or an outbox status never reaches the screen."""
+    app = run(page)
+    text = every_text(app)
+    assert not re.search(r"\bNone\b", text), re.findall(r".{0,60}\bNone\b.{0,20}", text)
+    for i in range(len(app.dataframe)):  # the browser's table shows an empty (null) cell as "None"
+        table = frame(app, i)
+        assert not [c for c in table.columns if table[c].null_count()], (page, table.head(3))
+    assert not re.search(r"\b(subgroup|agency|owner):[a-z_]+", text)
+
+
+def test_the_send_a_file_page_and_the_readme_say_the_same_about_the_inbox(store):
+    """One statement of how soon the inbox is read: the service's watcher takes a file within seconds."""
+    page = "\n".join(m.value for m in run("pages/upload.py").markdown)
+    readme = " ".join((APP.parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "15 minutes" not in page
+    assert "read as it arrives" in readme and "within about a minute" in readme
+    assert "Radar reads as files arrive" in page and "within about a minute" in page
+
+
 def test_sidebar_names_the_partnership(store):
     app = run()
     assert "Bromley Safeguarding Children Partnership" in app.sidebar.markdown[0].value
@@ -243,7 +270,7 @@ def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
     assert slider.value == ("2025-02", "2025-03")
     assert slider.options[-1] == "Mar 2025"
     grid = frame(app, 1)
-    assert grid.columns == ["Agency", "Feed", "Due", "Feb 2025", "Mar 2025"]
+    assert grid.columns == ["Agency", "Feed", "Due", "Mar 2025", "Feb 2025"]  # the latest month first, never off-screen
     march = dict(zip(grid["Feed"], grid["Mar 2025"]))
     assert march["Children's social care monthly return"] == "On time"
     assert march["Police domestic abuse and sexual offences"] == "Received late"
@@ -266,7 +293,8 @@ def test_feed_status_summary_lists_the_agencies_to_chase(store):
     statuses = dict(zip(chase["Feed"], chase["Status"]))
     assert statuses["Police domestic abuse and sexual offences"] == "Received late"
     # Due 12 April, received 20 April.
-    assert chase.filter(pl.col("Status") == "Received late")["Days late"].to_list() == [8]
+    assert chase.filter(pl.col("Status") == "Received late")["Days late"].to_list() == ["8"]
+    assert set(chase.filter(pl.col("Status") != "Received late")["Days late"]) == {"—"}  # never "None"
     assert statuses["MASH contacts (one row per contact)"] == "Rejected"
     assert statuses["Health monthly return (CAMHS and acute trust)"] == "Missing"
     assert "Children's social care monthly return" not in statuses
@@ -314,8 +342,9 @@ def test_rejected_files_show_message_report_and_problems_without_child_refs(stor
     assert "OTHER LA FILE" not in every_text(app)
     assert "Row 7: received_date is not in March 2025." in "\n".join(m.value for m in app.markdown)
     problems = frame(app, 1)
-    assert problems["Column"].to_list() == ["child_ref", "received_date"]
-    assert problems["Value"].to_list() == ["(withheld)", "2025-02-28"]
+    assert problems["Column"].to_list() == ["child_ref", "received_date", "indicator"]
+    assert problems["Value"].to_list() == ["(withheld)", "2025-02-28", ""]
+    assert problems["Row"].to_list() == ["4", "7", "whole file"]  # a problem with the whole file: never "Row None"
     assert RAW_CHILD_REF not in every_text(app)
 
 
@@ -416,6 +445,21 @@ def test_spc_chart_colours_points_by_special_cause_and_dashes_the_limits():
     assert levels == {("Lower process limit", 10.0), ("Upper process limit", 30.0)}
 
 
+def test_the_chart_legend_names_every_kind_of_variation_in_full():
+    """Drawn as the Board pack draws it (vl-convert): no legend label cut to "Special cause: improvem…"."""
+    import vl_convert
+
+    points = chart_points(
+        [20.0, 34.0, 5.0, 40.0], mean=[20.0] * 4, lower=[10.0] * 4, upper=[30.0] * 4,
+        signal=[None, "outside_limits", "outside_limits", "outside_limits"],
+        assessment=[None, "concern", "improvement", None],
+    )
+    svg = vl_convert.vegalite_to_svg(spc_chart(points, "count", []).properties(width=400, height=200).to_json())
+    for label in ["Special cause: concern", "Special cause: improvement", "Special cause: neither better nor worse"]:
+        assert f">{label}</text>" in svg, label
+    assert "…" not in svg
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
     [(87.0, "percent", "87.0%"), (86.96, "percent", "87.0%"), (322.5, "rate_per_10k", "322.5 per 10,000 children"),
@@ -487,10 +531,10 @@ def test_a_seasonal_indicator_shows_the_reported_value_and_names_the_adjusted_on
     app = run("pages/indicators.py")
     app.selectbox(key="indicator").set_value("mash_enquiries").run()
     assert any("shows seasonally adjusted values" in c.value for c in app.caption)
-    assert "**Apr 2025:** 700 reported (655.5 seasonally adjusted, as charted)." in markdowns(app)
+    assert "**Apr 2025:** 700 reported (656 seasonally adjusted, as charted)." in markdowns(app)
     table = frame(app, 0)
     assert table["Value"].to_list() == ["700"]
-    assert table["Seasonally adjusted (charted)"].to_list() == ["655.5"]
+    assert table["Seasonally adjusted (charted)"].to_list() == ["656"]  # a count of children: whole
     points = next(f for columns, f in chart_data(app).items() if "variation" in columns)
     assert points.select("reported", "value").row(0) == (700.0, 655.5)
     assert app.get("vega_lite_chart")[0].proto.spec.count("count, seasonally adjusted") >= 1
@@ -637,10 +681,10 @@ def test_overview_shows_what_is_worse_new_late_silenced_and_improving(store):
     assert "*(Education Safeguarding Advisory Committee)*" in new
     late = table_with(app, "Days late")
     police = late.filter(pl.col("Feed") == "Police domestic abuse and sexual offences").row(0, named=True)
-    assert (police["Status"], police["Days late"], police["Alert id"]) == ("Received late", 8, None)
+    assert (police["Status"], police["Days late"], police["Alert id"]) == ("Received late", "8", "—")  # not None
     health = late.filter(pl.col("Agency") == "Oxleas NHS FT, King's College Hospital and Bromley Healthcare")
-    assert health.select("Status", "Alert id", "Contact").row(0) == (
-        "Missing", alert_ref("feed_late|health_monthly"), "data-lead@health.example.org")
+    assert health.select("Status", "Days late", "Alert id", "Contact").row(0) == (
+        "Missing", "—", alert_ref("feed_late|health_monthly"), "data-lead@health.example.org")
     assert "Children's social care monthly return" not in late["Feed"].to_list()  # on time
     silenced = table_with(app, "Silenced until")
     assert silenced["Reason"].to_list() == ["National transfer scheme arrivals"]

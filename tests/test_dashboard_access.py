@@ -145,6 +145,14 @@ def test_someone_signed_in_without_a_role_is_refused_politely(home):
     assert SPC_MESSAGE not in text and FEED_MESSAGE not in text and "Strategic" not in text
 
 
+def test_a_role_limited_to_a_subgroup_or_agency_is_named_in_words(home):
+    ctx = get_context()
+    pci = next(s.name for s in ctx.catalogue.subgroups if s.id == "pci")
+    assert visit(PCI_CHAIR).sidebar.caption[-1].value == f"Signed in as {PCI_CHAIR} · Subgroup chair ({pci})"
+    csc = visit(CSC_LEAD).sidebar.caption[-1].value
+    assert csc.endswith(f"({ctx.config.agencies['csc'].name})"), csc  # never "(csc)"
+
+
 @pytest.mark.parametrize("email", list(ROLE_PAGES))
 def test_each_role_sees_its_pages_and_is_kept_from_the_others(home, email):
     for page in PAGES:

@@ -97,14 +97,37 @@ def test_the_heat_map_counts_open_risks_per_cell_and_a_cell_lists_its_risks(home
     assert set(table(app, "Risk")["Risk"]) == open_seed(3, 3)
 
 
+def test_the_heat_map_is_coloured_by_band_in_every_cell(home):
+    from radar.dashboard.register import BAND_COLOURS, heat_colours, heat_table
+    from radar.models.register import load_matrix
+
+    matrix = load_matrix(get_context().config)
+    colours, table = heat_colours(matrix), heat_table(matrix, [])
+    assert colours.columns == table.columns and colours.height == table.height  # one style per cell
+    by_likelihood = {lv.value: f"{lv.value} {lv.name}" for lv in matrix.likelihood}
+    top = len(matrix.impact)  # rows run from the highest impact down
+    # Bromley's bands: low from 1, medium from 5, high from 12 (bromley_risk_matrix.yaml)
+    assert BAND_COLOURS["high"] in colours[by_likelihood[5]][0]  # 5 x 5 = 25
+    assert BAND_COLOURS["low"] in colours[by_likelihood[1]][top - 1]  # 1 x 1 = 1
+    assert BAND_COLOURS["medium"] in colours[by_likelihood[3]][top - 3]  # 3 x 3 = 9
+    assert BAND_COLOURS["high"] in colours[by_likelihood[4]][top - 3]  # 4 x 3 = 12
+    app = visit(ANALYST)
+    assert any("green low (1 to 4), amber medium (5 to 11), red high (12 and above)" in c.value for c in app.caption)
+
+
 def test_agency_submission_status_and_the_board_pack_download_for_the_chair_only(home):
     app = visit(CHAIR)
     files = table(app, "Files due")
     assert files.columns == ["Agency", "On time", "Late", "Missing", "Rejected", "Files due"]
     police = files.filter(pl.col("Agency") == get_context().config.agencies["police"].name).row(0, named=True)
     assert police["Late"] >= 1  # March 2025's police file arrived 8 days late
-    [button] = app.get("download_button")
-    assert button.label == "Download the Board pack for Apr 2025 (HTML)"
+    # the pack as HTML or PDF (README), for the Board or for publication
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Download the Board pack for Apr 2025 (HTML)", "Download the Board pack for Apr 2025 (PDF)"]
+    version = app.radio(key="pack_version")
+    assert version.options == ["For the Board", "For publication"] and version.value == "board"
+    version.set_value("publication").run()
+    assert [b.label for b in app.get("download_button")] == labels
     # each change since the last Board links to the page that deals with it, for a role that may open it
     changes = next(m.value for m in app.markdown if m.value.startswith("**Actions overdue**"))
     listed = [line for line in changes.splitlines()[1:] if not line.startswith("- and ")]

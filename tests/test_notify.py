@@ -451,10 +451,18 @@ def test_the_demo_month_is_judged_on_its_as_of_date_and_a_corrected_file_stops_t
 
 
 def test_the_alert_card_says_who_was_told_and_whether_it_escalated():
+    from radar.core.config import get_context
     from radar.dashboard.signals import who_was_told
 
+    ctx = get_context()
     notices = pl.DataFrame([{"alert_key": "k", "receiver": "subgroup:pci", "kind": "new",
-                             "noticed_on": date(2020, 4, 20), "status": "sent"}])
-    line = who_was_told({"key": "k", "escalated_on": date(2020, 5, 4)}, notices)
-    assert "subgroup:pci (new, 20 Apr 2020, sent)" in line and "Independent Chair on 4 May 2020" in line
-    assert who_was_told({"key": "other", "escalated_on": None}, notices) is None
+                             "noticed_on": date(2020, 4, 20), "status": "sent"},
+                            {"alert_key": "k", "receiver": "agency:police", "kind": "repeat",
+                             "noticed_on": date(2020, 5, 18), "status": "pending"}])
+    line = who_was_told(ctx, {"key": "k", "escalated_on": date(2020, 5, 4)}, notices)
+    # people by name, never the routing ids ("subgroup:pci") or the outbox's words ("pending")
+    pci, police = ctx.config.subgroups["pci"].chair, ctx.config.agencies["police"].name
+    assert f"{pci} (first told 20 Apr 2020, sent)" in line and "Independent Chair on 4 May 2020" in line
+    assert f"Data lead, {police} (reminded 18 May 2020, waiting to be sent)" in line
+    assert "subgroup:" not in line and "agency:" not in line and "pending" not in line
+    assert who_was_told(ctx, {"key": "other", "escalated_on": None}, notices) is None

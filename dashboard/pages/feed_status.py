@@ -73,7 +73,8 @@ st.subheader("Files by month")
 grid = status.with_columns(pl.col("status").replace_strict(FEED_STATUS_LABELS)).pivot(
     on="period", index="feed_id", values="status", sort_columns=True
 )
-month_columns = {period: periods.label(period) for period in grid.columns[1:]}
+# The latest month first, beside the feed's name: the month the Chair asks about is never off-screen.
+month_columns = {period: periods.label(period) for period in sorted(grid.columns[1:], reverse=True)}
 table = grid.select(
     pl.col("feed_id").replace_strict({f.id: agency_name(ctx, f.id) for f in catalogue.feeds}).alias("Agency"),
     pl.col("feed_id").replace_strict({f.id: f.name for f in catalogue.feeds}).alias("Feed"),
@@ -81,7 +82,8 @@ table = grid.select(
     .alias("Due"),
     *(pl.col(period).fill_null("").alias(label) for period, label in month_columns.items()),
 )
-st.dataframe(table.to_pandas().style.map(cell_style, subset=list(month_columns.values())), hide_index=True)
+st.dataframe(table.to_pandas().style.map(cell_style, subset=list(month_columns.values())), hide_index=True,
+             column_config={"Agency": CHASE_COLUMNS["Agency"], "Feed": CHASE_COLUMNS["Feed"]})
 st.markdown(
     " ".join(
         f'<span style="{cell_style(label)}; padding: 2px 8px; border-radius: 4px">{label}</span>'
@@ -93,5 +95,5 @@ st.caption(
     "A file is on time when it arrives any time on its due day (UK time) of the following month. "
     "*Received late* judges the first accepted version, so a later correction does not hide it; "
     "*Corrected* means delivered on time and later replaced. *Rejected* files must be sent again. "
-    "Quarterly feeds are blank in the months they are not due."
+    "Quarterly feeds are blank in the months they are not due. The latest month is first."
 )

@@ -30,6 +30,7 @@ from radar.dashboard.auth import Person, require
 from radar.dashboard.common import (
     CHASE_COLUMNS,
     LIVE_SECONDS,
+    MISSING,
     chase_table,
     context,
     engine,
@@ -39,11 +40,13 @@ from radar.dashboard.common import (
     show_no_data,
 )
 from radar.dashboard.register import (
+    BAND_WORDS,
+    RISK_COLUMNS,
     TOP_THREATS,
     cells,
     day,
-    heat_table,
     risk_table,
+    styled_heat_table,
     threat_picture,
 )
 from radar.dashboard.signals import (
@@ -67,6 +70,8 @@ ctx = context()
 st.title("Strategic threat assessment")
 CHANGES_LISTED = 8  # of each kind of change; a long list would push the heat map off the screen
 DIRECTION_WORDS = {"rising": "↑ Rising", "falling": "↓ Falling", "steady": "→ Steady"}
+PACK_VERSIONS = {"board": "For the Board", "publication": "For publication"}
+PACK_FORMATS = {"html": "text/html", "pdf": "application/pdf"}
 PAGE_NAMES = {"alerts": "Alerts", "register": "Risk register", "feed_status": "Feed status"}  # app.py's PAGES
 
 
@@ -91,6 +96,24 @@ def what_changed(last: date | None, changes: list[dict]) -> None:
                     + "\n".join(change_markdown(c, person.may_see) for c in found[:CHANGES_LISTED]) + more)
 
 
+def pack_downloads(month: str, today: date) -> None:
+    """The Board pack for the chair to download: HTML or PDF, for the Board or for publication (DfE disclosure
+    control on counts of children), each rendered by radar.actions.board_pack only when its button is clicked."""
+    store = engine()  # read here: the pack is rendered on another thread, only when the chair clicks
+    version = st.radio("Board pack", list(PACK_VERSIONS), horizontal=True, key="pack_version",
+                       format_func=PACK_VERSIONS.get,
+                       help="The publication version shows counts of fewer than the partnership's threshold of "
+                            "children as c, and anything resting on them is withheld.")
+    publication = version == "publication"
+    suffix = "-publication" if publication else ""
+    for column, (fmt, mime) in zip(st.columns(len(PACK_FORMATS)), PACK_FORMATS.items()):
+        column.download_button(
+            f"Download the Board pack for {periods.label(month)} ({fmt.upper()})",
+            lambda fmt=fmt: board_pack(store, ctx, month, fmt, today=today, publication=publication),
+            file_name=f"board-pack-{month}{suffix}.{fmt}", mime=mime, icon=":material/download:",
+            on_click="ignore", key=f"board_pack_{fmt}")
+
+
 def threats(month: str) -> None:
     """What changed since the last Board, the ranked threats, the register's heat map and agencies' files."""
     today = date.today()
@@ -100,12 +123,7 @@ def threats(month: str) -> None:
     st.caption(f"Threats ranked for {periods.label(month)} as judged on {day(sta['as_of'])}; "
                + (f"the last Board met on {day(last)}." if last else "the Board has not met yet."))
     if person.grant.role == "chair":
-        store = engine()  # read here: the pack is rendered on another thread, only when the chair clicks
-        st.download_button(
-            f"Download the Board pack for {periods.label(month)} (HTML)",
-            lambda: board_pack(store, ctx, month, "html", today=today),
-            file_name=f"board-pack-{month}.html", mime="text/html", icon=":material/download:",
-            on_click="ignore", key="board_pack")
+        pack_downloads(month, today)
 
     what_changed(last, sta["changes_since_last_board"])
 
@@ -121,14 +139,19 @@ def threats(month: str) -> None:
 
     st.subheader("The risk register")
     matrix = picture["matrix"]
-    st.dataframe(heat_table(matrix, picture["risks"]), hide_index=True)
-    st.caption("Open risks by current score: impact down the side, likelihood across. "
+    st.dataframe(styled_heat_table(matrix, picture["risks"]), hide_index=True)
+    st.caption("Open risks by current score: impact down the side, likelihood across; "
+               + ", ".join(f"{BAND_WORDS[band.name]} {band.name} ({band.min_score}"
+                           + (f" to {following.min_score - 1})" if following else " and above)")
+                           for band, following in zip(matrix.bands, [*matrix.bands[1:], None])
+                           if band.name in BAND_WORDS) + ". "
                "The Risk register page has each risk in full.")
     by_cell = cells(matrix, picture["risks"])
     chosen = st.selectbox("Show the risks in a cell", list(by_cell), index=None, key="heat_cell",
                           placeholder="Choose a cell")
     if chosen:
-        st.dataframe(risk_table(ctx, matrix, by_cell[chosen]), hide_index=True)
+        st.dataframe(risk_table(ctx, matrix, by_cell[chosen]), hide_index=True,
+                     column_config=RISK_COLUMNS)
 
     st.subheader("Agencies' files over the last year")
     rows = picture["submissions"]
@@ -212,7 +235,7 @@ def assessment() -> None:
             refs = dict(zip(feed_alerts["feed"], feed_alerts["ref"]))
             st.dataframe(
                 chase_table(ctx, chase).with_columns(
-                    pl.Series("Alert id", [refs.get(feed_id) for feed_id in chase["feed_id"]], pl.String)
+                    pl.Series("Alert id", [refs.get(feed_id, MISSING) for feed_id in chase["feed_id"]], pl.String)
                 ),
                 hide_index=True,
                 column_config=CHASE_COLUMNS,

@@ -23,6 +23,7 @@ from radar.dashboard.auth import require
 from radar.dashboard.common import context, humanise, plain, read
 from radar.dashboard.register import (
     HISTORY_WORDS,
+    RISK_COLUMNS,
     STATUS_NAMES,
     day,
     done,
@@ -92,7 +93,7 @@ shown = [r for r in risks
 if not shown:
     st.info("No risk matches these filters.")
     st.stop()
-st.dataframe(risk_table(ctx, matrix, shown), hide_index=True)
+st.dataframe(risk_table(ctx, matrix, shown), hide_index=True, column_config=RISK_COLUMNS)
 st.caption(f"Scores are likelihood × impact on the register's {matrix.size[0]} × {matrix.size[1]} matrix. "
            "A risk is out of appetite when its current score is above what the partnership accepts for its category.")
 

@@ -24,6 +24,8 @@ from radar.dashboard.common import (
 from radar.models import queries
 from radar.validation.inert import neutralised
 
+WHOLE_FILE = "whole file"  # the row of a problem with the file as a whole, as the report words it
+
 person = require("rejected")
 ctx = context()
 st.title("Rejected files")
@@ -82,6 +84,9 @@ else:
     st.dataframe(
         problems.with_columns(pl.when(withheld).then(pl.lit(WITHHELD)).otherwise(pl.col("value")).alias("value"))
         .with_columns(neutralised("value"))  # shown and downloaded as text, never a spreadsheet formula
+        # a problem with the whole file has no row or cell: say so, as the report does, never "None"
+        .with_columns(pl.col("row").cast(pl.String).fill_null(WHOLE_FILE), pl.col("column").fill_null(""),
+                      pl.col("value").fill_null(""))
         .rename(str.capitalize),
         hide_index=True,
     )

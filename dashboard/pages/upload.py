@@ -19,7 +19,7 @@ import streamlit as st
 from radar.core import periods
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, local_time, read, show_no_data
-from radar.dashboard.uploads import Outcome, send
+from radar.dashboard.uploads import INBOX_READ, Outcome, send
 from radar.models import queries
 from radar.validation.filenames import PATTERN
 
@@ -37,7 +37,7 @@ st.title("Send a file")
 st.markdown(
     f"Name the file `{PATTERN}`, for example `{feeds[0].id}__2024-03.csv`, one month of one return. "
     "Radar checks it at once with the same rules as every other delivery and shows the report below. "
-    "An accepted file goes into Radar's inbox, which is read every 15 minutes; this page then shows what happened."
+    f"An accepted file goes into Radar's inbox, {INBOX_READ}; this page then shows what happened."
 )
 if agency:
     st.caption(f"You can send the returns of {ctx.config.agencies[agency].name}: "
