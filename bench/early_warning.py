@@ -119,7 +119,7 @@ def run(seed: int = 2026, stable_each: int = 30, steps_each: int = 60) -> dict[s
 
     # --- false alarms on stable series
     stable = []
-    for i in range(stable_each):
+    for _ in range(stable_each):
         for kind, size, seasonal in TYPES:
             values, trials, _ = make_series(rng, kind, size, seasonal)
             stable.append((f"s{len(stable)}", kind, values, trials, seasonal))
@@ -135,7 +135,7 @@ def run(seed: int = 2026, stable_each: int = 30, steps_each: int = 60) -> dict[s
 
     # --- sustained steps
     stepped, meta = [], {}
-    for i in range(steps_each):
+    for _ in range(steps_each):
         for kind, size, seasonal in TYPES:
             factor = 1 + rng.choice([0.2, 0.35, 0.5, 0.75, 1.0])
             if kind == "percentage":

@@ -204,7 +204,7 @@ class InboxBatcher:
         failed = False
         try:
             self.ingest(taken)
-        except Exception as fault:  # a batch that could not run (Prefect's server busy or gone): later, whole
+        except Exception as fault:  # noqa: BLE001 - a batch that could not run (Prefect's server busy or gone): later, whole
             failed = True
             log.warning("a batch of %d file(s) could not be ingested (%s); trying again", len(taken),
                         type(fault).__name__)
@@ -249,7 +249,7 @@ class InboxBatcher:
                 if time.monotonic() - swept >= SWEEP_EVERY_S:
                     self.sweep()
                     swept = time.monotonic()
-            except Exception as fault:  # the watcher never dies of one bad look (a full disk, a lost folder)
+            except Exception as fault:  # noqa: BLE001 - the watcher never dies of one bad look (a full disk, a lost folder)
                 log.error("inbox look failed (%s); trying again", type(fault).__name__)
                 stop.wait(5)
             stop.wait(POLL_S)

@@ -400,7 +400,7 @@ def ingest_path(path: Path) -> IngestResult:
         if not isinstance(fault, PermissionError):
             raise  # the disk: retried, and the file stays for the next run
         return reject_fault(path, fault, delivery)
-    except Exception as fault:
+    except Exception as fault:  # noqa: BLE001 - any fault while checking one file is that file's rejection
         return reject_fault(path, fault, delivery)
 
 
@@ -417,7 +417,7 @@ def ingest_one(path: Path) -> IngestResult:
     """The steps for one file, shared by both flows (safe to retry: every write is atomic and keyed)."""
     try:
         return ingest_path(path)
-    except Exception as fault:
+    except Exception as fault:  # noqa: BLE001 - re-raised with its text withheld (it could quote a cell)
         raise withheld(fault) from None
 
 
@@ -449,7 +449,7 @@ def ingest_files(paths: list[Path], on_result=None) -> list[dict]:
             result = ingest_one(path)
         except PseudonymKeyError:
             raise  # the key is wrong for every file: stop, with the message that says how to fix it
-        except Exception as fault:  # a fault in Radar, not in the file: report it and carry on with the others
+        except Exception as fault:  # noqa: BLE001 - a fault in Radar, not in the file: report it and carry on with the others
             # Only the fault's type is logged: its text or traceback could quote a cell of the file.
             logger.error("%s: could not be processed (%s)", visible_controls(path.name), type(fault).__name__)
             result = IngestResult(visible_controls(path.name), None, None, "rejected", errors=[{

@@ -34,6 +34,6 @@ def retry_on_io(task, task_run, state) -> bool:
         state.result()
     except (OSError, OperationalError):
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any other fault is the file's or the code's: no retry
         return False
     return False

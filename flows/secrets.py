@@ -20,6 +20,7 @@ quietly fall.  Hence the rules here:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -79,10 +80,8 @@ def create_key(secrets_dir: Path) -> bytes:
             fh.write(secrets.token_hex(32).encode())
             fh.flush()
             os.fsync(fh.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, secrets_dir / KEY_FILE)  # unlike a rename, never replaces an existing key
-        except FileExistsError:
-            pass
     finally:
         os.unlink(tmp)
     folder = os.open(secrets_dir, os.O_RDONLY)

@@ -169,7 +169,7 @@ def prefect_server(prefect_home: Path, timeout: float = STARTUP_TIMEOUT_S, servi
     log = prefect_home / "server.log"
     try:
         prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log_file = open(log, "ab")
+        log_file = open(log, "ab")  # noqa: SIM115 - the server's stdout for as long as it runs; closed in finally
     except OSError as error:
         raise ServerStartError(f"Prefect's folder {prefect_home} cannot be written ({error.strerror}); set "
                                "RADAR_HOME to a folder Radar may write to.") from None

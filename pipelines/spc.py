@@ -64,7 +64,7 @@ X = "_x"  # the value, null where it is null or NaN
 def xmr(
     frame: pl.DataFrame,
     keys: list[str],
-    settings: SpcSettings = SpcSettings(),
+    settings: SpcSettings = SpcSettings(),  # noqa: B008 - frozen, so one shared default is safe
     polarity: pl.DataFrame | None = None,
     rebases: pl.DataFrame | None = None,
     bounds: pl.DataFrame | None = None,

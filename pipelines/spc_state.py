@@ -174,7 +174,7 @@ def update(
     new: pl.DataFrame,
     history: pl.DataFrame | pl.LazyFrame,
     keys: list[str],
-    settings: SpcSettings = SpcSettings(),
+    settings: SpcSettings = SpcSettings(),  # noqa: B008 - frozen, so one shared default is safe
     polarity: pl.DataFrame | None = None,
     rebases: pl.DataFrame | None = None,
     bounds: pl.DataFrame | None = None,

@@ -122,7 +122,7 @@ def test_an_alert_on_a_held_feed_is_not_resolved_for_want_of_data():
 
 
 def test_a_feed_alert_is_never_held_by_its_own_feed():
-    alert, moves = run(state("open", key=FEED_KEY), held=["csc_monthly"])
+    alert, _moves = run(state("open", key=FEED_KEY), held=["csc_monthly"])
     assert alert["status"] == "resolved"
 
 

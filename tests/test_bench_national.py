@@ -79,7 +79,7 @@ def test_national_indicators_equal_the_pipeline_authority_by_authority(setup):
         {"mash_contacts": history.delivered}, history.population,
     )
     for la_code in AUTHORITIES:
-        def own(frame: pl.DataFrame) -> pl.DataFrame:
+        def own(frame: pl.DataFrame, la_code: str = la_code) -> pl.DataFrame:
             return frame.filter(pl.col("la_code") == la_code).drop("la_code")
 
         pipeline = compute_indicators(

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from radar.cli import app
 from radar.core.catalogue import load_catalogue
 from radar.core.config import get_context
-from radar.pipelines.charts import spc_chart
 from radar.models.register import load_matrix
 from radar.pipelines import board_pack
+from radar.pipelines.charts import spc_chart
 from radar.pipelines.threats import StaInputs, report
 
 CATALOGUE = load_catalogue()

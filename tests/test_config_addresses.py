@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from test_notify import Inbox, free_port  # noqa: F401  (the SMTP server on loopback)
+from test_notify import Inbox, free_port
 
 from radar.core.config import DEFAULT_CONFIG, ConfigError, address_problem, load_config
 from radar.models import outbox

@@ -83,7 +83,7 @@ def test_time_period_must_be_a_year(tmp_path):
 
 
 def test_measure_keeps_symbols_and_never_invents_a_number(tmp_path):
-    rows = ["2020,Local authority,E92000001,E1,E0600000%d,80%d,LA,%s" % (i, i, v)
+    rows = [f"2020,Local authority,E92000001,E1,E0600000{i},80{i},LA,{v}"
             for i, v in enumerate(["12", "c", "x", "z", "low", "k", "u", "LOW", "", "12.5"])]
     frame = measure(read_ees(write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")), "at31_episodes", "f.csv")
     assert frame["value"].to_list() == [12.0, None, None, None, None, None, None, None, None, 12.5]

@@ -47,7 +47,7 @@ def episodes_file(inbox, period=PERIOD, n=3, child=CHILD):
 # --- raw references never leave quarantine ---------------------------------------------
 
 def test_shifted_cells_of_a_child_return_are_never_quoted(home, store_url):
-    path, rows = episodes_file(home / "inbox")
+    path, _rows = episodes_file(home / "inbox")
     text = path.read_text().splitlines()
     text[2] = text[2].replace(",", ",,", 1)  # a shifted column: the child's reference lands under start_date
     path.write_text("\r".join(text) + "\r")  # and CR-only line endings
@@ -198,12 +198,12 @@ def test_key_missing_empty_short_or_changed_is_refused_once_the_store_holds_pseu
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     original = key_file.read_bytes()
     key_file.unlink()
-    with pytest.raises(PseudonymKeyError, match="missing.*Restore the key"):
+    with pytest.raises(PseudonymKeyError, match=r"missing.*Restore the key"):
         prepare()
     assert not key_file.exists()  # never regenerated silently
     for broken in (b"", b"short"):
         key_file.write_bytes(broken)
-        with pytest.raises(PseudonymKeyError, match="empty|characters long"):
+        with pytest.raises(PseudonymKeyError, match=r"empty|characters long"):
             prepare()
     key_file.write_bytes(b"a-different-key-of-enough-length")
     with pytest.raises(PseudonymKeyError, match="not the one"):

@@ -93,10 +93,9 @@ def test_a_slow_start_is_announced_then_given_up_with_its_log(tmp_path, monkeypa
 def test_a_server_that_fails_to_start_is_reported_with_its_cause_when_it_exits(tmp_path, monkeypatch):
     """A database Prefect cannot open: the message comes from the exit, not the (here very long) time limit."""
     monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{tmp_path}/missing/prefect.db")
-    with temporary_settings({PREFECT_API_URL: None}):
-        with pytest.raises(ServerStartError) as raised:
-            with prefect_server(tmp_path / "prefect", timeout=3600):
-                pass
+    with temporary_settings({PREFECT_API_URL: None}), pytest.raises(ServerStartError) as raised:
+        with prefect_server(tmp_path / "prefect", timeout=3600):
+            pass
     assert "stopped while starting" in str(raised.value) and "unable to open database file" in str(raised.value)
     assert str(tmp_path / "prefect" / "server.log") in str(raised.value)
 

@@ -374,7 +374,7 @@ def test_files_a_batch_leaves_are_taken_again_after_a_back_off_or_by_the_sweep(h
     could not handle goes back to the inbox and is taken again by the sweep; files a killed radar serve left in
     the processing folder go back to the inbox at start."""
     now = [time.time() + 10]
-    batcher, batches = _batcher(home, clock=lambda: now[0], sweep_after_s=180)
+    batcher, _batches = _batcher(home, clock=lambda: now[0], sweep_after_s=180)
     (home / "inbox" / NAME).write_text("a")
     (home / "inbox" / "notes.txt").write_text("b")
     calls = []

@@ -72,7 +72,7 @@ def accept(engine, file_hash, value, period="2020-01"):
 
 def test_a_corrected_file_replaces_without_double_counting(engine):
     assert accept(engine, "a" * 64, 300)[0] == "accepted"
-    status, new_id = accept(engine, "b" * 64, 310)
+    status, _new_id = accept(engine, "b" * 64, 310)
     assert status == "replaced"
     with engine.connect() as conn:
         current = store.current_observations(conn, LA)
@@ -88,12 +88,11 @@ def test_a_corrected_file_replaces_without_double_counting(engine):
 
 def test_a_failed_store_leaves_nothing_half_written(engine):
     bad_rows = pl.DataFrame({"row_number": [2], "indicator": ["x"], "breakdown": [None], "value": [1]})
-    with pytest.raises(Exception):
-        with engine.begin() as conn:
-            store.accept_submission(
-                conn, la_code=LA, actor="test", feed_id="csc_monthly", kind="aggregate", period="2020-02",
-                file_name="csc_monthly__2020-02.csv", file_hash="c" * 64, archive_path="x", rows=bad_rows,
-            )
+    with pytest.raises(Exception), engine.begin() as conn:  # noqa: B017 - the driver's own error, per database
+        store.accept_submission(
+            conn, la_code=LA, actor="test", feed_id="csc_monthly", kind="aggregate", period="2020-02",
+            file_name="csc_monthly__2020-02.csv", file_hash="c" * 64, archive_path="x", rows=bad_rows,
+        )
     with engine.connect() as conn:
         assert conn.execute(select(Submission.__table__)).all() == []
         assert conn.execute(select(AuditEvent.__table__)).all() == []

@@ -8,7 +8,7 @@ the pipeline would read them, and compared with those figures.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -446,10 +446,10 @@ def test_files_carry_plausible_arrival_times(default_run):
     files = default_run[1]
     arrivals = {}
     for path in files[:480]:
-        feed_id, period = path.stem.split("__")
+        _feed_id, period = path.stem.split("__")
         year, month = (int(x) for x in period.split("-"))
         nxt = date(year + month // 12, month % 12 + 1, 1)
-        arrived = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date()
+        arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC).date()
         assert nxt <= arrived <= nxt + timedelta(days=27 + 12), (path.name, arrived)
         arrivals[path.name] = arrived
     due = {f.id: f.due_day for f in CATALOGUE.feeds}

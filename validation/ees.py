@@ -210,7 +210,7 @@ class BenchmarkSource(Strict):
 
     indicator: str
     file: str  # a glob on the file name, so next year's release of the publication matches too
-    filters: dict[str, str] = {}  # column -> the value a row must have
+    filters: dict[str, str] = {}  # noqa: RUF012 - a pydantic field (copied per instance): column -> the value a row must have
     measure: str
     aliases: tuple[str, ...] = ()  # earlier names of the measure column
     kind: Literal["count", "percent", "rate_per_10k"]

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -49,7 +49,7 @@ console = _Messages()
 PeriodOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", metavar="YYYY-MM")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOption = Annotated[str, typer.Option(help="Who is making the change (kept in the risk's history).")]
-AsOfOption = Annotated[Optional[datetime], typer.Option(
+AsOfOption = Annotated[datetime | None, typer.Option(
     "--as-of", formats=["%Y-%m-%d"], help="The day the assessment is made (default: today, or for a month long "
                                           "past the end of the month after it).")]
 

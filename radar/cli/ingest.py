@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -81,7 +81,7 @@ def cycle(
 @app.command()
 def indicators(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
-    indicator: Annotated[Optional[str], typer.Option(help="Only this indicator id.")] = None,
+    indicator: Annotated[str | None, typer.Option(help="Only this indicator id.")] = None,
 ) -> None:
     """Print stored indicator values (period, indicator, breakdown, value); with --json, each row also says what
     the early warning can detect on its series (min_detectable_change, promise, detection)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ def notify(
     period: PeriodOption,
     dry_run: Annotated[bool, typer.Option("--dry-run",
                                           help="Show what would be sent; store and send nothing.")] = False,
-    as_of: Annotated[Optional[str], typer.Option(
+    as_of: Annotated[str | None, typer.Option(
         "--as-of", metavar="YYYY-MM-DD",
         help="The day repeats and escalations are timed from "
              "(default: the period's as-of date, as the cycle's).")] = None,
@@ -57,7 +57,7 @@ def notify(
 @app.command()
 def outbox(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    status: Annotated[Optional[OutboxStatus], typer.Option(help="Only messages with this status.")] = None,
+    status: Annotated[OutboxStatus | None, typer.Option(help="Only messages with this status.")] = None,
 ) -> None:
     """Every message Radar has rendered: to whom, what, and whether it was sent (attempts, last error)."""
     from radar.models import outbox as box

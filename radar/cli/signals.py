@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from radar.cli.common import app, console
 
 signals_app = typer.Typer(help="Signals: replay Making Data Count and the early warning month by month.",

@@ -8,7 +8,7 @@ day, about one in twelve a few days late, and the bad files on the due day.
 from __future__ import annotations
 
 import os
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from radar.core.periods import shift
@@ -20,7 +20,7 @@ LATE_SHARE = 1 / 12
 def arrival_time(seed: int, feed_id: str, period: str, due_day: int, late: bool | None = None) -> datetime:
     rng = rng_for(seed, "arrival", feed_id, period)
     year, month = map(int, shift(period, 1).split("-"))
-    due = datetime.combine(datetime(year, month, due_day).date(), time(9, 0), tzinfo=timezone.utc)
+    due = datetime.combine(datetime(year, month, due_day).date(), time(9, 0), tzinfo=UTC)
     late = rng.random() < LATE_SHARE if late is None else late
     days = rng.randint(1, 12) if late else -rng.randint(0, due_day - 1)
     return due + timedelta(days=days, minutes=rng.randint(0, 420))
