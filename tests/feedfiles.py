@@ -10,12 +10,19 @@ header and rows, for files that break the contract on purpose.
 from __future__ import annotations
 
 import csv
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import pytest
 import xlsxwriter
+from sqlalchemy import select
 
 from radar.core.catalogue import Catalogue, load_catalogue
+from radar.models.engine import get_engine
+from radar.models.tables import Submission
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the repository tests run from
 AGGREGATE_HEADER = ["period", "indicator", "breakdown", "value"]
@@ -88,3 +95,23 @@ def write_xlsx(path: Path, header: list[str], rows: list[dict[str, str]]) -> Pat
                 sheet.write_string(r, c, row[name])
     workbook.close()
     return path
+
+
+def submissions(store_url: str) -> list[dict]:
+    """Every submission the store holds, oldest first, as dicts."""
+    with get_engine(store_url).connect() as conn:
+        return [dict(r) for r in conn.execute(select(Submission.__table__).order_by("id")).mappings()]
+
+
+@contextmanager
+def scratch_store() -> Iterator[tuple[Path, str]]:
+    """A RADAR_HOME with an inbox and a SQLite store of its own, for one Hypothesis example (a function-scoped
+    fixture would be shared by every example): yields the home and the store's URL."""
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as env:
+        home = Path(tmp) / "home"
+        (home / "inbox").mkdir(parents=True)
+        url = f"sqlite:///{Path(tmp) / 'radar.db'}"
+        env.setenv("RADAR_HOME", str(home))
+        env.setenv("RADAR_DATABASE_URL", url)
+        env.setenv("RADAR_PSEUDONYM_KEY", "fuzz-key-not-secret")
+        yield home, url

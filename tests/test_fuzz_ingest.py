@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
-from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -23,7 +20,7 @@ from sqlalchemy import select
 from radar.flows.ingest import ingest_path
 from radar.models.engine import get_engine
 from radar.models.tables import AuditEvent, Submission
-from tests.feedfiles import record_rows
+from tests.feedfiles import record_rows, scratch_store
 
 PERIOD = "2020-03"
 CHILD = "LCSFUZZ"
@@ -82,13 +79,7 @@ FUZZ_EXAMPLES = int(os.environ.get("RADAR_FUZZ_EXAMPLES", "0"))
 @settings(max_examples=FUZZ_EXAMPLES or 40, derandomize=not FUZZ_EXAMPLES, deadline=None, database=None)
 @given(data=mutated_file())
 def test_mutated_files_are_whole_and_never_leak_a_reference(data):
-    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as env:
-        home = Path(tmp) / "home"
-        (home / "inbox").mkdir(parents=True)
-        url = f"sqlite:///{Path(tmp) / 'radar.db'}"
-        env.setenv("RADAR_HOME", str(home))
-        env.setenv("RADAR_DATABASE_URL", url)
-        env.setenv("RADAR_PSEUDONYM_KEY", "fuzz-key-not-secret")
+    with scratch_store() as (home, url):
         path = home / "inbox" / f"missing_episodes__{PERIOD}.csv"
         path.write_bytes(data)
         logs = Collect()

@@ -14,10 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
-from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -25,7 +22,7 @@ from sqlalchemy import select
 from radar.flows.ingest import ingest_path
 from radar.models.engine import get_engine
 from radar.models.tables import Submission
-from tests.feedfiles import AGGREGATE_HEADER, aggregate_rows, catalogue_once, record_rows, write_xlsx
+from tests.feedfiles import AGGREGATE_HEADER, aggregate_rows, catalogue_once, record_rows, scratch_store, write_xlsx
 
 PERIOD = "2020-03"
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -48,13 +45,7 @@ def test_any_unicode_in_a_cell_ends_accepted_or_rejected(feed, text, where, fmt,
         record_rows(feed, PERIOD, 3)
     column = "value" if feed == "police_monthly" and value_column else header[where % len(header)]
     rows[where % len(rows)][column] = text
-    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as env:
-        home = Path(tmp) / "home"
-        (home / "inbox").mkdir(parents=True)
-        url = f"sqlite:///{Path(tmp) / 'radar.db'}"
-        env.setenv("RADAR_HOME", str(home))
-        env.setenv("RADAR_DATABASE_URL", url)
-        env.setenv("RADAR_PSEUDONYM_KEY", "fuzz-key-not-secret")
+    with scratch_store() as (home, url):
         path = home / "inbox" / f"{feed}__{PERIOD}.{'xlsx' if fmt == 'xlsx' else 'csv'}"
         if fmt == "xlsx":
             try:

@@ -18,8 +18,16 @@ from sqlalchemy import select
 from radar.flows.ingest import feed_files, ingest_path, limits, prepare
 from radar.flows.secrets import PseudonymKeyError
 from radar.models.engine import get_engine
-from radar.models.tables import MissingEpisode, Submission
-from tests.feedfiles import AGGREGATE_HEADER, aggregate_rows, record_rows, write_aggregate, write_csv, write_records
+from radar.models.tables import MissingEpisode
+from tests.feedfiles import (
+    AGGREGATE_HEADER,
+    aggregate_rows,
+    record_rows,
+    submissions,
+    write_aggregate,
+    write_csv,
+    write_records,
+)
 
 PERIOD = "2020-03"
 CHILD = "LCS-SECRET-0042"
@@ -31,10 +39,6 @@ def home(home, monkeypatch):
     monkeypatch.setenv("RADAR_PSEUDONYM_KEY", "test-key-not-secret")
     return home
 
-
-def submissions(store_url):
-    with get_engine(store_url).connect() as conn:
-        return [dict(r) for r in conn.execute(select(Submission.__table__).order_by("id")).mappings()]
 
 
 def episodes_file(inbox, period=PERIOD, n=3, child=CHILD):

@@ -13,15 +13,20 @@ import zipfile
 
 import pytest
 import xlsxwriter
-from sqlalchemy import select
 
 from radar.flows import files, ingest
 from radar.flows.ingest import ingest_path
-from radar.models.engine import get_engine
-from radar.models.tables import Submission
 from radar.validation import reading
 from radar.validation.feeds import Limits, validate_file
-from tests.feedfiles import AGGREGATE_HEADER, aggregate_rows, record_rows, write_aggregate, write_csv, write_records
+from tests.feedfiles import (
+    AGGREGATE_HEADER,
+    aggregate_rows,
+    record_rows,
+    submissions,
+    write_aggregate,
+    write_csv,
+    write_records,
+)
 
 PERIOD = "2020-03"
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
@@ -33,10 +38,6 @@ def home(home, monkeypatch):
     monkeypatch.setenv("RADAR_PSEUDONYM_KEY", "test-key-not-secret")
     return home
 
-
-def submissions(store_url):
-    with get_engine(store_url).connect() as conn:
-        return [dict(r) for r in conn.execute(select(Submission.__table__).order_by("id")).mappings()]
 
 
 def quarantined(home):
