@@ -37,9 +37,9 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching a new file to WAL waits for a lock too
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -80,8 +80,18 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-@cache
+_head_lock = threading.Lock()
+
+
 def head_revision() -> str | None:
+    """The latest migration, worked out once per process (`_head_revision`); the lock because CPython 3.11's
+    `ast.parse` is not safe in two threads at once (an inbox thread and a flow once met in it)."""
+    with _head_lock:
+        return _head_revision()
+
+
+@cache
+def _head_revision() -> str | None:
     """The latest migration: the revision no other migration revises (None if the history has branches).
 
     Read from the migration files' `revision` and `down_revision` lines, without
