@@ -114,7 +114,7 @@ def mark_failed(conn: Connection, message_id: int, reason: str) -> None:
 
 
 OUTBOX_SCHEMA = {
-    "key": pl.String, "period": pl.String, "receiver": pl.String, "channel": pl.String, "recipients": pl.String,
+    "id": pl.Int64, "key": pl.String, "period": pl.String, "receiver": pl.String, "channel": pl.String, "recipients": pl.String,
     "kind": pl.String, "subject": pl.String, "alerts": pl.String, "status": pl.String, "attempts": pl.Int64,
     "last_error": pl.String, "next_attempt_at": pl.Datetime, "created_on": pl.Date, "sent_at": pl.Datetime,
 }
@@ -129,3 +129,14 @@ def messages(conn: Connection, la_code: str, status: str | None = None, keys: li
         query = query.where(OUTBOX.c.key.in_(keys))
     return [{k: v for k, v in row._mapping.items() if k != "recipients"}
             | {"to": json.loads(row.recipients), "alerts": json.loads(row.alerts)} for row in conn.execute(query)]
+
+
+def message(conn: Connection, la_code: str, ident: str) -> dict | None:
+    """One stored message with its text, by its id (as `radar outbox` lists it) or its key; None if there is none."""
+    which = OUTBOX.c.id == int(ident) if ident.isdigit() else OUTBOX.c.key == ident
+    columns = [*(OUTBOX.c[c] for c in OUTBOX_SCHEMA), OUTBOX.c.body_text]
+    row = conn.execute(select(*columns).where(OUTBOX.c.la_code == la_code, which)).first()
+    if row is None:
+        return None
+    return ({k: v for k, v in row._mapping.items() if k != "recipients"}
+            | {"to": json.loads(row.recipients), "alerts": json.loads(row.alerts)})

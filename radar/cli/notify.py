@@ -54,12 +54,20 @@ def notify(
         console.print("Nothing to send: every alert's recipients are up to date.")
 
 
-@app.command()
+outbox_app = typer.Typer(help="Every message Radar has rendered: list them, or show one with its text.",
+                         invoke_without_command=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.callback()
 def outbox(
+    typer_context: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     status: Annotated[OutboxStatus | None, typer.Option(help="Only messages with this status.")] = None,
 ) -> None:
     """Every message Radar has rendered: to whom, what, and whether it was sent (attempts, last error)."""
+    if typer_context.invoked_subcommand:
+        return
     from radar.models import outbox as box
 
     ctx, engine = store()
@@ -68,8 +76,28 @@ def outbox(
     if as_json:
         print_json(rows)
         return
-    table = Table("created", "to", "kind", "subject", "status", "attempts", "last error", title="Outbox")
+    table = Table("id", "created", "to", "kind", "subject", "status", "attempts", "last error", title="Outbox")
     for r in rows:
-        table.add_row(str(r["created_on"]), ", ".join(r["to"]), r["kind"], r["subject"], r["status"],
+        table.add_row(str(r["id"]), str(r["created_on"]), ", ".join(r["to"]), r["kind"], r["subject"], r["status"],
                       str(r["attempts"]), r["last_error"] or "")
     print_table(table)
+
+
+@outbox_app.command("show")
+def outbox_show(
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="The message's id (see `radar outbox`) or its key.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One message as its recipients read it: to whom, the subject and the text."""
+    from radar.models import outbox as box
+
+    ctx, engine = store()
+    with engine.connect() as conn:
+        found = box.message(conn, ctx.la_code, message_id)
+    if found is None:
+        raise fail(f"No message {message_id!r} in the outbox; `radar outbox` lists them with their ids.")
+    if as_json:
+        print_json(found)
+        return
+    typer.echo(f"To: {', '.join(found['to'])}\nSubject: {found['subject']}\n"
+               f"Status: {found['status']} ({found['kind']}, {found['created_on']})\n\n{found['body_text']}")
