@@ -7,12 +7,14 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from test_notify import Inbox, free_port
+import test_notify
 
 from radar.core.config import DEFAULT_CONFIG, ConfigError, address_problem, load_config
 from radar.models import outbox
 from radar.models.engine import get_engine
 from radar.pipelines import notify
+
+mail = test_notify.mail  # the local mail catcher fixture of the notification tests
 
 LA = "E09000006"
 SHIPPED = DEFAULT_CONFIG.read_text(encoding="utf-8")
@@ -89,19 +91,6 @@ def test_an_e_mail_url_is_never_built_for_a_bad_recipient():
             notify.email_url("smtp://127.0.0.1:1025", "radar@x.org", ["ok@x.org", value], "k")
     with pytest.raises(ValueError, match="RADAR_MAIL_FROM"):
         notify.email_url("smtp://127.0.0.1:1025", "radar@x.org\r\nBcc: leak@evil.example", ["ok@x.org"], "k")
-
-
-@pytest.fixture
-def mail(tmp_path, store_url, monkeypatch):
-    port = free_port()
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
-    monkeypatch.setenv("RADAR_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setenv("RADAR_MAIL_FROM", "radar@bscp.example.org")
-    inbox = Inbox(port)
-    inbox.up()
-    yield inbox
-    inbox.down()
 
 
 def stored(url: str, key: str, to: list[str], subject: str) -> None:
