@@ -216,7 +216,9 @@ def simulate(kind: Kind, mean: np.ndarray, phi: float, trials: np.ndarray | None
         if phi <= 1.0 + 1e-9:
             return rng.poisson(mean)
         return rng.poisson(rng.gamma(mean / (phi - 1.0), phi - 1.0))
-    share = np.clip(mean / trials, 1e-9, 1 - 1e-9)
+    # A masked month has no trials (0): its draw is 0 whatever its share, which must still be a probability.
+    share = np.clip(np.divide(mean, trials, out=np.zeros(np.broadcast(mean, trials).shape), where=trials > 0),
+                    1e-9, 1 - 1e-9)
     n = np.round(trials).astype(np.int64)
     rho = np.where(n > 1, (phi - 1.0) / np.maximum(n - 1, 1), 0.0)
     rho = np.clip(rho, 0.0, 0.999)

@@ -141,3 +141,11 @@ def test_promise_words():
     said = ew.promise(big, 48, settings, 1)
     assert said["promise"] == "ok" and said["min_detectable_change"] <= 0.2
     assert said["statement"].startswith("A sustained rise of about ")
+
+
+@pytest.mark.parametrize("phi", [1.0, 1.6])
+def test_a_percentage_month_without_trials_draws_nothing(phi):
+    """A month the calibration masks has no trials: it draws 0, where 0 / 0 once stopped the cycle."""
+    trials = np.array([40.0, 0.0, 55.0])
+    draws = ew.simulate("percentage", np.array([10.0, 0.0, 20.0]), phi, trials, np.random.default_rng(3))
+    assert draws[1] == 0 and 0 <= draws[0] <= 40 and 0 <= draws[2] <= 55
