@@ -16,18 +16,22 @@ history predicts for this month?
 - **Standardised excess** z = (observed - expected) / sqrt(phi x variance),
   and its EWMA E_t = (1 - lambda) E_{t-1} + lambda z_t (a missing month
   leaves E unchanged).  A month is flagged when E passes the threshold on
-  the worse side; on the better side it is an improvement, shown, never
-  alerted.
-- **Threshold by simulation** from the series' own fitted model
+  the worse side, or when the month's own z passes the single-month
+  (Shewhart) limit: the EWMA is quick on moderate sustained changes, the
+  single-month check on a jump too large to wait for.  On the better side
+  either is an improvement, shown, never alerted.
+- **Thresholds by simulation** from the series' own fitted model
   (`calibrate`): histories are drawn from the model (negative binomial or
   beta-binomial with its overdispersion), refitted exactly as the real one
   is (so the estimation error is in the simulation), the 12 months it
   will judge drawn three times over and judged with the EWMA carried in
-  from its long-run spread; the threshold is the lowest at which stable series
-  raise at most `false_alarms_per_year` alarms (episodes, as the alert
-  lifecycle counts them) per series-year.  The same simulation with a
-  sustained step gives the smallest change flagged within 3 months at least
-  half the time (`min_detectable_change`).
+  from its long-run spread.  The single-month limit is set so that it
+  alone would raise `SHEWHART_SHARE` of the `false_alarms_per_year` budget;
+  then the EWMA threshold is the lowest at which the two checks together
+  raise at most the budget (alarm episodes, as the alert lifecycle counts
+  them, per series-year).  The same simulation with a sustained step gives
+  the smallest change the pair flags within 3 months at least half the time
+  (`min_detectable_change`).
 - **Refits** every 12 months, or from a recorded re-base (the history
   before it is then left out).
 
@@ -55,6 +59,9 @@ STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.
 REFIT_MONTHS = 12
 TREND_Z = 1.96
 HOLIDAYS = (8, 12)  # August and December: school holidays
+# The single-month check's share of the false-alarm budget: a quarter keeps its limit near 3-3.5 SD (a month
+# that far out is rare by chance but common after a large change) while leaving the EWMA most of the budget.
+SHEWHART_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,9 @@ class Model:
     rates: list[float] = field(default_factory=list)  # ... and in-control alarm episodes per year at each
     min_change: float | None = None  # smallest relative sustained change flagged within 3 months half the time
     trials: list[float] = field(default_factory=list)  # percentages: the last 12 months' denominators
+    shewhart: float | None = None  # the single-month limit on z (None: a model stored before it existed)
+    shewhart_grid: list[float] = field(default_factory=list)  # single-month levels ...
+    shewhart_rates: list[float] = field(default_factory=list)  # ... and in-control episodes past each per year
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -305,13 +315,25 @@ class Model:
         var = self.phi * denominator * share * (1 - share)
         return (numerator - denominator * share) / math.sqrt(max(var, 1e-9)), 100.0 * share
 
-    def return_period(self, level: float) -> float | None:
-        """Years between in-control excursions of the EWMA this far to the worse side (None: rarer than the
-        simulation could see)."""
-        if not self.grid:
+    def return_period(self, level: float, single_month: bool = False) -> float | None:
+        """Years between in-control excursions this far to the worse side, of the EWMA or (`single_month`) of one
+        month's z (None: rarer than the simulation could see)."""
+        grid, rates = (self.shewhart_grid, self.shewhart_rates) if single_month else (self.grid, self.rates)
+        if not grid:
             return None
-        rate = float(np.interp(level, self.grid, self.rates, right=0.0))
+        rate = float(np.interp(level, grid, rates, right=0.0))
         return None if rate <= 0 else 1.0 / rate
+
+    def check(self, ewma: float, z: float | None) -> tuple[int, str | None]:
+        """(+1 concern, -1 improvement or 0, the check that fired: "ewma" or "single_month") for a month."""
+        level = self.worse * ewma
+        month = None if z is None or self.shewhart is None else self.worse * z / self.shewhart
+        for side in (1, -1):  # a concern first: a jump on the worse side outranks an improving EWMA
+            if side * level > self.threshold:
+                return side, "ewma"
+            if month is not None and side * month > 1:
+                return side, "single_month"
+        return 0, None
 
 
 def seed_of(*parts: str) -> int:
@@ -375,29 +397,43 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     predicted = expected(kind, sim_coef, future, model.seasonal, model.origin, fut_trials)  # (B, F)
     scale = np.sqrt(np.maximum(sim_phi[:, None] * variance(kind, predicted, fut_trials), 1e-9))
 
-    def paths(mean_future: np.ndarray, months_out: int, start: np.ndarray | float = 0.0) -> np.ndarray:
-        """EWMA paths on the worse side, (..., B, months_out), of draws around `mean_future` (..., months_out)."""
+    def paths(mean_future: np.ndarray, months_out: int, start: np.ndarray | float = 0.0) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+        """(EWMA, z) on the worse side, each (..., B, months_out), of draws around `mean_future` (..., months_out)."""
         shape = (*mean_future.shape[:-1], b, months_out)
         means = np.broadcast_to(mean_future[..., None, :months_out], shape)
         obs = simulate(kind, means, model.phi, None if fut_trials is None else np.broadcast_to(
             fut_trials[:months_out], shape), rng)
-        z = (obs - predicted[:, :months_out]) / scale[:, :months_out]
-        return model.worse * ewma(z, settings.smoothing, model.worse * np.asarray(start))
+        z = model.worse * (obs - predicted[:, :months_out]) / scale[:, :months_out]
+        return ewma(z, settings.smoothing, model.worse * np.asarray(start)), z
 
     # A refitted model takes over an EWMA already running: it starts from the EWMA's long-run spread.
     lam = settings.smoothing
     start = rng.normal(0.0, math.sqrt(lam / (2 - lam)), (FUTURES_PER_HISTORY, b))
-    stable = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
-                   FUTURE_MONTHS, start).reshape(-1, FUTURE_MONTHS)
-    grid = np.linspace(0.0, max(3.0, float(stable.max()) + 0.05), 601)
-    rates = alarm_rate(stable, grid, start.reshape(-1))
-    ok = np.maximum.accumulate(rates[::-1])[::-1] <= settings.false_alarms_per_year  # every higher h is ok too
-    model.threshold = float(grid[np.argmax(ok)]) if ok.any() else float(grid[-1])
-    keep = np.unique(np.r_[np.searchsorted(grid, model.threshold), np.linspace(0, len(grid) - 1, 61).astype(int)])
-    model.grid = [round(float(g), 4) for g in grid[keep]]
-    model.rates = [round(float(r), 5) for r in rates[keep]]
+    level, z = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
+                     FUTURE_MONTHS, start)
+    level, z = level.reshape(-1, FUTURE_MONTHS), z.reshape(-1, FUTURE_MONTHS)
+    budget = settings.false_alarms_per_year
+    # the single-month limit first, on its share of the budget (episodes of consecutive months past it) ...
+    model.shewhart, model.shewhart_grid, model.shewhart_rates = _lowest_within(z, None, SHEWHART_SHARE * budget)
+    # ... then the EWMA's threshold for the pair: a month past the single-month limit is flagged whatever E is
+    joint = np.where(z > model.shewhart, np.inf, level)
+    model.threshold, model.grid, model.rates = _lowest_within(joint, start.reshape(-1), budget)
     if detectable:
         model.min_change = min_detectable_change(model, true_future[:steps], paths)
+
+
+def _lowest_within(paths: np.ndarray, start: np.ndarray | None, budget: float) -> tuple[float, list[float],
+                                                                                          list[float]]:
+    """(the lowest level whose alarm episodes per series-year on these in-control `paths` stay within `budget` at
+    it and every level above, and a 61-point table of levels and rates for return periods)."""
+    finite = paths[np.isfinite(paths)]
+    grid = np.linspace(0.0, max(3.0, float(finite.max(initial=0.0)) + 0.05), 601)
+    rates = alarm_rate(paths, grid, start)
+    ok = np.maximum.accumulate(rates[::-1])[::-1] <= budget  # every higher level is ok too
+    chosen = float(grid[np.argmax(ok)]) if ok.any() else float(grid[-1])
+    keep = np.unique(np.r_[np.searchsorted(grid, chosen), np.linspace(0, len(grid) - 1, 61).astype(int)])
+    return chosen, [round(float(g), 4) for g in grid[keep]], [round(float(r), 5) for r in rates[keep]]
 
 
 def min_detectable_change(model: Model, base: np.ndarray, paths) -> float | None:
@@ -410,8 +446,9 @@ def min_detectable_change(model: Model, base: np.ndarray, paths) -> float | None
     if model.kind == "percentage":
         cycle = np.resize(np.array(model.trials) if model.trials else np.array([1.0]), len(base))
         shifted = np.minimum(shifted, cycle * 0.999)
-    judged = paths(shifted, len(base))  # (S, B, months)
-    caught = (judged[..., BURN_IN:] > model.threshold).any(axis=-1).mean(axis=-1)
+    level, z = paths(shifted, len(base))  # (S, B, months) each
+    flagged = (level > model.threshold) | (z > model.shewhart)
+    caught = flagged[..., BURN_IN:].any(axis=-1).mean(axis=-1)
     hit = np.nonzero(caught >= PROMISE)[0]
     return float(steps[hit[0]]) if hit.size else None
 
@@ -433,6 +470,7 @@ class Judged:
     expected_sum: float | None
     return_years: float | None
     model: Model | None = None
+    check: str | None = None  # which check flagged the month: "ewma" or "single_month" (the Shewhart limit)
 
 
 @dataclass
@@ -530,16 +568,21 @@ def _judge(state: State, period: str, value, numerator, denominator, settings: E
             state.observed_sum += numerator
             state.expected_sum += denominator * exp / 100.0
             state.trials_sum += denominator
-    level = model.worse * state.ewma
-    flag = "concern" if level > model.threshold else "improvement" if level < -model.threshold else None
+    side, check = model.check(state.ewma, z)
+    flag = {1: "concern", -1: "improvement"}.get(side)
     if model.kind == "count":
         obs_sum, exp_sum = state.observed_sum, state.expected_sum
     elif state.trials_sum:
         obs_sum, exp_sum = 100 * state.observed_sum / state.trials_sum, 100 * state.expected_sum / state.trials_sum
     else:
         obs_sum = exp_sum = None
+    years = None
+    if check == "ewma":
+        years = model.return_period(abs(state.ewma))
+    elif check == "single_month":
+        years = model.return_period(abs(z), single_month=True)
     return Judged(period, value, exp, z, state.ewma, model.threshold, flag, state.run_start, obs_sum, exp_sum,
-                  model.return_period(abs(state.ewma)) if flag else None, model)
+                  years, model, check)
 
 
 def promise(model: Model | None, months: int, settings: EarlySettings, worse: int) -> dict:
