@@ -42,7 +42,8 @@ EARLY_WARNING = Rule(
     "early_warning",
     "{excess_words} since {month} ({observed} against about {expected}); {chance}.",
     "medium", "a total series has run above (or below) the value its own history leads Radar to expect, on the "
-    "worse side, by more than its calibrated early-warning threshold (an EWMA of the monthly excess)",
+    "worse side, by more than its calibrated early-warning threshold (an EWMA of the monthly excess), or a "
+    "single month has passed its calibrated single-month limit",
     Reads(inputs=("early_warning", "values")),
 )
 
