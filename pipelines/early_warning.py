@@ -12,7 +12,9 @@ history predicts for this month?
   significant (Wald test at 5%, with the overdispersion); for indicators
   marked `seasonal` in the catalogue one yearly harmonic (sine and cosine)
   and the two school-holiday months (August, December).  The overdispersion
-  `phi` is Pearson's chi-square over its degrees of freedom, never below 1.
+  `phi` is Pearson's chi-square over its degrees of freedom, never below 1,
+  without the months more than 3 of their own SD from the fit
+  (`robust_phi`: one wild month would otherwise blind the series).
 - **Standardised excess** z = (observed - expected) / sqrt(phi x variance),
   and its EWMA E_t = (1 - lambda) E_{t-1} + lambda z_t (a missing month
   leaves E unchanged).  A month is flagged when E passes the threshold on
@@ -58,6 +60,7 @@ PROMISE = 0.5  # "... at least half the time"
 STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # relative sustained changes
 REFIT_MONTHS = 12
 TREND_Z = 1.96
+OUTLIER_Z = 3.0  # a history month further than this from the fit, in its own noise, is left out of phi
 HOLIDAYS = (8, 12)  # August and December: school holidays
 # The single-month check's share of the false-alarm budget: a quarter keeps its limit near 3-3.5 SD (a month
 # that far out is rare by chance but common after a large change) while leaving the EWMA most of the budget.
@@ -114,6 +117,7 @@ class Fit:
     phi: np.ndarray  # (B,) Pearson chi-square / (n - p), not floored
     cov_unscaled: np.ndarray  # (B, p, p) inverse of X'WX (times phi: the coefficients' covariance)
     converged: np.ndarray  # (B,)
+    pearson2: np.ndarray  # (B, T) each month's squared Pearson residual (y - mu)^2 / V, NaN where not observed
 
 
 def _mean(kind: Kind, eta: np.ndarray, trials: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -175,9 +179,28 @@ def irls(kind: Kind, x: np.ndarray, y: np.ndarray, trials: np.ndarray | None = N
     mu, var = _mean(kind, eta, trials)
     xw = x * (np.maximum(var, 1e-12) * w_obs)[..., None]
     xtwx = np.matmul(xw.transpose(0, 2, 1), x) + 1e-10 * np.eye(p)
-    pearson = (((y - mu) ** 2 / np.maximum(var, 1e-12)) * w_obs).sum(axis=1)
+    pearson2 = np.where(mask, (y - mu) ** 2 / np.maximum(var, 1e-12), np.nan)
     dof = np.maximum(w_obs.sum(axis=1) - p, 1)
-    return Fit(coef, pearson / dof, np.linalg.inv(xtwx), converged)
+    return Fit(coef, np.nansum(pearson2, axis=1) / dof, np.linalg.inv(xtwx), converged, pearson2)
+
+
+def robust_phi(fit: Fit) -> np.ndarray:
+    """The overdispersion without the history's outlying months, floored at 1: (B,).
+
+    Pearson's phi squares every month's residual, so one wild month (a data
+    error, a one-off spike) can multiply it several times over, and with it
+    every later month's standardised excess is shrunk: the series goes
+    nearly blind for as long as that month stays in its history.  Months
+    further than OUTLIER_Z of their own noise from the fit are left out of
+    phi (twice over, as phi settles).  Simulated histories are refitted the
+    same way, so the calibration allows for what this leaves out.
+    """
+    p = fit.coef.shape[1]
+    phi = np.maximum(fit.phi, 1.0)
+    for _ in range(2):
+        kept = fit.pearson2 <= OUTLIER_Z**2 * phi[:, None]  # NaN (not observed) compares False
+        phi = np.maximum(np.where(kept, fit.pearson2, 0.0).sum(axis=1) / np.maximum(kept.sum(axis=1) - p, 1), 1.0)
+    return phi
 
 
 def fit_with_selection(kind: Kind, months: np.ndarray, y: np.ndarray, trials: np.ndarray | None,
@@ -187,15 +210,16 @@ def fit_with_selection(kind: Kind, months: np.ndarray, y: np.ndarray, trials: np
     The model with a trend is fitted; where its trend is not significant
     (|coef / se| < 1.96, se from the quasi-likelihood covariance) the model
     without one is used.  Coefficients are always in the with-trend layout.
+    The overdispersion is `robust_phi`'s.
     """
     with_trend = irls(kind, design(months, seasonal, True, origin), y, trials, mask)
     without = irls(kind, design(months, seasonal, False, origin), y, trials, mask)
-    phi_t = np.maximum(with_trend.phi, 1.0)
+    phi_t = robust_phi(with_trend)
     se = np.sqrt(phi_t * with_trend.cov_unscaled[:, 1, 1])
     keep = np.abs(with_trend.coef[:, 1]) > TREND_Z * se
     flat = np.insert(without.coef, 1, 0.0, axis=1)
     coef = np.where(keep[:, None], with_trend.coef, flat)
-    phi = np.maximum(np.where(keep, with_trend.phi, without.phi), 1.0)
+    phi = np.where(keep, phi_t, robust_phi(without))
     return coef, phi, keep
 
 

@@ -130,6 +130,23 @@ def test_golden_one_month_jump_is_flagged_by_the_single_month_check():
     assert jump.return_years is not None and jump.return_years > 1 / ew.EarlySettings().false_alarms_per_year
 
 
+def test_one_wild_month_in_the_history_does_not_blind_the_series():
+    """About 200 a month (overdispersion 1.3) with one month 2.5 times over in 2017, then +20% from Aug 2020 (about
+    2.5 SD a month): the wild month is left out of the overdispersion, so the step is flagged within 3 months.
+    (Pearson's phi with that month in is about 15, which would shrink each month's excess to under 1 SD.)"""
+    rng = np.random.default_rng(12)
+    months = np.arange(START, START + 60)
+    y = _counts(rng, 200, 1.3, months)
+    y[10] *= 2.5
+    y[52:] = ew.simulate("count", np.full(8, 240.0), 1.3, None, rng)
+    periods = [ew.period_of(m) for m in months]
+    judged, state = ew.replay(periods, [float(v) for v in y], None, None, "count", False, 1, ew.EarlySettings(),
+                              key="wild")
+    concerns = [j.period for j in judged if j.flag == "concern"]
+    assert periods[52] == "2020-08" and concerns and "2020-08" <= concerns[0] <= "2020-10"
+    assert state.model.phi < 2
+
+
 def test_replay_continues_from_a_stored_state():
     periods, values = _golden()
     settings = ew.EarlySettings()
