@@ -7,10 +7,14 @@ mean, 0.3) and a quarter with an outlier month (x2.5) in their history.  48 mont
 judged months.  Each month is judged on the data up to it, as the cycle would (pipelines/signal_replay):
 
 - false alarms: alarm episodes (a flagged month after an unflagged one) per series-year on stable series;
-- detection: a sustained step of +20% to +100% (in the worse direction) starting at a random month 3-12
-  of the judged window, sized in standard deviations of a month's noise at the step; detected within 3
-  months when either detector flags a concern in the step's first 3 months; delay = months from the
-  step's start to the first flag (a step never flagged counts as never, so a median can be "never");
+- detection: a sustained step (in the worse direction) starting at a random month 3-12 of the judged
+  window, sized in standard deviations (SD) of a month's noise at the step: the same number of steps in
+  every SD band (`steps_per_band`), each with a size drawn evenly within its band (0.2-1 SD for
+  "under 1", 3-5 SD for "3 and over") on a series type drawn from those that can carry it (counts: +10% to +200%; percentages: up
+  to 95%); detected within 3 months when the detector flags a concern in the step's first 3 months;
+  delay = months from the step's start to the first flag (never flagged counts as never, so a median
+  can be "never").  Both detectors judge the same series, so each band also records the binomial
+  standard error of the early warning's share and the paired standard error of its gain over MDC;
 - time: the detector's monthly step for 150 authorities' ~40 series each from stored states, and the
   yearly refit (fit, simulation, threshold, minimum detectable change) per series.
 
@@ -45,37 +49,50 @@ def _season(months: np.ndarray) -> np.ndarray:
     return np.exp(0.12 * np.sin(2 * np.pi * m / 12) - 0.35 * (m == 7) - 0.25 * (m == 11))
 
 
+def one_sd(kind, size, seasonal, month):
+    """A month's noise (one SD) relative to its level, at a running month number: what a step is sized in."""
+    if kind == "count":
+        level = size * (_season(np.array([month]))[0] if seasonal else 1.0)
+        return math.sqrt(PHI / level)
+    return math.sqrt(PHI * SHARE * (1 - SHARE) / size) / SHARE
+
+
+def step_factor(kind, size, seasonal, month, sd) -> float | None:
+    """The relative level after a step of `sd` SDs at `month`, or None when this series type cannot carry it."""
+    factor = 1 + sd * one_sd(kind, size, seasonal, month)
+    top = 0.95 / SHARE if kind == "percentage" else 3.0
+    return factor if 1.1 <= factor <= top else None
+
+
 def make_series(rng, kind, size, seasonal, step_at=None, factor=1.0):
-    """(values, denominators or None, the step's size in SD of a month's noise or None)."""
+    """(values, denominators or None, clean: neither autocorrelated nor with an outlier month) of one simulated
+    series, with a sustained step to `factor` x its level from month `step_at`."""
     n = HISTORY + JUDGED
     months = np.arange(START, START + n)
     wobble = np.zeros(n)
-    if rng.random() < 0.25:  # autocorrelated months
+    autocorrelated = rng.random() < 0.25
+    if autocorrelated:
         for t in range(1, n):
             wobble[t] = 0.3 * wobble[t - 1] + rng.normal(0, 0.08)
     outlier = rng.integers(6, HISTORY) if rng.random() < 0.25 else None
+    clean = not autocorrelated and outlier is None
     lift = np.ones(n)
     if step_at is not None:
         lift[step_at:] = factor
     if kind == "count":
-        base = size * (_season(months) if seasonal else 1.0) * np.exp(wobble)
-        mean = base * lift
+        mean = size * (_season(months) if seasonal else 1.0) * np.exp(wobble) * lift
         if outlier is not None:
             mean[outlier] *= 2.5
-        values = ew.simulate("count", mean, PHI, None, rng).astype(float)
-        sd = None if step_at is None else abs(factor - 1) * base[step_at] / math.sqrt(PHI * base[step_at])
-        return values, None, sd
+        return ew.simulate("count", mean, PHI, None, rng).astype(float), None, clean
     trials = np.maximum(rng.poisson(size, n), 3).astype(float)
     share = np.clip(SHARE * np.exp(wobble) * lift, 0.01, 0.99)
     if outlier is not None:
         share[outlier] = min(share[outlier] * 1.5, 0.99)
-    values = ew.simulate("percentage", share * trials, PHI, trials, rng)
-    sd = None if step_at is None else abs(share[step_at] - SHARE * math.exp(wobble[step_at])) / math.sqrt(
-        PHI * SHARE * (1 - SHARE) / size)
-    return values, trials, sd
+    return ew.simulate("percentage", share * trials, PHI, trials, rng), trials, clean
 
 
-def early_flags(kind, values, trials, seasonal, worse, settings, key):
+def early_flags(kind, values, trials, seasonal, worse, settings, key) -> dict[int, str]:
+    """The months the early warning flagged a concern, with the check that fired ("ewma" or "single_month")."""
     periods = [ew.period_of(START + t) for t in range(len(values))]
     vals = [float(v) for v in values]
     if kind == "count":
@@ -84,7 +101,7 @@ def early_flags(kind, values, trials, seasonal, worse, settings, key):
         pct = [100 * v / d for v, d in zip(vals, trials, strict=True)]
         judged, _ = ew.replay(periods, pct, vals, [float(d) for d in trials], kind, seasonal, worse, settings,
                               key=key, detectable=False)
-    return {ew.month_number(j.period) - START for j in judged if j.flag == "concern"}
+    return {ew.month_number(j.period) - START: j.check for j in judged if j.flag == "concern"}
 
 
 def mdc_flags(series: list[tuple[str, str, np.ndarray, np.ndarray | None, bool]], worse: str) -> dict[str, set[int]]:
@@ -107,65 +124,81 @@ def mdc_flags(series: list[tuple[str, str, np.ndarray, np.ndarray | None, bool]]
     return found
 
 
-def episodes(flags: set[int]) -> int:
+def episodes(flags) -> int:
     judged = range(HISTORY, HISTORY + JUDGED)
     return sum(1 for t in judged if t in flags and (t - 1) not in flags)
 
 
-def run(seed: int = 2026, stable_each: int = 30, steps_each: int = 60) -> dict[str, float]:
+def run(seed: int = 2026, stable_each: int = 30, steps_per_band: int = 120) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     settings = ew.EarlySettings()
     figures: dict[str, float] = {}
 
     # --- false alarms on stable series
-    stable = []
+    stable, clean_names = [], set()
     for _ in range(stable_each):
         for kind, size, seasonal in TYPES:
-            values, trials, _ = make_series(rng, kind, size, seasonal)
+            values, trials, clean = make_series(rng, kind, size, seasonal)
             stable.append((f"s{len(stable)}", kind, values, trials, seasonal))
+            if clean:
+                clean_names.add(stable[-1][0])
     started, cpu = time.perf_counter(), time.process_time()
-    early_eps = sum(episodes(early_flags(k, v, d, s, 1, settings, name)) for name, k, v, d, s in stable)
+    early_eps = {name: episodes(early_flags(k, v, d, s, 1, settings, name)) for name, k, v, d, s in stable}
     early_seconds, early_cpu = time.perf_counter() - started, time.process_time() - cpu
     mdc = mdc_flags(stable, "higher")
     mdc_eps = sum(episodes(mdc[name]) for name, *_ in stable)
     years = len(stable) * JUDGED / 12
-    figures["early_warning_false_alarms_per_year"] = early_eps / years
+    figures["early_warning_false_alarms_per_year"] = sum(early_eps.values()) / years
+    # series drawn exactly as the model assumes (no autocorrelation, no outlier month): the calibration's own case
+    figures["early_warning_false_alarms_per_year_clean"] = sum(early_eps[n] for n in clean_names) / (
+        len(clean_names) * JUDGED / 12)
+    figures["early_warning_stable_clean_series"] = len(clean_names)
     figures["early_warning_mdc_false_alarms_per_year"] = mdc_eps / years
     figures["early_warning_stable_series"] = len(stable)
 
-    # --- sustained steps
+    # --- sustained steps, the same number in every SD band
     stepped, meta = [], {}
-    for _ in range(steps_each):
-        for kind, size, seasonal in TYPES:
-            factor = 1 + rng.choice([0.2, 0.35, 0.5, 0.75, 1.0])
-            if kind == "percentage":
-                factor = min(factor, 0.95 / SHARE)
+    for band, (lo, hi) in zip(BAND_NAMES, BANDS, strict=True):
+        for _ in range(steps_per_band):
             at = HISTORY + int(rng.integers(3, 13))
-            values, trials, sd = make_series(rng, kind, size, seasonal, at, factor)
+            sd = float(rng.uniform(max(lo, 0.2), min(hi, 5.0)))  # below 0.2 SD no type fits +10% or more
+            fits = [(t, f) for t in TYPES if (f := step_factor(*t, START + at, sd)) is not None]
+            (kind, size, seasonal), factor = fits[rng.integers(len(fits))]
+            values, trials, _ = make_series(rng, kind, size, seasonal, at, factor)
             name = f"t{len(stepped)}"
             stepped.append((name, kind, values, trials, seasonal))
-            meta[name] = (at, sd)
+            meta[name] = (at, band)
     started, cpu = time.perf_counter(), time.process_time()
     early = {name: early_flags(k, v, d, s, 1, settings, name) for name, k, v, d, s in stepped}
     early_seconds += time.perf_counter() - started
     early_cpu += time.process_time() - cpu
     mdc = mdc_flags(stepped, "higher")
     by_band: dict[str, dict[str, list[float]]] = {b: {"early": [], "mdc": []} for b in BAND_NAMES}
-    for name, (at, sd) in meta.items():
-        band = next(BAND_NAMES[i] for i, (lo, hi) in enumerate(BANDS) if lo <= sd < hi)
+    single_month = caught = 0
+    for name, (at, band) in meta.items():
         for which, flags in (("early", early[name]), ("mdc", mdc[name])):
             after = [t for t in sorted(flags) if t >= at]
             by_band[band][which].append(after[0] - at if after else math.inf)
+        first = [t for t in sorted(early[name]) if t >= at][:1]
+        caught += bool(first)
+        single_month += bool(first) and early[name][first[0]] == "single_month"
     for band, found in by_band.items():
+        within = {}
         for which, delays in found.items():
             prefix = "early_warning" if which == "early" else "early_warning_mdc"
-            if not delays:
-                continue
             delays = np.array(delays)
-            figures[f"{prefix}_{band}_within_3m"] = float(np.mean(delays < 3))
+            within[which] = (delays < 3).astype(float)
+            figures[f"{prefix}_{band}_within_3m"] = float(np.mean(within[which]))
             median = float(np.median(delays))
             figures[f"{prefix}_{band}_median_delay_months"] = median if math.isfinite(median) else -1.0
-        figures[f"early_warning_{band}_steps"] = len(found["early"])
+        n = len(found["early"])
+        p = float(np.mean(within["early"]))
+        figures[f"early_warning_{band}_steps"] = n
+        figures[f"early_warning_{band}_within_3m_se"] = math.sqrt(p * (1 - p) / n)  # binomial
+        gain = within["early"] - within["mdc"]  # paired: the same series judged by both
+        figures[f"early_warning_{band}_gain_within_3m"] = float(gain.mean())
+        figures[f"early_warning_{band}_gain_within_3m_se"] = float(gain.std(ddof=1) / math.sqrt(n))
+    figures["early_warning_single_month_share_of_first_flags"] = single_month / max(caught, 1)
     figures["early_warning_replay_seconds_per_series"] = early_seconds / (len(stable) + len(stepped))
     figures["early_warning_replay_cpu_seconds_per_series"] = early_cpu / (len(stable) + len(stepped))
 

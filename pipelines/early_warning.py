@@ -12,22 +12,28 @@ history predicts for this month?
   significant (Wald test at 5%, with the overdispersion); for indicators
   marked `seasonal` in the catalogue one yearly harmonic (sine and cosine)
   and the two school-holiday months (August, December).  The overdispersion
-  `phi` is Pearson's chi-square over its degrees of freedom, never below 1.
+  `phi` is Pearson's chi-square over its degrees of freedom, never below 1,
+  without the months more than 3 of their own SD from the fit
+  (`robust_phi`: one wild month would otherwise blind the series).
 - **Standardised excess** z = (observed - expected) / sqrt(phi x variance),
   and its EWMA E_t = (1 - lambda) E_{t-1} + lambda z_t (a missing month
   leaves E unchanged).  A month is flagged when E passes the threshold on
-  the worse side; on the better side it is an improvement, shown, never
-  alerted.
-- **Threshold by simulation** from the series' own fitted model
+  the worse side, or when the month's own z passes the single-month
+  (Shewhart) limit: the EWMA is quick on moderate sustained changes, the
+  single-month check on a jump too large to wait for.  On the better side
+  either is an improvement, shown, never alerted.
+- **Thresholds by simulation** from the series' own fitted model
   (`calibrate`): histories are drawn from the model (negative binomial or
   beta-binomial with its overdispersion), refitted exactly as the real one
   is (so the estimation error is in the simulation), the 12 months it
   will judge drawn three times over and judged with the EWMA carried in
-  from its long-run spread; the threshold is the lowest at which stable series
-  raise at most `false_alarms_per_year` alarms (episodes, as the alert
-  lifecycle counts them) per series-year.  The same simulation with a
-  sustained step gives the smallest change flagged within 3 months at least
-  half the time (`min_detectable_change`).
+  from its long-run spread.  The single-month limit is set so that it
+  alone would raise `SHEWHART_SHARE` of the `false_alarms_per_year` budget;
+  then the EWMA threshold is the lowest at which the two checks together
+  raise at most the budget (alarm episodes, as the alert lifecycle counts
+  them, per series-year).  The same simulation with a sustained step gives
+  the smallest change the pair flags within 3 months at least half the time
+  (`min_detectable_change`).
 - **Refits** every 12 months, or from a recorded re-base (the history
   before it is then left out).
 
@@ -54,7 +60,11 @@ PROMISE = 0.5  # "... at least half the time"
 STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # relative sustained changes
 REFIT_MONTHS = 12
 TREND_Z = 1.96
+OUTLIER_Z = 3.0  # a history month further than this from the fit, in its own noise, is left out of phi
 HOLIDAYS = (8, 12)  # August and December: school holidays
+# The single-month check's share of the false-alarm budget: a quarter keeps its limit near 3-3.5 SD (a month
+# that far out is rare by chance but common after a large change) while leaving the EWMA most of the budget.
+SHEWHART_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,7 @@ class Fit:
     phi: np.ndarray  # (B,) Pearson chi-square / (n - p), not floored
     cov_unscaled: np.ndarray  # (B, p, p) inverse of X'WX (times phi: the coefficients' covariance)
     converged: np.ndarray  # (B,)
+    pearson2: np.ndarray  # (B, T) each month's squared Pearson residual (y - mu)^2 / V, NaN where not observed
 
 
 def _mean(kind: Kind, eta: np.ndarray, trials: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -168,9 +179,28 @@ def irls(kind: Kind, x: np.ndarray, y: np.ndarray, trials: np.ndarray | None = N
     mu, var = _mean(kind, eta, trials)
     xw = x * (np.maximum(var, 1e-12) * w_obs)[..., None]
     xtwx = np.matmul(xw.transpose(0, 2, 1), x) + 1e-10 * np.eye(p)
-    pearson = (((y - mu) ** 2 / np.maximum(var, 1e-12)) * w_obs).sum(axis=1)
+    pearson2 = np.where(mask, (y - mu) ** 2 / np.maximum(var, 1e-12), np.nan)
     dof = np.maximum(w_obs.sum(axis=1) - p, 1)
-    return Fit(coef, pearson / dof, np.linalg.inv(xtwx), converged)
+    return Fit(coef, np.nansum(pearson2, axis=1) / dof, np.linalg.inv(xtwx), converged, pearson2)
+
+
+def robust_phi(fit: Fit) -> np.ndarray:
+    """The overdispersion without the history's outlying months, floored at 1: (B,).
+
+    Pearson's phi squares every month's residual, so one wild month (a data
+    error, a one-off spike) can multiply it several times over, and with it
+    every later month's standardised excess is shrunk: the series goes
+    nearly blind for as long as that month stays in its history.  Months
+    further than OUTLIER_Z of their own noise from the fit are left out of
+    phi (twice over, as phi settles).  Simulated histories are refitted the
+    same way, so the calibration allows for what this leaves out.
+    """
+    p = fit.coef.shape[1]
+    phi = np.maximum(fit.phi, 1.0)
+    for _ in range(2):
+        kept = fit.pearson2 <= OUTLIER_Z**2 * phi[:, None]  # NaN (not observed) compares False
+        phi = np.maximum(np.where(kept, fit.pearson2, 0.0).sum(axis=1) / np.maximum(kept.sum(axis=1) - p, 1), 1.0)
+    return phi
 
 
 def fit_with_selection(kind: Kind, months: np.ndarray, y: np.ndarray, trials: np.ndarray | None,
@@ -180,15 +210,16 @@ def fit_with_selection(kind: Kind, months: np.ndarray, y: np.ndarray, trials: np
     The model with a trend is fitted; where its trend is not significant
     (|coef / se| < 1.96, se from the quasi-likelihood covariance) the model
     without one is used.  Coefficients are always in the with-trend layout.
+    The overdispersion is `robust_phi`'s.
     """
     with_trend = irls(kind, design(months, seasonal, True, origin), y, trials, mask)
     without = irls(kind, design(months, seasonal, False, origin), y, trials, mask)
-    phi_t = np.maximum(with_trend.phi, 1.0)
+    phi_t = robust_phi(with_trend)
     se = np.sqrt(phi_t * with_trend.cov_unscaled[:, 1, 1])
     keep = np.abs(with_trend.coef[:, 1]) > TREND_Z * se
     flat = np.insert(without.coef, 1, 0.0, axis=1)
     coef = np.where(keep[:, None], with_trend.coef, flat)
-    phi = np.maximum(np.where(keep, with_trend.phi, without.phi), 1.0)
+    phi = np.where(keep, phi_t, robust_phi(without))
     return coef, phi, keep
 
 
@@ -278,6 +309,9 @@ class Model:
     rates: list[float] = field(default_factory=list)  # ... and in-control alarm episodes per year at each
     min_change: float | None = None  # smallest relative sustained change flagged within 3 months half the time
     trials: list[float] = field(default_factory=list)  # percentages: the last 12 months' denominators
+    shewhart: float | None = None  # the single-month limit on z (None: a model stored before it existed)
+    shewhart_grid: list[float] = field(default_factory=list)  # single-month levels ...
+    shewhart_rates: list[float] = field(default_factory=list)  # ... and in-control episodes past each per year
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -307,13 +341,25 @@ class Model:
         var = self.phi * denominator * share * (1 - share)
         return (numerator - denominator * share) / math.sqrt(max(var, 1e-9)), 100.0 * share
 
-    def return_period(self, level: float) -> float | None:
-        """Years between in-control excursions of the EWMA this far to the worse side (None: rarer than the
-        simulation could see)."""
-        if not self.grid:
+    def return_period(self, level: float, single_month: bool = False) -> float | None:
+        """Years between in-control excursions this far to the worse side, of the EWMA or (`single_month`) of one
+        month's z (None: rarer than the simulation could see)."""
+        grid, rates = (self.shewhart_grid, self.shewhart_rates) if single_month else (self.grid, self.rates)
+        if not grid:
             return None
-        rate = float(np.interp(level, self.grid, self.rates, right=0.0))
+        rate = float(np.interp(level, grid, rates, right=0.0))
         return None if rate <= 0 else 1.0 / rate
+
+    def check(self, ewma: float, z: float | None) -> tuple[int, str | None]:
+        """(+1 concern, -1 improvement or 0, the check that fired: "ewma" or "single_month") for a month."""
+        level = self.worse * ewma
+        month = None if z is None or self.shewhart is None else self.worse * z / self.shewhart
+        for side in (1, -1):  # a concern first: a jump on the worse side outranks an improving EWMA
+            if side * level > self.threshold:
+                return side, "ewma"
+            if month is not None and side * month > 1:
+                return side, "single_month"
+        return 0, None
 
 
 def seed_of(*parts: str) -> int:
@@ -377,29 +423,43 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     predicted = expected(kind, sim_coef, future, model.seasonal, model.origin, fut_trials)  # (B, F)
     scale = np.sqrt(np.maximum(sim_phi[:, None] * variance(kind, predicted, fut_trials), 1e-9))
 
-    def paths(mean_future: np.ndarray, months_out: int, start: np.ndarray | float = 0.0) -> np.ndarray:
-        """EWMA paths on the worse side, (..., B, months_out), of draws around `mean_future` (..., months_out)."""
+    def paths(mean_future: np.ndarray, months_out: int, start: np.ndarray | float = 0.0) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+        """(EWMA, z) on the worse side, each (..., B, months_out), of draws around `mean_future` (..., months_out)."""
         shape = (*mean_future.shape[:-1], b, months_out)
         means = np.broadcast_to(mean_future[..., None, :months_out], shape)
         obs = simulate(kind, means, model.phi, None if fut_trials is None else np.broadcast_to(
             fut_trials[:months_out], shape), rng)
-        z = (obs - predicted[:, :months_out]) / scale[:, :months_out]
-        return model.worse * ewma(z, settings.smoothing, model.worse * np.asarray(start))
+        z = model.worse * (obs - predicted[:, :months_out]) / scale[:, :months_out]
+        return ewma(z, settings.smoothing, model.worse * np.asarray(start)), z
 
     # A refitted model takes over an EWMA already running: it starts from the EWMA's long-run spread.
     lam = settings.smoothing
     start = rng.normal(0.0, math.sqrt(lam / (2 - lam)), (FUTURES_PER_HISTORY, b))
-    stable = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
-                   FUTURE_MONTHS, start).reshape(-1, FUTURE_MONTHS)
-    grid = np.linspace(0.0, max(3.0, float(stable.max()) + 0.05), 601)
-    rates = alarm_rate(stable, grid, start.reshape(-1))
-    ok = np.maximum.accumulate(rates[::-1])[::-1] <= settings.false_alarms_per_year  # every higher h is ok too
-    model.threshold = float(grid[np.argmax(ok)]) if ok.any() else float(grid[-1])
-    keep = np.unique(np.r_[np.searchsorted(grid, model.threshold), np.linspace(0, len(grid) - 1, 61).astype(int)])
-    model.grid = [round(float(g), 4) for g in grid[keep]]
-    model.rates = [round(float(r), 5) for r in rates[keep]]
+    level, z = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
+                     FUTURE_MONTHS, start)
+    level, z = level.reshape(-1, FUTURE_MONTHS), z.reshape(-1, FUTURE_MONTHS)
+    budget = settings.false_alarms_per_year
+    # the single-month limit first, on its share of the budget (episodes of consecutive months past it) ...
+    model.shewhart, model.shewhart_grid, model.shewhart_rates = _lowest_within(z, None, SHEWHART_SHARE * budget)
+    # ... then the EWMA's threshold for the pair: a month past the single-month limit is flagged whatever E is
+    joint = np.where(z > model.shewhart, np.inf, level)
+    model.threshold, model.grid, model.rates = _lowest_within(joint, start.reshape(-1), budget)
     if detectable:
         model.min_change = min_detectable_change(model, true_future[:steps], paths)
+
+
+def _lowest_within(paths: np.ndarray, start: np.ndarray | None, budget: float) -> tuple[float, list[float],
+                                                                                          list[float]]:
+    """(the lowest level whose alarm episodes per series-year on these in-control `paths` stay within `budget` at
+    it and every level above, and a 61-point table of levels and rates for return periods)."""
+    finite = paths[np.isfinite(paths)]
+    grid = np.linspace(0.0, max(3.0, float(finite.max(initial=0.0)) + 0.05), 601)
+    rates = alarm_rate(paths, grid, start)
+    ok = np.maximum.accumulate(rates[::-1])[::-1] <= budget  # every higher level is ok too
+    chosen = float(grid[np.argmax(ok)]) if ok.any() else float(grid[-1])
+    keep = np.unique(np.r_[np.searchsorted(grid, chosen), np.linspace(0, len(grid) - 1, 61).astype(int)])
+    return chosen, [round(float(g), 4) for g in grid[keep]], [round(float(r), 5) for r in rates[keep]]
 
 
 def min_detectable_change(model: Model, base: np.ndarray, paths) -> float | None:
@@ -412,8 +472,9 @@ def min_detectable_change(model: Model, base: np.ndarray, paths) -> float | None
     if model.kind == "percentage":
         cycle = np.resize(np.array(model.trials) if model.trials else np.array([1.0]), len(base))
         shifted = np.minimum(shifted, cycle * 0.999)
-    judged = paths(shifted, len(base))  # (S, B, months)
-    caught = (judged[..., BURN_IN:] > model.threshold).any(axis=-1).mean(axis=-1)
+    level, z = paths(shifted, len(base))  # (S, B, months) each
+    flagged = (level > model.threshold) | (z > model.shewhart)
+    caught = flagged[..., BURN_IN:].any(axis=-1).mean(axis=-1)
     hit = np.nonzero(caught >= PROMISE)[0]
     return float(steps[hit[0]]) if hit.size else None
 
@@ -435,6 +496,7 @@ class Judged:
     expected_sum: float | None
     return_years: float | None
     model: Model | None = None
+    check: str | None = None  # which check flagged the month: "ewma" or "single_month" (the Shewhart limit)
 
 
 @dataclass
@@ -532,16 +594,21 @@ def _judge(state: State, period: str, value, numerator, denominator, settings: E
             state.observed_sum += numerator
             state.expected_sum += denominator * exp / 100.0
             state.trials_sum += denominator
-    level = model.worse * state.ewma
-    flag = "concern" if level > model.threshold else "improvement" if level < -model.threshold else None
+    side, check = model.check(state.ewma, z)
+    flag = {1: "concern", -1: "improvement"}.get(side)
     if model.kind == "count":
         obs_sum, exp_sum = state.observed_sum, state.expected_sum
     elif state.trials_sum:
         obs_sum, exp_sum = 100 * state.observed_sum / state.trials_sum, 100 * state.expected_sum / state.trials_sum
     else:
         obs_sum = exp_sum = None
+    years = None
+    if check == "ewma":
+        years = model.return_period(abs(state.ewma))
+    elif check == "single_month":
+        years = model.return_period(abs(z), single_month=True)
     return Judged(period, value, exp, z, state.ewma, model.threshold, flag, state.run_start, obs_sum, exp_sum,
-                  model.return_period(abs(state.ewma)) if flag else None, model)
+                  years, model, check)
 
 
 def promise(model: Model | None, months: int, settings: EarlySettings, worse: int) -> dict:

@@ -71,8 +71,8 @@ def test_trend_kept_only_when_significant():
 
 def test_calibrated_false_alarm_rate_matches_the_setting():
     """Stable series drawn from known models, judged month by month as the cycle would (fitted on 48 months,
-    refitted a year later, the EWMA running on): alarm episodes per series-year are within sampling error of
-    the setting."""
+    refitted a year later, the EWMA running on): alarm episodes per series-year of the joint detector (the EWMA
+    or the single-month check) are within sampling error of the setting."""
     rng = np.random.default_rng(2024)
     settings = ew.EarlySettings(false_alarms_per_year=0.07, min_months=48)
     n_series, future = 160, 24
@@ -82,8 +82,9 @@ def test_calibrated_false_alarm_rate_matches_the_setting():
     for i in range(n_series):
         mean, seasonal = [(20, False), (80, True), (300, False), (40, True)][i % 4]
         y = _counts(rng, mean, 1.6, months, seasonal)
-        judged, _ = ew.replay(periods, [float(v) for v in y], None, None, "count", seasonal, 1, settings,
-                              key=str(i), detectable=False)
+        judged, state = ew.replay(periods, [float(v) for v in y], None, None, "count", seasonal, 1, settings,
+                                  key=str(i), detectable=False)
+        assert state.model.threshold > 0 and state.model.shewhart > 2.5  # both checks calibrated
         flags = [j.flag == "concern" for j in judged]
         episodes += sum(now and not before for before, now in zip([False, *flags], flags, strict=False))
     years = n_series * future / 12
@@ -110,6 +111,40 @@ def test_golden_step_is_flagged_in_its_known_month():
     assert first.since == "2020-08" and first.observed_sum > first.expected_sum
     assert all(j.flag is None for j in judged if j.period < "2020-08")
     assert state.model.first_judged == "2020-04"  # refitted yearly: fitted on Apr 2016 - Mar 2020
+
+
+def test_golden_one_month_jump_is_flagged_by_the_single_month_check():
+    """A stable series of about 60 a month with one month 40 higher (about 4 SD of its noise) in Sep 2020: too
+    brief for the EWMA, flagged at once by the single-month check, and only that month."""
+    rng = np.random.default_rng(8)
+    months = np.arange(START, START + 60)
+    y = _counts(rng, 60, 1.3, months)
+    y[53] += 40
+    periods = [ew.period_of(m) for m in months]
+    judged, state = ew.replay(periods, [float(v) for v in y], None, None, "count", False, 1, ew.EarlySettings(),
+                              key="jump")
+    flagged = [j for j in judged if j.flag is not None]
+    assert [(j.period, j.flag, j.check) for j in flagged] == [("2020-09", "concern", "single_month")]
+    jump = flagged[0]
+    assert jump.ewma < state.model.threshold < state.model.shewhart < jump.z  # the EWMA alone stayed quiet
+    assert jump.return_years is not None and jump.return_years > 1 / ew.EarlySettings().false_alarms_per_year
+
+
+def test_one_wild_month_in_the_history_does_not_blind_the_series():
+    """About 200 a month (overdispersion 1.3) with one month 2.5 times over in 2017, then +20% from Aug 2020 (about
+    2.5 SD a month): the wild month is left out of the overdispersion, so the step is flagged within 3 months.
+    (Pearson's phi with that month in is about 15, which would shrink each month's excess to under 1 SD.)"""
+    rng = np.random.default_rng(12)
+    months = np.arange(START, START + 60)
+    y = _counts(rng, 200, 1.3, months)
+    y[10] *= 2.5
+    y[52:] = ew.simulate("count", np.full(8, 240.0), 1.3, None, rng)
+    periods = [ew.period_of(m) for m in months]
+    judged, state = ew.replay(periods, [float(v) for v in y], None, None, "count", False, 1, ew.EarlySettings(),
+                              key="wild")
+    concerns = [j.period for j in judged if j.flag == "concern"]
+    assert periods[52] == "2020-08" and concerns and "2020-08" <= concerns[0] <= "2020-10"
+    assert state.model.phi < 2
 
 
 def test_replay_continues_from_a_stored_state():

@@ -35,6 +35,17 @@ def test_a_concern_reads_as_the_chair_would_say_it(catalogue):
     assert alert["rule"] == "early_warning" and alert["since"] == "2020-03" and alert["severity"] == "medium"
     assert alert["feed"] == "missing_episodes"  # a late file holds it back, as it does the SPC rules
     assert json.loads(alert["evidence"])["detector"] == "early_warning"
+    assert json.loads(alert["evidence"])["check"] == "ewma"
+
+
+def test_the_evidence_names_the_single_month_check_when_it_fired(catalogue):
+    """A month flagged while the EWMA is still under its threshold was flagged by the single-month check: the
+    rule and detector stay `early_warning`, the evidence says which check fired."""
+    states = pl.DataFrame([_state(ewma=0.9, threshold=1.4)], schema=STATE_SCHEMA, orient="row")
+    concerns, _ = early_warning_signals(states, catalogue, "2020-06", "E09000006", SETTINGS)
+    evidence = json.loads(concerns["evidence"][0])
+    assert concerns["rule"][0] == "early_warning" and evidence["detector"] == "early_warning"
+    assert evidence["check"] == "single_month"
 
 
 def test_improvements_are_shown_never_alerted_and_breakdowns_stay_quiet(catalogue):

@@ -42,7 +42,8 @@ EARLY_WARNING = Rule(
     "early_warning",
     "{excess_words} since {month} ({observed} against about {expected}); {chance}.",
     "medium", "a total series has run above (or below) the value its own history leads Radar to expect, on the "
-    "worse side, by more than its calibrated early-warning threshold (an EWMA of the monthly excess)",
+    "worse side, by more than its calibrated early-warning threshold (an EWMA of the monthly excess), or a "
+    "single month has passed its calibrated single-month limit",
     Reads(inputs=("early_warning", "values")),
 )
 
@@ -170,11 +171,15 @@ def early_warning_signals(states: pl.DataFrame | None, catalogue: Catalogue, per
             excess_words = f"{name} ran {abs(gap):.1f} percentage points {higher} than expected{time_of_year}"
             shown_obs, shown_exp = messages.number(observed, unit), messages.number(expected, unit)
         rule = EARLY_WARNING
+        side = 1 if row["flag"] == "concern" else -1
+        worse = 1 if worse_of(indicator.polarity) == "higher" else -1
+        # which check fired (ew.Model.check): the EWMA past its threshold on the flag's side, else the single month
+        check = "ewma" if side * worse * (row["ewma"] or 0.0) > row["threshold"] else "single_month"
         common = {
             "indicator": indicator.id, "breakdown": row["breakdown"], "feed": indicator.feed, "scope": scope,
             "period": period, "subgroup": indicator.subgroup, "settings": settings, "since": row["since"],
             "based_on": children_based_on(indicator, reported, catalogue),
-            "evidence": {"detector": "early_warning", "value": row["value"], "expected": row["expected"],
+            "evidence": {"detector": "early_warning", "check": check, "value": row["value"], "expected": row["expected"],
                          "observed_since": observed, "expected_since": expected, "ewma": row["ewma"],
                          "threshold": row["threshold"], "return_years": row["return_years"], "since": row["since"]},
             "excess_words": excess_words, "month": periods.label(row["since"]), "observed": shown_obs,
