@@ -13,7 +13,7 @@ from radar.core.catalogue import load_catalogue
 from radar.flows import ingest
 from radar.flows.ingest import ingest_path
 from radar.models.engine import get_engine, make_engine, upgrade
-from radar.models.tables import Observation, Submission
+from radar.models.submissions import Observation, Submission
 
 PERIOD = "2020-03"
 

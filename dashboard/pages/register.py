@@ -35,7 +35,7 @@ from radar.dashboard.register import (
     shown_version,
 )
 from radar.dashboard.signals import subgroup_name
-from radar.models import queries
+from radar.models import alerts as alert_store
 from radar.models.register import RegisterRefusal
 
 
@@ -123,7 +123,7 @@ names = [ctx.catalogue.indicator_by_id[i].name for i in risk["linked_indicators"
 st.markdown("**Indicators that evidence it**: " + (", ".join(names) or "none linked"))
 
 st.subheader("Evidence")
-alerts = read(queries.alerts, ctx.la_code)
+alerts = read(alert_store.alerts, ctx.la_code)
 evidence = alerts.filter(pl.col("key").is_in(risk["evidence"]))
 if evidence.is_empty():
     st.caption("No alert has been attached to this risk yet: alerts on its indicators arrive here after each cycle.")
