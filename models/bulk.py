@@ -94,8 +94,13 @@ def polars_schema(table: Table) -> dict[str, pl.DataType]:
 
 
 def read_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
-    """`query`'s rows as a frame with exactly `schema`'s columns and types (empty but typed when none)."""
-    return pl.read_database(query, conn, schema_overrides=schema).select(list(schema))
+    """`query`'s rows as a frame with `schema`'s columns and types (every column of the query must be in it), empty
+    but typed when there are none.  Built from the rows directly: `pl.read_database` would cost a command that
+    reads a few hundred rows polars' database module and SQLAlchemy's asyncio extension (it looks for an async
+    connection)."""
+    result = conn.execute(query)
+    columns = result.keys()  # the rows' column names, in their order
+    return pl.DataFrame(result.all(), schema={c: schema[c] for c in columns}, orient="row").select(list(schema))
 
 
 def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str], values: list[str],
@@ -115,10 +120,8 @@ def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str
     scope = [*scope, *[table.c[c] == v for c, v in fixed.items()]]
     if stored is None:
         schema = {c: rows.schema[c] for c in keys + values}
-        stored = pl.read_database(
-            select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope), conn,
-            schema_overrides={"id": pl.Int64, **schema},
-        )
+        stored = read_frame(conn, select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope),
+                            {"id": pl.Int64, **schema})
         match, within = ["id"], []  # an id is its row
     else:
         match, within = keys, scope

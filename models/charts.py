@@ -199,7 +199,7 @@ def read_early_warning(conn: Connection, la_code: str) -> pl.DataFrame:
     columns = [c for c in table.columns if c.name not in ("id", "la_code")]
     kinds = {sa_types.Float: pl.Float64, sa_types.Integer: pl.Int64}
     schema = {c.name: next((v for k, v in kinds.items() if isinstance(c.type, k)), pl.String) for c in columns}
-    return pl.read_database(select(*columns).where(table.c.la_code == la_code), conn, schema_overrides=schema)
+    return read_frame(conn, select(*columns).where(table.c.la_code == la_code), schema)
 
 
 def record_rebase(conn: Connection, la_code: str, *, indicator: str, breakdown: str, period: str, reason: str,
@@ -225,8 +225,7 @@ def record_rebase(conn: Connection, la_code: str, *, indicator: str, breakdown: 
 def read_rebases(conn: Connection, la_code: str) -> pl.DataFrame:
     table = SpcRebase.__table__
     query = select(table.c.indicator, table.c.breakdown, table.c.period, table.c.reason).where(table.c.la_code == la_code)
-    return pl.read_database(query, conn, schema_overrides={
-        "indicator": pl.String, "breakdown": pl.String, "period": pl.String, "reason": pl.String})
+    return read_frame(conn, query, dict.fromkeys(("indicator", "breakdown", "period", "reason"), pl.String))
 
 
 def read_cycle_mark(conn: Connection, la_code: str) -> dict | None:

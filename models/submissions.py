@@ -27,14 +27,8 @@ class Submission(SQLModel, table=True):
     """One delivered file and what Radar decided about it."""
 
     __tablename__ = "submission"
-    __table_args__ = (
-        # At most one version of a feed and period is in force at a time.
-        Index(
-            "uq_submission_current", "la_code", "feed_id", "period", unique=True,
-            sqlite_where=text("is_current"), postgresql_where=text("is_current"),
-        ),
-        Index("ix_submission_feed_period", "la_code", "feed_id", "period"),
-    )
+    # and uq_submission_current (radar.models.tables): at most one version of a feed and period is in force
+    __table_args__ = (Index("ix_submission_feed_period", "la_code", "feed_id", "period"),)
 
     id: int | None = Field(default=None, primary_key=True)
     la_code: str = Field(max_length=9)

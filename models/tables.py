@@ -5,8 +5,16 @@ Code that reads or writes imports the entity module it needs (radar.models.alert
 this, so a command pays only for the tables it touches.
 """
 
+from sqlalchemy import Index, text
 from sqlmodel import SQLModel
 
 from radar.models import alerts, audit, benchmarks, charts, indicators, outbox, register, submissions  # noqa: F401
+
+# At most one version of a feed and period is in force at a time: a partial unique index, declared here rather
+# than on `Submission` because a PostgreSQL predicate loads SQLAlchemy's PostgreSQL dialect, a cost every
+# command reading submissions paid on SQLite too; the store enforces it either way (migration 0001).
+SUBMISSION = submissions.Submission.__table__
+Index("uq_submission_current", SUBMISSION.c.la_code, SUBMISSION.c.feed_id, SUBMISSION.c.period, unique=True,
+      sqlite_where=text("is_current"), postgresql_where=text("is_current"))
 
 metadata = SQLModel.metadata

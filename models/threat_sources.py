@@ -16,6 +16,7 @@ from radar.core.config import PartnershipConfig
 from radar.models import alerts, submissions
 from radar.models import benchmarks as benchmark_store
 from radar.models import register as register_store
+from radar.models.bulk import read_frame
 from radar.models.charts import SeriesStatus, read_early_warning
 from radar.models.register import Risk, RiskAssessment, RiskEvidence
 
@@ -44,8 +45,8 @@ def read_sources(conn: Connection, config: PartnershipConfig, today: date) -> di
                             .order_by(evidence.c.id)).all()
     comparison = benchmark_store.comparison_inputs(conn, la_code, config.partnership.old_la_code,
                                                    config.neighbours_path())
-    latest = pl.read_database(select(*(series.c[c] for c in SERIES_SCHEMA)).where(
-        series.c.la_code == la_code, series.c.breakdown == ""), conn, schema_overrides=SERIES_SCHEMA)
+    latest = read_frame(conn, select(*(series.c[c] for c in SERIES_SCHEMA)).where(
+        series.c.la_code == la_code, series.c.breakdown == ""), SERIES_SCHEMA)
     early = read_early_warning(conn, la_code).filter(pl.col("breakdown") == "").select(
         "indicator", early_flag="flag", early_since="since")
     latest = latest.join(early, on="indicator", how="left")
