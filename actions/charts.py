@@ -38,4 +38,4 @@ def rebase_limits(engine: Engine, ctx: Context, *, indicator: str, breakdown: st
     refuse_if(rebase_problems(ctx, indicator, breakdown, period, reason, by))
     with engine.begin() as conn:
         return chart_store.record_rebase(conn, ctx.la_code, indicator=indicator, breakdown=breakdown, period=period,
-                                   reason=reason.strip(), by=by.strip())
+                                         reason=reason.strip(), by=by.strip())

@@ -51,7 +51,7 @@ def record_upload(engine: Engine, la_code: str, by: str, file_name: str, detail:
 
 def withdraw_submission(engine: Engine, la_code: str, submission_id: int, *, reason: str, by: str) -> dict:
     """Take an accepted file out of use (it stays in the history); the version it replaced, if any, is back in
-    force.  Returns the change (feed, period, restored); submission_store.WithdrawError says why it cannot be withdrawn.
+    force.  Returns the change (feed, period, restored); submissions.WithdrawError says why it cannot be withdrawn.
     The next monthly cycle recomputes without it."""
     with engine.begin() as conn:
         return submission_store.withdraw_submission(conn, la_code, submission_id, reason, by)

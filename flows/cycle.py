@@ -46,7 +46,8 @@ def recompute_indicators(period: str, population, only: list[str] | None = None)
         periods = {feed: [p for p in ps if only is None or p in only]
                    for feed, ps in submission_store.current_periods(conn, ctx.la_code).items()}
         record_feeds = [f.id for f in ctx.catalogue.feeds if f.kind == "records"]
-        records = {feed_id: submission_store.current_records(conn, ctx.la_code, feed_id, only) for feed_id in record_feeds}
+        records = {feed_id: submission_store.current_records(conn, ctx.la_code, feed_id, only)
+                   for feed_id in record_feeds}
         observations = submission_store.current_observations(conn, ctx.la_code, only)
         months = sorted({p for ps in periods.values() for p in ps})
         values = compute_indicators(

@@ -40,7 +40,7 @@ def announce_arrival(path: Path, file_hash: str, feed_id: str | None, period: st
 
 
 def announce_accepted(file_name: str, feed_id: str, period: str) -> None:
-    """Say a file was stored, with the month the next cycle should run for (`submission_store.month_to_cycle`), not the
+    """Say a file was stored, with the month the next cycle should run for (`submissions.month_to_cycle`), not the
     file's own: the debounced trigger runs the cycle with the last event's payload, and a burst may end with
     an older month's file."""
     with engine().connect() as conn:

@@ -100,7 +100,7 @@ def save_mark(conn: Connection, la_code: str, period: str, plan: Plan, state: Ch
     charts = dict(zip(CHART_FRAMES, (state.series, state.tail, points, values), strict=True))
     frames = charts | {RECORDS + feed: rows for feed, rows in records.items()}
     chart_store.save_cycle_mark(conn, la_code, period=period, fingerprint=plan.fingerprint, inputs=plan.inputs,
-                          frames={name: _parquet(frame) for name, frame in frames.items()})
+                                frames={name: _parquet(frame) for name, frame in frames.items()})
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:

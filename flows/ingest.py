@@ -306,7 +306,7 @@ def pseudonymised_feeds() -> list[str]:
 
 
 def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
-    """Store an accepted file in one transaction, holding the feed-and-month lock (`submission_store.lock_feed_month`).
+    """Store an accepted file in one transaction, holding the feed-and-month lock (`submissions.lock_feed_month`).
 
     Under the lock the version in force is read again: if another run stored
     these very bytes meanwhile, this delivery is a duplicate, never a second
@@ -362,7 +362,8 @@ def prepare() -> None:
     """Before any file: a store that holds pseudonyms must have its own key, and Radar's files are owner-only."""
     ctx = context()
     with engine().begin() as conn:
-        if submission_store.key_fingerprint(conn) is not None or submission_store.holds_pseudonyms(conn, pseudonymised_feeds()):
+        if (submission_store.key_fingerprint(conn) is not None
+                or submission_store.holds_pseudonyms(conn, pseudonymised_feeds())):
             store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
     owner_only(ctx.settings.home, ctx.settings.database_url)
 

@@ -68,7 +68,8 @@ def alert_records(conn, la_code: str, period: str, plan: Plan) -> dict[str, pl.D
     `period` are left out, as they are of every other input of the cycle.
     """
     def read(feed: str, columns: tuple[str, ...], months: list[str] | None) -> pl.DataFrame:
-        rows = submission_store.current_records(conn, la_code, feed, months, columns=dict.fromkeys([*columns, "period"]))
+        rows = submission_store.current_records(conn, la_code, feed, months,
+                                                columns=dict.fromkeys([*columns, "period"]))
         return rows.filter(pl.col("period") <= period)
 
     reads = alert_registry.record_reads()
@@ -151,7 +152,8 @@ def early_warning_states(ctx: Context, conn, reported: pl.DataFrame, period: str
     """Each series' early-warning detector moved on to `period`, from the states the last cycle stored."""
     stored = chart_store.read_early_warning(conn, ctx.la_code)
     states = {(r["indicator"], r["breakdown"]): json.loads(r["state"]) for r in stored.iter_rows(named=True)}
-    return early_warning_rule.series_states(ctx.catalogue, reported, states, chart_store.read_rebases(conn, ctx.la_code),
+    rebases = chart_store.read_rebases(conn, ctx.la_code)
+    return early_warning_rule.series_states(ctx.catalogue, reported, states, rebases,
                                             period, plan.months, early_warning.settings_from(ctx.alerts),
                                             ctx.alerts.spc.alert_on_breakdowns)
 
@@ -186,7 +188,8 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
         early = early_warning_states(ctx, conn, reported, period, plan)
         candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, records, status, period,
                                                     held, today, early)
-        state, transitions = reconcile(alert_store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
+        known = alert_store.read_alerts(conn, la_code, STATE_SCHEMA)
+        state, transitions = reconcile(known, candidates, period, today, held)
         drift = slow_drift(values, period, event_counts(ctx.catalogue))
         series_status = summary.join(drift, on=KEYS, how="left").select(
             *KEYS, latest_period="period", latest_value="value", variation="variation", assurance="assurance",
