@@ -140,15 +140,11 @@ SUBMISSION_SCHEMA = {
     "status": pl.String, "is_current": pl.Boolean, "received_at": pl.Datetime("us", "UTC"),
     "row_count": pl.Int64, "error_count": pl.Int64, "message": pl.String,
 }
-
-
 REJECTED_SCHEMA = {
     "id": pl.Int64, "file_name": pl.String, "feed_id": pl.String, "period": pl.String,
     "received_at": pl.Datetime("us", "UTC"), "error_count": pl.Int64, "message": pl.String,
     "report_path": pl.String,
 }
-
-
 PROBLEM_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String, "message": pl.String}
 
 
