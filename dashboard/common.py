@@ -104,12 +104,22 @@ def read(query: Callable[..., T], *args: object) -> T:
     per refresh; the first read after a change asks the database again.
     """
     url = context().settings.database_url
-    return _read(url, store_version(), f"{query.__module__}.{query.__qualname__}", args, query)
+    return _read(url, store_version(), f"{query.__module__}.{query.__qualname__}", args, query, False)
+
+
+def read_action(action: Callable[..., T], *args: object) -> T:
+    """`action(engine, *args)`: what a read of radar.actions gathers (it opens its own transaction), cached as
+    `read` caches."""
+    url = context().settings.database_url
+    return _read(url, store_version(), f"{action.__module__}.{action.__qualname__}", args, action, True)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _read(database_url: str, version: int, name: str, args: tuple, _query: Callable) -> object:
-    with _engine(database_url).connect() as conn:
+def _read(database_url: str, version: int, name: str, args: tuple, _query: Callable, on_engine: bool) -> object:
+    engine = _engine(database_url)
+    if on_engine:
+        return _query(engine, *args)
+    with engine.connect() as conn:
         return _query(conn, *args)
 
 

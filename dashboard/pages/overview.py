@@ -37,6 +37,7 @@ from radar.dashboard.common import (
     feed_statuses,
     plain,
     read,
+    read_action,
     show_no_data,
 )
 from radar.dashboard.register import (
@@ -118,7 +119,7 @@ def pack_downloads(month: str, today: date) -> None:
 def threats(month: str) -> None:
     """What changed since the last Board, the ranked threats, the register's heat map and agencies' files."""
     today = date.today()
-    picture = read(threat_picture, month, today)
+    picture = read_action(threat_picture, month, today)
     sta = picture["sta"]
     last = sta["last_board"]
     st.caption(f"Threats ranked for {periods.label(month)} as judged on {day(sta['as_of'])}; "
