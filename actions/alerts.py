@@ -15,14 +15,14 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from radar.models import store
+from radar.models import alerts as alert_store
 from radar.pipelines.alerts.lifecycle import STATE_SCHEMA, acknowledge, silence
 
 
 def _apply(engine: Engine, la_code: str, actor: str, action: Callable, alert_id: str, *args) -> dict:
     with engine.begin() as conn:
-        state, transition = action(store.read_alerts(conn, la_code, STATE_SCHEMA), alert_id, *args)
-        store.save_alerts(conn, la_code, state, transition, actor)
+        state, transition = action(alert_store.read_alerts(conn, la_code, STATE_SCHEMA), alert_id, *args)
+        alert_store.save_alerts(conn, la_code, state, transition, actor)
     return state.filter(state["key"] == transition["key"][0]).to_dicts()[0]
 
 

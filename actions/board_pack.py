@@ -17,13 +17,15 @@ from datetime import date
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from radar.actions.refusal import refuse_if
 from radar.core import periods
 from radar.core.config import Context
 from radar.core.threats import configured_themes
-from radar.models import queries, store
+from radar.models import audit as audit_trail
+from radar.models import charts as chart_store
+from radar.models import indicators as indicator_store
 from radar.models.register import load_matrix, read_impact
 from radar.models.threat_sources import read_sources
 from radar.pipelines.messages import number
@@ -37,40 +39,51 @@ PNG_PPI = 90
 def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
     """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
     behind `radar sta`, the Board pack and the overview.  `today` dates the seeding of a register the store has
-    never had."""
+    never had (hence a transaction)."""
+    with engine.begin() as conn:
+        return _assessment(conn, ctx, period, as_of, today)
+
+
+def _assessment(conn: Connection, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
     matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
-    sources = read_sources(engine, ctx.config, today)
+    sources = read_sources(conn, ctx.config, today)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
     return inputs, report(inputs)
 
 
 def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
-    """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
+    """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text (read
+    in one transaction, drawn after it)."""
     from radar.pipelines.board_pack import build_pack  # here: jinja2, which `radar sta` does not need
 
-    inputs, sta = assessment(engine, ctx, period, as_of, today)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        inputs, sta = _assessment(conn, ctx, period, as_of, today)
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
-    units = {i.id: i.unit for i in ctx.catalogue.indicators}
-    values = queries.indicator_values(engine, ctx.la_code)  # publication judges every figure on its stored counts
-    pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units, values)
-    charts = {e["indicator"]: chart_svg(engine, ctx, e["indicator"], e["unit"], period, inputs.comparison)
+        units = {i.id: i.unit for i in ctx.catalogue.indicators}
+        values = indicator_store.indicator_values(conn, ctx.la_code)  # publication judges every figure on its counts
+        pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units, values)
+        points = {e["indicator"]: chart_points(conn, ctx.la_code, e["indicator"], period) for e in pack["indicators"]}
+    charts = {e["indicator"]: chart_svg(ctx, points[e["indicator"]], e["indicator"], e["unit"], inputs.comparison)
               for e in pack["indicators"]}
     return pack, {k: v for k, v in charts.items() if v}
 
 
-def chart_svg(engine: Engine, ctx: Context, indicator: str, unit: str, period: str, comparison: pl.DataFrame) -> str:
-    """The indicator's SPC chart up to `period` with England's figure for the year matching it (`comparison` is
-    the assessment's, already cut to that year), as SVG ('' if uncharted)."""
+def chart_points(conn: Connection, la_code: str, indicator: str, period: str) -> pl.DataFrame:
+    """The indicator's XmR points up to `period`, each with the value reported for its month."""
+    spc = chart_store.spc_points(conn, la_code, indicator).filter(pl.col("period") <= period)
+    reported = indicator_store.indicator_series(conn, la_code, indicator).select("period", reported="value")
+    return spc.join(reported, on="period", how="left", maintain_order="left")
+
+
+def chart_svg(ctx: Context, points: pl.DataFrame, indicator: str, unit: str, comparison: pl.DataFrame) -> str:
+    """The indicator's SPC chart (`chart_points`) with England's figure for the year matching it (`comparison`
+    is the assessment's, already cut to that year), as SVG ('' if uncharted)."""
+    if points.is_empty():
+        return ""
     import vl_convert  # here: `radar sta` and the overview, which draw no chart, need not load it (nor altair)
 
     from radar.pipelines.charts import spc_chart
 
-    spc = queries.spc_points(engine, ctx.la_code, indicator).filter(pl.col("period") <= period)
-    if spc.is_empty():
-        return ""
-    reported = queries.indicator_series(engine, ctx.la_code, indicator).select("period", reported="value")
-    points = spc.join(reported, on="period", how="left", maintain_order="left")
     national = comparison.filter(pl.col("indicator") == indicator, pl.col("national").is_not_null()).sort("year")
     references = [(f"England {periods.financial_year_label(row['year'])}: {number(row['national'], unit)}",
                    row["national"])
@@ -99,7 +112,7 @@ def pack_period(engine: Engine, ctx: Context, period: str | None) -> str:
     (on schedule, the quarter's last month, whose cycle ran the day before); refused otherwise."""
     if period is None:
         with engine.connect() as conn:
-            period = store.latest_cycle(conn, ctx.la_code)
+            period = audit_trail.latest_cycle(conn, ctx.la_code)
         refuse_if([] if period else ["no monthly cycle has run yet, so there is no month for a Board pack"])
     refuse_if([] if periods.is_period(period) else
               [f"the pack's month must be written YYYY-MM, such as 2020-03, not {period!r}"])

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from radar.actions.refusal import refuse_if
 from radar.core.config import Context
 from radar.core.periods import is_period
-from radar.models import store
+from radar.models import charts as chart_store
 
 
 def rebase_problems(ctx: Context, indicator: str, breakdown: str, period: str, reason: str, by: str) -> list[str]:
@@ -37,5 +37,5 @@ def rebase_limits(engine: Engine, ctx: Context, *, indicator: str, breakdown: st
     False when that re-base was already recorded.  Refused (radar.actions.refusal) with every problem at once."""
     refuse_if(rebase_problems(ctx, indicator, breakdown, period, reason, by))
     with engine.begin() as conn:
-        return store.record_rebase(conn, ctx.la_code, indicator=indicator, breakdown=breakdown, period=period,
-                                   reason=reason.strip(), by=by.strip())
+        return chart_store.record_rebase(conn, ctx.la_code, indicator=indicator, breakdown=breakdown, period=period,
+                                         reason=reason.strip(), by=by.strip())

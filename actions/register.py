@@ -36,6 +36,7 @@ from radar.core.register import (
     RiskSpec,
     load_yaml,
 )
+from radar.models import alerts as alert_store
 from radar.models import register as store
 from radar.pipelines.register import (
     impact_problems,
@@ -282,7 +283,7 @@ def link_impact_entry(engine: Engine, ctx: Context, entry_id: str, *, by: str, t
             store.risk_row(conn, ctx.la_code, risk_id)  # refused when there is no such risk
             kind, target = "risk", risk_id
         else:
-            key = store.alert_key(conn, ctx.la_code, alert)
+            key = alert_store.alert_key(conn, ctx.la_code, alert)
             refuse_if([] if key else [f"there is no alert {alert} (see radar alerts list)"])
             kind, target = "alert", key
         store.link_impact(conn, ctx.la_code, entry_id, kind, target, by=by)
@@ -304,7 +305,7 @@ def attach_register_evidence(engine: Engine, ctx: Context, today: date) -> dict[
         return {"evidence": 0, "proposals": 0}
     with _register(engine, ctx, today) as (conn, matrix):
         risks = store.read_risks(conn, ctx.la_code)
-        alerts = store.indicator_alerts(conn, ctx.la_code)
+        alerts = alert_store.indicator_alerts(conn, ctx.la_code)
         links = {r["risk_id"]: r["linked_indicators"] for r in risks if r["status"] != "closed"}
         evidence = new_evidence(links, alerts, store.attached_evidence(conn, ctx.la_code))
         active = {risk_id: sum(a["status"] in ACTIVE and a["indicator"] in indicators

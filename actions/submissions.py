@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from radar.models import store
+from radar.models import audit as audit_trail
+from radar.models import submissions as submission_store
 from radar.validation.feeds import ValidatedFile
 
 
@@ -32,7 +33,7 @@ def record_rejection(engine: Engine, la_code: str, by: str, *, file_name: str, f
     errors = [dataclasses.asdict(p) for p in result.problems]
     message = rejection_summary(result, report)
     with engine.begin() as conn:
-        submission_id = store.record_submission(
+        submission_id = submission_store.record_submission(
             conn, la_code=la_code, actor=by, feed_id=result.feed_id or feed_id, period=result.period or period,
             file_name=file_name, file_hash=file_hash, status="rejected", received_at=received_at,
             row_count=result.row_count, error_count=sum(result.problem_counts.values()), message=message,
@@ -45,12 +46,12 @@ def record_rejection(engine: Engine, la_code: str, by: str, *, file_name: str, f
 def record_upload(engine: Engine, la_code: str, by: str, file_name: str, detail: dict[str, Any]) -> None:
     """Audit a file handed to the inbox from the upload page, before the ingest flow records its outcome."""
     with engine.begin() as conn:
-        store.audit(conn, la_code, by, "dashboard_upload", file_name, detail)
+        audit_trail.audit(conn, la_code, by, "dashboard_upload", file_name, detail)
 
 
 def withdraw_submission(engine: Engine, la_code: str, submission_id: int, *, reason: str, by: str) -> dict:
     """Take an accepted file out of use (it stays in the history); the version it replaced, if any, is back in
-    force.  Returns the change (feed, period, restored); store.WithdrawError says why it cannot be withdrawn.
+    force.  Returns the change (feed, period, restored); submissions.WithdrawError says why it cannot be withdrawn.
     The next monthly cycle recomputes without it."""
     with engine.begin() as conn:
-        return store.withdraw_submission(conn, la_code, submission_id, reason, by)
+        return submission_store.withdraw_submission(conn, la_code, submission_id, reason, by)

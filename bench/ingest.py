@@ -46,13 +46,13 @@ def write_contacts(path: Path, rows: int = ROWS, seed: int = 1) -> Path:
 
 def baseline(path: Path, engine) -> float:
     """polars read + plain executemany of the same rows into the same table."""
-    from radar.models import store
-    from radar.models.tables import MashContact
+    from radar.models import submissions as submission_store
+    from radar.models.submissions import MashContact
 
     start = time.perf_counter()
     frame = pl.read_csv(path, try_parse_dates=True)
     with engine.begin() as conn:
-        submission_id = store.record_submission(
+        submission_id = submission_store.record_submission(
             conn, la_code="E09000006", actor="bench", feed_id="mash_contacts", period=PERIOD,
             file_name="baseline", file_hash="0" * 64, status="rejected",
         )

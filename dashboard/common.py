@@ -1,7 +1,7 @@
 """What every dashboard page shares: the store, the empty state and number formats.
 
 Pages stay thin: they load the context and engine from here, ask
-`models.queries` for data and `pipelines` for any status, and format what
+the entity modules of `radar.models` for data and `pipelines` for any status, and format what
 they show with these helpers so a percent or a rate reads the same on every
 page.  Nothing here computes a statistic: the benchmark comparison is
 `pipelines.benchmarks.benchmark_comparison` on `models.benchmarks.comparison_inputs`,
@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from radar.core import periods
 from radar.core.catalogue import Catalogue
 from radar.core.config import Context, get_context
-from radar.models import benchmarks, queries
+from radar.models import audit as audit_trail
+from radar.models import benchmarks
 from radar.models.engine import get_engine
 from radar.pipelines.benchmarks import benchmark_comparison, comparator_year
 from radar.pipelines.feed_status import LOCAL_TIME_ZONE, expected_submissions, feed_status
@@ -90,23 +91,36 @@ def store_version() -> int:
 
 @st.cache_data(ttl=VERSION_SECONDS, show_spinner=False)
 def _store_version(database_url: str) -> int:
-    return queries.store_version(_engine(database_url))
+    with _engine(database_url).connect() as conn:
+        return audit_trail.store_version(conn)
 
 
 def read(query: Callable[..., T], *args: object) -> T:
-    """`query(engine, *args)` from radar.models.queries, shared by every viewer until the store changes.
+    """`query(conn, *args)`, a read of one of radar.models' entity modules, shared by every viewer until the store
+    changes.
 
     The result is cached under the store's version, so a room of people
     watching the live pages costs one query per change, not one per person
     per refresh; the first read after a change asks the database again.
     """
     url = context().settings.database_url
-    return _read(url, store_version(), query.__name__, args, query)
+    return _read(url, store_version(), f"{query.__module__}.{query.__qualname__}", args, query, False)
+
+
+def read_action(action: Callable[..., T], *args: object) -> T:
+    """`action(engine, *args)`: what a read of radar.actions gathers (it opens its own transaction), cached as
+    `read` caches."""
+    url = context().settings.database_url
+    return _read(url, store_version(), f"{action.__module__}.{action.__qualname__}", args, action, True)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _read(database_url: str, version: int, name: str, args: tuple, _query: Callable) -> object:
-    return _query(_engine(database_url), *args)
+def _read(database_url: str, version: int, name: str, args: tuple, _query: Callable, on_engine: bool) -> object:
+    engine = _engine(database_url)
+    if on_engine:
+        return _query(engine, *args)
+    with engine.connect() as conn:
+        return _query(conn, *args)
 
 
 def changed() -> None:

@@ -17,8 +17,8 @@ import streamlit as st
 from radar.core import periods
 from radar.core.alert_vocabulary import ALERT_STATUSES
 from radar.core.config import Context
-from radar.dashboard.common import MISSING, WITHHELD, engine, humanise, plain
-from radar.models import queries
+from radar.dashboard.common import MISSING, WITHHELD, humanise, plain, read
+from radar.models import outbox
 from radar.pipelines.alerts.feeds import FEED_RULE_IDS
 from radar.pipelines.alerts.spc import SPC_RULES as SPC_SIGNALS
 from radar.pipelines.notify import recipient
@@ -234,7 +234,7 @@ def show_alert(ctx: Context, alert: dict, withheld: set[str]) -> None:
             until = alert["silenced_until"]
             st.caption(f"Silenced until {periods.day_label(until)}: {plain(alert['silenced_reason'])}" if until
                        else f"Silenced: {plain(alert['silenced_reason'])}")
-        told = who_was_told(ctx, alert, queries.alert_notices(engine(), ctx.la_code))
+        told = who_was_told(ctx, alert, read(outbox.notices, ctx.la_code))
         if told:
             st.caption(told)
         with st.expander("Evidence"):

@@ -14,8 +14,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from radar.flows.runtime import context, engine, retry_on_io
-from radar.models import store
-from radar.models.tables import Benchmark, utcnow
+from radar.models import audit as audit_trail
+from radar.models import bulk
+from radar.models.audit import utcnow
+from radar.models.benchmarks import Benchmark
 from radar.pipelines.benchmarks import BENCHMARK_SCHEMA, KEY, extract
 from radar.validation.ees import EESError, EESProblem, load_benchmark_mapping, read_ees
 from radar.validation.population import all_populations
@@ -57,13 +59,13 @@ def save_benchmarks(benchmarks: pl.DataFrame, sources: list[str]) -> dict[str, i
     years = benchmarks["year"].unique().to_list()
     values = [c for c in BENCHMARK_SCHEMA if c not in KEY]
     with engine().begin() as conn:
-        counts = store.sync_rows(
+        counts = bulk.sync_rows(
             conn, BENCHMARK, benchmarks.with_columns(source_file=pl.lit(", ".join(sources))),
             keys=KEY, values=[*values, "source_file"],
             scope=[BENCHMARK.c.indicator.in_(indicators), BENCHMARK.c.year.in_(years)], fixed={},
             touch={"imported_at": utcnow()},
         )
-        store.audit(conn, context().la_code, "benchmarks", "benchmarks_imported", ", ".join(sources), counts)
+        audit_trail.audit(conn, context().la_code, "benchmarks", "benchmarks_imported", ", ".join(sources), counts)
     return counts
 
 

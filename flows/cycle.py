@@ -22,7 +22,9 @@ from radar.flows.register import attach_register_evidence
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.settle import ingests_in_flight, wait_while
 from radar.flows.signals import compute_signals
-from radar.models import store
+from radar.models import audit as audit_trail
+from radar.models import indicators as indicator_store
+from radar.models import submissions as submission_store
 from radar.pipelines.alerts import registry as alert_registry
 from radar.pipelines.indicators import compute_indicators
 from radar.validation.population import population_for_periods, read_child_population
@@ -42,17 +44,18 @@ def recompute_indicators(period: str, population, only: list[str] | None = None)
         return {"inserted": 0, "updated": 0, "deleted": 0}
     with engine().begin() as conn:
         periods = {feed: [p for p in ps if only is None or p in only]
-                   for feed, ps in store.current_periods(conn, ctx.la_code).items()}
+                   for feed, ps in submission_store.current_periods(conn, ctx.la_code).items()}
         record_feeds = [f.id for f in ctx.catalogue.feeds if f.kind == "records"]
-        records = {feed_id: store.current_records(conn, ctx.la_code, feed_id, only) for feed_id in record_feeds}
-        observations = store.current_observations(conn, ctx.la_code, only)
+        records = {feed_id: submission_store.current_records(conn, ctx.la_code, feed_id, only)
+                   for feed_id in record_feeds}
+        observations = submission_store.current_observations(conn, ctx.la_code, only)
         months = sorted({p for ps in periods.values() for p in ps})
         values = compute_indicators(
             ctx.catalogue, observations, records,
             {f: pl.DataFrame({"period": periods.get(f, [])}, schema={"period": pl.String}) for f in record_feeds},
             population_for_periods(population, months),
         )
-        return store.save_indicator_values(conn, ctx.la_code, values, up_to=period, months=only)
+        return indicator_store.save_indicator_values(conn, ctx.la_code, values, up_to=period, months=only)
 
 
 class CycleOrderError(ValueError):
@@ -68,7 +71,7 @@ def check_order(period: str) -> None:
     already in the store, month by month.
     """
     with engine().connect() as conn:
-        latest = store.latest_cycle(conn, context().la_code)
+        latest = audit_trail.latest_cycle(conn, context().la_code)
     if latest and period < latest:
         raise CycleOrderError(
             f"The monthly cycle has already run for {label(latest)}, so it cannot run for {label(period)}: that "
@@ -96,7 +99,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     if settle:
         waited = wait_while(ingests_in_flight)
         with engine().connect() as conn:
-            period = store.month_to_cycle(conn, ctx.la_code, period)
+            period = submission_store.month_to_cycle(conn, ctx.la_code, period)
         get_run_logger().info("waited %.0f s for the files still arriving; cycle up to %s", waited, period)
     today = today or as_of(period, date.today())
     check_order(period)
@@ -109,7 +112,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     counts |= compute_signals(period, today, quote(plan))
     counts |= attach_register_evidence(today)  # alerts on linked indicators become evidence on risks
     with engine().begin() as conn:
-        store.record_cycle(conn, ctx.la_code, period, counts)
+        audit_trail.record_cycle(conn, ctx.la_code, period, counts)
     purge_quarantine(ctx.settings.quarantine, ctx.config.storage.quarantine_retention_days)
     counts["messages"] = len(send_notifications(period, today))  # after the alerts: digests, repeats, escalations
     get_run_logger().info("cycle up to %s: %s", period, counts)

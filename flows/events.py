@@ -14,7 +14,7 @@ from pathlib import Path
 from prefect.events import emit_event
 
 from radar.flows.runtime import context, engine
-from radar.models import store
+from radar.models import submissions as submission_store
 
 WATCHING = "radar.inbox.watching"  # the inbox watcher started
 ARRIVED = "radar.feed.arrived"  # a complete file is in the inbox: ingest-feed runs for it
@@ -40,10 +40,10 @@ def announce_arrival(path: Path, file_hash: str, feed_id: str | None, period: st
 
 
 def announce_accepted(file_name: str, feed_id: str, period: str) -> None:
-    """Say a file was stored, with the month the next cycle should run for (`store.month_to_cycle`), not the
+    """Say a file was stored, with the month the next cycle should run for (`submissions.month_to_cycle`), not the
     file's own: the debounced trigger runs the cycle with the last event's payload, and a burst may end with
     an older month's file."""
     with engine().connect() as conn:
-        cycle_period = store.month_to_cycle(conn, context().la_code, period)
+        cycle_period = submission_store.month_to_cycle(conn, context().la_code, period)
     emit_event(ACCEPTED, resource=resource(feed_id, period, file_name),
                payload={"period": period, "cycle_period": cycle_period})

@@ -23,7 +23,8 @@ import polars as pl
 from sqlalchemy import Connection
 
 from radar.core.config import Context
-from radar.models import store
+from radar.models import charts as chart_store
+from radar.models import submissions as submission_store
 from radar.pipelines.spc_state import ChartState
 
 CHART_FRAMES = ("chart_series", "chart_tail", "chart_points", "chart_values")  # the mark's frames of the charts
@@ -76,9 +77,9 @@ def plan_cycle(conn: Connection, ctx: Context, period: str, population: pl.DataF
     (the alert rules' reads, with the month); a mark without them, as after
     a rule came to read another column, is not moved on from.
     """
-    inputs = store.current_inputs(conn, ctx.la_code, period)
-    digest = fingerprint(ctx, population, store.read_rebases(conn, ctx.la_code))
-    mark = None if full else store.read_cycle_mark(conn, ctx.la_code)
+    inputs = submission_store.current_inputs(conn, ctx.la_code, period)
+    digest = fingerprint(ctx, population, chart_store.read_rebases(conn, ctx.la_code))
+    mark = None if full else chart_store.read_cycle_mark(conn, ctx.la_code)
     if mark is None or mark["fingerprint"] != digest:
         return Plan(None, inputs, digest)
     frames = {name: _frame(data) for name, data in mark["frames"].items()}
@@ -98,8 +99,8 @@ def save_mark(conn: Connection, la_code: str, period: str, plan: Plan, state: Ch
     """Leave the mark the next cycle plans from (in the transaction that stored the charts)."""
     charts = dict(zip(CHART_FRAMES, (state.series, state.tail, points, values), strict=True))
     frames = charts | {RECORDS + feed: rows for feed, rows in records.items()}
-    store.save_cycle_mark(conn, la_code, period=period, fingerprint=plan.fingerprint, inputs=plan.inputs,
-                          frames={name: _parquet(frame) for name, frame in frames.items()})
+    chart_store.save_cycle_mark(conn, la_code, period=period, fingerprint=plan.fingerprint, inputs=plan.inputs,
+                                frames={name: _parquet(frame) for name, frame in frames.items()})
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:

@@ -52,7 +52,7 @@ from radar.flows.files import (
 )
 from radar.flows.runtime import context, engine, processing_folder, retry_on_io
 from radar.flows.secrets import PseudonymKeyError, store_key
-from radar.models import store
+from radar.models import submissions as submission_store
 from radar.validation.feeds import Limits, ValidatedFile, validate_file
 from radar.validation.filenames import FileNameError, parse_file_name
 from radar.validation.inert import visible_controls
@@ -145,7 +145,7 @@ def current_hash(delivery: Delivery) -> str | None:
     if delivery.feed_id is None:
         return None
     with engine().connect() as conn:
-        current = store.current_submission(conn, context().la_code, delivery.feed_id, delivery.period)
+        current = submission_store.current_submission(conn, context().la_code, delivery.feed_id, delivery.period)
     return current["file_hash"] if current else None
 
 
@@ -170,7 +170,7 @@ def _duplicate(conn, delivery: Delivery, rejection: dict | None = None) -> Inges
     message = ("identical to the version already stored: nothing changed" if rejection is None else
                f"identical to the file already rejected (submission {rejection['id']}): nothing changed; "
                f"its report is {rejection['report_path']}")
-    submission_id = store.record_submission(
+    submission_id = submission_store.record_submission(
         conn, la_code=context().la_code, actor=ACTOR, feed_id=delivery.feed_id, period=delivery.period,
         file_name=delivery.name, file_hash=delivery.file_hash, status="duplicate",
         received_at=delivery.received_at, message=message,
@@ -192,7 +192,7 @@ def reject(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     """
     ctx = context()
     with engine().connect() as conn:
-        earlier = store.rejection_of(conn, ctx.la_code, delivery.name, delivery.file_hash)
+        earlier = submission_store.rejection_of(conn, ctx.la_code, delivery.name, delivery.file_hash)
     if earlier is not None:
         return record_duplicate(delivery, earlier)
     quarantined = quarantine_copy(ctx.settings.quarantine, delivery.path, delivery.file_hash)
@@ -306,7 +306,7 @@ def pseudonymised_feeds() -> list[str]:
 
 
 def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
-    """Store an accepted file in one transaction, holding the feed-and-month lock (`store.lock_feed_month`).
+    """Store an accepted file in one transaction, holding the feed-and-month lock (`submissions.lock_feed_month`).
 
     Under the lock the version in force is read again: if another run stored
     these very bytes meanwhile, this delivery is a duplicate, never a second
@@ -315,8 +315,8 @@ def accept(delivery: Delivery, result: ValidatedFile) -> IngestResult:
     ctx = context()
     feed = ctx.catalogue.feed_by_id[result.feed_id]
     with engine().begin() as conn:
-        store.lock_feed_month(conn, ctx.la_code, feed.id, result.period)
-        current = store.current_submission(conn, ctx.la_code, feed.id, result.period)
+        submission_store.lock_feed_month(conn, ctx.la_code, feed.id, result.period)
+        current = submission_store.current_submission(conn, ctx.la_code, feed.id, result.period)
         if current is not None and current["file_hash"] == delivery.file_hash:
             outcome = _duplicate(conn, delivery)
         else:
@@ -351,7 +351,7 @@ def _store(conn, delivery: Delivery, result: ValidatedFile, feed) -> IngestResul
 
 def _accept_rows(conn, delivery: Delivery, result: ValidatedFile, feed, archived: Path, batches) -> tuple[str, int]:
     ctx = context()
-    return store.accept_submission(
+    return submission_store.accept_submission(
         conn, la_code=ctx.la_code, actor=ACTOR, feed_id=feed.id, kind=feed.kind, period=result.period,
         file_name=delivery.name, file_hash=delivery.file_hash, archive_path=str(archived),
         rows=batches, received_at=delivery.received_at, row_count=result.row_count,
@@ -362,7 +362,8 @@ def prepare() -> None:
     """Before any file: a store that holds pseudonyms must have its own key, and Radar's files are owner-only."""
     ctx = context()
     with engine().begin() as conn:
-        if store.key_fingerprint(conn) is not None or store.holds_pseudonyms(conn, pseudonymised_feeds()):
+        if (submission_store.key_fingerprint(conn) is not None
+                or submission_store.holds_pseudonyms(conn, pseudonymised_feeds())):
             store_key(conn, ctx.config.pseudonymisation.key_env, ctx.settings.secrets, pseudonymised_feeds())
     owner_only(ctx.settings.home, ctx.settings.database_url)
 

@@ -23,8 +23,11 @@ from prefect.cache_policies import NO_CACHE
 
 from radar.core import periods
 from radar.flows.runtime import context, engine
+from radar.models import alerts as alert_store
 from radar.models import outbox
-from radar.models.tables import utcnow
+from radar.models import register as register_store
+from radar.models import submissions as submission_store
+from radar.models.audit import utcnow
 from radar.pipelines import notify
 from radar.pipelines.alerts.inhibition import held_feeds_alerted
 
@@ -99,11 +102,11 @@ def send_notifications(period: str, as_of: date | None = None, dry_run: bool = F
     withheld = frozenset(c.name for f in ctx.catalogue.feeds for c in f.columns if c.pseudonymise)
     with eng.begin() as conn:
         planning = notify.Context(ctx.config, ctx.catalogue, period, today, withheld,
-                                  outbox.feed_files(conn, ctx.la_code, period))
-        alerts = outbox.alerts(conn, ctx.la_code)
-        messages, escalated = notify.plan(alerts, outbox.notices(conn, ctx.la_code),
-                                          outbox.risk_owners(conn, ctx.la_code), held_feeds_alerted(alerts, period),
-                                          planning)
+                                  submission_store.feed_files(conn, ctx.la_code, period))
+        alerts = alert_store.planning_alerts(conn, ctx.la_code)
+        messages, escalated = notify.plan(alerts, outbox.notices(conn, ctx.la_code).to_dicts(),
+                                          register_store.risk_owners(conn, ctx.la_code),
+                                          held_feeds_alerted(alerts, period), planning)
         if dry_run:
             return [_row(m, "dry-run") for m in messages]
         outbox.enqueue(conn, ctx.la_code, period, messages, escalated, today, now)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from radar.models import store
+from radar.models import submissions as submission_store
 
 KEY_FILE = "pseudonym.key"
 MIN_KEY_CHARS = 16
@@ -94,10 +94,10 @@ def create_key(secrets_dir: Path) -> bytes:
 
 def store_key(conn: Connection, env_var: str, secrets_dir: Path, pseudonymised_feeds: list[str]) -> bytes:
     """The key this store's pseudonyms are made with, checked against its fingerprint (recorded on first use)."""
-    recorded = store.key_fingerprint(conn)
+    recorded = submission_store.key_fingerprint(conn)
     key = read_key(env_var, secrets_dir)
     if key is None:
-        if recorded is not None or store.holds_pseudonyms(conn, pseudonymised_feeds):
+        if recorded is not None or submission_store.holds_pseudonyms(conn, pseudonymised_feeds):
             raise PseudonymKeyError(
                 f"The pseudonym key is missing ({env_var} is not set and {secrets_dir / KEY_FILE} does not exist), "
                 "but this store already holds pseudonymised child references. Radar will not make a new key: every "
@@ -105,7 +105,7 @@ def store_key(conn: Connection, env_var: str, secrets_dir: Path, pseudonymised_f
                 f"backup into {env_var} or that file, then run again. {HOW_TO_FIX}")
         key = create_key(secrets_dir)
     if recorded is None:
-        store.record_key_fingerprint(conn, fingerprint(key))
+        submission_store.record_key_fingerprint(conn, fingerprint(key))
     elif not hmac.compare_digest(recorded, fingerprint(key)):
         raise PseudonymKeyError(
             "The pseudonym key is not the one this store's child references were pseudonymised with, so the same "

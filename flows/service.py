@@ -52,7 +52,7 @@ from radar.flows.pull import pull_feeds
 from radar.flows.runtime import context, engine
 from radar.flows.signals import current_feed_status
 from radar.models import outbox
-from radar.models.tables import utcnow
+from radar.models.audit import utcnow
 from radar.validation.filenames import FileNameError, parse_file_name
 
 RUNS_AT_ONCE = 4  # flow runs this machine runs together (each is a process); a cycle is limited to one anyway
@@ -138,7 +138,8 @@ def reminders(today: date) -> list[dict]:
     `REMIND_DAYS_BEFORE` days and not received; each keyed by feed, month and status, so it is stored once."""
     ctx = context()
     period = shift(of_date(today), -1)
-    status = current_feed_status(ctx, period, today)
+    with engine().connect() as conn:
+        status = current_feed_status(ctx, conn, period, today)
     soon = today + timedelta(days=REMIND_DAYS_BEFORE)
     chase = status.filter(
         (status["period"] == period)

@@ -13,15 +13,21 @@ from datetime import date
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Connection
 
 from radar.core.config import Context
 from radar.flows.incremental import Plan, refreshed, save_mark
 from radar.flows.pull import unreachable
 from radar.flows.runtime import context, engine, retry_on_io
+from radar.models import alerts as alert_store
 from radar.models import benchmarks as benchmark_store
-from radar.models import queries, store
+from radar.models import bulk
+from radar.models import charts as chart_store
+from radar.models import indicators as indicator_store
 from radar.models import register as register_store
-from radar.models.tables import EarlyWarning, PositiveSignal, SeriesStatus, SpcPoint, SpcSegment
+from radar.models import submissions as submission_store
+from radar.models.alerts import PositiveSignal
+from radar.models.charts import EarlyWarning, SeriesStatus, SpcPoint, SpcSegment
 from radar.pipelines import early_warning
 from radar.pipelines.alerts import early_warning as early_warning_rule
 from radar.pipelines.alerts import registry as alert_registry
@@ -62,7 +68,8 @@ def alert_records(conn, la_code: str, period: str, plan: Plan) -> dict[str, pl.D
     `period` are left out, as they are of every other input of the cycle.
     """
     def read(feed: str, columns: tuple[str, ...], months: list[str] | None) -> pl.DataFrame:
-        rows = store.current_records(conn, la_code, feed, months, columns=dict.fromkeys([*columns, "period"]))
+        rows = submission_store.current_records(conn, la_code, feed, months,
+                                                columns=dict.fromkeys([*columns, "period"]))
         return rows.filter(pl.col("period") <= period)
 
     reads = alert_registry.record_reads()
@@ -82,7 +89,7 @@ def candidate_alerts(
         catalogue=ctx.catalogue, settings=settings, period=period, scope=la_code, points=points,
         summary=summary, values=reported, targets=target_frame(ctx), comparison=benchmark_comparison(**benchmark_store.comparison_inputs(
             conn, la_code, ctx.config.partnership.old_la_code, ctx.config.neighbours_path()), period=period),
-        feed_status=status, received=store.current_periods(conn, la_code),
+        feed_status=status, received=submission_store.current_periods(conn, la_code),
         records={feed: records[feed].select(columns) for feed, columns in alert_registry.record_reads().items()},
         risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(), early_warning=early,
     )
@@ -98,16 +105,16 @@ def register_risks(ctx: Context, conn, today: date) -> list[dict]:
     return register_store.read_risks(conn, ctx.la_code)
 
 
-def current_feed_status(ctx: Context, period: str, today: date) -> pl.DataFrame:
+def current_feed_status(ctx: Context, conn: Connection, period: str, today: date) -> pl.DataFrame:
     """Each feed's status for `period`, as of `today` (none for a month before the first delivery).
 
     A month's status depends on that month's files alone, and the rules read
     only the cycle's month, so no other month's files are read.
     """
     due_days = {f.id: ctx.config.due_day(ctx.catalogue, f.id) for f in ctx.catalogue.feeds}
-    first = queries.first_period(engine(), ctx.la_code) or period
+    first = submission_store.first_period(conn, ctx.la_code) or period
     expected = expected_submissions(ctx.catalogue, due_days, max(first, period), period)  # empty if first > period
-    return feed_status(expected, queries.submissions(engine(), ctx.la_code, period), today)
+    return feed_status(expected, submission_store.submissions(conn, ctx.la_code, period), today)
 
 
 def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame, ChartState]:
@@ -120,7 +127,7 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
     month's value (a withdrawn file), which an update cannot express.
     """
     polarity = polarities(ctx.catalogue)
-    rebases = store.read_rebases(conn, ctx.la_code)
+    rebases = chart_store.read_rebases(conn, ctx.la_code)
     settings, bounds = ctx.alerts.spc_settings(), limit_bounds(ctx.catalogue)
     charted = charted_values(ctx.catalogue, values, KEYS)
     if plan.state is None:
@@ -143,9 +150,10 @@ def chart(ctx: Context, conn, values: pl.DataFrame, plan: Plan) -> tuple[pl.Data
 
 def early_warning_states(ctx: Context, conn, reported: pl.DataFrame, period: str, plan: Plan) -> pl.DataFrame:
     """Each series' early-warning detector moved on to `period`, from the states the last cycle stored."""
-    stored = store.read_early_warning(conn, ctx.la_code)
+    stored = chart_store.read_early_warning(conn, ctx.la_code)
     states = {(r["indicator"], r["breakdown"]): json.loads(r["state"]) for r in stored.iter_rows(named=True)}
-    return early_warning_rule.series_states(ctx.catalogue, reported, states, store.read_rebases(conn, ctx.la_code),
+    rebases = chart_store.read_rebases(conn, ctx.la_code)
+    return early_warning_rule.series_states(ctx.catalogue, reported, states, rebases,
                                             period, plan.months, early_warning.settings_from(ctx.alerts),
                                             ctx.alerts.spc.alert_on_breakdowns)
 
@@ -158,11 +166,11 @@ def stored_rows(points: pl.DataFrame, table) -> pl.DataFrame:
     return points.unique(CHART_TABLES[table], keep="last", maintain_order=True).select(columns)
 
 
-def reported_values(la_code: str, period: str, plan: Plan) -> pl.DataFrame:
+def reported_values(conn: Connection, la_code: str, period: str, plan: Plan) -> pl.DataFrame:
     """The stored indicator values up to `period`: after a mark, its values with the recomputed months read anew."""
     if plan.values is None:
-        return queries.indicator_values(engine(), la_code).filter(pl.col("period") <= period)
-    recomputed = queries.indicator_values(engine(), la_code, months=plan.months)
+        return indicator_store.indicator_values(conn, la_code).filter(pl.col("period") <= period)
+    recomputed = indicator_store.indicator_values(conn, la_code, months=plan.months)
     return refreshed(plan.values, plan.months, recomputed).filter(pl.col("period") <= period).sort(*KEYS, "period")
 
 
@@ -170,17 +178,18 @@ def reported_values(la_code: str, period: str, plan: Plan) -> pl.DataFrame:
 def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
     ctx = context()
     la_code = ctx.la_code
-    reported = reported_values(la_code, period, plan)
-    values = reported.select(*KEYS, "period", "value")
-    status = current_feed_status(ctx, period, today)
-    held = held_feeds(status, period)
-    with engine().begin() as conn:
+    with engine().begin() as conn:  # every read and write of the signals in this one transaction
+        reported = reported_values(conn, la_code, period, plan)
+        values = reported.select(*KEYS, "period", "value")
+        status = current_feed_status(ctx, conn, period, today)
+        held = held_feeds(status, period)
         points, summary, charts = chart(ctx, conn, values, plan)
         records = alert_records(conn, la_code, period, plan)
         early = early_warning_states(ctx, conn, reported, period, plan)
         candidates, improvements = candidate_alerts(ctx, conn, points, summary, reported, records, status, period,
                                                     held, today, early)
-        state, transitions = reconcile(store.read_alerts(conn, la_code, STATE_SCHEMA), candidates, period, today, held)
+        known = alert_store.read_alerts(conn, la_code, STATE_SCHEMA)
+        state, transitions = reconcile(known, candidates, period, today, held)
         drift = slow_drift(values, period, event_counts(ctx.catalogue))
         series_status = summary.join(drift, on=KEYS, how="left").select(
             *KEYS, latest_period="period", latest_value="value", variation="variation", assurance="assurance",
@@ -188,12 +197,12 @@ def compute_signals(period: str, today: date, plan: Plan) -> dict[str, int]:
         )
         for table, keys in CHART_TABLES.items():
             stored = None if plan.points is None else stored_rows(plan.points, table)
-            store.sync_series(conn, table, la_code, stored_rows(points, table), keys, stored)
-        store.sync_series(conn, SeriesStatus.__table__, la_code, series_status, KEYS)
-        store.sync_series(conn, EarlyWarning.__table__, la_code, early, KEYS)
-        store.sync_series(conn, PositiveSignal.__table__, la_code, improvements.select(
+            bulk.sync_series(conn, table, la_code, stored_rows(points, table), keys, stored)
+        bulk.sync_series(conn, SeriesStatus.__table__, la_code, series_status, KEYS)
+        bulk.sync_series(conn, EarlyWarning.__table__, la_code, early, KEYS)
+        bulk.sync_series(conn, PositiveSignal.__table__, la_code, improvements.select(
             "key", "rule", "indicator", "breakdown", "period", "subgroup", "message", "evidence"), ["key"])
-        counts = store.save_alerts(conn, la_code, state, transitions, ACTOR)
+        counts = alert_store.save_alerts(conn, la_code, state, transitions, ACTOR)
         save_mark(conn, la_code, period, plan, charts, points, reported, records)
     return {"open_alerts": state.filter(pl.col("status") == "open").height, "alert_changes": transitions.height,
             "alerts_written": sum(counts.values())}

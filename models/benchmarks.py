@@ -1,4 +1,4 @@
-"""The published benchmarks (England, regions, every local authority): the one read behind the comparison.
+"""The published benchmarks (England, regions, every local authority), and the one read behind the comparison.
 
 `comparison_inputs` is what the dashboard, `radar sta`, the Board pack and
 the cycle hand to the pure radar.pipelines.benchmarks.benchmark_comparison
@@ -9,14 +9,42 @@ the same way, for the same year, everywhere.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Column, Connection, Index, Text, select
+from sqlmodel import Field, SQLModel
 
-from radar.models.store import polars_schema
-from radar.models.tables import Benchmark
+from radar.models.audit import utcnow
+from radar.models.bulk import polars_schema, read_frame
 from radar.validation.neighbours import statistical_neighbours
+
+
+class Benchmark(SQLModel, table=True):
+    """A published annual figure (DfE/ONS) for England, a region or a local authority.
+
+    Suppressed cells keep their symbol (`c`, `x`, `z`, `low`, `k`, `u`) with no
+    value: "not published" is never turned into a number.
+    """
+
+    __tablename__ = "benchmark"
+    __table_args__ = (Index("uq_benchmark", "indicator", "year", "level", "area_code", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator: str = Field(max_length=64)
+    year: int  # DfE time_period: 2020 is the year ending 31 March 2020 (2019-20)
+    level: str = Field(max_length=16)  # national | regional | la
+    area_code: str = Field(max_length=9)
+    old_la_code: str | None = Field(default=None, max_length=3)
+    area_name: str = Field(sa_column=Column(Text, nullable=False))
+    region_code: str | None = Field(default=None, max_length=9)
+    value: float | None = None
+    symbol: str | None = Field(default=None, max_length=8)
+    source_file: str = Field(sa_column=Column(Text, nullable=False))  # the names of every file of the import
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
 
 UNSTORED = ("id", "source_file", "imported_at")
 
@@ -25,7 +53,7 @@ def read_benchmarks(conn: Connection) -> pl.DataFrame:
     """Every published figure loaded (England, regions, every local authority)."""
     table = Benchmark.__table__
     schema = {c: t for c, t in polars_schema(table).items() if c not in UNSTORED}
-    return pl.read_database(select(*(table.c[c] for c in schema)), conn, schema_overrides=schema).select(list(schema))
+    return read_frame(conn, select(*(table.c[c] for c in schema)), schema)
 
 
 def comparison_inputs(conn: Connection, la_code: str, old_la_code: str | None, neighbours_path: Path) -> dict:

@@ -18,54 +18,61 @@ import json
 from datetime import date, datetime
 
 import polars as pl
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Column, Connection, Index, Text, insert, select, update
+from sqlmodel import Field, SQLModel
 
-from radar.models.store import DATA_STATUSES
-from radar.models.tables import Alert, AlertNotice, OutboxMessage, Risk, Submission
+from radar.models.alerts import ALERT, NOTICE
+from radar.models.bulk import read_frame
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one receiver over one channel, from rendering to delivery (flows/notify.py).
+
+    The key is derived from what the message says (partnership, month,
+    receiver, channel, kind, alerts), so planning it twice inserts it once;
+    it also travels in the X-Radar-Message-Key header for the recipient to
+    de-duplicate the rare resend after a crash.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("uq_outbox_key", "key", unique=True),
+        Index("ix_outbox_due", "la_code", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    key: str = Field(max_length=64)
+    period: str = Field(max_length=7)
+    receiver: str = Field(sa_column=Column(Text, nullable=False))
+    channel: str = Field(sa_column=Column(Text, nullable=False))  # email | apprise:env:NAME | apprise:block:NAME
+    recipients: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of addresses
+    kind: str = Field(max_length=16)  # digest | repeat | resolved | escalation | reminder
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    alerts: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of alert keys
+    status: str = Field(max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_attempt_at: datetime
+    created_on: date  # the planning day ("today", or --as-of)
+    sent_at: datetime | None = None
+
 
 OUTBOX = OutboxMessage.__table__
-NOTICE = AlertNotice.__table__
-ALERT = Alert.__table__
-SUBMISSION = Submission.__table__
-NOTICE_COLUMNS = ("alert_key", "receiver", "kind", "noticed_on")
-ALERT_COLUMNS = ("key", "ref", "rule", "indicator", "feed", "scope", "severity", "subgroup", "status", "message",
-                 "evidence", "first_period", "last_period", "cleared_period", "raised_on", "escalated_on")
+NOTICE_SCHEMA = {"alert_key": pl.String, "receiver": pl.String, "kind": pl.String, "noticed_on": pl.Date,
+                 "status": pl.String}
 
 
-def alerts(conn: Connection, la_code: str) -> list[dict]:
-    """Every alert of the partnership, with the columns planning reads."""
-    query = select(*(ALERT.c[c] for c in ALERT_COLUMNS)).where(ALERT.c.la_code == la_code)
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def notices(conn: Connection, la_code: str) -> list[dict]:
-    """What each receiver was told about each alert, with `status`: whether the message carrying it has left
-    the outbox yet (pending, sent, failed) -- a repeat or an escalation counts only from a notice that was sent."""
-    query = (select(*(NOTICE.c[c] for c in NOTICE_COLUMNS), OUTBOX.c.status)
-             .join(OUTBOX, OUTBOX.c.key == NOTICE.c.message_key).where(NOTICE.c.la_code == la_code))
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def feed_files(conn: Connection, la_code: str, period: str) -> dict[str, dict]:
-    """Each feed's files for `period` as they stand now: feed -> {"in_force": a current accepted or replacing
-    file exists, "errors": the latest rejected file's stored problems (empty when none was rejected)}."""
-    query = (select(SUBMISSION.c.feed_id, SUBMISSION.c.status, SUBMISSION.c.is_current, SUBMISSION.c.errors_json)
-             .where(SUBMISSION.c.la_code == la_code, SUBMISSION.c.period == period)
-             .order_by(SUBMISSION.c.received_at, SUBMISSION.c.id))
-    files: dict[str, dict] = {}
-    for row in conn.execute(query):
-        feed = files.setdefault(row.feed_id, {"in_force": False, "errors": []})
-        if row.status in DATA_STATUSES and row.is_current:
-            feed["in_force"] = True
-        elif row.status == "rejected":
-            feed["errors"] = json.loads(row.errors_json or "[]")
-    return files
-
-
-def risk_owners(conn: Connection, la_code: str) -> dict[str, str]:
-    """Risk id (R04) -> its owner's role, for routing risk and action alerts to the owner."""
-    table = Risk.__table__
-    return dict(conn.execute(select(table.c.risk_id, table.c.owner).where(table.c.la_code == la_code)).all())
+def notices(conn: Connection, la_code: str) -> pl.DataFrame:
+    """Who was told about each alert, what (new, repeat, resolved, escalation), on which day, and whether the
+    message carrying it has left the outbox (its `status`: pending, sent, failed) -- planning counts a repeat or
+    an escalation only from a notice that was sent; the dashboard shows them all."""
+    query = (select(NOTICE.c.alert_key, NOTICE.c.receiver, NOTICE.c.kind, NOTICE.c.noticed_on, OUTBOX.c.status)
+             .join(OUTBOX, OUTBOX.c.key == NOTICE.c.message_key).where(NOTICE.c.la_code == la_code)
+             .order_by(NOTICE.c.noticed_on, NOTICE.c.receiver))
+    return read_frame(conn, query, NOTICE_SCHEMA)
 
 
 def enqueue(conn: Connection, la_code: str, period: str, messages: list[dict], escalated: list[str],
@@ -140,3 +147,4 @@ def message(conn: Connection, la_code: str, ident: str) -> dict | None:
         return None
     return ({k: v for k, v in row._mapping.items() if k != "recipients"}
             | {"to": json.loads(row.recipients), "alerts": json.loads(row.alerts)})
+

@@ -19,10 +19,11 @@ radar.pipelines.register before these functions are called.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Column, Connection, Index, Text, func, insert, select, update
+from sqlmodel import Field, SQLModel
 
 from radar.core.config import PartnershipConfig
 from radar.core.register import (
@@ -33,20 +34,156 @@ from radar.core.register import (
     RiskSpec,
     load_yaml,
 )
-from radar.models.store import AUDIT, audit
-from radar.models.tables import (
-    Alert,
-    ImpactEntry,
-    ImpactLink,
-    Risk,
-    RiskAction,
-    RiskAssessment,
-    RiskControl,
-    RiskEvidence,
-    RiskIndicator,
-    RiskProposal,
-    utcnow,
-)
+from radar.models.audit import AUDIT, audit, utcnow
+
+
+class Risk(SQLModel, table=True):
+    """One risk in the partnership's register; `version` rises with every edit so a stale edit is refused."""
+
+    __tablename__ = "risk"
+    __table_args__ = (Index("uq_risk_id", "la_code", "risk_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    risk_id: str = Field(max_length=8)  # R01, what people type
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    cause: str = Field(sa_column=Column(Text, nullable=False))
+    event: str = Field(sa_column=Column(Text, nullable=False))
+    consequence: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=16)  # strategic | operational
+    priority: str = Field(sa_column=Column(Text, nullable=False))
+    subgroup: str = Field(max_length=32)
+    owner: str = Field(sa_column=Column(Text, nullable=False))
+    inherent_likelihood: int
+    inherent_impact: int
+    current_likelihood: int
+    current_impact: int
+    target_likelihood: int
+    target_impact: int
+    confidence: str = Field(max_length=8)  # high | medium | low
+    confidence_reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)  # open | treated | accepted | closed
+    approver: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    expiry: date | None = None
+    next_review: date
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskControl(SQLModel, table=True):
+    __tablename__ = "risk_control"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    effectiveness: str = Field(max_length=24)  # effective | partly_effective | ineffective
+
+
+class RiskAction(SQLModel, table=True):
+    __tablename__ = "risk_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str = Field(sa_column=Column(Text, nullable=False))
+    due: date
+    status: str = Field(max_length=16)  # open | done | dropped
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # why it was closed
+
+
+class RiskIndicator(SQLModel, table=True):
+    """A catalogue indicator whose alerts are evidence on the risk."""
+
+    __tablename__ = "risk_indicator"
+    __table_args__ = (Index("uq_risk_indicator", "risk", "indicator", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id")
+    indicator: str = Field(max_length=64)
+
+
+class RiskAssessment(SQLModel, table=True):
+    """Every score given to a risk (loaded, scored, reviewed, decided), with the scoring criteria then in force."""
+
+    __tablename__ = "risk_assessment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    kind: str = Field(max_length=16)  # loaded | added | scored | reviewed | decided
+    likelihood: int
+    impact: int
+    assessed_on: date
+    by: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    criteria: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the matrix in force
+    at: datetime = Field(default_factory=utcnow)
+
+
+class RiskEvidence(SQLModel, table=True):
+    """An alert the monthly cycle attached to a risk, in the state it was seen (raised, escalated, resolved)."""
+
+    __tablename__ = "risk_evidence"
+    __table_args__ = (Index("uq_risk_evidence", "risk", "alert_key", "status", "severity", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id")
+    alert_key: str = Field(max_length=255)
+    change: str = Field(max_length=16)  # raised | escalated | resolved
+    status: str = Field(max_length=16)
+    severity: str = Field(max_length=8)
+    period: str = Field(max_length=7)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class RiskProposal(SQLModel, table=True):
+    """A re-score Radar suggests from evidence; it changes nothing until the owner decides."""
+
+    __tablename__ = "risk_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk: int = Field(foreign_key="risk.id", index=True)
+    likelihood: int
+    impact: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    alert_key: str | None = Field(default=None, max_length=255)
+    status: str = Field(max_length=16)  # proposed | accepted | changed | rejected
+    proposed_at: datetime = Field(default_factory=utcnow)
+    decided_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_at: datetime | None = None
+
+
+class ImpactEntry(SQLModel, table=True):
+    """One "challenge -> action -> impact" of the Impact Log."""
+
+    __tablename__ = "impact_entry"
+    __table_args__ = (Index("uq_impact_entry", "la_code", "entry_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    entry_id: str = Field(max_length=8)  # IL01
+    raised_on: date
+    subgroup: str = Field(max_length=32)
+    challenge: str = Field(sa_column=Column(Text, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)  # open | in_progress | complete
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ImpactLink(SQLModel, table=True):
+    """An Impact Log entry tied to a register risk or an alert (`radar impact link`)."""
+
+    __tablename__ = "impact_link"
+    __table_args__ = (Index("uq_impact_link", "entry", "kind", "target", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry: int = Field(foreign_key="impact_entry.id")
+    kind: str = Field(max_length=8)  # risk | alert
+    target: str = Field(max_length=255)  # the risk's id (R04) or the alert's key
+
 
 RISK = Risk.__table__
 CONTROL = RiskControl.__table__
@@ -295,14 +432,6 @@ def risk_history(conn: Connection, la_code: str, risk_id: str) -> list[dict]:
     return [{"at": r["at"], "by": r["actor"], "what": r["action"], "detail": json.loads(r["detail"])} for r in rows]
 
 
-def indicator_alerts(conn: Connection, la_code: str) -> list[dict]:
-    """Every alert about an indicator, in the columns the evidence step (pipelines.register.new_evidence) reads."""
-    table = Alert.__table__
-    query = select(table.c.key, table.c.indicator, table.c.status, table.c.severity, table.c.message,
-                   table.c.last_period).where(table.c.la_code == la_code, table.c.indicator.is_not(None))
-    return [dict(r) for r in conn.execute(query).mappings()]
-
-
 def attached_evidence(conn: Connection, la_code: str) -> list[tuple[str, str, str, str]]:
     query = select(RISK.c.risk_id, EVIDENCE.c.alert_key, EVIDENCE.c.status, EVIDENCE.c.severity).join(
         RISK, RISK.c.id == EVIDENCE.c.risk).where(RISK.c.la_code == la_code)
@@ -349,13 +478,6 @@ def link_impact(conn: Connection, la_code: str, entry_id: str, kind: str, target
     audit(conn, la_code, by, "impact_linked", f"impact:{entry_id}", {"kind": kind, "target": target})
 
 
-def alert_key(conn: Connection, la_code: str, alert: str) -> str | None:
-    """The key of the alert whose short ref (as people see it) or key is `alert`, or None when there is none."""
-    table = Alert.__table__
-    return conn.execute(select(table.c.key).where(table.c.la_code == la_code,
-                                                  (table.c.ref == alert) | (table.c.key == alert))).scalar()
-
-
 def impact_links(conn: Connection, la_code: str) -> dict[str, dict[str, list[str]]]:
     """Each linked entry's risks and alerts (keys), by entry id."""
     query = select(IMPACT.c.entry_id, LINK.c.kind, LINK.c.target).join(IMPACT, IMPACT.c.id == LINK.c.entry).where(
@@ -371,3 +493,9 @@ def read_impact(conn: Connection, la_code: str) -> list[dict]:
     return [{"id": r["entry_id"], "date": r["raised_on"], "subgroup": r["subgroup"], "challenge": r["challenge"],
              "action": r["action"], "owner": r["owner"], "status": r["status"], "evidence": r["evidence"],
              "version": r["version"]} for r in rows]
+
+
+def risk_owners(conn: Connection, la_code: str) -> dict[str, str]:
+    """Risk id (R04) -> its owner's role, for routing risk and action alerts to the owner."""
+    return dict(conn.execute(select(RISK.c.risk_id, RISK.c.owner).where(RISK.c.la_code == la_code)).all())
+

@@ -10,43 +10,46 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, select
 
 from radar.core.config import PartnershipConfig
+from radar.models import alerts, submissions
 from radar.models import benchmarks as benchmark_store
-from radar.models import queries, store
 from radar.models import register as register_store
-from radar.models.tables import Risk, RiskAssessment, RiskEvidence, SeriesStatus
+from radar.models.bulk import read_frame
+from radar.models.charts import SeriesStatus, read_early_warning
+from radar.models.register import Risk, RiskAssessment, RiskEvidence
 
 SERIES_SCHEMA = {"indicator": pl.String, "latest_period": pl.String, "latest_value": pl.Float64,
                  "variation": pl.String}
 
 
-def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict:
+def read_sources(conn: Connection, config: PartnershipConfig, today: date) -> dict:
     """The series' latest readings (totals), every alert, the register, every re-score, each risk added after the
     register was loaded (with its first score), the severity each alert had when attached to a risk, the
-    submissions, and what the comparison with England, the region and statistical neighbours is made from."""
+    submissions, and what the comparison with England, the region and statistical neighbours is made from.
+
+    `conn` is the caller's transaction (`engine.begin()`): a register never seeded is seeded first."""
     la_code = config.partnership.la_code
     series = SeriesStatus.__table__
     risk, assessment, evidence = Risk.__table__, RiskAssessment.__table__, RiskEvidence.__table__
-    with engine.begin() as conn:
-        if config.risk_register is not None:
-            register_store.ensure_seeded(conn, config, today)
-        risks = register_store.read_risks(conn, la_code) if config.risk_register is not None else []
-        rows = conn.execute(select(risk.c.risk_id, assessment.c.kind, assessment.c.assessed_on, assessment.c.by,
-                                   assessment.c.likelihood, assessment.c.impact)
-                            .join(risk, risk.c.id == assessment.c.risk)
-                            .where(risk.c.la_code == la_code).order_by(risk.c.risk_id, assessment.c.id)).all()
-        attached = conn.execute(select(evidence.c.alert_key, evidence.c.severity, evidence.c.at)
-                                .join(risk, risk.c.id == evidence.c.risk).where(risk.c.la_code == la_code)
-                                .order_by(evidence.c.id)).all()
-        comparison = benchmark_store.comparison_inputs(conn, la_code, config.partnership.old_la_code,
-                                                       config.neighbours_path())
-        latest = pl.read_database(select(*(series.c[c] for c in SERIES_SCHEMA)).where(
-            series.c.la_code == la_code, series.c.breakdown == ""), conn, schema_overrides=SERIES_SCHEMA)
-        early = store.read_early_warning(conn, la_code).filter(pl.col("breakdown") == "").select(
-            "indicator", early_flag="flag", early_since="since")
-        latest = latest.join(early, on="indicator", how="left")
+    if config.risk_register is not None:
+        register_store.ensure_seeded(conn, config, today)
+    risks = register_store.read_risks(conn, la_code) if config.risk_register is not None else []
+    rows = conn.execute(select(risk.c.risk_id, assessment.c.kind, assessment.c.assessed_on, assessment.c.by,
+                               assessment.c.likelihood, assessment.c.impact)
+                        .join(risk, risk.c.id == assessment.c.risk)
+                        .where(risk.c.la_code == la_code).order_by(risk.c.risk_id, assessment.c.id)).all()
+    attached = conn.execute(select(evidence.c.alert_key, evidence.c.severity, evidence.c.at)
+                            .join(risk, risk.c.id == evidence.c.risk).where(risk.c.la_code == la_code)
+                            .order_by(evidence.c.id)).all()
+    comparison = benchmark_store.comparison_inputs(conn, la_code, config.partnership.old_la_code,
+                                                   config.neighbours_path())
+    latest = read_frame(conn, select(*(series.c[c] for c in SERIES_SCHEMA)).where(
+        series.c.la_code == la_code, series.c.breakdown == ""), SERIES_SCHEMA)
+    early = read_early_warning(conn, la_code).filter(pl.col("breakdown") == "").select(
+        "indicator", early_flag="flag", early_since="since")
+    latest = latest.join(early, on="indicator", how="left")
     changes, added, previous = [], [], {}
     for r in rows:
         before = previous.get(r.risk_id)
@@ -57,9 +60,9 @@ def read_sources(engine: Engine, config: PartnershipConfig, today: date) -> dict
                             "to": [r.likelihood, r.impact]})
         previous[r.risk_id] = [r.likelihood, r.impact]
     return {
-        "series": latest, "alerts": queries.alerts(engine, la_code), "risks": risks, "score_changes": changes,
+        "series": latest, "alerts": alerts.alerts(conn, la_code), "risks": risks, "score_changes": changes,
         "risks_added": added,
         "attached": [{"alert_key": a.alert_key, "severity": a.severity, "at": a.at} for a in attached],
-        "submissions": queries.submissions(engine, la_code),
+        "submissions": submissions.submissions(conn, la_code),
         "comparison": comparison,  # benchmark_comparison's arguments: the assessment compares at its month
     }

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from radar.core.catalogue import Catalogue, load_catalogue
 from radar.models.engine import get_engine
-from radar.models.tables import Submission
+from radar.models.submissions import Submission
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the repository tests run from
 AGGREGATE_HEADER = ["period", "indicator", "breakdown", "value"]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from radar.cli import app
 from radar.core.config import shipped_data
-from radar.models import store
+from radar.models import alerts as alert_store
 from radar.models.engine import get_engine
 from radar.pipelines.alerts.lifecycle import empty_state, reconcile
 from radar.pipelines.alerts.rule import CANDIDATE_SCHEMA, alert_key, alert_ref
@@ -54,7 +54,7 @@ def open_alert(url, rule="spc_shift", indicator="ehe_registered"):
     }], schema=CANDIDATE_SCHEMA)
     state, transitions = reconcile(empty_state(), candidate, "2020-03", date(2020, 4, 20))
     with get_engine(url).begin() as conn:
-        store.save_alerts(conn, "E09000006", state, transitions, "test")
+        alert_store.save_alerts(conn, "E09000006", state, transitions, "test")
     return key
 
 
@@ -115,7 +115,7 @@ def test_alert_status_changes_are_audited(radar_store):
     run("alerts", "ack", key, "--by", "PCI chair", "--note", "on it")
     from sqlalchemy import select
 
-    from radar.models.tables import AuditEvent
+    from radar.models.audit import AuditEvent
 
     with get_engine(radar_store).connect() as conn:
         rows = conn.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.subject == key)).all()
@@ -125,11 +125,15 @@ def test_alert_status_changes_are_audited(radar_store):
 def test_a_bad_benchmark_file_changes_nothing(radar_store, tmp_path):
     """Task functions called directly: the whole import is checked before anything is written."""
     from radar.flows.benchmarks import read_benchmarks, save_benchmarks
-    from radar.models.queries import benchmarks
+    from radar.models.benchmarks import read_benchmarks as benchmarks
     from radar.validation.ees import EESError
 
+    def stored() -> int:
+        with get_engine(radar_store).connect() as conn:
+            return benchmarks(conn).height
+
     save_benchmarks.fn(read_benchmarks.fn([Path(DFE)]), ["dfe"])
-    before = benchmarks(get_engine(radar_store)).height
+    before = stored()
     bad = tmp_path / "bad"
     bad.mkdir()
     shutil.copy(f"{DFE}/d3_cpps_subsequent_plan_2013_to_2025.csv", bad)
@@ -139,7 +143,7 @@ def test_a_bad_benchmark_file_changes_nothing(radar_store, tmp_path):
         read_benchmarks.fn([bad])
     assert "d3_cpps_subsequent_plan_2013_to_2025.csv" in str(error.value.problems[0])
     assert any("CPP_subsequent_percent" in str(p) or "cpp_subsequent_percent" in str(p) for p in error.value.problems)
-    assert benchmarks(get_engine(radar_store)).height == before
+    assert stored() == before
 
 
 def test_benchmarks_show_reproduces_the_reports_comparisons(radar_store):

@@ -105,6 +105,42 @@ def test_a_read_only_command_imports_no_prefect_and_no_flows(small_store, comman
         assert json.loads(result.stdout) is not None
 
 
+# The store modules each read-only command may load (radar.models.X): the entities it reads and what every read
+# shares (the engine, frames, the audit trail), never the tables of all (radar.models.tables).
+SHARED = {"engine", "bulk", "audit"}
+REGISTER_READ = SHARED | {"register", "alerts"}
+STORE_MODULES = {
+    "alerts": SHARED | {"alerts"}, "risks": REGISTER_READ, "impact": REGISTER_READ,
+    "indicators": SHARED | {"indicators", "charts"}, "submissions": SHARED | {"submissions"},
+    "outbox": SHARED | {"outbox", "alerts"}, "catalog": set(),
+    "sta": REGISTER_READ | {"submissions", "indicators", "charts", "benchmarks", "threat_sources"},
+}
+STORE_PROBE = """
+import json, sys
+from radar.cli import app
+try:
+    app(args=sys.argv[1:], prog_name="radar")
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("radar.models.")
+                        or m in ("sqlalchemy.ext.asyncio", "sqlalchemy.dialects.postgresql"))), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_a_read_only_command_loads_only_the_store_modules_it_reads(small_store, command):
+    """A command pays for the tables it reads (each SQLModel table builds a pydantic model as it is imported), and
+    on SQLite not for SQLAlchemy's PostgreSQL dialect, nor its asyncio extension (which polars' database reader
+    imports)."""
+    result = subprocess.run([sys.executable, "-c", STORE_PROBE, *command], check=False, capture_output=True,
+                            text=True, timeout=120, env=os.environ | {"COLUMNS": "200"})
+    loaded = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    assert {m.removeprefix("radar.models.") for m in loaded if m.startswith("radar.")} <= STORE_MODULES[command[0]]
+    assert "sqlalchemy.ext.asyncio" not in loaded
+    if small_store.startswith("sqlite"):
+        assert "sqlalchemy.dialects.postgresql" not in loaded
+
+
 def test_radar_help_answers_on_typer_alone(tmp_path):
     """`radar --help` loads no store, config or rich help: it answered in less time than Python took to import
     polars and SQLAlchemy (bench/cli.py's cli_help_vs_floor)."""

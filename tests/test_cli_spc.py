@@ -7,9 +7,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from radar.cli import app
-from radar.models import store
+from radar.models import charts as chart_store
+from radar.models.audit import AuditEvent
 from radar.models.engine import get_engine
-from radar.models.tables import AuditEvent
 
 runner = CliRunner()
 REBASE = ["spc", "rebase", "ehe_registered", "--from", "2020-04", "--reason", "new EHE register process",
@@ -22,7 +22,7 @@ def test_a_rebase_is_recorded_once_and_audited(radar_store):
     assert first.exit_code == 0 and again.exit_code == 0, (first.output, again.output)
     assert "already recorded" in again.output
     with get_engine(radar_store).connect() as conn:
-        rebases = store.read_rebases(conn, "E09000006")
+        rebases = chart_store.read_rebases(conn, "E09000006")
         audits = conn.execute(select(AuditEvent.action, AuditEvent.actor).where(
             AuditEvent.action == "spc_rebased")).all()
     assert rebases.rows() == [("ehe_registered", "", "2020-04", "new EHE register process")]
@@ -39,7 +39,7 @@ def test_a_bad_rebase_is_refused_and_nothing_is_written(radar_store, change, say
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and says in result.output
     with get_engine(radar_store).connect() as conn:
-        assert store.read_rebases(conn, "E09000006").is_empty()
+        assert chart_store.read_rebases(conn, "E09000006").is_empty()
 
 
 def test_a_breakdown_must_belong_to_the_indicator(radar_store):

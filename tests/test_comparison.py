@@ -45,7 +45,7 @@ def demo_store(radar_store, prefect, tmp_path, monkeypatch):
 def test_dashboard_sta_and_board_pack_show_the_same_comparison_and_the_reported_figure(demo_store, monkeypatch):
     from radar.actions.board_pack import gather
     from radar.dashboard.common import benchmark_comparisons, england_figure
-    from radar.models import queries
+    from radar.models import indicators as indicator_store
     from radar.models.engine import get_engine
 
     ctx = demo_store
@@ -81,8 +81,9 @@ def test_dashboard_sta_and_board_pack_show_the_same_comparison_and_the_reported_
     charted = {e["indicator"]: e["latest_value"] for e in pack["indicators"]}  # what the assessment read
     adjusted = 0
     for e in shown["indicators"]:
-        stored = queries.indicator_series(engine, ctx.la_code, e["indicator"]).filter(
-            pl.col("period") == e["latest_period"])["value"].item()
+        with engine.connect() as conn:
+            stored = indicator_store.indicator_series(conn, ctx.la_code, e["indicator"]).filter(
+                pl.col("period") == e["latest_period"])["value"].item()
         assert e["shown"].split(" (")[0] == pack_layout.shown_value(stored, e["unit"]), (e["indicator"], e["shown"])
         if charted[e["indicator"]] != stored:  # a seasonally adjusted indicator: the adjusted figure named beside
             assert ctx.catalogue.indicator_by_id[e["indicator"]].seasonal

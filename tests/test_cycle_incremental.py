@@ -59,10 +59,10 @@ def kept_rows(engine) -> dict[str, pl.DataFrame]:
     """The mark's frames of rows read from the store (indicator values, records), sorted: the chart state is
     left out, as its running sums may differ from a fresh sum in the last bits."""
     from radar.core.config import get_context
-    from radar.models import store
+    from radar.models import charts as chart_store
 
     with engine.connect() as conn:
-        frames = store.read_cycle_mark(conn, get_context().la_code)["frames"]
+        frames = chart_store.read_cycle_mark(conn, get_context().la_code)["frames"]
     return {name: pl.read_parquet(data).sort(pl.all()) for name, data in frames.items()
             if name == "chart_values" or name.startswith("records:")}
 
@@ -89,7 +89,8 @@ def test_incremental_cycle_equals_full_recompute(tmp_path, store_url, monkeypatc
     from radar.flows.cycle import monthly_cycle
     from radar.flows.incremental import plan_cycle
     from radar.flows.ingest import ingest_files
-    from radar.models import store
+    from radar.models import charts as chart_store
+    from radar.models import submissions as submission_store
     from radar.models.engine import get_engine
     from radar.pipelines.alerts import registry as alert_registry
     from radar.validation.population import read_child_population
@@ -117,12 +118,12 @@ def test_incremental_cycle_equals_full_recompute(tmp_path, store_url, monkeypatc
     corrected.write_text("\n".join(lines) + "\n")
     assert ingest_files([corrected])[0]["status"] == "replaced"
     with engine.begin() as conn:
-        withdrawn = store.current_submission(conn, ctx.la_code, "mash_contacts", "2019-09")
-        store.withdraw_submission(conn, ctx.la_code, withdrawn["id"], "sent in error", "test")
+        withdrawn = submission_store.current_submission(conn, ctx.la_code, "mash_contacts", "2019-09")
+        submission_store.withdraw_submission(conn, ctx.la_code, withdrawn["id"], "sent in error", "test")
 
     with engine.connect() as conn:
-        mark = store.read_cycle_mark(conn, ctx.la_code)
-        now = store.current_inputs(conn, ctx.la_code, "2020-02")
+        mark = chart_store.read_cycle_mark(conn, ctx.la_code)
+        now = submission_store.current_inputs(conn, ctx.la_code, "2020-02")
     assert touched_months(mark["inputs"], now) == ["2019-06", "2019-09", "2020-02"]
     counts = monthly_cycle("2020-02", today=TODAY)
     assert counts["inserted"] > 0 and counts["updated"] > 0 and counts["deleted"] > 0

@@ -20,17 +20,12 @@ from radar.core.config import get_context
 from radar.core.periods import month_range
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
 from radar.dashboard.signals import alert_line, cycle_month, evidence_table, series_badges
+from radar.models.alerts import Alert, PositiveSignal
+from radar.models.benchmarks import Benchmark
+from radar.models.charts import SeriesStatus, SpcPoint, SpcSegment
 from radar.models.engine import get_engine
-from radar.models.tables import (
-    Alert,
-    Benchmark,
-    IndicatorValue,
-    PositiveSignal,
-    SeriesStatus,
-    SpcPoint,
-    SpcSegment,
-    Submission,
-)
+from radar.models.indicators import IndicatorValue
+from radar.models.submissions import Submission
 from radar.pipelines.alerts.rule import alert_ref
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.charts import spc_chart, y_scale

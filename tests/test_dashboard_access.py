@@ -33,8 +33,9 @@ from radar.dashboard.auth import (
     streamlit_command,
     write_auth_secrets,
 )
+from radar.models.alerts import Alert
+from radar.models.audit import AuditEvent
 from radar.models.engine import get_engine
-from radar.models.tables import Alert, AuditEvent
 
 PAGE_DIR = APP.parent / "pages"
 CHAIR, PCI_CHAIR, ANALYST, CSC_LEAD, VIEWER = (

@@ -27,7 +27,7 @@ from radar.dashboard.common import changed
 from radar.dashboard.register import day
 from radar.models import register
 from radar.models.engine import get_engine
-from radar.models.tables import RiskProposal
+from radar.models.register import RiskProposal
 
 SEED = yaml.safe_load((Path(get_context.__code__.co_filename).parent / "partnerships" / "bromley_risks.yaml")
                       .read_text(encoding="utf-8"))["risks"]

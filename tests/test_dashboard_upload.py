@@ -25,7 +25,7 @@ from test_dashboard_access import CSC_LEAD, audit_events, make_home, upload, vis
 
 from radar.core.config import get_context
 from radar.models.engine import get_engine
-from radar.models.tables import Submission
+from radar.models.submissions import Submission
 
 FEED = "csc_monthly__2025-04.csv"
 SECRET = "CHILD-REF-7731"  # what a fault's text could quote; it must reach neither the page nor the log
@@ -144,7 +144,7 @@ def test_a_fault_after_the_checks_shows_an_error_id_and_leaves_nothing_staged(pl
                                                                             caplog):
     """The store failing while a rejection is recorded: a plain message, the id in the log, the attempt audited."""
     _, home = place
-    monkeypatch.setattr("radar.models.store.record_submission", fault)
+    monkeypatch.setattr("radar.models.submissions.record_submission", fault)
     with caplog.at_level(logging.ERROR):
         app = upload(visit(CSC_LEAD), sent(tmp_path_factory, value="many"))
     text = page_text(app)

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from radar.core.catalogue import load_catalogue
 from radar.models.engine import get_engine
-from radar.models.queries import indicator_values, submissions
-from radar.models.tables import MashContact
+from radar.models.indicators import indicator_values
+from radar.models.submissions import MashContact, submissions
 from radar.synth import generate
 
 START, END = "2019-04", "2020-03"
@@ -86,7 +86,8 @@ def test_feeds_flow_end_to_end(radar_home, feeds, store_url):
 
     ctx = get_context()
     engine = get_engine(store_url)
-    values = indicator_values(engine, ctx.la_code)
+    with engine.connect() as conn:
+        values = indicator_values(conn, ctx.la_code)
     contacts, referrals, raw_refs = mash_by_hand(feeds, "2019-10")
     assert value_of(values, "mash_enquiries", "2019-10") == contacts
     assert value_of(values, "mash_conversion", "2019-10") == pytest.approx(100 * referrals / contacts)
@@ -102,9 +103,10 @@ def test_feeds_flow_end_to_end(radar_home, feeds, store_url):
     assert not any(ref in archived for ref in raw_refs)
 
     # The two feeds whose only file was rejected raise feed alerts for the Performance subgroup.
-    from radar.models.queries import alerts
+    from radar.models.alerts import alerts
 
-    open_alerts = alerts(engine, ctx.la_code, "open")
+    with engine.connect() as conn:
+        open_alerts = alerts(conn, ctx.la_code, "open")
     feed_alerts = open_alerts.filter(pl.col("rule") == "feed_rejected")
     assert sorted(feed_alerts["feed"]) == ["health_monthly", "police_monthly"]
     assert set(feed_alerts["subgroup"]) == {"pci"}
@@ -134,8 +136,9 @@ def test_corrected_resubmission_replaces(radar_home, feeds, store_url, tmp_path)
 
     ctx = get_context()
     engine = get_engine(store_url)
-    assert value_of(indicator_values(engine, ctx.la_code, "ehe_registered"), "ehe_registered", "2019-06") == 999
-    history = submissions(engine, ctx.la_code).filter(pl.col("period") == "2019-06")
+    with engine.connect() as conn:
+        assert value_of(indicator_values(conn, ctx.la_code, "ehe_registered"), "ehe_registered", "2019-06") == 999
+        history = submissions(conn, ctx.la_code).filter(pl.col("period") == "2019-06")
     assert history["status"].to_list() == ["accepted", "replaced"]
     assert history["is_current"].to_list() == [False, True]
     with engine.connect() as conn:  # both versions' rows are kept; only one counts

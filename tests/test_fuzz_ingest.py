@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from radar.flows.ingest import ingest_path
+from radar.models.audit import AuditEvent
 from radar.models.engine import get_engine
-from radar.models.tables import AuditEvent, Submission
+from radar.models.submissions import Submission
 from tests.feedfiles import record_rows, scratch_store
 
 PERIOD = "2020-03"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from radar.flows.ingest import ingest_path
 from radar.models.engine import get_engine
-from radar.models.tables import Submission
+from radar.models.submissions import Submission
 from tests.feedfiles import AGGREGATE_HEADER, aggregate_rows, catalogue_once, record_rows, scratch_store, write_xlsx
 
 PERIOD = "2020-03"

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from radar.flows.ingest import feed_files, ingest_path, limits, prepare
 from radar.flows.secrets import PseudonymKeyError
 from radar.models.engine import get_engine
-from radar.models.tables import MissingEpisode
+from radar.models.submissions import MissingEpisode
 from tests.feedfiles import (
     AGGREGATE_HEADER,
     aggregate_rows,

@@ -13,7 +13,7 @@ from radar.core.catalogue import load_catalogue
 from radar.flows import ingest
 from radar.flows.ingest import ingest_path
 from radar.models.engine import get_engine, make_engine, upgrade
-from radar.models.tables import Observation, Submission
+from radar.models.submissions import Observation, Submission
 
 PERIOD = "2020-03"
 
@@ -77,7 +77,7 @@ def test_in_a_database_outage_a_rejected_file_stays_in_the_inbox(home, store_url
     def outage(*args, **kwargs):
         raise OperationalError("INSERT", {}, ConnectionError("the database went away"))
 
-    monkeypatch.setattr(ingest.store, "record_submission", outage)
+    monkeypatch.setattr(ingest.submission_store, "record_submission", outage)
     with pytest.raises(OperationalError):
         ingest_path(bad)
     assert bad.exists(), "a rejection that could not be recorded must leave the file where it was"

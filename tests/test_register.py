@@ -14,8 +14,8 @@ from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.config import DEFAULT_CONFIG, load_config
 from radar.core.register import FileProblem, ImpactFile, Matrix, RiskFile, RiskSpec, load_yaml, parse_yaml
 from radar.models import register as store
+from radar.models.alerts import Alert
 from radar.models.engine import get_engine
-from radar.models.tables import Alert
 from radar.pipelines import register as rules
 from radar.pipelines.alerts.overdue import overdue_candidates
 

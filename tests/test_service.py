@@ -432,7 +432,7 @@ def test_a_burst_is_ingested_in_batches_each_file_once_with_its_own_result(home,
     assert [p.name for p in (home / "inbox").iterdir()] == [".processing"]
     assert list((home / "inbox" / ".processing").iterdir()) == []
     from radar.flows.runtime import engine
-    from radar.models.tables import Submission
+    from radar.models.submissions import Submission
 
     with engine().connect() as conn:
         stored = conn.execute(select(Submission.file_name)).scalars().all()

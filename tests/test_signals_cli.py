@@ -88,7 +88,7 @@ def test_backtest_replays_stored_values(catalogue):
 
 
 def test_signals_backtest_reads_the_stored_history(radar_store):
-    from radar.models import store
+    from radar.models import indicators as indicator_store
     from radar.models.engine import get_engine
 
     rng = np.random.default_rng(8)
@@ -99,7 +99,7 @@ def test_signals_backtest_reads_the_stored_history(radar_store):
         "note": [""] * len(rows),
     }, schema_overrides={"numerator": pl.Float64, "denominator": pl.Float64})
     with get_engine(radar_store).begin() as conn:
-        store.save_indicator_values(conn, "E09000006", values, up_to=rows[-1][0])
+        indicator_store.save_indicator_values(conn, "E09000006", values, up_to=rows[-1][0])
     result = runner.invoke(app, ["signals", "backtest", "--indicator", "lado_referrals", "--json"])
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)

@@ -8,17 +8,15 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
-from sqlmodel import SQLModel
 
-from radar.models import queries, store
+from radar.models import charts as chart_store
+from radar.models import indicators as indicator_store
+from radar.models import submissions as submission_store
+from radar.models.audit import AuditEvent
 from radar.models.engine import alembic_config, head_revision, make_engine, upgrade
-from radar.models.tables import (
-    AuditEvent,
-    IndicatorValue,
-    MashContact,
-    Observation,
-    Submission,
-)
+from radar.models.indicators import IndicatorValue
+from radar.models.submissions import MashContact, Observation, Submission
+from radar.models.tables import metadata
 
 LA = "E09000006"
 
@@ -33,7 +31,7 @@ def engine(store_url):
 
 def test_migrations_match_the_models(engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 
@@ -64,7 +62,7 @@ def observations(value):
 
 def accept(engine, file_hash, value, period="2020-01"):
     with engine.begin() as conn:
-        return store.accept_submission(
+        return submission_store.accept_submission(
             conn, la_code=LA, actor="test", feed_id="csc_monthly", kind="aggregate", period=period,
             file_name=f"csc_monthly__{period}.csv", file_hash=file_hash, archive_path="x", rows=observations(value),
         )
@@ -75,7 +73,7 @@ def test_a_corrected_file_replaces_without_double_counting(engine):
     status, _new_id = accept(engine, "b" * 64, 310)
     assert status == "replaced"
     with engine.connect() as conn:
-        current = store.current_observations(conn, LA)
+        current = submission_store.current_observations(conn, LA)
         all_rows = conn.execute(select(Observation.__table__)).all()
         subs = conn.execute(select(Submission.__table__).order_by(Submission.id)).mappings().all()
         audits = conn.execute(select(AuditEvent.__table__.c.action)).scalars().all()
@@ -89,7 +87,7 @@ def test_a_corrected_file_replaces_without_double_counting(engine):
 def test_a_failed_store_leaves_nothing_half_written(engine):
     bad_rows = pl.DataFrame({"row_number": [2], "indicator": ["x"], "breakdown": [None], "value": [1]})
     with pytest.raises(Exception), engine.begin() as conn:  # noqa: B017 - the driver's own error, per database
-        store.accept_submission(
+        submission_store.accept_submission(
             conn, la_code=LA, actor="test", feed_id="csc_monthly", kind="aggregate", period="2020-02",
             file_name="csc_monthly__2020-02.csv", file_hash="c" * 64, archive_path="x", rows=bad_rows,
         )
@@ -105,12 +103,12 @@ def test_record_rows_round_trip_with_dates(engine):
         "outcome": ["referral_to_csc", "early_help"],
     })
     with engine.begin() as conn:
-        store.accept_submission(
+        submission_store.accept_submission(
             conn, la_code=LA, actor="test", feed_id="mash_contacts", kind="records", period="2020-01",
             file_name="mash_contacts__2020-01.csv", file_hash="d" * 64, archive_path="x", rows=rows,
         )
     with engine.connect() as conn:
-        back = store.current_records(conn, LA, "mash_contacts")
+        back = submission_store.current_records(conn, LA, "mash_contacts")
         assert conn.execute(select(MashContact.__table__.c.la_code)).scalars().all() == [LA, LA]
     assert back.sort("row_number")["received_date"].to_list() == [date(2020, 1, 5), date(2020, 1, 31)]
     assert back["period"].unique().to_list() == ["2020-01"]
@@ -126,12 +124,12 @@ def values(v):
 
 def test_saving_values_twice_changes_nothing(engine):
     with engine.begin() as conn:
-        first = store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
+        first = indicator_store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
     with engine.begin() as conn:
         stamps = conn.execute(select(IndicatorValue.__table__.c.computed_at)).scalars().all()
-        second = store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
+        second = indicator_store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
     with engine.begin() as conn:
-        third = store.save_indicator_values(conn, LA, values(45.0).head(2), up_to="2020-03")
+        third = indicator_store.save_indicator_values(conn, LA, values(45.0).head(2), up_to="2020-03")
         stored = conn.execute(select(IndicatorValue.__table__.c.period, IndicatorValue.__table__.c.value)
                               .order_by(IndicatorValue.__table__.c.period)).all()
         saves = conn.execute(select(AuditEvent.__table__).where(AuditEvent.action == "indicator_values_saved")).all()
@@ -145,8 +143,8 @@ def test_saving_values_twice_changes_nothing(engine):
 
 def test_values_after_the_cycle_month_are_left_alone(engine):
     with engine.begin() as conn:
-        store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
-        counts = store.save_indicator_values(conn, LA, values(50.0).head(1), up_to="2020-01")
+        indicator_store.save_indicator_values(conn, LA, values(44.1), up_to="2020-03")
+        counts = indicator_store.save_indicator_values(conn, LA, values(50.0).head(1), up_to="2020-01")
     assert counts == {"inserted": 0, "updated": 1, "deleted": 0}
 
 
@@ -172,7 +170,8 @@ def test_charts_read_the_same_once_limits_are_kept_per_segment(store_url):
                           f"('{LA}', 'cla_rate', '', :p, :v, :m, :lo, :up, :s, :la, :seg)"),
                      [dict(zip(["p", "v", "m", "lo", "up", "s", "la", "seg"], point)) for point in points])
     migrate(engine, "head")
-    chart = queries.spc_points(engine, LA, "cla_rate")
+    with engine.connect() as conn:
+        chart = chart_store.spc_points(conn, LA, "cla_rate")
     assert chart.select("period", "value", "mean", "lower", "upper", "signal", "label").rows() == [
         p[:7] for p in points]
     with engine.connect() as conn:

@@ -12,7 +12,7 @@ from radar.core.catalogue import load_catalogue
 from radar.core.config import get_context
 from radar.core.register import FileProblem, RiskFile, load_yaml, parse_yaml
 from radar.core.threats import Theme, ThemeIndicator, ThreatConfig, load_threats
-from radar.models.queries import SUBMISSION_SCHEMA
+from radar.models.submissions import SUBMISSION_SCHEMA
 from radar.pipelines import threats
 from radar.pipelines.benchmarks import BENCHMARK_SCHEMA
 from radar.pipelines.threats import StaInputs

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from radar.cli import app
-from radar.models import store
+from radar.models import submissions as submission_store
+from radar.models.audit import AuditEvent
 from radar.models.engine import get_engine
-from radar.models.tables import AuditEvent, Submission
+from radar.models.submissions import Submission
 
 LA = "E09000006"
 
@@ -18,14 +19,14 @@ LA = "E09000006"
 def accept(url, file_hash, value, period="2020-01"):
     rows = pl.DataFrame({"row_number": [2], "indicator": ["swa_completed"], "breakdown": [""], "value": [value]})
     with get_engine(url).begin() as conn:
-        return store.accept_submission(
+        return submission_store.accept_submission(
             conn, la_code=LA, actor="test", feed_id="csc_monthly", kind="aggregate", period=period,
             file_name=f"csc_monthly__{period}.csv", file_hash=file_hash, archive_path="x", rows=rows)[1]
 
 
 def current_values(url):
     with get_engine(url).connect() as conn:
-        return store.current_observations(conn, LA)["value"].to_list()
+        return submission_store.current_observations(conn, LA)["value"].to_list()
 
 
 def test_withdrawing_a_correction_puts_the_earlier_version_back(radar_store):
@@ -47,7 +48,7 @@ def test_withdrawing_a_correction_puts_the_earlier_version_back(radar_store):
 def test_withdrawing_the_only_version_leaves_the_month_without_data(radar_store):
     only = accept(radar_store, "a" * 64, 300)
     with get_engine(radar_store).begin() as conn:
-        change = store.withdraw_submission(conn, LA, only, "wrong authority's data", "analyst")
+        change = submission_store.withdraw_submission(conn, LA, only, "wrong authority's data", "analyst")
     assert change["restored"] is None and current_values(radar_store) == []
 
 
@@ -60,7 +61,7 @@ def test_what_cannot_be_withdrawn_is_refused_and_nothing_changes(radar_store, wh
     only = accept(radar_store, "a" * 64, 300)
     if which == "withdrawn":
         with get_engine(radar_store).begin() as conn:
-            store.withdraw_submission(conn, LA, only, "first time", "analyst")
+            submission_store.withdraw_submission(conn, LA, only, "first time", "analyst")
     target = only if isinstance(which, str) else which
     before = current_values(radar_store)
     result = CliRunner().invoke(app, ["submissions", "withdraw", str(target), "--reason", reason, "--by", "analyst"])

@@ -29,7 +29,7 @@ from radar.dashboard.signals import (
     silenced_table,
     subgroup_name,
 )
-from radar.models import queries
+from radar.models import alerts as alert_store
 
 person = require("alerts")
 ctx = context()
@@ -79,7 +79,7 @@ def silence_form(alert: dict) -> None:
 def listing() -> None:
     """The alerts and improvements, re-read every LIVE_SECONDS (cached on the store version), so a new
     cycle shows without a reload."""
-    every_alert = read(queries.alerts, ctx.la_code)
+    every_alert = read(alert_store.alerts, ctx.la_code)
     shown = every_alert.filter(pl.col("status").is_in(statuses), pl.col("severity").is_in(severities))
     if shown.is_empty():
         st.info("No active alerts" if sorted(statuses) == sorted(ACTIVE) else "No alerts match these filters",
@@ -110,7 +110,7 @@ def listing() -> None:
                    "`radar alerts silence`).")
 
     st.header("Improvements")
-    improvements = read(queries.positive_signals, ctx.la_code).sort("period", "subgroup", descending=[True, False])
+    improvements = read(alert_store.positive_signals, ctx.la_code).sort("period", "subgroup", descending=[True, False])
     if improvements.is_empty():
         st.caption("No improvement has been signalled: the cycle lists here any indicator "
                    "that changes for the better beyond its usual variation.")

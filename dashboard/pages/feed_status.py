@@ -20,7 +20,7 @@ from radar.dashboard.common import (
     read,
     show_no_data,
 )
-from radar.models import queries
+from radar.models import submissions as submission_store
 from radar.pipelines.feed_status import feeds_to_chase
 
 LABEL_COLOURS = {
@@ -44,7 +44,7 @@ ctx = context()
 catalogue = ctx.catalogue
 st.title("Feed status")
 
-received = read(queries.submissions, ctx.la_code)
+received = read(submission_store.submissions, ctx.la_code)
 options = month_options(received)
 if not options:
     show_no_data()

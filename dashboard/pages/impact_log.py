@@ -16,7 +16,7 @@ import streamlit as st
 from radar.core.register import ImpactStatus
 from radar.dashboard import actions
 from radar.dashboard.auth import require
-from radar.dashboard.common import context, read
+from radar.dashboard.common import context, read_action
 from radar.dashboard.register import STATUS_NAMES, day, done, impact_log, say_done, shown_version
 from radar.dashboard.signals import subgroup_name
 from radar.models.register import RegisterRefusal
@@ -28,7 +28,7 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no Impact Log in Radar (its config has no [risk_register] section).")
     st.stop()
-entries = read(impact_log, date.today())
+entries = read_action(impact_log, date.today())
 statuses = list(get_args(ImpactStatus))
 everyone = "All"
 

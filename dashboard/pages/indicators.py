@@ -33,7 +33,9 @@ from radar.dashboard.common import (
     show_no_data,
 )
 from radar.dashboard.signals import label_note, series_badges, show_alert
-from radar.models import queries
+from radar.models import alerts as alert_store
+from radar.models import charts as chart_store
+from radar.models import indicators as indicator_store
 from radar.pipelines.alerts.early_warning import detection_statement
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.charts import SEASONALLY_ADJUSTED, UNIT_LABELS, spc_chart
@@ -47,7 +49,7 @@ ctx = context()
 catalogue = ctx.catalogue
 st.title("Indicator explorer")
 
-available = read(queries.indicators_with_values, ctx.la_code)
+available = read(indicator_store.indicators_with_values, ctx.la_code)
 if not available:
     show_no_data()
     st.stop()
@@ -65,7 +67,7 @@ indicator = catalogue.indicator_by_id[
         key="indicator",
     )
 ]
-breakdowns = read(queries.indicator_breakdowns, ctx.la_code, indicator.id)
+breakdowns = read(indicator_store.indicator_breakdowns, ctx.la_code, indicator.id)
 breakdown = ""
 if len(breakdowns) > 1:
     breakdown = st.selectbox(
@@ -81,7 +83,7 @@ st.caption(
     f"Source: {feed.name} ({ctx.config.agencies[feed.agency].name})"
 )
 
-stored = read(queries.indicator_series, ctx.la_code, indicator.id, breakdown)
+stored = read(indicator_store.indicator_series, ctx.la_code, indicator.id, breakdown)
 latest_period = stored["period"].max() if stored.height else None
 published = benchmark_comparisons().filter(pl.col("indicator") == indicator.id).sort("year", descending=True)
 england = england_figure(published, latest_period)
@@ -112,8 +114,8 @@ if stored.is_empty():
 series = pl.DataFrame({"period": periods.month_range(stored["period"].min(), stored["period"].max())}).join(
     stored, on="period", how="left", maintain_order="left"
 )
-spc = read(queries.spc_points, ctx.la_code, indicator.id, breakdown)
-status = read(queries.series_status, ctx.la_code, indicator.id, breakdown)
+spc = read(chart_store.spc_points, ctx.la_code, indicator.id, breakdown)
+status = read(chart_store.series_status, ctx.la_code, indicator.id, breakdown)
 if status:
     badges = series_badges(status)
     if badges:
@@ -129,7 +131,7 @@ if reported:
     if adjusted.get(month["period"]) is not None:
         headline += f" ({number(adjusted[month['period']], unit)} {SEASONALLY_ADJUSTED}, as charted)"
     st.markdown(headline + ".")
-early = detection_statement(indicator, read(queries.early_warning, ctx.la_code, indicator.id, breakdown), breakdown)
+early = detection_statement(indicator, read(chart_store.early_warning, ctx.la_code, indicator.id, breakdown), breakdown)
 st.markdown(f"**What Radar can detect early:** {early['statement']}")
 limits = spc.filter(pl.col("upper").is_not_null()).tail(1).to_dicts()
 if limits:
@@ -205,7 +207,7 @@ with st.expander("Monthly values"):
 
 st.subheader("Alerts")
 recent = periods.shift(stored["period"].max(), 1 - RECENT_MONTHS)
-related = read(queries.alerts, ctx.la_code).filter(
+related = read(alert_store.alerts, ctx.la_code).filter(
     pl.col("indicator") == indicator.id,
     pl.col("breakdown").fill_null("") == breakdown,
     (pl.col("status") != "resolved") | (pl.col("cleared_period") >= recent),

@@ -37,6 +37,7 @@ from radar.dashboard.common import (
     feed_statuses,
     plain,
     read,
+    read_action,
     show_no_data,
 )
 from radar.dashboard.register import (
@@ -59,7 +60,8 @@ from radar.dashboard.signals import (
     silenced_table,
     subgroup_name,
 )
-from radar.models import queries
+from radar.models import alerts as alert_store
+from radar.models import submissions as submission_store
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.board_pack import FEED_OUTCOMES
 from radar.pipelines.feed_status import feeds_to_chase
@@ -117,7 +119,7 @@ def pack_downloads(month: str, today: date) -> None:
 def threats(month: str) -> None:
     """What changed since the last Board, the ranked threats, the register's heat map and agencies' files."""
     today = date.today()
-    picture = read(threat_picture, month, today)
+    picture = read_action(threat_picture, month, today)
     sta = picture["sta"]
     last = sta["last_board"]
     st.caption(f"Threats ranked for {periods.label(month)} as judged on {day(sta['as_of'])}; "
@@ -171,8 +173,8 @@ def bullet_list(rows: pl.DataFrame, empty: str) -> None:
 @st.fragment(run_every=LIVE_SECONDS)
 def assessment() -> None:
     """Everything that changes when a file arrives or a cycle runs: re-read live, from the shared cache."""
-    alerts = read(queries.alerts, ctx.la_code)
-    received = read(queries.submissions, ctx.la_code)
+    alerts = read(alert_store.alerts, ctx.la_code)
+    received = read(submission_store.submissions, ctx.la_code)
     if alerts.is_empty() and received.is_empty():
         show_no_data()
         st.stop()
@@ -250,7 +252,7 @@ def assessment() -> None:
         st.caption("A silenced alert is not counted above until its silence ends.")
 
     st.subheader("Improvements")
-    improvements = read(queries.positive_signals, ctx.la_code).sort("period", descending=True)
+    improvements = read(alert_store.positive_signals, ctx.la_code).sort("period", descending=True)
     if improvements.is_empty():
         st.caption("No improvement has been signalled.")
     else:

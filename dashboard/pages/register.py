@@ -20,7 +20,7 @@ import streamlit as st
 from radar.core.register import PRIORITY_NAMES
 from radar.dashboard import actions
 from radar.dashboard.auth import require
-from radar.dashboard.common import context, humanise, plain, read
+from radar.dashboard.common import context, humanise, plain, read, read_action
 from radar.dashboard.register import (
     HISTORY_WORDS,
     RISK_COLUMNS,
@@ -35,7 +35,7 @@ from radar.dashboard.register import (
     shown_version,
 )
 from radar.dashboard.signals import subgroup_name
-from radar.models import queries
+from radar.models import alerts as alert_store
 from radar.models.register import RegisterRefusal
 
 
@@ -76,7 +76,7 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
     st.stop()
-matrix, risks = read(owned_risks, date.today())
+matrix, risks = read_action(owned_risks, date.today())
 add_risk_form(person, matrix)
 
 everyone = "All"
@@ -123,7 +123,7 @@ names = [ctx.catalogue.indicator_by_id[i].name for i in risk["linked_indicators"
 st.markdown("**Indicators that evidence it**: " + (", ".join(names) or "none linked"))
 
 st.subheader("Evidence")
-alerts = read(queries.alerts, ctx.la_code)
+alerts = read(alert_store.alerts, ctx.la_code)
 evidence = alerts.filter(pl.col("key").is_in(risk["evidence"]))
 if evidence.is_empty():
     st.caption("No alert has been attached to this risk yet: alerts on its indicators arrive here after each cycle.")
@@ -185,7 +185,7 @@ if may_decide:
                 done(f"{risk['id']}: {said}; recorded under {person.email}.")
 
 st.subheader("History")
-events = read(history, risk["id"])
+events = read_action(history, risk["id"])
 st.dataframe(pl.DataFrame({
     "When": [day(e["at"].date()) for e in events],
     "Who": [e["by"] if "@" in e["by"] else humanise(e["by"]) for e in events],  # an address, or Radar itself

@@ -21,7 +21,7 @@ from radar.dashboard.common import (
     read,
     show_no_data,
 )
-from radar.models import queries
+from radar.models import submissions as submission_store
 from radar.validation.inert import neutralised
 
 WHOLE_FILE = "whole file"  # the row of a problem with the file as a whole, as the report words it
@@ -30,13 +30,13 @@ person = require("rejected")
 ctx = context()
 st.title("Rejected files")
 
-rejected = read(queries.rejected_submissions, ctx.la_code).with_columns(local_time("received_at"))
+rejected = read(submission_store.rejected_submissions, ctx.la_code).with_columns(local_time("received_at"))
 if person.agency():  # an agency's data lead sees only their own agency's files
     own = [feed.id for feed in ctx.catalogue.feeds if feed.agency == person.agency()]
     rejected = rejected.filter(pl.col("feed_id").is_in(own))
     st.caption(f"Files from {ctx.config.agencies[person.agency()].name} only.")
 if rejected.is_empty():
-    if read(queries.submissions, ctx.la_code).is_empty():
+    if read(submission_store.submissions, ctx.la_code).is_empty():
         show_no_data()
     else:
         st.success("No file has been rejected.")
@@ -76,7 +76,7 @@ else:
     st.warning("The report for this file is not available: it was not written or has been removed.")
 
 st.subheader("Problems found")
-problems = read(queries.submission_problems, ctx.la_code, chosen["id"])
+problems = read(submission_store.submission_problems, ctx.la_code, chosen["id"])
 if problems.is_empty():
     st.write("No row-level problems were recorded; the message above says why the file was refused.")
 else:

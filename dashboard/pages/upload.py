@@ -20,7 +20,7 @@ from radar.core import periods
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, local_time, read, show_no_data
 from radar.dashboard.uploads import INBOX_READ, Outcome, send
-from radar.models import queries
+from radar.models import submissions as submission_store
 from radar.validation.filenames import PATTERN
 
 STATUS_SECONDS = 10  # how often the page looks for the outcome of a file it sent
@@ -67,7 +67,7 @@ def say(outcome: Outcome) -> None:
 
 upload = st.file_uploader("Choose the file", max_upload_size=ctx.config.storage.max_file_mb, key="upload")
 if upload is not None and st.session_state.get("checked") != upload.file_id:
-    before = read(queries.submissions, ctx.la_code)["id"].max() or 0
+    before = read(submission_store.submissions, ctx.la_code)["id"].max() or 0
     st.session_state.update(checked=upload.file_id, outcome=send(person, upload.name, upload.getbuffer(), agency),
                             after=before)
 
@@ -85,7 +85,7 @@ if outcome is not None:
 def status() -> None:
     """The outcome of the file just sent, once the ingest flow has recorded it."""
     name = st.session_state["outcome"].name
-    stored = read(queries.submissions, ctx.la_code).filter(
+    stored = read(submission_store.submissions, ctx.la_code).filter(
         pl.col("file_name") == name, pl.col("id") > st.session_state["after"]
     )
     if stored.is_empty():
@@ -101,7 +101,7 @@ if outcome is not None and outcome.status == "accepted":
     status()
 
 st.subheader("Files received" + (f" from {ctx.config.agencies[agency].name}" if agency else ""))
-history = read(queries.submissions, ctx.la_code).filter(pl.col("feed_id").is_in([feed.id for feed in feeds]))
+history = read(submission_store.submissions, ctx.la_code).filter(pl.col("feed_id").is_in([feed.id for feed in feeds]))
 if history.is_empty():
     show_no_data()
 else:

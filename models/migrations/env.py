@@ -1,9 +1,8 @@
 """Alembic environment: runs on the connection Radar hands it (see models.engine.upgrade)."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import radar.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from radar.models.tables import metadata  # every entity module's tables
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -12,7 +11,7 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=SQLModel.metadata,
+    target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

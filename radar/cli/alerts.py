@@ -45,11 +45,12 @@ def alerts(
     """List alerts (active ones by default: open or acknowledged), most severe first."""
     if typer_context.invoked_subcommand:
         return
-    from radar.models.queries import alerts as load_alerts
+    from radar.models.alerts import alerts as load_alerts
 
     ctx, engine = store()
     chosen = None if status is AlertStatus.all else status.value
-    rows = [alert_row(r) for r in load_alerts(engine, ctx.la_code, chosen).iter_rows(named=True)]
+    with engine.connect() as conn:
+        rows = [alert_row(r) for r in load_alerts(conn, ctx.la_code, chosen).iter_rows(named=True)]
     if as_json:
         print_json(rows)
         return

@@ -86,16 +86,17 @@ def indicators(
     """Print stored indicator values (period, indicator, breakdown, value); with --json, each row also says what
     the early warning can detect on its series (min_detectable_change, promise, detection)."""
     from radar.core.config import get_context
-    from radar.models.queries import indicator_values
+    from radar.models.indicators import indicator_values
 
     if indicator and indicator not in get_context().catalogue.indicator_by_id:
         console.print(f"[red]Unknown indicator {indicator!r}.[/] See `radar catalog`.")
         raise typer.Exit(2)
     ctx, engine = store()
-    frame = indicator_values(engine, ctx.la_code, indicator)
-    if as_json:
-        from radar.cli.signals import with_detection
+    with engine.connect() as conn:
+        frame = indicator_values(conn, ctx.la_code, indicator)
+        if as_json:
+            from radar.cli.signals import with_detection
 
-        print_json(with_detection(ctx, engine, frame.select("period", "indicator", "breakdown", "value").to_dicts()))
-    else:
-        print_table(frame)
+            print_json(with_detection(ctx, conn, frame.select("period", "indicator", "breakdown", "value").to_dicts()))
+            return
+    print_table(frame)

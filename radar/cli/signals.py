@@ -78,9 +78,9 @@ def backtest(
 ) -> None:
     """Replay the partnership's stored history month by month: when each detector would have alerted."""
     from radar.core.config import get_context
+    from radar.models.charts import read_rebases
     from radar.models.engine import get_engine
-    from radar.models.queries import indicator_values
-    from radar.models.store import read_rebases
+    from radar.models.indicators import indicator_values
     from radar.pipelines import early_warning, signal_replay
 
     ctx = get_context()
@@ -88,22 +88,21 @@ def backtest(
         console.print(f"[red]Unknown indicator {indicator!r}.[/] See `radar catalog`.")
         raise typer.Exit(2)
     engine = get_engine(ctx.settings.database_url)
-    values = indicator_values(engine, ctx.la_code, indicator)
     with engine.connect() as conn:
+        values = indicator_values(conn, ctx.la_code, indicator)
         rebases = read_rebases(conn, ctx.la_code)
     rows = signal_replay.backtest(ctx.catalogue, values, ctx.alerts.spc_settings(),
                                   early_warning.settings_from(ctx.alerts), rebases, indicator)
     _print(rows, as_json)
 
 
-def with_detection(ctx, engine, rows: list[dict]) -> list[dict]:
+def with_detection(ctx, conn, rows: list[dict]) -> list[dict]:
     """`radar indicators --json` rows, each with what the early warning can detect on its series
     (`min_detectable_change`, `promise`, `detection`: the sentence the indicator page shows)."""
-    from radar.models.store import read_early_warning
+    from radar.models.charts import read_early_warning
     from radar.pipelines.alerts.early_warning import detection_statement
 
-    with engine.connect() as conn:
-        stored = {(r["indicator"], r["breakdown"]): r for r in read_early_warning(conn, ctx.la_code).to_dicts()}
+    stored = {(r["indicator"], r["breakdown"]): r for r in read_early_warning(conn, ctx.la_code).to_dicts()}
     said: dict[tuple[str, str], dict] = {}
     for row in rows:
         key = (row["indicator"], row["breakdown"])

@@ -21,10 +21,11 @@ def submissions(
     """Print every submission (accepted, replaced, duplicate, rejected, withdrawn) with its time and reasons."""
     if typer_context.invoked_subcommand:
         return
-    from radar.models.queries import submissions as load_submissions
+    from radar.models.submissions import submissions as load_submissions
 
     ctx, engine = store()
-    frame = load_submissions(engine, ctx.la_code)
+    with engine.connect() as conn:
+        frame = load_submissions(conn, ctx.la_code)
     if as_json:
         print_json(frame.to_dicts())
     else:
@@ -42,7 +43,7 @@ def submissions_withdraw(
     The next `radar cycle` recomputes without it.
     """
     from radar.actions.submissions import withdraw_submission
-    from radar.models.store import WithdrawError
+    from radar.models.submissions import WithdrawError
 
     ctx, engine = store()
     with refusals(WithdrawError):

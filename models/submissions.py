@@ -1,8 +1,10 @@
-"""Writes to the store, and the reads the monthly cycle needs.
+"""Submissions: every delivered file and what Radar decided about it, with the rows it brought.
 
-Each function takes an open SQLAlchemy connection so the caller decides the
-transaction: a whole file is stored (submission, rows, audit) in one
-transaction or not at all, and indicator values are replaced in one.
+An aggregate return's rows are `observation`s; a record-level feed's rows go
+to its own table (`RECORD_TABLES`), whose `child_ref` columns hold the keyed
+pseudonym computed at ingest, never the agency's reference (`pseudonym_key`
+keeps the key's fingerprint, never the key).  A file is stored with its rows
+and its audit event in the caller's transaction, whole or not at all.
 """
 
 from __future__ import annotations
@@ -10,57 +12,199 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import (
-    Connection,
-    Table,
-    and_,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy import types as sa_types
+from sqlalchemy import BigInteger, Column, Connection, Index, Text, func, insert, select, text, update
+from sqlmodel import Field, SQLModel
 
-from radar.models.bulk import insert_frame, update_frame
-from radar.models.tables import (
-    RECORD_TABLES,
-    Alert,
-    AuditEvent,
-    CycleMark,
-    CycleMarkFrame,
-    EarlyWarning,
-    IndicatorValue,
-    Observation,
-    PseudonymKey,
-    SpcRebase,
-    Submission,
-    utcnow,
-)
+from radar.models.audit import audit, latest_cycle, utcnow
+from radar.models.bulk import insert_frame, polars_schema, read_frame
+
+
+class Submission(SQLModel, table=True):
+    """One delivered file and what Radar decided about it."""
+
+    __tablename__ = "submission"
+    # and uq_submission_current (radar.models.tables): at most one version of a feed and period is in force
+    __table_args__ = (Index("ix_submission_feed_period", "la_code", "feed_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    la_code: str = Field(max_length=9)
+    feed_id: str | None = Field(default=None, max_length=64)  # None when the file name was unreadable
+    period: str | None = Field(default=None, max_length=7)  # YYYY-MM
+    file_name: str = Field(sa_column=Column(Text, nullable=False))
+    file_hash: str = Field(max_length=64, index=True)  # sha256 of the bytes delivered
+    status: str = Field(max_length=16)  # accepted | replaced | duplicate | rejected
+    is_current: bool = Field(default=False)
+    received_at: datetime = Field(default_factory=utcnow)
+    row_count: int = 0
+    error_count: int = 0
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    errors_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    archive_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    report_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    replaces_id: int | None = Field(default=None, foreign_key="submission.id")
+
+
+class Observation(SQLModel, table=True):
+    """One row of an aggregate return, as the agency sent it."""
+
+    __tablename__ = "observation"
+    __table_args__ = (Index("ix_observation_lookup", "la_code", "feed_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    la_code: str = Field(max_length=9)
+    feed_id: str = Field(max_length=64)
+    period: str = Field(max_length=7)
+    row_number: int
+    indicator: str = Field(max_length=64)
+    breakdown: str = Field(default="", max_length=64)  # "" when the indicator has no breakdown
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RecordRow(SQLModel):
+    """Columns every record-level row shares: partnership, provenance and month."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    la_code: str = Field(max_length=9)
+    period: str = Field(max_length=7)
+    row_number: int
+
+
+class MashContact(RecordRow, table=True):
+    __tablename__ = "mash_contact"
+
+    contact_id: str = Field(max_length=64)
+    child_ref: str = Field(max_length=64)  # keyed pseudonym, never the agency's reference
+    received_date: date
+    source: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)
+
+
+class LadoReferral(RecordRow, table=True):
+    __tablename__ = "lado_referral"
+
+    referral_id: str = Field(max_length=64)
+    received_date: date
+    setting_ref: str = Field(max_length=64)
+    setting_type: str = Field(max_length=32)
+    allegation_type: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)
+
+
+class MissingEpisode(RecordRow, table=True):
+    __tablename__ = "missing_episode"
+
+    episode_id: str = Field(max_length=64)
+    child_ref: str = Field(max_length=64)  # keyed pseudonym, never the agency's reference
+    start_date: date
+    end_date: date | None = None
+    looked_after: bool
+    rhi_offered: bool
+    rhi_completed: bool
+
+
+# The table that stores each record-level feed's rows.
+RECORD_TABLES: dict[str, type[RecordRow]] = {
+    "mash_contacts": MashContact,
+    "lado_referrals": LadoReferral,
+    "missing_episodes": MissingEpisode,
+}
+
+
+class PseudonymKey(SQLModel, table=True):
+    """Which key the store's pseudonyms were made with: its fingerprint, never the key.
+
+    A pseudonym links a child across months only while the key stays the same,
+    so ingest compares the key it is given with this fingerprint and refuses a
+    different one instead of silently starting a second set of pseudonyms.
+    """
+
+    __tablename__ = "pseudonym_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=64)  # HMAC-SHA256(key, a fixed label), hex
+    recorded_at: datetime = Field(default_factory=utcnow)
+
 
 SUBMISSION = Submission.__table__
 OBSERVATION = Observation.__table__
-INDICATOR_VALUE = IndicatorValue.__table__
-AUDIT = AuditEvent.__table__
-CYCLE_MARK = CycleMark.__table__
-MARK_FRAME = CycleMarkFrame.__table__
-VALUE_COLUMNS = ("value", "numerator", "denominator", "note")
 DATA_STATUSES = ("accepted", "replaced")  # submissions whose rows are data (the others changed nothing)
 WITHDRAWN = "withdrawn"
+SUBMISSION_SCHEMA = {
+    "id": pl.Int64, "feed_id": pl.String, "period": pl.String, "file_name": pl.String,
+    "status": pl.String, "is_current": pl.Boolean, "received_at": pl.Datetime("us", "UTC"),
+    "row_count": pl.Int64, "error_count": pl.Int64, "message": pl.String,
+}
+REJECTED_SCHEMA = {
+    "id": pl.Int64, "file_name": pl.String, "feed_id": pl.String, "period": pl.String,
+    "received_at": pl.Datetime("us", "UTC"), "error_count": pl.Int64, "message": pl.String,
+    "report_path": pl.String,
+}
+PROBLEM_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String, "message": pl.String}
 
 
-def audit(conn: Connection, la_code: str, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
-    conn.execute(
-        insert(AUDIT).values(
-            la_code=la_code, actor=actor, action=action, subject=subject, detail=json.dumps(detail, default=str)
-        )
+def submissions(conn: Connection, la_code: str, period: str | None = None) -> pl.DataFrame:
+    """Every file received (for the month `period`, or all), in order of arrival (all statuses, current or not)."""
+    query = (
+        select(*(SUBMISSION.c[name] for name in SUBMISSION_SCHEMA))
+        .where(SUBMISSION.c.la_code == la_code, *([] if period is None else [SUBMISSION.c.period == period]))
+        .order_by(SUBMISSION.c.received_at, SUBMISSION.c.id)
     )
+    return read_frame(conn, query, SUBMISSION_SCHEMA)
+
+
+def first_period(conn: Connection, la_code: str) -> str | None:
+    """The earliest month any file was received for (None before the first)."""
+    return conn.execute(select(func.min(SUBMISSION.c.period)).where(SUBMISSION.c.la_code == la_code)).scalar()
+
+
+def rejected_submissions(conn: Connection, la_code: str) -> pl.DataFrame:
+    """Rejected files, newest first; `error_count` is the number of problems found."""
+    query = (
+        select(*(SUBMISSION.c[name] for name in REJECTED_SCHEMA))
+        .where(SUBMISSION.c.la_code == la_code, SUBMISSION.c.status == "rejected")
+        .order_by(SUBMISSION.c.received_at.desc(), SUBMISSION.c.id.desc())
+    )
+    return read_frame(conn, query, REJECTED_SCHEMA)
+
+
+def submission_problems(conn: Connection, la_code: str, submission_id: int) -> pl.DataFrame:
+    """The problems stored with one submission: row, column, value, rule, message.
+
+    Values are read as text whatever type the validator recorded, so a table
+    of problems always has the same columns.
+    """
+    stored = conn.execute(
+        select(SUBMISSION.c.errors_json).where(SUBMISSION.c.id == submission_id, SUBMISSION.c.la_code == la_code)
+    ).scalar()
+    return pl.DataFrame([_problem(p) for p in json.loads(stored or "[]")], schema=PROBLEM_SCHEMA)
+
+
+def _problem(stored: dict) -> dict:
+    text = {key: None if stored.get(key) is None else str(stored[key]) for key in ("column", "value", "rule", "message")}
+    row = stored.get("row")
+    return {"row": None if row is None else int(row)} | text
+
+
+def feed_files(conn: Connection, la_code: str, period: str) -> dict[str, dict]:
+    """Each feed's files for `period` as they stand now: feed -> {"in_force": a current accepted or replacing
+    file exists, "errors": the latest rejected file's stored problems (empty when none was rejected)}."""
+    query = (select(SUBMISSION.c.feed_id, SUBMISSION.c.status, SUBMISSION.c.is_current, SUBMISSION.c.errors_json)
+             .where(SUBMISSION.c.la_code == la_code, SUBMISSION.c.period == period)
+             .order_by(SUBMISSION.c.received_at, SUBMISSION.c.id))
+    files: dict[str, dict] = {}
+    for row in conn.execute(query):
+        feed = files.setdefault(row.feed_id, {"in_force": False, "errors": []})
+        if row.status in DATA_STATUSES and row.is_current:
+            feed["in_force"] = True
+        elif row.status == "rejected":
+            feed["errors"] = json.loads(row.errors_json or "[]")
+    return files
 
 
 def current_submission(conn: Connection, la_code: str, feed_id: str, period: str) -> dict | None:
@@ -195,20 +339,6 @@ def current_observations(conn: Connection, la_code: str, months: list[str] | Non
     return pl.read_database(query, conn, schema_overrides={"value": pl.Float64})
 
 
-POLARS_TYPES = ((sa_types.String, pl.String), (sa_types.DateTime, pl.Datetime("us", "UTC")),
-                (sa_types.Date, pl.Date), (sa_types.Boolean, pl.Boolean), (sa_types.Integer, pl.Int64),
-                (sa_types.Float, pl.Float64))
-
-
-def polars_schema(table: Table) -> dict[str, pl.DataType]:
-    """A table's columns as polars types, so even an empty result has the right schema."""
-    def polars_type(column):
-        kind = column.type.impl_instance if isinstance(column.type, sa_types.TypeDecorator) else column.type
-        return next(p for sa, p in POLARS_TYPES if isinstance(kind, sa))
-
-    return {c.name: polars_type(c) for c in table.columns}
-
-
 def current_records(conn: Connection, la_code: str, feed_id: str, months: list[str] | None = None,
                     columns: Iterable[str] | None = None) -> pl.DataFrame:
     """Rows of a record-level feed in force, for `months` (None: all), with `columns` (None: all)."""
@@ -236,139 +366,6 @@ def current_periods(conn: Connection, la_code: str) -> dict[str, list[str]]:
     return periods
 
 
-def sync_rows(conn: Connection, table: Table, rows: pl.DataFrame, keys: list[str], values: list[str],
-              scope: list, fixed: dict[str, Any], touch: dict[str, Any] | None = None,
-              stored: pl.DataFrame | None = None) -> dict[str, int]:
-    """Make the stored rows within `scope` equal `rows`, changing only what differs.
-
-    Unchanged rows are left alone (a second identical run writes nothing);
-    changed rows are updated, new ones inserted in bulk, and rows that are no
-    longer produced are deleted.  `fixed` columns (e.g. la_code) are set on
-    inserts and are part of the scope; `touch` columns (e.g. a timestamp) are
-    set on every insert and update but never compared.  A caller that knows
-    what is stored (the incremental cycle keeps it) passes it as `stored`
-    (keys + values): nothing is read, and rows are addressed by their keys.
-    """
-    touch = touch or {}
-    scope = [*scope, *[table.c[c] == v for c, v in fixed.items()]]
-    if stored is None:
-        schema = {c: rows.schema[c] for c in keys + values}
-        stored = pl.read_database(
-            select(table.c.id, *[table.c[c] for c in keys + values]).where(*scope), conn,
-            schema_overrides={"id": pl.Int64, **schema},
-        )
-        match, within = ["id"], []  # an id is its row
-    else:
-        match, within = keys, scope
-    new = rows.join(stored, on=keys, how="anti", nulls_equal=True)
-    gone = stored.join(rows, on=keys, how="anti", nulls_equal=True)
-    changed = rows.join(stored, on=keys, how="inner", suffix="_old", nulls_equal=True).filter(
-        pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_old")) for c in values)
-    )
-    if not gone.is_empty():
-        address = and_(*within, *[table.c[c] == bindparam(f"match_{c}") for c in match])
-        conn.execute(delete(table).where(address), gone.select(pl.col(c).alias(f"match_{c}") for c in match).to_dicts())
-    update_frame(conn, table, changed.select(*match, *values).with_columns(**_literals(touch)), match, within)
-    insert_frame(conn, table, new.select(*keys, *values).with_columns(**_literals(fixed | touch)))
-    return {"inserted": new.height, "updated": changed.height, "deleted": gone.height}
-
-
-def _literals(columns: dict[str, Any]) -> dict[str, pl.Expr]:
-    return {c: pl.lit(v) for c, v in columns.items()}
-
-
-def save_indicator_values(conn: Connection, la_code: str, values: pl.DataFrame, up_to: str,
-                          months: list[str] | None = None) -> dict[str, int]:
-    """Store the computed values for months up to `up_to` (later months are left alone).
-
-    With `months`, `values` are those months' only and no other month is touched.
-    """
-    table = INDICATOR_VALUE
-    scope = [table.c.period <= up_to] + ([] if months is None else [table.c.period.in_(months)])
-    counts = sync_rows(
-        conn, table, values.filter(pl.col("period") <= up_to),
-        keys=["period", "indicator", "breakdown"], values=list(VALUE_COLUMNS), scope=scope,
-        fixed={"la_code": la_code}, touch={"computed_at": utcnow()},
-    )
-    if any(counts.values()):
-        audit(conn, la_code, "monthly_cycle", "indicator_values_saved", f"up to {up_to}", counts)
-    return counts
-
-
-def read_alerts(conn: Connection, la_code: str, schema: dict) -> pl.DataFrame:
-    """The partnership's alerts in the lifecycle's own columns (`schema`)."""
-    table = Alert.__table__
-    query = select(*[table.c[c] for c in schema]).where(table.c.la_code == la_code)
-    return pl.read_database(query, conn, schema_overrides=schema).select(list(schema))
-
-
-def save_alerts(conn: Connection, la_code: str, state: pl.DataFrame, transitions: pl.DataFrame, actor: str) -> dict:
-    """Store the alerts' new state and audit every change of status."""
-    table = Alert.__table__
-    values = [c for c in state.columns if c != "key"]
-    counts = sync_rows(conn, table, state, keys=["key"], values=values, scope=[], fixed={"la_code": la_code},
-                       touch={"updated_at": utcnow()})
-    for row in transitions.iter_rows(named=True):
-        audit(conn, la_code, actor, "alert_status_changed", row["key"], row)
-    return counts
-
-
-def sync_series(conn: Connection, table: Table, la_code: str, rows: pl.DataFrame, keys: list[str],
-                stored: pl.DataFrame | None = None) -> dict:
-    """Replace a partnership's rows of a computed table (SPC points, series status, positive signals).
-
-    `stored`: what the table holds for the partnership, when the caller knows (see `sync_rows`).
-    """
-    values = [c for c in rows.columns if c not in keys]
-    return sync_rows(conn, table, rows, keys=keys, values=values, scope=[], fixed={"la_code": la_code},
-                     stored=stored)
-
-
-def record_rebase(conn: Connection, la_code: str, *, indicator: str, breakdown: str, period: str, reason: str,
-                  by: str) -> bool:
-    """Record a decision to re-base a chart's limits from `period`; False when it is already recorded.
-
-    The decision is data (who, when, why) rather than a setting, so the
-    Board can see why a chart's limits moved; the next cycle applies it.
-    """
-    table = SpcRebase.__table__
-    already = conn.execute(select(table.c.id).where(
-        table.c.la_code == la_code, table.c.indicator == indicator, table.c.breakdown == breakdown,
-        table.c.period == period,
-    )).first()
-    if already:
-        return False
-    conn.execute(insert(table).values(la_code=la_code, indicator=indicator, breakdown=breakdown, period=period,
-                                      reason=reason, created_by=by, created_at=utcnow()))
-    audit(conn, la_code, by, "spc_rebased", f"{indicator}|{breakdown}|{period}", {"reason": reason})
-    return True
-
-
-def read_rebases(conn: Connection, la_code: str) -> pl.DataFrame:
-    table = SpcRebase.__table__
-    query = select(table.c.indicator, table.c.breakdown, table.c.period, table.c.reason).where(table.c.la_code == la_code)
-    return pl.read_database(query, conn, schema_overrides={
-        "indicator": pl.String, "breakdown": pl.String, "period": pl.String, "reason": pl.String})
-
-
-def read_early_warning(conn: Connection, la_code: str) -> pl.DataFrame:
-    """Each series' early-warning row as the last cycle stored it (its columns but id and la_code)."""
-    table = EarlyWarning.__table__
-    columns = [c for c in table.columns if c.name not in ("id", "la_code")]
-    kinds = {sa_types.Float: pl.Float64, sa_types.Integer: pl.Int64}
-    schema = {c.name: next((v for k, v in kinds.items() if isinstance(c.type, k)), pl.String) for c in columns}
-    return pl.read_database(select(*columns).where(table.c.la_code == la_code), conn, schema_overrides=schema)
-
-
-CYCLE_COMPLETED = "cycle_completed"
-
-
-def latest_cycle(conn: Connection, la_code: str) -> str | None:
-    """The latest month a monthly cycle has completed for, from the audit trail (None before the first)."""
-    return conn.execute(select(func.max(AUDIT.c.subject)).where(
-        AUDIT.c.la_code == la_code, AUDIT.c.action == CYCLE_COMPLETED)).scalar()
-
-
 def month_to_cycle(conn: Connection, la_code: str, period: str) -> str:
     """The month a cycle brought by files should run for: the latest of `period`, the latest month any file in
     force is for, and the latest month already run (a cycle never goes back; a correction counts from there)."""
@@ -383,27 +380,6 @@ def current_inputs(conn: Connection, la_code: str, up_to: str) -> dict[str, int]
         SUBMISSION.c.is_current, SUBMISSION.c.la_code == la_code, SUBMISSION.c.period <= up_to)).all()
     return {f"{feed_id}|{period}": submission_id for feed_id, period, submission_id in rows}
 
-
-def read_cycle_mark(conn: Connection, la_code: str) -> dict | None:
-    """The last cycle's mark (see `CycleMark`) with its `frames` (name -> Parquet bytes), None before the first."""
-    row = conn.execute(select(CYCLE_MARK).where(CYCLE_MARK.c.la_code == la_code)).mappings().first()
-    if row is None:
-        return None
-    frames = conn.execute(select(MARK_FRAME.c.name, MARK_FRAME.c.data).where(MARK_FRAME.c.la_code == la_code))
-    return dict(row) | {"inputs": json.loads(row["inputs"]), "frames": dict(frames.all())}
-
-
-def save_cycle_mark(conn: Connection, la_code: str, *, inputs: dict[str, int], frames: dict[str, bytes],
-                    **fields: Any) -> None:
-    """Replace the partnership's mark and its frames (in the caller's transaction, with what they describe)."""
-    conn.execute(delete(MARK_FRAME).where(MARK_FRAME.c.la_code == la_code))
-    conn.execute(delete(CYCLE_MARK).where(CYCLE_MARK.c.la_code == la_code))
-    conn.execute(insert(CYCLE_MARK).values(la_code=la_code, inputs=json.dumps(inputs, sort_keys=True), **fields))
-    conn.execute(insert(MARK_FRAME), [{"la_code": la_code, "name": name, "data": data} for name, data in frames.items()])
-
-
-def record_cycle(conn: Connection, la_code: str, period: str, counts: dict[str, int]) -> None:
-    audit(conn, la_code, "monthly_cycle", CYCLE_COMPLETED, period, counts)
 
 class WithdrawError(ValueError):
     """A submission that cannot be withdrawn; the message says why."""
@@ -440,3 +416,4 @@ def withdraw_submission(conn: Connection, la_code: str, submission_id: int, reas
               "was_current": row["is_current"], "restored": restored}
     audit(conn, la_code, by, "submission_withdrawn", row["file_name"], change)
     return change
+
