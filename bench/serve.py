@@ -100,6 +100,9 @@ def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
         if process.poll() is not None:
             raise RuntimeError(f"radar serve stopped: {(home / 'serve.err').read_text()[-2000:]}")
         yield process, (home / "prefect" / "served-api-url").read_text().strip()
+    except Exception:
+        print(f"radar serve's log, its end:\n{(home / 'serve.err').read_text()[-3000:]}", file=sys.stderr)
+        raise
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
