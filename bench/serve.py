@@ -1,15 +1,18 @@
 """`radar serve` on SQLite: from a corrected file dropped in the inbox to its effect in `radar indicators --json`
-and `radar alerts --json` (`arrival_to_alert_s`), and one small file through `radar ingest` while the server
+and `radar alerts --json` (`arrival_to_alert_s`), one small file through `radar ingest` while the server
 runs (`cli_ingest_one_s`: the month before's return, corrected, so it replaces the stored one; the cycle it
-brings is waited for before the arrival is timed).
+brings is waited for before the arrival is timed), and a burst (`serve_burst_vs_ingest`): three years of a
+partnership's synthetic feeds (479 files) dropped at once into a served inbox until every one is recorded,
+divided by `radar ingest` of the same folder into a fresh store, in the same run.
 
 The store holds a year of synthetic feeds (2019-04 to 2020-03, cycle run).
 The corrected file is youth offending's return for the latest month with
 first-time entrants raised from its usual single figures to 60, which puts
 that month outside the chart's usual range: the indicator changes and a
-`spc_outside_limits` alert opens.  The stages (watcher, trigger, flow-run
-start, ingest, debounce, cycle) are read back from Prefect's events and flow
-runs and printed, to say where the time goes.
+`spc_outside_limits` alert opens.  The stages (watcher, ingest, debounce,
+cycle) are read back from Prefect's events and flow runs and printed, to say
+where the time goes.  Every `radar` command and `radar serve` runs in a
+process group of its own, ended whole however the part ends (bench/processes.py).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ INDICATOR, RAISED_TO = "first_time_entrants", 60
 RADAR = str(Path(sys.executable).with_name("radar"))  # the command installed beside this Python
 READY_TIMEOUT_S = 180
 EFFECT_TIMEOUT_S = 300
+BURST = ("2017-04", "2020-03")  # three years: 479 files
+BURST_TIMEOUT_S = 3600
 
 
 def radar(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -95,6 +100,9 @@ def served(home: Path, env: dict) -> Iterator[tuple[subprocess.Popen, str]]:
         if process.poll() is not None:
             raise RuntimeError(f"radar serve stopped: {(home / 'serve.err').read_text()[-2000:]}")
         yield process, (home / "prefect" / "served-api-url").read_text().strip()
+    except Exception:
+        print(f"radar serve's log, its end:\n{(home / 'serve.err').read_text()[-3000:]}", file=sys.stderr)
+        raise
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -112,8 +120,9 @@ def store_with_a_year(home: Path, env: dict) -> Path:
     return feeds
 
 
-def stages(api: str, since: datetime) -> dict[str, float]:
-    """Where the time went, from Prefect's own records: event times and flow-run start and end times."""
+def stages(api: str, since: datetime, seen: float) -> dict[str, float]:
+    """Where the time went, from Prefect's own records: event times and flow-run start and end times (`seen`:
+    when the effect was seen, wall time)."""
     def when(text: str) -> float:
         return datetime.fromisoformat(text).timestamp()
 
@@ -127,16 +136,17 @@ def stages(api: str, since: datetime) -> dict[str, float]:
         if run.get("end_time"):
             name = httpx.get(f"{api}/flows/{run['flow_id']}").json()["name"]
             by_flow[name] = {k: when(run[k]) for k in ("created", "start_time", "end_time")}
-    # radar serve ingests the inbox in batches in its own process (flows/inbox.py): no event, trigger or process
-    # start before the ingest run, whose creation is when the watcher took the file.
+    # radar serve ingests the inbox in batches, and runs the cycle the files bring, in its own process
+    # (flows/inbox.py, flows/service.py): no trigger or process start before either run.
     ingest, cycle = by_flow["ingest-files"], by_flow["monthly-cycle"]
     return {
         "watcher (stable size, taken, hash checked)": ingest["created"] - since.timestamp(),
         "ingest run waiting to start": ingest["start_time"] - ingest["created"],
         "ingest run": ingest["end_time"] - ingest["start_time"],
-        "quiet time before the cycle (debounce)": cycle["created"] - first["radar.feed.accepted"],
-        "cycle run waiting to start (process start)": cycle["start_time"] - cycle["created"],
+        "accepted event to the cycle's run (debounce)": cycle["created"] - first["radar.feed.accepted"],
+        "cycle run waiting to start": cycle["start_time"] - cycle["created"],
         "cycle run": cycle["end_time"] - cycle["start_time"],
+        "cycle's end to the effect seen (radar indicators and alerts --json, polled)": seen - cycle["end_time"],
     }
 
 
@@ -154,7 +164,60 @@ def cycles_settled(api: str, since: datetime) -> bool:
     return bool(ended) and not waiting
 
 
+def recorded(env: dict) -> int:
+    return len(json.loads(radar("submissions", "--json", env=env).stdout))
+
+
+def staged(files: list[Path], inbox: Path) -> list[Path]:
+    """Copies of `files` beside the inbox (same disk), to be renamed in at once."""
+    staging = inbox.with_name("staging")
+    staging.mkdir()
+    for path in files:
+        (staging / path.name).write_bytes(path.read_bytes())
+    return sorted(staging.iterdir())
+
+
+def inbox_empty(inbox: Path) -> bool:
+    """Every file taken and handled (stored, or rejected with its report): nothing left in the inbox or in its
+    processing folder (flows/inbox.py)."""
+    return not [p for p in inbox.iterdir() if p.name != ".processing"] and not any((inbox / ".processing").iterdir())
+
+
+def burst() -> dict[str, float]:
+    """`serve_burst_vs_ingest`: the served inbox's time for a burst ÷ `radar ingest` of the same folder."""
+    with tempfile.TemporaryDirectory(prefix="radar-bench-burst-") as tmp:
+        root = Path(tmp)
+        feeds, alone, home = root / "feeds", root / "ingest", root / "serve"
+        home.mkdir()
+        radar("synth", "--out", str(feeds), "--start", BURST[0], "--end", BURST[1], "--seed", "1",
+              env=service_env(alone))
+        files = sorted(feeds.iterdir())
+        start = time.monotonic()
+        radar("ingest", str(feeds), env=service_env(alone))
+        ingest_s = time.monotonic() - start
+        print(f"radar ingest of {len(files)} files: {ingest_s:.1f}s", flush=True)
+        env = service_env(home)
+        with served(home, env):
+            copies = staged(files, home / "inbox")
+            start = time.monotonic()
+            for path in copies:
+                path.replace(home / "inbox" / path.name)
+            wait_for(lambda: inbox_empty(home / "inbox"), BURST_TIMEOUT_S, "the burst's ingest")
+            served_s = time.monotonic() - start
+            stored = recorded(env)
+        expected = recorded(service_env(alone))
+        if stored != expected:
+            raise RuntimeError(f"radar serve recorded {stored} files of the burst, radar ingest {expected}")
+    print(f"radar serve: a burst of {len(files)} files recorded in {served_s:.1f}s ({served_s / ingest_s:.2f} x "
+          f"radar ingest of the same folder)")
+    return {"serve_burst_vs_ingest": served_s / ingest_s}
+
+
 def run() -> dict[str, float]:
+    return arrival() | burst()
+
+
+def arrival() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="radar-bench-serve-") as tmp:
         home = Path(tmp)
         env = service_env(home)
@@ -170,9 +233,15 @@ def run() -> dict[str, float]:
             since = datetime.now().astimezone()
             corrected(feeds / FEED_FILE, home / "inbox" / FEED_FILE)
             arrival_to_alert = wait_for(lambda: effect_visible(env), EFFECT_TIMEOUT_S, "the corrected file's effect")
-            where = stages(api, since)
+            where = stages(api, since, since.timestamp() + arrival_to_alert)
     print(f"radar serve: corrected file to indicators and alerts {arrival_to_alert:.1f}s; "
           f"one-file radar ingest {cli_ingest_one:.1f}s")
     for stage, seconds in where.items():
         print(f"  {stage}: {seconds:.1f}s")
     return {"arrival_to_alert_s": arrival_to_alert, "cli_ingest_one_s": cli_ingest_one}
+
+
+if __name__ == "__main__":
+    from bench.results import record
+
+    record(**run())

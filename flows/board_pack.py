@@ -1,5 +1,5 @@
 """The quarterly Board pack, written by Radar itself: the `board-pack` flow, which `radar serve` runs on a cron
-in the partnership's time zone (`service.board_pack_cron`; deploy/prefect.yaml declares the same for a worker).
+in the partnership's time zone (`service.board_pack_cron`; declared with the others in flows/deployments.py).
 
 The pack is assembled and rendered by the actions floor
 (radar.actions.board_pack, as `radar report` and the dashboard's download
@@ -11,16 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow, get_run_logger
-from prefect.client.schemas.schedules import CronSchedule
-from prefect.deployments.runner import RunnerDeployment
 
 from radar.actions.board_pack import board_pack as assemble
 from radar.actions.board_pack import pack_period
 from radar.core import periods
-from radar.core.config import PartnershipConfig
 from radar.flows.files import atomic_write
 from radar.flows.runtime import context, engine
-from radar.flows.service import DEPLOYMENT_OPTIONS
 
 FOLDER = "board-packs"  # under RADAR_HOME
 
@@ -41,8 +37,3 @@ def board_pack(period: str | None = None) -> str:
     get_run_logger().info("the Board pack for %s is %s", periods.label(period), written)
     return str(written)
 
-
-def deployment(config: PartnershipConfig) -> RunnerDeployment:
-    """`board-pack` on the partnership's quarterly cron, in its time zone."""
-    schedule = CronSchedule(cron=config.service.board_pack_cron, timezone=config.service.timezone)
-    return board_pack.to_deployment(name="board-pack", schedules=[schedule], **DEPLOYMENT_OPTIONS)

@@ -112,6 +112,7 @@ class InboxBatcher:
         self.tried: dict[str, tuple[Signature, float]] = {}  # name -> (signature, when) of a file put back after a try
         self.failures = 0
         self.paused_until = 0.0
+        self.in_batch = False
 
     def recover(self) -> list[str]:
         """At start: the files a stopped (killed) `radar serve` left in the processing folder go back to the inbox."""
@@ -186,6 +187,12 @@ class InboxBatcher:
             return None
         return target
 
+    def busy(self) -> bool:
+        """A batch is under way, or the inbox holds a file no batch has tried yet (a burst still coming in, a
+        file still being written): the cycle the files bring waits for them (flows/service.py).  Called from
+        another thread: the names are copied whole (one C call) before they are compared."""
+        return self.in_batch or bool(set(self.changed) - set(self.tried))
+
     def step(self) -> list[Path]:
         """One look: take what is ready (up to `batch_size`) and ingest it as one batch; returns what was
         taken.  Whatever the batch leaves in the processing folder goes back to the inbox."""
@@ -193,14 +200,21 @@ class InboxBatcher:
         if now < self.paused_until:
             return []
         taken = []
-        for path in self.ready(now):
-            kept = self.take(path)
-            if kept is not None:
-                taken.append(kept)
-                if len(taken) == self.batch_size:
-                    break
-        if not taken:
-            return []
+        self.in_batch = True
+        try:
+            for path in self.ready(now):
+                kept = self.take(path)
+                if kept is not None:
+                    taken.append(kept)
+                    if len(taken) == self.batch_size:
+                        break
+            if taken:
+                self._ingest(taken)
+        finally:
+            self.in_batch = False
+        return taken
+
+    def _ingest(self, taken: list[Path]) -> None:
         failed = False
         try:
             self.ingest(taken)
@@ -209,7 +223,6 @@ class InboxBatcher:
             log.warning("a batch of %d file(s) could not be ingested (%s); trying again", len(taken),
                         type(fault).__name__)
         self._after(taken, failed)
-        return taken
 
     def _after(self, taken: list[Path], failed: bool) -> None:
         now = self.clock()

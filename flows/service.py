@@ -1,27 +1,30 @@
-"""Radar as a service on one machine (`radar serve`): the inbox watcher and Radar's deployments on a Prefect runner.
+"""Radar as a service on one machine (`radar serve`): the inbox, the cycle the files bring, and Radar's deployments
+(flows/deployments.py) on a Prefect runner.
 
 Under `radar serve` the inbox is taken in batches in this process
 (flows/inbox.py): each complete file is moved into a private processing
 folder, checked again, and ingested with the files that came with it in one
 `ingest-files` flow run, so a burst of files is a few flow runs, not a
-process per file.  Where the flows run on a Prefect worker instead (`radar
-watch`, deploy/), the watcher only announces complete files as events
-(flows/events.py) and Prefect's triggers start `ingest-feed` for each one.
-Either way, once accepted files stop coming for `service.cycle_after_s` (a
-proactive trigger, one per partnership: a burst of files gives one cycle),
-`monthly-cycle`, whose deployment concurrency limit of one queues a cycle
-behind a running one rather than running two; `deliver-alerts` follows every
-completed cycle.  Schedules (cron, in the partnership's time zone) run the
-cycle, the chasing of late feeds and alert delivery retries even when nothing
-arrives.  The quarterly Board pack's deployment (flows/board_pack.py) is
-served with these.  deploy/prefect.yaml declares the same deployments for a Prefect
-worker.
+process per file.  The cycle that accepted files bring (`radar.feed.accepted`,
+from the inbox or a `radar ingest` typed meanwhile) also runs in this process,
+as a `monthly-cycle` flow run Prefect records like any other: as soon as every
+feed expected for its month is stored, or once no file has been accepted for
+`service.cycle_after_s`, whichever comes first, and not while a burst is still
+being taken (`CycleDebounce`), so a corrected file shows in seconds and a
+burst gives one cycle.  Where the flows run on a Prefect worker instead
+(`radar watch`, deploy/), the watcher only announces complete files as events
+(flows/events.py), Prefect's triggers start `ingest-feed` for each one and,
+after the same quiet time, `monthly-cycle`, whose deployment concurrency limit
+of one queues a cycle behind a running one.  Either way `deliver-alerts`
+follows every completed cycle, and schedules (cron, in the partnership's time
+zone) run the cycle, the chasing of late feeds, pulls, alert delivery retries
+and the quarterly Board pack even when nothing arrives.
 """
-
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import signal
 import threading
@@ -33,25 +36,26 @@ from pathlib import Path
 from prefect import flow
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy, State, StateType
-from prefect.client.schemas.schedules import CronSchedule
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
-from prefect.events import DeploymentEventTrigger
+from prefect.client.schemas.objects import State, StateType
+from prefect.deployments.runner import RunnerDeployment
+from prefect.events.clients import get_events_subscriber
+from prefect.events.filters import EventFilter, EventNameFilter
 from prefect.runner import Runner
 
 from radar.core.config import PartnershipConfig
 from radar.core.periods import label, of_date, shift
 from radar.flows.cycle import monthly_cycle
-from radar.flows.events import ACCEPTED, ARRIVED, PARTNERSHIP, RESOURCES, announce_arrival, announce_watching
+from radar.flows.deployments import TAG, runner_deployments
+from radar.flows.events import ACCEPTED, PARTNERSHIP, announce_arrival, announce_watching
 from radar.flows.files import is_regular, sha256_of
 from radar.flows.inbox import InboxBatcher, open_for_writing_elsewhere
-from radar.flows.ingest import feed_files, ingest_feed
+from radar.flows.ingest import feed_files
 from radar.flows.notify import deliver
 from radar.flows.processes import SERVE_PID
-from radar.flows.pull import pull_feeds
 from radar.flows.runtime import context, engine
+from radar.flows.settle import SETTLE_LIMIT_S
 from radar.flows.signals import current_feed_status
-from radar.models import outbox
+from radar.models import outbox, submissions
 from radar.models.audit import utcnow
 from radar.validation.filenames import FileNameError, parse_file_name
 
@@ -59,10 +63,9 @@ RUNS_AT_ONCE = 4  # flow runs this machine runs together (each is a process); a 
 REMIND_DAYS_BEFORE = 3  # a feed not yet received is reminded of this many days before its due day
 POLL_S = 0.5
 BATCH_END_S = 20  # how long a stopping radar serve waits for the inbox batch under way
-# What every Radar deployment has.  `_sync`: building one is synchronous wherever it is called; Prefect otherwise
-# hands back a coroutine whenever an event loop happens to be running in the thread (a test harness, a browser driver).
-DEPLOYMENT_OPTIONS = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["radar"], "_sync": True}
 LEFT_RUNNING = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
+
+log = logging.getLogger("radar.serve")
 
 
 class InboxWatcher:
@@ -173,34 +176,90 @@ def chase_late_feeds(today: date | None = None) -> int:
     return new
 
 
-def deployments(config: PartnershipConfig) -> list[RunnerDeployment]:
-    """The flows' deployments with their schedules and triggers; `radar serve` adds the Board pack's
-    (radar.cli.served_deployments), and deploy/prefect.yaml declares them all."""
-    service, tz, common = config.service, config.service.timezone, DEPLOYMENT_OPTIONS
+def served(config: PartnershipConfig) -> list[RunnerDeployment]:
+    """The deployments `radar serve` runs (flows/deployments.py), but `monthly-cycle`'s trigger on accepted files:
+    `CycleDebounce` does that in this process."""
+    return runner_deployments(config, not_triggered_by=frozenset({ACCEPTED}))
 
-    return [
-        ingest_feed.to_deployment(name="ingest-feed", triggers=[DeploymentEventTrigger(
-            expect={ARRIVED}, match={"prefect.resource.id": RESOURCES},
-            parameters={"path": "{{ event.payload.path }}"})], **common),
-        monthly_cycle.to_deployment(
-            name="monthly-cycle", schedules=[CronSchedule(cron=service.cycle_cron, timezone=tz)],
-            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
-            triggers=[DeploymentEventTrigger(
-                # One window per partnership; without `for_each` Prefect would also fire on empty windows.
-                posture="Proactive", after={ACCEPTED}, expect={ACCEPTED}, threshold=1, for_each={PARTNERSHIP},
-                within=timedelta(seconds=service.cycle_after_s), match={"prefect.resource.id": RESOURCES},
-                parameters={"period": "{{ event.payload.cycle_period }}", "settle": True})], **common),
-        deliver_alerts.to_deployment(
-            name="deliver-alerts", schedules=[CronSchedule(cron="*/30 * * * *", timezone=tz)],
-            triggers=[DeploymentEventTrigger(
-                expect={"prefect.flow-run.Completed"}, match={"prefect.resource.id": "prefect.flow-run.*"},
-                match_related={"prefect.resource.role": "flow", "prefect.resource.name": "monthly-cycle"})],
-            **common),
-        chase_late_feeds.to_deployment(
-            name="chase-late-feeds", schedules=[CronSchedule(cron=service.chase_cron, timezone=tz)], **common),
-        pull_feeds.to_deployment(
-            name="pull-feeds", schedules=[CronSchedule(cron=service.pull_cron, timezone=tz)], **common),
-    ]
+
+def month_complete(period: str) -> bool:
+    """Every feed expected for the month a cycle brought by files for `period` would run for (the latest month
+    with files: `submissions.month_to_cycle`) has a file in force."""
+    ctx = context()
+    with engine().connect() as conn:
+        month = submissions.month_to_cycle(conn, ctx.la_code, period)
+        stored = {key.split("|")[0] for key in submissions.current_inputs(conn, ctx.la_code, month)
+                  if key.endswith(f"|{month}")}
+    return {feed.id for feed in ctx.catalogue.feeds if feed.expects(month)} <= stored
+
+
+class CycleDebounce:
+    """`radar serve`'s wait between accepted files and the cycle they bring, in its own process.
+
+    The cycle is due once files have been accepted (`note`) and either every
+    feed expected for the month is in (`complete`) or no file has been
+    accepted for `quiet_s`, whichever comes first; and not while the inbox is
+    still being taken (`busy`: a burst gives one cycle once it is all in, up
+    to `SETTLE_LIMIT_S`).  A file accepted while a cycle runs brings another.
+    Prefect's proactive trigger (deploy/prefect.yaml, for workers) waits the
+    whole quiet time on its server and then a new process starts the cycle:
+    10 to 20 seconds for a file the month was only waiting for.
+    """
+
+    def __init__(self, quiet_s: float, complete: Callable[[str], bool], busy: Callable[[], bool],
+                 clock: Callable[[], float] = time.monotonic):
+        self.quiet_s, self.complete, self.busy, self.clock = quiet_s, complete, busy, clock
+        self.lock = threading.Lock()
+        self.wanted: str | None = None  # the latest month accepted files asked a cycle for
+        self.first = self.last = 0.0  # when the first and the last file of this round were accepted
+
+    def note(self, cycle_period: str) -> None:
+        with self.lock:
+            if self.wanted is None:
+                self.first = self.clock()
+            self.wanted, self.last = max(self.wanted or cycle_period, cycle_period), self.clock()
+
+    def due(self) -> str | None:
+        """The month to run the cycle for now (and the round starts again), or None to wait."""
+        with self.lock:
+            wanted, first, last = self.wanted, self.first, self.last
+        if wanted is None or (self.busy() and self.clock() - first < SETTLE_LIMIT_S):
+            return None
+        if self.clock() - last < self.quiet_s and not self.complete(wanted):
+            return None
+        with self.lock:
+            if self.last != last:  # a file came meanwhile: look again
+                return None
+            self.wanted = None
+        return wanted
+
+    def run(self, stop: threading.Event, cycle: Callable[[str], object]) -> None:
+        """Run `cycle(month)` whenever one is due, until `stop`."""
+        while not stop.is_set():
+            period = self.due()
+            if period is not None:
+                try:
+                    cycle(period)
+                except Exception as fault:  # noqa: BLE001 - recorded by Prefect as a failed run; the next files retry
+                    log.error("the cycle brought by files failed (%s)", type(fault).__name__)
+            stop.wait(POLL_S)
+
+
+async def note_accepted(la_code: str, note: Callable[[str], None]) -> None:
+    """Pass each `radar.feed.accepted` event of this partnership to `note`, however the file came (the inbox, a
+    `radar ingest` typed meanwhile), as Prefect's trigger would see it; runs until cancelled."""
+    accepted = EventFilter(event=EventNameFilter(name=[ACCEPTED]))  # from a minute back (Prefect's subscriber)
+    while True:
+        try:
+            async with get_events_subscriber(filter=accepted) as events:
+                async for event in events:
+                    if event.resource.get(PARTNERSHIP) == la_code and event.payload.get("cycle_period"):
+                        note(event.payload["cycle_period"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as fault:  # noqa: BLE001 - the server restarting or busy: listen again
+            log.warning("lost Prefect's event stream (%s); listening again", type(fault).__name__)
+            await asyncio.sleep(POLL_S * 4)
 
 
 def watch_inbox() -> None:
@@ -233,7 +292,7 @@ async def crash_left_runs(client: PrefectClient) -> list[str]:
     """
     left = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=LEFT_RUNNING)),
-        tags=FlowRunFilterTags(all_=DEPLOYMENT_OPTIONS["tags"])))
+        tags=FlowRunFilterTags(all_=[TAG])))
     for run in left:
         await client.set_flow_run_state(run.id, State(type=StateType.CRASHED, message=(
             "radar serve stopped while this ran (killed, or the machine stopped); the inbox and the next cycle "
@@ -260,7 +319,12 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]
     watcher = threading.Thread(target=contextvars.copy_context().run, args=(batcher.run, stop, started),
                                kwargs={"on_start": lambda: announce_watching(ctx.settings.inbox)},
                                name="radar-inbox", daemon=True)
+    debounce = CycleDebounce(ctx.config.service.cycle_after_s, month_complete, batcher.busy)
+    cycles = threading.Thread(target=contextvars.copy_context().run, name="radar-cycle", daemon=True,
+                              args=(debounce.run, stop, lambda period: monthly_cycle(period=period, settle=True)))
+    listening = asyncio.ensure_future(note_accepted(ctx.la_code, debounce.note))
     watcher.start()
+    cycles.start()
     await asyncio.to_thread(started.wait)
     on_ready(crashed)
     running = asyncio.ensure_future(runner.start())
@@ -272,5 +336,8 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]
         pass
     finally:
         stop.set()
-        # A batch under way ends first if it can (what it has not ended goes back to the inbox at the next start).
+        listening.cancel()
+        # A batch under way ends first if it can (what it has not ended goes back to the inbox at the next start),
+        # and a cycle under way likewise (one cut short is run again by the next file or the schedule).
         await asyncio.to_thread(watcher.join, BATCH_END_S)
+        await asyncio.to_thread(cycles.join, BATCH_END_S)

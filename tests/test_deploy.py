@@ -1,4 +1,5 @@
-"""deploy/: the files cannot be run here (no Docker engine), so check they parse and agree with the code.
+"""deploy/: the files cannot be run here (no Docker engine), so check they parse and agree with the code
+(prefect.yaml is generated from flows/deployments.py, which `radar serve` also runs).
 
 The Prefect deployments must name real flows with parameters those flows take,
 their schedules and triggers must be ones Prefect accepts, and the compose file
@@ -81,8 +82,19 @@ def test_schedules_are_every_15_minutes_monthly_after_the_last_due_day_and_quart
     assert int(day) > 21 and months == "1,4,7,10"  # quarterly, after the cycle for the quarter's last month
 
 
+def test_prefect_yaml_is_generated_from_the_one_declaration_byte_for_byte():
+    """deploy/prefect.yaml is what `python -m radar.flows.deployments` writes from the default partnership."""
+    from radar.core.config import DEFAULT_CONFIG, load_config
+    from radar.flows.deployments import prefect_yaml
+
+    assert prefect_yaml(load_config(DEFAULT_CONFIG)) == (DEPLOY / "prefect.yaml").read_text(encoding="utf-8"), (
+        "deploy/prefect.yaml differs from flows/deployments.py: regenerate it with "
+        "`.venv/bin/python -m radar.flows.deployments > deploy/prefect.yaml`")
+
+
 def test_schedules_triggers_and_limits_are_those_radar_serve_runs(prefect_yaml):
-    """deploy/prefect.yaml and `radar serve` (radar.cli.served_deployments) declare the same automation."""
+    """`radar serve` (radar.cli.served_deployments) runs deploy/prefect.yaml's automation, but the worker's
+    safety-net sweep and the cycle's trigger on accepted files, which it does in its own process."""
     from prefect.events import DeploymentTriggerTypes
 
     from radar.cli import served_deployments
@@ -90,14 +102,16 @@ def test_schedules_triggers_and_limits_are_those_radar_serve_runs(prefect_yaml):
 
     served = {d.name: d for d in served_deployments(get_context().config)}
     declared = {d["name"]: d for d in prefect_yaml["deployments"] if d["name"] in served}
-    assert set(declared) == set(served)
+    assert set(declared) == {d["name"] for d in prefect_yaml["deployments"]} - {"ingest-files"} == set(served)
     for name, deployment in served.items():
-        yaml_triggers = [TypeAdapter(DeploymentTriggerTypes).validate_python(t) for t in declared[name].get("triggers", [])]
+        yaml_triggers = [TypeAdapter(DeploymentTriggerTypes).validate_python(t) for t in declared[name].get("triggers", [])
+                         if t["expect"] != ["radar.feed.accepted"]]
         fields = ("posture", "match", "match_related", "after", "expect", "for_each", "threshold", "within", "parameters")
         assert [{f: getattr(t, f) for f in fields} for t in yaml_triggers] == \
                [{f: getattr(t, f) for f in fields} for t in deployment.triggers], name
         assert [(s["cron"], s["timezone"]) for s in declared[name].get("schedules", [])] == \
                [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules], name
+    assert [t["expect"] for t in declared["monthly-cycle"]["triggers"]] == [["radar.feed.accepted"]]
     assert declared["monthly-cycle"]["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
     assert served["monthly-cycle"].concurrency_options.collision_strategy == "ENQUEUE"
     assert served["monthly-cycle"].concurrency_limit == 1

@@ -48,15 +48,16 @@ def test_served_server_is_recorded_and_used_by_other_commands(served):
     assert any(r["parameters"].get("paths") == [str(feeds / "yos_monthly__2019-04.csv")] for r in runs)
 
 
-def deployment_runs(api: str, name: str, **states) -> list[dict]:
-    """The flow runs of one of the served deployments (its name is also its flow's)."""
-    deployment = call("GET", f"{api}/deployments/name/{name}/{name}").json()
-    return call("POST", f"{api}/flow_runs/filter", json={"limit": 200, "flow_runs": {
-        "deployment_id": {"any_": [deployment["id"]]}, **states}}).json()
+def flow_runs(api: str, name: str, **states) -> list[dict]:
+    """The runs of one of Radar's flows (radar serve runs the cycle its files bring in its own process, as a run
+    of the flow, not of its deployment)."""
+    return call("POST", f"{api}/flow_runs/filter", json={"limit": 200, "flows": {"name": {"any_": [name]}},
+                                                         "flow_runs": states}).json()
 
 
 def test_a_file_stored_by_radar_ingest_brings_the_served_cycle(served):
-    """Nobody runs `radar cycle`: the value a hand-ingested file corrects shows once the trigger's cycle has run."""
+    """Nobody runs `radar cycle`: the value a hand-ingested file corrects shows once the cycle its accepted event
+    brings (radar serve listens for it) has run."""
     home, env, feeds, _, api = served
     value = service.RAISED_TO // 2  # not the inbox test's value, so that test still starts from the original
 
@@ -69,7 +70,7 @@ def test_a_file_stored_by_radar_ingest_brings_the_served_cycle(served):
     result = service.radar("ingest", "--json", str(corrected), env=env)
     assert json.loads(result.stdout)[0]["status"] == "replaced"
     service.wait_for(shown, EFFECT_TIMEOUT_S, "the cycle after radar ingest")
-    assert deployment_runs(api, "monthly-cycle", state={"type": {"any_": ["COMPLETED"]}})
+    assert flow_runs(api, "monthly-cycle", state={"type": {"any_": ["COMPLETED"]}})
 
 
 def test_the_board_pack_deployment_writes_the_latest_months_pdf_whole(served):

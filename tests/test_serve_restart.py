@@ -23,8 +23,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import State, StateType
 
 from bench import serve as service
+from radar.flows.deployments import TAG
 from radar.flows.processes import dashboard_health, port_free
-from radar.flows.service import DEPLOYMENT_OPTIONS, crash_left_runs
+from radar.flows.service import crash_left_runs
 
 
 @flow(name="radar-serve-restart-probe")
@@ -33,7 +34,7 @@ def probe() -> None:
 
 
 async def _runs_then_crash() -> tuple[list[str], dict[str, StateType]]:
-    radar = DEPLOYMENT_OPTIONS["tags"]
+    radar = [TAG]
     made = {  # name: (tags, state)
         "left-running": (radar, StateType.RUNNING),
         "left-pending": (radar, StateType.PENDING),

@@ -24,8 +24,9 @@ from radar.flows import events, inbox, pull
 from radar.flows.files import sha256_of
 from radar.flows.inbox import InboxBatcher, ingest_batch
 from radar.flows.ingest import announce_stored, ingest_path
-from radar.flows.service import InboxWatcher
+from radar.flows.service import CycleDebounce, InboxWatcher, month_complete
 from radar.flows.settle import wait_while
+from radar.synth import generate
 
 NAME = "yos_monthly__2020-03.csv"
 
@@ -299,6 +300,42 @@ def test_a_cycle_brought_by_files_waits_while_ingests_run_but_not_for_ever():
     assert wait_while(lambda: next(in_flight), limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 15
     assert wait_while(lambda: 1, limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 60  # a stuck run
     assert wait_while(lambda: 0, limit_s=60, poll_s=5, sleep=sleep, clock=lambda: clock[0]) == 0
+
+
+def test_radar_serve_runs_the_cycle_once_the_month_is_complete_or_quiet_and_not_while_a_burst_comes_in():
+    """The file a month was waiting for brings the cycle at once; otherwise after the quiet time since the last
+    accepted file; never while the inbox still holds untried files (up to the settle limit); one per round."""
+    clock, complete, busy = [0.0], {"2020-03": False}, [False]
+    debounce = CycleDebounce(10, lambda month: complete[month], lambda: busy[0], clock=lambda: clock[0])
+    assert debounce.due() is None  # nothing accepted
+    debounce.note("2020-03")
+    clock[0] = 9.0
+    assert debounce.due() is None  # quiet for 9 s of 10, the month not complete
+    clock[0] = 10.0
+    assert debounce.due() == "2020-03" and debounce.due() is None  # once
+    debounce.note("2020-03")
+    complete["2020-03"] = True
+    assert debounce.due() == "2020-03"  # the month's last feed: at once, no quiet time
+    debounce.note("2020-02")
+    debounce.note("2020-03")  # a burst ending with an older month still cycles the newest
+    busy[0] = True
+    clock[0] = 600.0
+    assert debounce.due() is None  # the burst is still being taken
+    clock[0] = 10.0 + 600
+    assert debounce.due() == "2020-03"  # not for ever (a file stuck half-written in the inbox)
+
+
+def test_a_month_is_complete_once_every_feed_expected_for_it_is_stored(home, catalogue):
+    period = "2020-03"
+    expected = sorted(feed.id for feed in catalogue.feeds if feed.expects(period))
+    generate(home / "feeds", catalogue, start=period, end=period, seed=1)
+    files = {path.name.split("__")[0]: path for path in (home / "feeds").iterdir()}
+    assert sorted(files) == expected
+    for feed_id in expected[:-1]:
+        assert ingest_path(files[feed_id]).status == "accepted"
+    assert not month_complete(period) and not month_complete("2020-02")  # a cycle for February runs March's
+    assert ingest_path(files[expected[-1]]).status == "accepted"
+    assert month_complete(period) and month_complete("2020-02")
 
 
 # radar serve's inbox (flows/inbox.py): taken whole, in batches, and never stranded.

@@ -44,12 +44,11 @@ def dashboard(
 
 
 def served_deployments(config) -> list:
-    """What `radar serve` runs and deploy/prefect.yaml declares: the flows' deployments and the quarterly Board
-    pack's (flows/board_pack.py)."""
-    from radar.flows.board_pack import deployment
-    from radar.flows.service import deployments
+    """What `radar serve` runs: the deployments declared in flows/deployments.py (as deploy/prefect.yaml), but
+    the worker's safety-net sweep and the cycle's trigger on accepted files, which radar serve does itself."""
+    from radar.flows.service import served
 
-    return [*deployments(config), deployment(config)]
+    return served(config)
 
 
 @app.command()
