@@ -34,21 +34,21 @@ CHART_SIZE = {"width": 560, "height": 200}
 PNG_PPI = 90
 
 
-def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
+def assessment(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[StaInputs, dict]:
     """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
-    behind `radar sta`, the Board pack and the overview.  `today` dates the seeding of a register the store has
-    never had."""
+    behind `radar sta`, the Board pack and the overview.  A register the store has never had is seeded as of
+    `as_of` too, so a month long past (the demo's) gets no review dates or history from today's calendar."""
     matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
-    sources = read_sources(engine, ctx.config, today)
+    sources = read_sources(engine, ctx.config, as_of)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
     return inputs, report(inputs)
 
 
-def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
+def gather(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[dict, dict[str, str]]:
     """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
     from radar.pipelines.board_pack import build_pack  # here: jinja2, which `radar sta` does not need
 
-    inputs, sta = assessment(engine, ctx, period, as_of, today)
+    inputs, sta = assessment(engine, ctx, period, as_of)
     with engine.connect() as conn:
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
     units = {i.id: i.unit for i in ctx.catalogue.indicators}
@@ -112,5 +112,5 @@ def board_pack(engine: Engine, ctx: Context, period: str, fmt: Format, *, as_of:
     month after it), rendered; the version for publication when `publication`."""
     today = today or date.today()
     period = pack_period(engine, ctx, period)
-    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today), today)
+    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today))
     return render(pack, charts, fmt, publication)

@@ -25,7 +25,8 @@ from radar.core import periods
 from radar.core.config import Context
 from radar.core.register import PRIORITY_NAMES, Matrix
 from radar.dashboard.common import MISSING, context
-from radar.dashboard.signals import subgroup_name
+from radar.dashboard.signals import cycle_month, subgroup_name
+from radar.models import queries
 from radar.models.register import load_matrix
 from radar.pipelines.board_pack import heat_map, submission_performance
 
@@ -41,6 +42,7 @@ HISTORY_WORDS = {
     "risk_scored": "Re-scored", "risk_reviewed": "Reviewed", "risk_decided": "Re-scored on a proposal",
     "risk_evidence": "Evidence attached", "proposal_made": "Re-score proposed", "proposal_accepted": "Proposal accepted",
     "proposal_changed": "Proposal changed", "proposal_rejected": "Proposal rejected",
+    "action_added": "Action added", "action_updated": "Action changed", "action_closed": "Action closed",
 }
 
 
@@ -83,6 +85,15 @@ def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
     return register.risks(engine, context(), today)
 
 
+def judged_on(engine: Engine, today: date) -> date:
+    """The day the register and Impact Log pages judge on: as of the month the overview shows (the latest the
+    monthly cycle judged, else the latest a file came for; periods.as_of), so a demo of March 2020 shows no
+    review six years overdue; today before any data."""
+    la_code = context().la_code
+    month = cycle_month(queries.alerts(engine, la_code)) or queries.submissions(engine, la_code)["period"].max()
+    return periods.as_of(month, today) if month else today
+
+
 def history(engine: Engine, risk_id: str) -> list[dict]:
     return register.history(engine, context().la_code, risk_id)
 
@@ -91,11 +102,15 @@ def impact_log(engine: Engine, today: date) -> list[dict]:
     return register.impact_log(engine, context(), today)
 
 
+def impact_links(engine: Engine, today: date) -> dict[str, dict[str, list[str]]]:
+    return register.impact_links(engine, context(), today)
+
+
 def threat_picture(engine: Engine, period: str, today: date) -> dict:
     """The overview's threat assessment: the report, the open risks and matrix of the heat map, and each agency's
     submissions over the last year."""
     ctx = context()
-    inputs, sta = assessment(engine, ctx, period, periods.as_of(period, today), today)
+    inputs, sta = assessment(engine, ctx, period, periods.as_of(period, today))
     agencies = {f.id: ctx.config.agencies[f.agency].name for f in ctx.catalogue.feeds}
     open_risks = [r for r in inputs.risks if r["status"] != "closed"]
     return {"sta": sta, "risks": open_risks, "matrix": load_matrix(ctx.config),
