@@ -375,6 +375,7 @@ def test_a_register_seeded_in_march_2020_is_not_years_overdue_on_a_page_showing_
     assert "Confirm the merged CCG's safeguarding accountabilities to the Board (Designated Nurse, due 31 Dec 2020, " \
            "open)" in text
     assert "overdue" not in text
+    assert table(app, "What").row(0, named=True)["When"] == "30 Apr 2020"  # loaded as of then, not today
 
 
 def act_on(app, risk_id: str, action_id: int, button: str, note: str = "", **fields):

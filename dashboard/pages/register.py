@@ -72,6 +72,13 @@ def add_risk_form(person, matrix) -> None:
                 done(f"{added}: added; recorded under {person.email}.")
 
 
+def event_day(event: dict) -> date:
+    """The day a history entry counts from: the day a risk was loaded or added as (the day judged, so the demo's
+    register reads as loaded in 2020), else when the entry was recorded."""
+    on = event["detail"].get("on")
+    return date.fromisoformat(on) if on else event["at"].date()
+
+
 def action_forms(person, risk) -> None:
     """Add an action to the risk, or change or close one of its open actions (`radar risks action add|update|
     close`), for the chair or the chair of the risk's subgroup; `risk` carries the version the page showed."""
@@ -240,7 +247,7 @@ if may_decide:
 st.subheader("History")
 events = read(history, risk["id"])
 st.dataframe(pl.DataFrame({
-    "When": [day(e["at"].date()) for e in events],
+    "When": [day(event_day(e)) for e in events],
     "Who": [e["by"] if "@" in e["by"] else humanise(e["by"]) for e in events],  # an address, or Radar itself
     "What": [HISTORY_WORDS.get(e["what"], humanise(e["what"])) for e in events],
     "Why": [str(e["detail"].get("reason") or e["detail"].get("note") or e["detail"].get("message") or "")
