@@ -36,28 +36,29 @@ CHART_SIZE = {"width": 560, "height": 200}
 PNG_PPI = 90
 
 
-def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
+def assessment(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[StaInputs, dict]:
     """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
-    behind `radar sta`, the Board pack and the overview.  `today` dates the seeding of a register the store has
-    never had (hence a transaction)."""
+    behind `radar sta`, the Board pack and the overview.  A register the store has never had is seeded as of
+    `as_of` too (hence a transaction), so a month long past (the demo's) gets no review dates or history from
+    today's calendar."""
     with engine.begin() as conn:
-        return _assessment(conn, ctx, period, as_of, today)
+        return _assessment(conn, ctx, period, as_of)
 
 
-def _assessment(conn: Connection, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
+def _assessment(conn: Connection, ctx: Context, period: str, as_of: date) -> tuple[StaInputs, dict]:
     matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
-    sources = read_sources(conn, ctx.config, today)
+    sources = read_sources(conn, ctx.config, as_of)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
     return inputs, report(inputs)
 
 
-def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
+def gather(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[dict, dict[str, str]]:
     """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text (read
     in one transaction, drawn after it)."""
     from radar.pipelines.board_pack import build_pack  # here: jinja2, which `radar sta` does not need
 
     with engine.begin() as conn:
-        inputs, sta = _assessment(conn, ctx, period, as_of, today)
+        inputs, sta = _assessment(conn, ctx, period, as_of)
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
         units = {i.id: i.unit for i in ctx.catalogue.indicators}
         values = indicator_store.indicator_values(conn, ctx.la_code)  # publication judges every figure on its counts
@@ -125,5 +126,5 @@ def board_pack(engine: Engine, ctx: Context, period: str, fmt: Format, *, as_of:
     month after it), rendered; the version for publication when `publication`."""
     today = today or date.today()
     period = pack_period(engine, ctx, period)
-    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today), today)
+    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today))
     return render(pack, charts, fmt, publication)

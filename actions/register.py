@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
 from radar.actions.refusal import refuse_if
+from radar.core import periods
 from radar.core.alert_vocabulary import ACTIVE
 from radar.core.config import Context
 from radar.core.register import (
@@ -38,6 +39,7 @@ from radar.core.register import (
 )
 from radar.models import alerts as alert_store
 from radar.models import register as store
+from radar.models.audit import latest_cycle
 from radar.pipelines.register import (
     impact_problems,
     new_evidence,
@@ -61,6 +63,15 @@ def _register(engine: Engine, ctx: Context, today: date) -> Iterator[tuple[Conne
 
 
 # Reads, as the command line, the dashboard and the Board pack show them.
+
+def judged_on(engine: Engine, ctx: Context, today: date) -> date:
+    """The day the register and the Impact Log are judged on when no month is named: as of the latest month the
+    monthly cycle judged (periods.as_of, as the overview and the Board pack judge it), so a demo of March 2020
+    reads as it did then, not six years overdue by today's calendar; today before the first cycle."""
+    with engine.connect() as conn:
+        month = latest_cycle(conn, ctx.la_code)
+    return periods.as_of(month, today) if month else today
+
 
 def risks(engine: Engine, ctx: Context, today: date) -> tuple[Matrix, list[dict]]:
     """The matrix and every risk as pipelines.register.risk_view makes it (scores, band, appetite, review)."""

@@ -137,3 +137,41 @@ def update_impact_entry(person: Person, entry: dict, changes: dict[str, str]) ->
     register.update_impact_entry(engine(), context(), entry["id"], changes, by=person.email,
                                  version=entry["version"], today=date.today())
     changed()
+
+
+def add_risk_action(person: Person, risk: dict, *, description: str, owner: str, due: date) -> int:
+    """Add an action to a risk the person answers for, as `radar risks action add` does; returns its number.
+    `risk` is the risk as the page showed it: one changed since is refused."""
+    _may_act_on(person, risk["subgroup"], f"add actions to {risk['subgroup']} risks")
+    number = register.add_risk_action(engine(), context(), risk["id"], description=description, owner=owner, due=due,
+                                      by=person.email, today=date.today(), version=risk["version"])
+    changed()
+    return number
+
+
+def update_risk_action(person: Person, risk: dict, action: dict, *, description: str, owner: str, due: date) -> None:
+    """Change what the form changed of an open action (`radar risks action update`); nothing changed is refused."""
+    _may_act_on(person, risk["subgroup"], f"update actions on {risk['subgroup']} risks")
+    given = {"description": description.strip(), "owner": owner.strip(), "due": due}
+    changes = {k: v for k, v in given.items() if v != action[k]}
+    register.update_risk_action(engine(), context(), risk["id"], action["id"], by=person.email, today=date.today(),
+                                version=risk["version"], **changes)
+    changed()
+
+
+def close_risk_action(person: Person, risk: dict, action: dict, *, note: str, dropped: bool) -> None:
+    """Close an open action, done or dropped, with what was done or why (`radar risks action close`)."""
+    _may_act_on(person, risk["subgroup"], f"close actions on {risk['subgroup']} risks")
+    register.close_risk_action(engine(), context(), risk["id"], action["id"], note=note, by=person.email,
+                               today=date.today(), dropped=dropped, version=risk["version"])
+    changed()
+
+
+def link_impact_entry(person: Person, entry: dict, *, risk_id: str | None = None, alert: str | None = None) -> str:
+    """Link an Impact Log entry of the person's subgroup (the chair: any) to a risk or an alert, as
+    `radar impact link` does; returns what it was linked to, in words."""
+    _may_act_on(person, entry["subgroup"], f"link {entry['subgroup']} Impact Log entries")
+    said = register.link_impact_entry(engine(), context(), entry["id"], by=person.email, today=date.today(),
+                                      risk_id=risk_id, alert=alert)
+    changed()
+    return said

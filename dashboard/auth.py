@@ -207,6 +207,9 @@ def streamlit_command(app: Path, port: int, address: str = "localhost", public_u
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
         "--server.port", str(port), "--server.address", address, "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",  # no "Deploy"; the menu is app.py's own st.navigation, by role
+        # Streamlit's own log (its web server's start, cache notices such as "No runtime found, using
+        # MemoryCacheStorageManager") is not for the people running Radar; its errors still print.
+        "--logger.level", "error",
         *(arg for name, value in THEME.items() for arg in (f"--theme.{name}", value)),
     ]
     secrets_file = write_auth_secrets(settings.home, public_url or f"http://localhost:{port}", env)

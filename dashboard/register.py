@@ -4,7 +4,7 @@ The reads are the actions floor's (radar.actions.register, and the threat
 assessment of radar.actions.board_pack.assessment) and each risk is shown as
 pipelines.register.risk_view makes it, so the dashboard, `radar risks` and
 the Board pack can never disagree.  Each read takes the engine first, as
-`common.read` wants, so a room of viewers shares one read per store change.
+`common.read_action` wants, so a room of viewers shares one read per store change.
 What is here beyond that only puts things into words: scores as their level
 names, dates as people write them, changes since the last Board with
 names rather than ids.
@@ -41,6 +41,7 @@ HISTORY_WORDS = {
     "risk_scored": "Re-scored", "risk_reviewed": "Reviewed", "risk_decided": "Re-scored on a proposal",
     "risk_evidence": "Evidence attached", "proposal_made": "Re-score proposed", "proposal_accepted": "Proposal accepted",
     "proposal_changed": "Proposal changed", "proposal_rejected": "Proposal rejected",
+    "action_added": "Action added", "action_updated": "Action changed", "action_closed": "Action closed",
 }
 
 
@@ -83,6 +84,12 @@ def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
     return register.risks(engine, context(), today)
 
 
+def judged_on(engine: Engine, today: date) -> date:
+    """The day the register and Impact Log pages judge on (actions.register.judged_on, as `radar risks` and
+    `radar impact list` judge): a demo of March 2020 shows no review six years overdue."""
+    return register.judged_on(engine, context(), today)
+
+
 def history(engine: Engine, risk_id: str) -> list[dict]:
     return register.history(engine, context().la_code, risk_id)
 
@@ -91,11 +98,15 @@ def impact_log(engine: Engine, today: date) -> list[dict]:
     return register.impact_log(engine, context(), today)
 
 
+def impact_links(engine: Engine, today: date) -> dict[str, dict[str, list[str]]]:
+    return register.impact_links(engine, context(), today)
+
+
 def threat_picture(engine: Engine, period: str, today: date) -> dict:
     """The overview's threat assessment: the report, the open risks and matrix of the heat map, and each agency's
     submissions over the last year."""
     ctx = context()
-    inputs, sta = assessment(engine, ctx, period, periods.as_of(period, today), today)
+    inputs, sta = assessment(engine, ctx, period, periods.as_of(period, today))
     agencies = {f.id: ctx.config.agencies[f.agency].name for f in ctx.catalogue.feeds}
     open_risks = [r for r in inputs.risks if r["status"] != "closed"]
     return {"sta": sta, "risks": open_risks, "matrix": load_matrix(ctx.config),

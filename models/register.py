@@ -257,7 +257,7 @@ def insert_risk(conn: Connection, la_code: str, spec: RiskSpec, matrix: Matrix, 
     for indicator in spec.linked_indicators:
         conn.execute(insert(INDICATOR).values(risk=pk, indicator=indicator))
     _assess(conn, pk, kind, spec.current.likelihood, spec.current.impact, today, by, f"risk {kind}", matrix)
-    audit(conn, la_code, by, f"risk_{kind}", f"risk:{spec.id}", spec.model_dump(mode="json"))
+    audit(conn, la_code, by, f"risk_{kind}", f"risk:{spec.id}", spec.model_dump(mode="json") | {"on": today})
 
 
 def _risk_pk(conn: Connection, la_code: str, risk_id: str, missing_ok: bool = False) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from radar.core.config import PartnershipConfig
 from radar.models import alerts, submissions
@@ -18,16 +18,19 @@ from radar.models import benchmarks as benchmark_store
 from radar.models import register as register_store
 from radar.models.bulk import read_frame
 from radar.models.charts import SeriesStatus, read_early_warning
+from radar.models.indicators import IndicatorValue
 from radar.models.register import Risk, RiskAssessment, RiskEvidence
 
 SERIES_SCHEMA = {"indicator": pl.String, "latest_period": pl.String, "latest_value": pl.Float64,
                  "variation": pl.String}
+REPORTED_SCHEMA = SERIES_SCHEMA | {"reported_value": pl.Float64}  # latest_value is the charted (adjusted) figure
 
 
 def read_sources(conn: Connection, config: PartnershipConfig, today: date) -> dict:
-    """The series' latest readings (totals), every alert, the register, every re-score, each risk added after the
-    register was loaded (with its first score), the severity each alert had when attached to a risk, the
-    submissions, and what the comparison with England, the region and statistical neighbours is made from.
+    """The series' latest readings (totals: the charted figure and the one reported that month), every alert,
+    the register, every re-score, each risk added after the register was loaded (with its first score), the
+    severity each alert had when attached to a risk, the submissions, and what the comparison with England,
+    the region and statistical neighbours is made from.
 
     `conn` is the caller's transaction (`engine.begin()`): a register never seeded is seeded first."""
     la_code = config.partnership.la_code
@@ -45,8 +48,12 @@ def read_sources(conn: Connection, config: PartnershipConfig, today: date) -> di
                             .order_by(evidence.c.id)).all()
     comparison = benchmark_store.comparison_inputs(conn, la_code, config.partnership.old_la_code,
                                                    config.neighbours_path())
-    latest = read_frame(conn, select(*(series.c[c] for c in SERIES_SCHEMA)).where(
-        series.c.la_code == la_code, series.c.breakdown == ""), SERIES_SCHEMA)
+    value = IndicatorValue.__table__
+    reported = and_(value.c.la_code == series.c.la_code, value.c.indicator == series.c.indicator,
+                    value.c.breakdown == "", value.c.period == series.c.latest_period)
+    latest = read_frame(conn, select(*(series.c[c] for c in SERIES_SCHEMA), value.c.value.label("reported_value"))
+                        .select_from(series.outerjoin(value, reported))
+                        .where(series.c.la_code == la_code, series.c.breakdown == ""), REPORTED_SCHEMA)
     early = read_early_warning(conn, la_code).filter(pl.col("breakdown") == "").select(
         "indicator", early_flag="flag", early_since="since")
     latest = latest.join(early, on="indicator", how="left")

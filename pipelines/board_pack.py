@@ -105,19 +105,6 @@ def breakdown_parts(values: pl.DataFrame, catalogue: Catalogue, indicator: str, 
     return {"parts": [[messages.label(b), found.get(b)] for b in names], "parts_total": found.get("")}
 
 
-def as_reported(values: pl.DataFrame, catalogue: Catalogue, evidence: dict) -> dict:
-    """A key indicator's figure as reported (its stored total for the month) and, for an indicator charted
-    seasonally adjusted, the adjusted figure the assessment read, to be named beside it (as the dashboard
-    does): the threat assessment's `latest_value` is the charted one."""
-    stored = values.filter(pl.col("indicator") == evidence["indicator"], pl.col("breakdown") == "",
-                           pl.col("period") == evidence["latest_period"])["value"].drop_nulls()
-    reported = stored.item(0) if len(stored) else evidence["latest_value"]
-    charted = evidence["latest_value"]
-    seasonal = catalogue.indicator_by_id[evidence["indicator"]].seasonal
-    adjusted = charted if seasonal and charted is not None and charted != reported else None
-    return {"reported": reported, "adjusted": adjusted}
-
-
 def _alert_change(change: dict, scopes: Mapping[str, str], la_code: str, catalogue: Catalogue) -> dict:
     """An alert among the changes, naming no setting or child (its scope becomes "one setting", as in the
     e-mails), with whether its indicator rests on children (so publication can judge its line)."""
@@ -150,7 +137,6 @@ def build_pack(config: PartnershipConfig, inputs: StaInputs, sta: dict, impact: 
     indicators = [e | {"unit": units[e["indicator"]], "children": bool(catalogue.child_bases(e["indicator"])),
                        "by": messages.label((catalogue.dimension_of[e["indicator"]] or "").split("_", 1)[-1])}
                   | breakdown_parts(values, catalogue, e["indicator"], e["latest_period"])
-                  | as_reported(values, catalogue, e)
                   for e in key_indicators(sta)]
     return {
         "partnership": config.partnership.name, "la_name": config.partnership.la_name,
@@ -185,9 +171,9 @@ def _shown(pack: dict) -> dict:
     for t in out["threats"]:  # each threat's changes, as the pack's own list words them
         t["changed"] = [out["changes"][n]["line"] for n in t["changed"]]
     for e in out["indicators"]:
-        e["shown"] = shown_value(e["reported"], e["unit"])
-        if e["adjusted"] is not None:
-            e["shown"] += f" ({number(e['adjusted'], e['unit'])} {SEASONALLY_ADJUSTED}, as charted)"
+        e["shown"] = shown_value(e["latest_value"], e["unit"])  # as reported (pipelines.threats.latest_figures)
+        if e["adjustment"] == "seasonal":
+            e["shown"] += f" ({number(e['adjusted_value'], e['unit'])} {SEASONALLY_ADJUSTED}, as charted)"
         e["parts"] = [[name, disclosure.NOT_AVAILABLE if n is None else f"{n:,}"] for name, n in e["parts"]]
         e["chart"] = True
     return out

@@ -74,7 +74,7 @@ class StaInputs:
     period: str
     as_of: date  # the day the assessment is made: overdue actions and the last Board are judged on it
     board_dates: Sequence[date]
-    series: pl.DataFrame  # series totals: indicator, latest_period, latest_value, variation
+    series: pl.DataFrame  # series totals: indicator, latest_period, latest_value (charted), reported_value, variation
     comparison: pl.DataFrame  # pipelines.benchmarks.benchmark_comparison at `period`: one row per indicator
     alerts: pl.DataFrame  # key, ref, rule, indicator, feed, status, severity, message, first_period, raised_on, cleared_period
     risks: Sequence[dict]  # pipelines.register.risk_view rows
@@ -125,6 +125,18 @@ def comparator_words(row: Mapping, unit: str) -> str | None:
     return f"{periods.financial_year_label(row['year'])}: {', '.join(parts)}"
 
 
+def latest_figures(series: Mapping, seasonal: bool) -> dict:
+    """An indicator's latest month as people read it: `latest_value` the figure reported, and for an indicator
+    charted seasonally adjusted, the adjusted figure its SPC chart (and so the signal) rests on, named beside it
+    (`adjusted_value`, `adjustment`), as the dashboard's indicator page shows them.  A series read without its
+    reported figure (none stored) falls back to the charted one only where no adjustment was made."""
+    charted, reported = series.get("latest_value"), series.get("reported_value")
+    if not seasonal:
+        return {"latest_value": charted if reported is None else reported, "adjusted_value": None,
+                "adjustment": None}
+    return {"latest_value": reported, "adjusted_value": charted, "adjustment": None if charted is None else "seasonal"}
+
+
 def indicator_evidence(i: StaInputs) -> dict[str, dict]:
     """Each indicator's evidence row and pressure (see the module's docstring), for every catalogue indicator."""
     series = {r["indicator"]: r for r in i.series.to_dicts()}
@@ -149,7 +161,7 @@ def indicator_evidence(i: StaInputs) -> dict[str, dict]:
         comparator = comparator_words(c, indicator.unit)
         found[indicator.id] = {
             "indicator": indicator.id, "name": indicator.name, "latest_period": s.get("latest_period"),
-            "latest_value": s.get("latest_value"), "signal": words, "detectors": detectors, "comparator": comparator,
+            **latest_figures(s, indicator.seasonal), "signal": words, "detectors": detectors, "comparator": comparator,
             "alerts": [a["ref"] for a in mine], "oldest_alert": oldest,
             "pressure": signal + (1.0 if mine else 0.0) + (0.5 if persisting else 0.0) + gap,
             "concern": signal > 0, "improving": signal < 0, "gap": gap, "feed": indicator.feed,
@@ -232,8 +244,8 @@ def _threat(key: str, theme: str, title: str, harm: int, base: int, weights: dic
     counts = {"concerns": sum(r["concern"] for r in rows), "improving": sum(r["improving"] for r in rows),
               "alerts": sum(len(r["alerts"]) for r in rows), "gaps": sum(r["gap"] > 0 for r in rows)}
     t["reason"] = _reason(t, source, counts, oldest, weak)
-    t["evidence"] = [{k: r[k] for k in ("indicator", "name", "latest_period", "latest_value", "signal",
-                                        "comparator", "alerts", "pressure")} for r in rows]
+    t["evidence"] = [{k: r[k] for k in ("indicator", "name", "latest_period", "latest_value", "adjusted_value",
+                                        "adjustment", "signal", "comparator", "alerts", "pressure")} for r in rows]
     t["risks"] = [r["id"] for r in risks]
     t["open_actions"] = [{"risk": r["id"], "description": a["description"], "owner": a["owner"], "due": a["due"],
                           "overdue": a["due"] < i.as_of}

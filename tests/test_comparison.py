@@ -53,8 +53,9 @@ def test_dashboard_sta_and_board_pack_show_the_same_comparison_and_the_reported_
     result = CliRunner().invoke(app, ["sta", "--period", PERIOD, "--as-of", AS_OF.isoformat(), "--json"])
     assert result.exit_code == 0, result.output
     sta = {e["indicator"]: e["comparator"] for t in json.loads(result.output)["threats"] for e in t["evidence"]}
+    reported = {e["indicator"]: e["latest_value"] for t in json.loads(result.output)["threats"] for e in t["evidence"]}
     engine = get_engine(ctx.settings.database_url)
-    pack, _ = gather(engine, ctx, PERIOD, AS_OF, AS_OF)
+    pack, _ = gather(engine, ctx, PERIOD, AS_OF)
     shown = pack_layout.internal(pack)
     lines = {e["indicator"]: pack_layout.indicator_line(e) for e in shown["indicators"]}
 
@@ -78,14 +79,15 @@ def test_dashboard_sta_and_board_pack_show_the_same_comparison_and_the_reported_
     assert compared >= 1, lines
 
     # The pack shows each figure as reported; a seasonally adjusted one (what the assessment read) named beside it.
-    charted = {e["indicator"]: e["latest_value"] for e in pack["indicators"]}  # what the assessment read
+    charted = {e["indicator"]: e["adjusted_value"] for e in pack["indicators"]}  # what the assessment read
     adjusted = 0
     for e in shown["indicators"]:
         with engine.connect() as conn:
             stored = indicator_store.indicator_series(conn, ctx.la_code, e["indicator"]).filter(
                 pl.col("period") == e["latest_period"])["value"].item()
         assert e["shown"].split(" (")[0] == pack_layout.shown_value(stored, e["unit"]), (e["indicator"], e["shown"])
-        if charted[e["indicator"]] != stored:  # a seasonally adjusted indicator: the adjusted figure named beside
+        assert reported[e["indicator"]] == e["latest_value"] == stored  # radar sta --json: the same figure
+        if charted[e["indicator"]] not in (None, stored):  # seasonally adjusted: the adjusted figure named beside
             assert ctx.catalogue.indicator_by_id[e["indicator"]].seasonal
             assert e["shown"].endswith(" seasonally adjusted, as charted)"), e["shown"]
             adjusted += 1

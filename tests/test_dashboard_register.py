@@ -329,3 +329,143 @@ def test_a_subgroup_chair_adds_a_risk_for_their_subgroup_from_the_form_and_it_is
         "pci", "operational", 4, 3)
     assert [(e["actor"], e["subject"]) for e in audit_events("risk_added")] == [(PCI_CHAIR, f"risk:{new_id}")]
     assert new_id in set(table(app, "Risk")["Risk"])
+
+
+def test_the_impact_log_and_register_are_judged_as_of_the_month_shown_not_todays_calendar(own_home):
+    """The dashboard lives in the time of the month it shows (April 2025 here, the cycle's latest month; March 2020
+    in the demo): a register first opened there is scored and given its review dates as of 31 May 2025 (the end
+    of the month after), and the Risk register page judges reviews and actions overdue on that day."""
+    from radar.models.register import RiskAssessment
+
+    visit(ANALYST, "impact_log")
+    with get_engine(get_context().settings.database_url).connect() as conn:
+        days = set(conn.execute(select(RiskAssessment.__table__.c.assessed_on)).scalars())
+    assert days == {date(2025, 5, 31)}
+    app = visit(ANALYST, "register")
+    reviews = table(app, "Risk")["Next review"].to_list()
+    assert reviews and not any("overdue" in r for r in reviews), reviews
+    assert all(r.endswith("2025") for r in reviews), reviews  # the high band's cadence from 31 May 2025
+
+
+def test_a_register_seeded_in_march_2020_is_not_years_overdue_on_a_page_showing_then(tmp_path, monkeypatch):
+    """As `radar demo` leaves it: a register seeded on 30 Apr 2020 by the March 2020 cycle shows no review and no
+    action overdue on the Risk register page, which shows March 2020."""
+    from sqlmodel import Session
+    from test_dashboard import alert
+    from test_dashboard_access import OIDC_VARIABLES, PROVIDER
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path))
+    for name in ("RADAR_DATABASE_URL", "RADAR_CONFIG", "RADAR_DEV_MODE", "RADAR_DEV_USER"):
+        monkeypatch.delenv(name, raising=False)
+    for name in OIDC_VARIABLES:
+        monkeypatch.setenv(name, PROVIDER[name])
+    ctx = get_context()
+    engine = get_engine(ctx.settings.database_url)
+    with Session(engine) as session:  # the March 2020 cycle's alert: the month the dashboard shows
+        session.add(alert("spc_outside_limits", "cin_rate", "high", "pci", "open", "Above the usual range",
+                          "2020-03", "2020-03"))
+        session.commit()
+    with engine.begin() as conn:
+        register.ensure_seeded(conn, ctx.config, date(2020, 4, 30))
+    app = visit(ANALYST, "register")
+    reviews = table(app, "Risk")["Next review"].to_list()
+    assert reviews and not any("overdue" in r for r in reviews), reviews
+    app.selectbox(key="risk").select("R02").run()
+    text = "\n".join(shown(m.value) for m in app.markdown)
+    assert "Confirm the merged CCG's safeguarding accountabilities to the Board (Designated Nurse, due 31 Dec 2020, " \
+           "open)" in text
+    assert "overdue" not in text
+    assert table(app, "What").row(0, named=True)["When"] == "30 Apr 2020"  # loaded as of then, not today
+
+
+def act_on(app, risk_id: str, action_id: int, button: str, note: str = "", **fields):
+    if app.selectbox(key=f"open-action-{risk_id}").value != action_id:
+        app.selectbox(key=f"open-action-{risk_id}").select(action_id).run()
+    for key, value in fields.items():
+        widget = app.date_input(key=f"action-due-{action_id}") if key == "due" else \
+            app.text_input(key=f"action-{key}-{action_id}")
+        widget.set_value(value)
+    app.text_input(key=f"action-note-{action_id}").input(note)
+    app.button(key=f"FormSubmitter:action-{risk_id}-{action_id}-{button}").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_a_subgroup_chair_adds_changes_and_closes_a_risks_actions_through_the_floor(own_home):
+    """The Risk register page's action forms are `radar risks action add|update|close`: for the chair and the
+    risk's subgroup chair only, audited under their address, refused with the floor's reason (an empty owner,
+    a closing without a note, a risk changed since the page showed it)."""
+    from radar.actions.register import risk as floor_risk
+
+    assert not submit_buttons(visit(ANALYST, "register"), "add-action")
+    app = visit(PCI_CHAIR, "register")
+    app.selectbox(key="risk").select("R02").run()  # a health risk: not theirs
+    assert not submit_buttons(app, "add-action")
+    app.selectbox(key="risk").select("R03").run()
+    due = date.today().replace(year=date.today().year + 1)
+    app.text_input(key="new-action-R03").input("Audit home-education notifications")
+    app.date_input(key="new-action-due-R03").set_value(due)
+    app.button(key="FormSubmitter:add-action-R03-Add the action").click().run()
+    assert "the action's owner cannot be empty" in app.error[0].value
+    app.text_input(key="new-action-R03").input("Audit home-education notifications")
+    app.text_input(key="new-action-owner-R03").input("Director of Education")
+    app.date_input(key="new-action-due-R03").set_value(due)
+    app.button(key="FormSubmitter:add-action-R03-Add the action").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    ctx = get_context()
+    engine = get_engine(ctx.settings.database_url)
+    added = [a for a in floor_risk(engine, ctx, "R03", date.today())["actions"]
+             if a["description"] == "Audit home-education notifications"]
+    assert len(added) == 1 and (added[0]["owner"], added[0]["due"], added[0]["status"]) == (
+        "Director of Education", due, "open")
+    number = added[0]["id"]
+    assert f"R03: action {number} added; recorded under {PCI_CHAIR}" in app.success[0].value
+
+    app = act_on(app, "R03", number, "Save the change", owner="Head of Education Welfare")
+    assert f"R03: action {number} changed" in app.success[0].value
+    app = act_on(app, "R03", number, "Close as done")
+    assert "say what was done (or why the action is dropped)" in app.error[0].value
+    with engine.begin() as conn:  # someone else re-scores the risk meanwhile
+        register.rescore_risk(conn, ctx.la_code, "R03", likelihood=3, impact=4, by=CHAIR, reason="Reviewed",
+                              version=risk("R03")["version"], matrix=register.load_matrix(ctx.config),
+                              today=date.today())
+    changed()
+    app = act_on(app, "R03", number, "Close as done", note="Audit reported to PCI")
+    assert "has changed since you read it" in app.error[0].value
+    app = act_on(app, "R03", number, "Close as done", note="Audit reported to PCI")  # on the version now shown
+    assert f"R03: action {number} done; recorded under {PCI_CHAIR}" in app.success[0].value
+    closed = next(a for a in floor_risk(engine, ctx, "R03", date.today())["actions"] if a["id"] == number)
+    assert (closed["owner"], closed["status"], closed["note"]) == ("Head of Education Welfare", "done",
+                                                                   "Audit reported to PCI")
+    assert [(e["actor"], e["action"]) for e in audit_events("action_added") + audit_events("action_updated")
+            + audit_events("action_closed")] == [(PCI_CHAIR, "action_added"), (PCI_CHAIR, "action_updated"),
+                                                 (PCI_CHAIR, "action_closed")]
+    assert {"Action added", "Action changed", "Action closed"} <= set(table(app, "What")["What"])
+
+
+def test_a_subgroup_chair_links_an_impact_entry_to_a_risk_and_an_alert_through_the_floor(own_home):
+    """The Impact Log page's link form is `radar impact link`: the entry's subgroup chair (or the chair) only,
+    audited under their address, a link made twice refused with the floor's reason, links shown in the table."""
+    seed = yaml.safe_load((Path(get_context.__code__.co_filename).parent / "partnerships" /
+                           "bromley_impact_log.yaml").read_text(encoding="utf-8"))["entries"]
+    entry = next(e["id"] for e in seed if e["subgroup"] == "pci")
+    assert not submit_buttons(visit(ANALYST, "impact_log"), "link")
+    app = visit(PCI_CHAIR, "impact_log")
+    app.selectbox(key="entry").select(entry).run()
+    app.button(key=f"FormSubmitter:link-{entry}-Link the entry").click().run()
+    assert "link to exactly one: a risk or an alert" in app.error[0].value  # nothing chosen
+    app.selectbox(key=f"link-risk-{entry}").select("R03")
+    app.button(key=f"FormSubmitter:link-{entry}-Link the entry").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert f"{entry} linked to risk R03; recorded under {PCI_CHAIR}" in app.success[0].value
+    ref = app.selectbox(key=f"link-alert-{entry}").options[0].split(":")[0]
+    app.radio(key=f"link-kind-{entry}").set_value("alert")
+    app.selectbox(key=f"link-alert-{entry}").select(ref)
+    app.button(key=f"FormSubmitter:link-{entry}-Link the entry").click().run()
+    assert f"{entry} linked to alert {ref}" in app.success[0].value
+    linked = dict(zip(table(app, "Entry")["Entry"], table(app, "Entry")["Linked to"]))
+    assert linked[entry] == f"R03, {ref}"
+    app.selectbox(key=f"link-risk-{entry}").select("R03")
+    app.button(key=f"FormSubmitter:link-{entry}-Link the entry").click().run()
+    assert f"Impact Log entry {entry} is already linked to that risk" in app.error[0].value
+    assert [(e["actor"], e["subject"]) for e in audit_events("impact_linked")] == [(PCI_CHAIR, f"impact:{entry}")] * 2

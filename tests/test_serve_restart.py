@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -169,6 +170,14 @@ def test_radar_dashboard_killed_leaves_no_streamlit_and_starts_again_at_once(tmp
         _kill(process, sig)
         assert port_free(port) is not None  # free at once for the next start
     assert "is not available" not in out.read_text()
+    assert not library_lines(out.read_text()), out.read_text()
+
+
+def library_lines(output: str) -> list[str]:
+    """What a library printed to the person running Radar: a warning, or a log record of its own (a line led by
+    a timestamp, as Streamlit's "2026-12-06 13:42:10.678 Uvicorn server started on localhost:8501")."""
+    return [line for line in output.splitlines()
+            if "Warning" in line or "warning:" in line.lower() or re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", line)]
 
 
 def test_radar_serve_stops_with_a_message_when_its_dashboard_port_is_taken(tmp_path):

@@ -293,3 +293,37 @@ def test_radar_sta_json_on_a_store_with_only_the_register(store_url, tmp_path, m
         ("risk_added", "R14", "register"), ("risk_outside_appetite", "R10", "register")]
     assert changes[0]["line"] == (f"R14 Online harm in lockdown: added on {periods.day_label(today)} by Independent "
                                   "Chair, scored 4 × 4 = 16, outside the appetite of 12")
+
+
+def test_radar_sta_json_gives_the_reported_figure_and_names_the_seasonally_adjusted_one(store_url, tmp_path,
+                                                                                       monkeypatch):
+    """Children missing education referrals (seasonal) was 40 as reported in March 2020 and 37.5 as charted
+    (seasonally adjusted): `latest_value` is the 40 agencies reported, the 37.5 named beside it; a series that is
+    not seasonal carries its reported figure alone.  The Board pack reads these same fields."""
+    import json
+
+    from sqlmodel import Session
+    from typer.testing import CliRunner
+
+    from radar.cli import app
+    from radar.models.engine import get_engine
+    from radar.models.charts import SeriesStatus
+    from radar.models.indicators import IndicatorValue
+
+    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+    la = get_context().config.partnership.la_code
+    with Session(get_engine(store_url)) as session:
+        session.add_all([
+            SeriesStatus(la_code=la, indicator="cme_referrals", latest_period="2020-03", latest_value=37.5),
+            IndicatorValue(la_code=la, indicator="cme_referrals", period="2020-03", value=40.0),
+            IndicatorValue(la_code=la, indicator="cme_referrals", breakdown="schools", period="2020-03", value=30.0),
+            SeriesStatus(la_code=la, indicator="ehe_registered", latest_period="2020-03", latest_value=210.0),
+            IndicatorValue(la_code=la, indicator="ehe_registered", period="2020-03", value=210.0)])
+        session.commit()
+    out = CliRunner().invoke(app, ["sta", "--period", "2020-03", "--json", "--as-of", "2020-04-30"])
+    assert out.exit_code == 0, out.output
+    evidence = {e["indicator"]: e for t in json.loads(out.stdout)["threats"] for e in t["evidence"]}
+    cme, ehe = evidence["cme_referrals"], evidence["ehe_registered"]
+    assert (cme["latest_value"], cme["adjusted_value"], cme["adjustment"]) == (40.0, 37.5, "seasonal")
+    assert (ehe["latest_value"], ehe["adjusted_value"], ehe["adjustment"]) == (210.0, None, None)

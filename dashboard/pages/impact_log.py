@@ -1,8 +1,9 @@
 """Impact Log: every challenge the partnership made, the action agreed and the evidence of its impact.
 
-Filtered by subgroup and status.  The chair may add and update any entry,
-a subgroup chair their own subgroup's, through the same store functions
-and checks as `radar impact add` and `radar impact update`; an update
+Filtered by subgroup and status.  The chair may add, update and link (to a
+register risk or an alert) any entry, a subgroup chair their own subgroup's,
+through the same actions floor functions and checks as `radar impact add`,
+`radar impact update` and `radar impact link`; an update
 names the version the page showed, so one made after someone else's is
 refused rather than overwriting it.  Analysts read.
 """
@@ -16,9 +17,20 @@ import streamlit as st
 from radar.core.register import ImpactStatus
 from radar.dashboard import actions
 from radar.dashboard.auth import require
-from radar.dashboard.common import context, read_action
-from radar.dashboard.register import STATUS_NAMES, day, done, impact_log, say_done, shown_version
+from radar.dashboard.common import context, read, read_action
+from radar.dashboard.register import (
+    STATUS_NAMES,
+    day,
+    done,
+    impact_links,
+    impact_log,
+    judged_on,
+    owned_risks,
+    say_done,
+    shown_version,
+)
 from radar.dashboard.signals import subgroup_name
+from radar.models import alerts as alert_store
 from radar.models.register import RegisterRefusal
 
 person = require("impact_log")
@@ -28,7 +40,39 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no Impact Log in Radar (its config has no [risk_register] section).")
     st.stop()
-entries = read_action(impact_log, date.today())
+on = read_action(judged_on, date.today())  # as of the month the cycle last judged: a register first opened here too
+entries, links, risks = read_action(impact_log, on), read_action(impact_links, on), read_action(owned_risks, on)[1]
+alerts = read(alert_store.alerts, ctx.la_code)
+refs, messages = dict(zip(alerts["key"], alerts["ref"])), dict(zip(alerts["ref"], alerts["message"]))
+
+
+def linked_words(entry_id: str) -> str:
+    """The risks and alerts an entry is linked to, as people name them (an alert by its ref)."""
+    mine = links.get(entry_id, {})
+    return ", ".join([*mine.get("risk", []), *(refs.get(key, key) for key in mine.get("alert", []))])
+
+
+def link_form(entry: dict) -> None:
+    """Link the entry to a register risk or an alert (`radar impact link`), for the chair or its subgroup's."""
+    with st.form(f"link-{entry['id']}", clear_on_submit=True):
+        kind = st.radio("Link it to", ["risk", "alert"], horizontal=True, key=f"link-kind-{entry['id']}",
+                        format_func={"risk": "A risk in the register", "alert": "An alert"}.get)
+        a, b = st.columns(2)
+        risk_id = a.selectbox("Risk", [r["id"] for r in risks], index=None, key=f"link-risk-{entry['id']}",
+                              format_func=lambda i: next(f"{r['id']}: {r['title']}" for r in risks if r["id"] == i),
+                              placeholder="Choose a risk")
+        alert = b.selectbox("Alert", alerts["ref"].to_list(), index=None, key=f"link-alert-{entry['id']}",
+                            format_func=lambda ref: f"{ref}: {messages.get(ref, '')[:80].rstrip()}", placeholder="Choose an alert")
+        if st.form_submit_button("Link the entry"):
+            try:
+                said = actions.link_impact_entry(person, entry, **({"risk_id": risk_id} if kind == "risk"
+                                                                   else {"alert": alert}))
+            except RegisterRefusal as refusal:
+                st.error(str(refusal), icon=":material/block:")
+            else:
+                done(f"{entry['id']} linked to {said}; recorded under {person.email}.")
+
+
 statuses = list(get_args(ImpactStatus))
 everyone = "All"
 
@@ -44,6 +88,7 @@ if shown:
         "Challenge": [e["challenge"] for e in shown], "Action": [e["action"] for e in shown],
         "Owner": [e["owner"] for e in shown], "Status": [STATUS_NAMES[e["status"]] for e in shown],
         "Evidence of impact": [e["evidence"] for e in shown],
+        "Linked to": [linked_words(e["id"]) for e in shown],
     }), hide_index=True)
 else:
     st.info("No Impact Log entry matches these filters.")
@@ -71,6 +116,7 @@ if editable:
                 st.error(str(refusal), icon=":material/block:")
             else:
                 done(f"{entry['id']} updated; recorded under {person.email}.")
+    link_form(entry)
 
 if mine:
     st.subheader("Add an entry")

@@ -7,12 +7,14 @@ from the audit trail.  A proposed re-score (made by the monthly cycle from
 new evidence) is decided here by the chair or the chair of the risk's
 subgroup, through the same store function as `radar risks decide`; the
 same people review a risk there, keeping its score or giving it a new one
-(`radar risks review`, `radar risks score`).  A decision or review names the
+(`radar risks review`, `radar risks score`), and add, change or close its
+actions (`radar risks action add|update|close`).  The page is judged as of
+the month the monthly cycle last judged, as the overview is.  A decision or review names the
 risk's version as the page showed it, so one on a risk someone else has just
 changed is refused, never merged.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
@@ -28,6 +30,7 @@ from radar.dashboard.register import (
     day,
     done,
     history,
+    judged_on,
     owned_risks,
     risk_table,
     say_done,
@@ -69,6 +72,60 @@ def add_risk_form(person, matrix) -> None:
                 done(f"{added}: added; recorded under {person.email}.")
 
 
+def event_day(event: dict) -> date:
+    """The day a history entry counts from: the day a risk was loaded or added as (the day judged, so the demo's
+    register reads as loaded in 2020), else when the entry was recorded."""
+    on = event["detail"].get("on")
+    return date.fromisoformat(on) if on else event["at"].date()
+
+
+def action_forms(person, risk) -> None:
+    """Add an action to the risk, or change or close one of its open actions (`radar risks action add|update|
+    close`), for the chair or the chair of the risk's subgroup; `risk` carries the version the page showed."""
+    st.subheader("Actions")
+    with st.form(f"add-action-{risk['id']}", clear_on_submit=True):
+        description = st.text_input("New action: what will be done", key=f"new-action-{risk['id']}")
+        a, b = st.columns(2)
+        owner = a.text_input("Who does it", key=f"new-action-owner-{risk['id']}")
+        due = b.date_input("Due", date.today() + timedelta(days=28), format="DD/MM/YYYY",
+                           key=f"new-action-due-{risk['id']}")
+        if st.form_submit_button("Add the action"):
+            try:
+                number = actions.add_risk_action(person, risk, description=description, owner=owner, due=due)
+            except RegisterRefusal as refusal:
+                st.error(str(refusal), icon=":material/block:")
+            else:
+                done(f"{risk['id']}: action {number} added; recorded under {person.email}.")
+    still_open = [a for a in risk["actions"] if a["status"] == "open"]
+    if not still_open:
+        return
+    chosen = st.selectbox("Change or close an open action", [a["id"] for a in still_open],
+                          key=f"open-action-{risk['id']}",
+                          format_func=lambda i: next(plain(a["description"]) for a in still_open if a["id"] == i))
+    action = next(a for a in still_open if a["id"] == chosen)
+    with st.form(f"action-{risk['id']}-{action['id']}"):
+        description = st.text_input("What will be done", action["description"], key=f"action-text-{action['id']}")
+        a, b = st.columns(2)
+        owner = a.text_input("Who does it", action["owner"], key=f"action-owner-{action['id']}")
+        due = b.date_input("Due", action["due"], format="DD/MM/YYYY", key=f"action-due-{action['id']}")
+        note = st.text_input("When closing: what was done, or why it is dropped", key=f"action-note-{action['id']}")
+        left, middle, right = st.columns(3)
+        save = left.form_submit_button("Save the change")
+        complete = middle.form_submit_button("Close as done")
+        drop = right.form_submit_button("Close as dropped")
+    if save or complete or drop:
+        try:
+            if save:
+                actions.update_risk_action(person, risk, action, description=description, owner=owner, due=due)
+            else:
+                actions.close_risk_action(person, risk, action, note=note, dropped=drop)
+        except RegisterRefusal as refusal:
+            st.error(str(refusal), icon=":material/block:")
+        else:
+            said = "changed" if save else "dropped" if drop else "done"
+            done(f"{risk['id']}: action {action['id']} {said}; recorded under {person.email}.")
+
+
 person = require("register")
 ctx = context()
 st.title("Risk register")
@@ -76,7 +133,7 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
     st.stop()
-matrix, risks = read_action(owned_risks, date.today())
+matrix, risks = read_action(owned_risks, read_action(judged_on, date.today()))  # as of the month shown
 add_risk_form(person, matrix)
 
 everyone = "All"
@@ -184,10 +241,13 @@ if may_decide:
             else:
                 done(f"{risk['id']}: {said}; recorded under {person.email}.")
 
+if may_decide:
+    action_forms(person, seen)
+
 st.subheader("History")
 events = read_action(history, risk["id"])
 st.dataframe(pl.DataFrame({
-    "When": [day(e["at"].date()) for e in events],
+    "When": [day(event_day(e)) for e in events],
     "Who": [e["by"] if "@" in e["by"] else humanise(e["by"]) for e in events],  # an address, or Radar itself
     "What": [HISTORY_WORDS.get(e["what"], humanise(e["what"])) for e in events],
     "Why": [str(e["detail"].get("reason") or e["detail"].get("note") or e["detail"].get("message") or "")

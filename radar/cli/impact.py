@@ -23,13 +23,14 @@ def impact_list(
                                                        "complete.")] = None,
 ) -> None:
     """List the Impact Log: each challenge, the action and its evidence of impact."""
-    from radar.actions.register import impact_links, impact_log
+    from radar.actions.register import impact_links, impact_log, judged_on
 
     ctx, engine = store()
     with refusals():
-        links = impact_links(engine, ctx, date.today())
+        day = judged_on(engine, ctx, date.today())
+        links = impact_links(engine, ctx, day)
         rows = [r | {"risks": links.get(r["id"], {}).get("risk", []), "alerts": links.get(r["id"], {}).get("alert", [])}
-                for r in impact_log(engine, ctx, date.today())
+                for r in impact_log(engine, ctx, day)
                 if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
     if as_json:
         print_json(rows)

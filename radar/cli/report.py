@@ -32,9 +32,8 @@ def sta(period: PeriodOption, as_json: JsonOption = False, as_of: AsOfOption = N
     from radar.actions.board_pack import assessment
 
     ctx, engine = store()
-    today = date.today()
-    day = as_of.date() if as_of else periods.as_of(period, today)
-    result = assessment(engine, ctx, period, day, today)[1]
+    day = as_of.date() if as_of else periods.as_of(period, date.today())
+    result = assessment(engine, ctx, period, day)[1]
     if as_json:
         print_json(result)
         return

@@ -27,11 +27,11 @@ def risks_list(
                                                        "or closed.")] = None,
 ) -> None:
     """List the register's risks with their scores, appetite, evidence and proposed re-scores."""
-    from radar.actions.register import risks
+    from radar.actions.register import judged_on, risks
 
     ctx, engine = store()
     with refusals():
-        rows = [r for r in risks(engine, ctx, date.today())[1]
+        rows = [r for r in risks(engine, ctx, judged_on(engine, ctx, date.today()))[1]
                 if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
     if as_json:
         print_json(rows)
@@ -48,11 +48,11 @@ def risks_list(
 @risks_app.command("show")
 def risks_show(risk_id: RiskId, as_json: JsonOption = False) -> None:
     """One risk in full, with its history (every change: who, when, what, why)."""
-    from radar.actions.register import risk
+    from radar.actions.register import judged_on, risk
 
     ctx, engine = store()
     with refusals():
-        row = risk(engine, ctx, risk_id, date.today())
+        row = risk(engine, ctx, risk_id, judged_on(engine, ctx, date.today()))
     if as_json:
         print_json(row)
     else:
