@@ -17,7 +17,7 @@ from datetime import date
 
 import polars as pl
 import streamlit as st
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from radar.actions import register
 from radar.actions.board_pack import assessment
@@ -25,7 +25,8 @@ from radar.core import periods
 from radar.core.config import Context
 from radar.core.register import PRIORITY_NAMES, Matrix
 from radar.dashboard.common import MISSING, context
-from radar.dashboard.signals import subgroup_name
+from radar.dashboard.signals import cycle_month, subgroup_name
+from radar.models import alerts, submissions
 from radar.models.register import load_matrix
 from radar.pipelines.board_pack import heat_map, submission_performance
 
@@ -84,10 +85,13 @@ def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
     return register.risks(engine, context(), today)
 
 
-def judged_on(engine: Engine, today: date) -> date:
-    """The day the register and Impact Log pages judge on (actions.register.judged_on, as `radar risks` and
-    `radar impact list` judge): a demo of March 2020 shows no review six years overdue."""
-    return register.judged_on(engine, context(), today)
+def judged_on(conn: Connection, today: date) -> date:
+    """The day the register and Impact Log pages judge on: as of the month the overview shows (the latest the
+    monthly cycle judged, else the latest a file came for; periods.as_of), so a demo of March 2020 shows no
+    review six years overdue; today before any data."""
+    la_code = context().la_code
+    month = cycle_month(alerts.alerts(conn, la_code)) or submissions.submissions(conn, la_code)["period"].max()
+    return periods.as_of(month, today) if month else today
 
 
 def history(engine: Engine, risk_id: str) -> list[dict]:

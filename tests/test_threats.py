@@ -306,8 +306,8 @@ def test_radar_sta_json_gives_the_reported_figure_and_names_the_seasonally_adjus
     from typer.testing import CliRunner
 
     from radar.cli import app
-    from radar.models.engine import get_engine
     from radar.models.charts import SeriesStatus
+    from radar.models.engine import get_engine
     from radar.models.indicators import IndicatorValue
 
     monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))

@@ -40,7 +40,7 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no Impact Log in Radar (its config has no [risk_register] section).")
     st.stop()
-on = read_action(judged_on, date.today())  # as of the month the cycle last judged: a register first opened here too
+on = read(judged_on, date.today())  # as of the month the cycle last judged: a register first opened here too
 entries, links, risks = read_action(impact_log, on), read_action(impact_links, on), read_action(owned_risks, on)[1]
 alerts = read(alert_store.alerts, ctx.la_code)
 refs, messages = dict(zip(alerts["key"], alerts["ref"])), dict(zip(alerts["ref"], alerts["message"]))

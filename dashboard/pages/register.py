@@ -133,7 +133,7 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
     st.stop()
-matrix, risks = read_action(owned_risks, read_action(judged_on, date.today()))  # as of the month shown
+matrix, risks = read_action(owned_risks, read(judged_on, date.today()))  # as of the month shown
 add_risk_form(person, matrix)
 
 everyone = "All"
