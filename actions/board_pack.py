@@ -20,11 +20,12 @@ import polars as pl
 from sqlalchemy import Engine
 
 from radar.actions.refusal import refuse_if
+from radar.actions.register import register_matrix
 from radar.core import periods
 from radar.core.config import Context
 from radar.core.threats import configured_themes
 from radar.models import queries, store
-from radar.models.register import load_matrix, read_impact
+from radar.models.register import read_impact
 from radar.models.threat_sources import read_sources
 from radar.pipelines.messages import number
 from radar.pipelines.threats import StaInputs, build_inputs, report
@@ -34,26 +35,25 @@ CHART_SIZE = {"width": 560, "height": 200}
 PNG_PPI = 90
 
 
-def assessment(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[StaInputs, dict]:
+def assessment(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[StaInputs, dict]:
     """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
-    behind `radar sta`, the Board pack and the overview.  `today` dates the seeding of a register the store has
-    never had."""
-    matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
-    sources = read_sources(engine, ctx.config, today)
+    behind `radar sta`, the Board pack and the overview (the register's matrix is the run's, `ctx.register`)."""
+    matrix = ctx.register.matrix if ctx.register else None
+    sources = read_sources(engine, ctx.config)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
     return inputs, report(inputs)
 
 
-def gather(engine: Engine, ctx: Context, period: str, as_of: date, today: date) -> tuple[dict, dict[str, str]]:
+def gather(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[dict, dict[str, str]]:
     """The internal pack for `period` as judged on `as_of`, and each key indicator's SPC chart as SVG text."""
     from radar.pipelines.board_pack import build_pack  # here: jinja2, which `radar sta` does not need
 
-    inputs, sta = assessment(engine, ctx, period, as_of, today)
+    inputs, sta = assessment(engine, ctx, period, as_of)
     with engine.connect() as conn:
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
     units = {i.id: i.unit for i in ctx.catalogue.indicators}
     values = queries.indicator_values(engine, ctx.la_code)  # publication judges every figure on its stored counts
-    pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units, values)
+    pack = build_pack(ctx.config, inputs, sta, impact, register_matrix(ctx), units, values)
     charts = {e["indicator"]: chart_svg(engine, ctx, e["indicator"], e["unit"], period, inputs.comparison)
               for e in pack["indicators"]}
     return pack, {k: v for k, v in charts.items() if v}
@@ -112,5 +112,5 @@ def board_pack(engine: Engine, ctx: Context, period: str, fmt: Format, *, as_of:
     month after it), rendered; the version for publication when `publication`."""
     today = today or date.today()
     period = pack_period(engine, ctx, period)
-    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today), today)
+    pack, charts = gather(engine, ctx, period, as_of or periods.as_of(period, today))
     return render(pack, charts, fmt, publication)

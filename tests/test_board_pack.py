@@ -16,14 +16,13 @@ from typer.testing import CliRunner
 from radar.cli import app
 from radar.core.catalogue import load_catalogue
 from radar.core.config import get_context
-from radar.models.register import load_matrix
 from radar.pipelines import board_pack
 from radar.pipelines.charts import spc_chart
 from radar.pipelines.threats import StaInputs, report
 
 CATALOGUE = load_catalogue()
 CONFIG = get_context().config
-MATRIX = load_matrix(CONFIG)
+MATRIX = get_context().register.matrix
 UNITS = {i.id: i.unit for i in CATALOGUE.indicators}
 
 

@@ -54,7 +54,7 @@ def test_dashboard_sta_and_board_pack_show_the_same_comparison_and_the_reported_
     assert result.exit_code == 0, result.output
     sta = {e["indicator"]: e["comparator"] for t in json.loads(result.output)["threats"] for e in t["evidence"]}
     engine = get_engine(ctx.settings.database_url)
-    pack, _ = gather(engine, ctx, PERIOD, AS_OF, AS_OF)
+    pack, _ = gather(engine, ctx, PERIOD, AS_OF)
     shown = pack_layout.internal(pack)
     lines = {e["indicator"]: pack_layout.indicator_line(e) for e in shown["indicators"]}
 

@@ -17,7 +17,16 @@ from radar.core.register import ImpactStatus
 from radar.dashboard import actions
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, read
-from radar.dashboard.register import STATUS_NAMES, day, done, impact_log, say_done, shown_version
+from radar.dashboard.register import (
+    NOT_LOADED,
+    STATUS_NAMES,
+    day,
+    done,
+    impact_log,
+    register_loaded,
+    say_done,
+    shown_version,
+)
 from radar.dashboard.signals import subgroup_name
 from radar.models.register import RegisterRefusal
 
@@ -28,7 +37,10 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no Impact Log in Radar (its config has no [risk_register] section).")
     st.stop()
-entries = read(impact_log, date.today())
+if not read(register_loaded):
+    st.info(NOT_LOADED)
+    st.stop()
+entries = read(impact_log)
 statuses = list(get_args(ImpactStatus))
 everyone = "All"
 

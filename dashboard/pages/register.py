@@ -23,12 +23,14 @@ from radar.dashboard.auth import require
 from radar.dashboard.common import context, humanise, plain, read
 from radar.dashboard.register import (
     HISTORY_WORDS,
+    NOT_LOADED,
     RISK_COLUMNS,
     STATUS_NAMES,
     day,
     done,
     history,
     owned_risks,
+    register_loaded,
     risk_table,
     say_done,
     score_words,
@@ -75,6 +77,9 @@ st.title("Risk register")
 say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
+    st.stop()
+if not read(register_loaded):
+    st.info(NOT_LOADED)
     st.stop()
 matrix, risks = read(owned_risks, date.today())
 add_risk_form(person, matrix)

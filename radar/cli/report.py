@@ -34,7 +34,7 @@ def sta(period: PeriodOption, as_json: JsonOption = False, as_of: AsOfOption = N
     ctx, engine = store()
     today = date.today()
     day = as_of.date() if as_of else periods.as_of(period, today)
-    result = assessment(engine, ctx, period, day, today)[1]
+    result = assessment(engine, ctx, period, day)[1]
     if as_json:
         print_json(result)
         return
