@@ -216,7 +216,8 @@ def simulate(kind: Kind, mean: np.ndarray, phi: float, trials: np.ndarray | None
         if phi <= 1.0 + 1e-9:
             return rng.poisson(mean)
         return rng.poisson(rng.gamma(mean / (phi - 1.0), phi - 1.0))
-    share = np.clip(mean / trials, 1e-9, 1 - 1e-9)
+    # a month with no trials (no denominator) draws nothing; its share is any valid one, not 0 / 0
+    share = np.clip(np.divide(mean, trials, out=np.zeros_like(mean, dtype=float), where=trials > 0), 1e-9, 1 - 1e-9)
     n = np.round(trials).astype(np.int64)
     rho = np.where(n > 1, (phi - 1.0) / np.maximum(n - 1, 1), 0.0)
     rho = np.clip(rho, 0.0, 0.999)

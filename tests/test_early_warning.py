@@ -141,3 +141,12 @@ def test_promise_words():
     said = ew.promise(big, 48, settings, 1)
     assert said["promise"] == "ok" and said["min_detectable_change"] <= 0.2
     assert said["statement"].startswith("A sustained rise of about ")
+
+
+def test_a_percentage_month_with_no_trials_draws_nothing_instead_of_failing():
+    """A month whose denominator is 0 (make bench's cycle met one) has share 0 / 0: it draws 0 of 0, where numpy's
+    binomial refused the NaN share and the whole monthly cycle failed."""
+    rng = np.random.default_rng(1)
+    for phi in (1.0, 1.5):
+        draws = ew.simulate("percentage", np.array([0.0, 4.0]), phi, np.array([0.0, 10.0]), rng)
+        assert draws[0] == 0 and 0 <= draws[1] <= 10
