@@ -20,13 +20,14 @@ import polars as pl
 from sqlalchemy import Connection, Engine
 
 from radar.actions.refusal import refuse_if
+from radar.actions.register import register_matrix
 from radar.core import periods
 from radar.core.config import Context
 from radar.core.threats import configured_themes
 from radar.models import audit as audit_trail
 from radar.models import charts as chart_store
 from radar.models import indicators as indicator_store
-from radar.models.register import load_matrix, read_impact
+from radar.models.register import read_impact
 from radar.models.threat_sources import read_sources
 from radar.pipelines.messages import number
 from radar.pipelines.threats import StaInputs, build_inputs, report
@@ -38,16 +39,14 @@ PNG_PPI = 90
 
 def assessment(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[StaInputs, dict]:
     """The threat assessment of `period` judged on `as_of` and what it was computed from: the one composition
-    behind `radar sta`, the Board pack and the overview.  A register the store has never had is seeded as of
-    `as_of` too (hence a transaction), so a month long past (the demo's) gets no review dates or history from
-    today's calendar."""
-    with engine.begin() as conn:
+    behind `radar sta`, the Board pack and the overview (the register's matrix is the run's, `ctx.register`)."""
+    with engine.connect() as conn:
         return _assessment(conn, ctx, period, as_of)
 
 
 def _assessment(conn: Connection, ctx: Context, period: str, as_of: date) -> tuple[StaInputs, dict]:
-    matrix = load_matrix(ctx.config) if ctx.config.risk_register else None
-    sources = read_sources(conn, ctx.config, as_of)
+    matrix = ctx.register.matrix if ctx.register else None
+    sources = read_sources(conn, ctx.config)
     inputs = build_inputs(ctx.catalogue, ctx.config, configured_themes(ctx), matrix, period, as_of, sources)
     return inputs, report(inputs)
 
@@ -57,12 +56,12 @@ def gather(engine: Engine, ctx: Context, period: str, as_of: date) -> tuple[dict
     in one transaction, drawn after it)."""
     from radar.pipelines.board_pack import build_pack  # here: jinja2, which `radar sta` does not need
 
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         inputs, sta = _assessment(conn, ctx, period, as_of)
         impact = [{k: v for k, v in row.items() if k != "version"} for row in read_impact(conn, ctx.la_code)]
         units = {i.id: i.unit for i in ctx.catalogue.indicators}
         values = indicator_store.indicator_values(conn, ctx.la_code)  # publication judges every figure on its counts
-        pack = build_pack(ctx.config, inputs, sta, impact, load_matrix(ctx.config), units, values)
+        pack = build_pack(ctx.config, inputs, sta, impact, register_matrix(ctx), units, values)
         points = {e["indicator"]: chart_points(conn, ctx.la_code, e["indicator"], period) for e in pack["indicators"]}
     charts = {e["indicator"]: chart_svg(ctx, points[e["indicator"]], e["indicator"], e["unit"], inputs.comparison)
               for e in pack["indicators"]}

@@ -9,8 +9,12 @@ every problem, before anything is written (radar.actions.refusal); an edit of
 a risk or entry someone else changed since it was shown is refused by the
 store (models.register), never merged.
 
-The register is seeded from the partnership's files the first time it is
-opened, read or written (models.register.ensure_seeded).
+The register is seeded from the partnership's files in one place: the
+monthly cycle's first step (`seed_register`).  Reads never write: before
+the first cycle a store shows an empty register (`loaded` says why), and an
+edit is refused with what to run, since a risk added by hand first would
+collide with the file's ids when the cycle loads them.  The matrix and seed
+files are parsed once per run, on the partnership context (`ctx.register`).
 """
 
 from __future__ import annotations
@@ -53,16 +57,44 @@ M = TypeVar("M")
 IMPACT_FIELDS = ("status", "action", "owner", "evidence")  # what an Impact Log update may change
 
 
+NOT_LOADED = ("the risk register has not been loaded from the partnership's register files yet: the monthly "
+              "cycle loads it (radar cycle --period YYYY-MM, or radar demo)")
+
+
+def register_matrix(ctx: Context) -> Matrix:
+    """The partnership's matrix (parsed once per run), or a refusal when it keeps no register."""
+    if ctx.register is None:
+        raise store.RegisterRefusal("this partnership's config has no [risk_register] section, so it keeps no risk "
+                                    "register")
+    return ctx.register.matrix
+
+
+def seed_register(engine: Engine, ctx: Context, today: date) -> None:
+    """Load the partnership's register files into a store that has never had them, in one transaction: the one
+    place the register is seeded (the monthly cycle's first step; nothing when the partnership keeps none)."""
+    if ctx.register is not None:
+        with engine.begin() as conn:
+            store.ensure_seeded(conn, ctx.la_code, ctx.register, today)
+
+
+def loaded(engine: Engine, ctx: Context) -> bool:
+    """Whether the register was loaded into this store (an empty register before then is not news)."""
+    with engine.connect() as conn:
+        return store.is_seeded(conn, ctx.la_code)
+
+
 @contextlib.contextmanager
-def _register(engine: Engine, ctx: Context, today: date) -> Iterator[tuple[Connection, Matrix]]:
-    """The register in one transaction (seeded on first use) and its matrix; a refusal rolls it all back."""
-    matrix = store.load_matrix(ctx.config)
+def _register(engine: Engine, ctx: Context) -> Iterator[tuple[Connection, Matrix]]:
+    """The register in one transaction and its matrix; a refusal rolls it all back, and so does an edit of a
+    register not yet loaded (`NOT_LOADED`)."""
+    matrix = register_matrix(ctx)
     with engine.begin() as conn:
-        store.ensure_seeded(conn, ctx.config, today)
+        if not store.is_seeded(conn, ctx.la_code):
+            raise store.RegisterRefusal(NOT_LOADED)
         yield conn, matrix
 
 
-# Reads, as the command line, the dashboard and the Board pack show them.
+# Reads, as the command line, the dashboard and the Board pack show them: a connection, never a transaction.
 
 def judged_on(engine: Engine, ctx: Context, today: date) -> date:
     """The day the register and the Impact Log are judged on when no month is named: as of the latest month the
@@ -75,7 +107,8 @@ def judged_on(engine: Engine, ctx: Context, today: date) -> date:
 
 def risks(engine: Engine, ctx: Context, today: date) -> tuple[Matrix, list[dict]]:
     """The matrix and every risk as pipelines.register.risk_view makes it (scores, band, appetite, review)."""
-    with _register(engine, ctx, today) as (conn, matrix):
+    matrix = register_matrix(ctx)
+    with engine.connect() as conn:
         rows = store.read_risks(conn, ctx.la_code)
     return matrix, [risk_view(r, matrix, today) for r in rows]
 
@@ -93,9 +126,9 @@ def history(engine: Engine, la_code: str, risk_id: str) -> list[dict]:
         return store.risk_history(conn, la_code, risk_id)
 
 
-def impact_log(engine: Engine, ctx: Context, today: date) -> list[dict]:
+def impact_log(engine: Engine, ctx: Context) -> list[dict]:
     """Every Impact Log entry with its version (what an update must name)."""
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with engine.connect() as conn:
         return store.read_impact(conn, ctx.la_code)
 
 
@@ -124,7 +157,7 @@ def add_risks(engine: Engine, ctx: Context, file: Path, *, by: str, today: date)
     """Add the risks in a YAML file (`risks:` as in the partnership's register file); if any is refused, none is
     added.  Returns their ids."""
     specs = load_yaml(file, RiskFile).risks
-    with _register(engine, ctx, today) as (conn, matrix):
+    with _register(engine, ctx) as (conn, matrix):
         return _insert_risks(conn, ctx, matrix, specs, by, today)
 
 
@@ -135,7 +168,7 @@ def add_risk(engine: Engine, ctx: Context, *, title: str, subgroup: str, owner: 
     """Add one risk from a form, no file: its id is the next R number; its inherent score is the score given
     and its target the same unless `target` says otherwise; `appetite` is the category whose appetite applies
     (strategic or operational).  Returns its id."""
-    with _register(engine, ctx, today) as (conn, matrix):
+    with _register(engine, ctx) as (conn, matrix):
         refuse_if([f"the {name} is needed" for name, value in (("title", title), ("owner", owner)) if not value.strip()])
         choices = " or ".join(f"{c} ({matrix.appetite[c]} or less)" for c in get_args(Category))
         refuse_if([] if appetite in get_args(Category) else [f"the appetite must be {choices}, not {appetite!r}"])
@@ -168,7 +201,7 @@ def add_risk_action(engine: Engine, ctx: Context, risk_id: str, *, description: 
                     today: date, version: int | None = None) -> int:
     """Add an open action to a risk (refused if the risk changed since `version`, when given); returns its
     number, which `update_risk_action` and `close_risk_action` name."""
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with _register(engine, ctx) as (conn, _matrix):
         fields = _action_fields(description, owner, due, today)
         return store.add_action(conn, ctx.la_code, risk_id, **fields, by=by,
                                 version=_version_now(conn, ctx.la_code, risk_id, version))
@@ -178,7 +211,7 @@ def update_risk_action(engine: Engine, ctx: Context, risk_id: str, action_id: in
                        description: str | None = None, owner: str | None = None, due: date | None = None,
                        version: int | None = None) -> None:
     """Change an open action's description, owner or due date."""
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with _register(engine, ctx) as (conn, _matrix):
         fields = _action_fields(description, owner, due, today)
         refuse_if([] if fields else ["say what to change: the description, owner or due date"])
         _refuse_if_closed(store.action_row(conn, ctx.la_code, risk_id, action_id))
@@ -190,7 +223,7 @@ def close_risk_action(engine: Engine, ctx: Context, risk_id: str, action_id: int
                       today: date, dropped: bool = False, version: int | None = None) -> None:
     """Close an open action, done (or dropped), with a note saying what was done or why it was dropped."""
     note = note.strip()
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with _register(engine, ctx) as (conn, _matrix):
         refuse_if([] if note else ["say what was done (or why the action is dropped)"])
         _refuse_if_closed(store.action_row(conn, ctx.la_code, risk_id, action_id))
         store.change_action(conn, ctx.la_code, risk_id, action_id,
@@ -219,7 +252,7 @@ def rescore_risk(engine: Engine, ctx: Context, risk_id: str, *, likelihood: int,
     """Give a risk a new current score, with why, if nobody changed it since `version` (a review too: the next
     review follows the new band's cadence)."""
     reason = reason.strip()
-    with _register(engine, ctx, today) as (conn, matrix):
+    with _register(engine, ctx) as (conn, matrix):
         refuse_if([] if reason else ["say why the score changes"])
         refuse_if(score_problems(matrix, {"new": (likelihood, impact)}))
         store.rescore_risk(conn, ctx.la_code, risk_id, likelihood=likelihood, impact=impact, by=by, reason=reason,
@@ -231,7 +264,7 @@ def review_risk(engine: Engine, ctx: Context, risk_id: str, *, by: str, note: st
     """Record a review that keeps the score (refused if the risk changed since `version`, when given); returns the
     next review date, which follows the score band's cadence."""
     note = note.strip()
-    with _register(engine, ctx, today) as (conn, matrix):
+    with _register(engine, ctx) as (conn, matrix):
         refuse_if([] if note else ["say what the review found"])
         _unchanged_since_shown(conn, ctx.la_code, risk_id, version, "review")
         return store.review_risk(conn, ctx.la_code, risk_id, by=by, note=note, matrix=matrix, today=today)
@@ -245,7 +278,7 @@ def decide_proposal(engine: Engine, ctx: Context, risk_id: str, proposal: int, *
     """Accept, change (to `change`) or reject a proposed re-score; refused if the risk changed since `version`,
     when given, so a decision is never applied to a score its maker has not seen."""
     reason = reason.strip()
-    with _register(engine, ctx, today) as (conn, matrix):
+    with _register(engine, ctx) as (conn, matrix):
         refuse_if([f"the decision must be one of {', '.join(DECISIONS)}, not {decision!r}"]
                   if decision not in DECISIONS else [])
         refuse_if([] if reason else ["say why you decided so"])
@@ -258,9 +291,9 @@ def decide_proposal(engine: Engine, ctx: Context, risk_id: str, proposal: int, *
 
 
 def add_impact_entry(engine: Engine, ctx: Context, *, subgroup: str, challenge: str, action: str, owner: str,
-                     on: date, status: str, evidence: str, by: str, today: date) -> str:
+                     on: date, status: str, evidence: str, by: str) -> str:
     """Add an Impact Log entry (its id is the next IL number); returns the id."""
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with _register(engine, ctx) as (conn, _matrix):
         fields = {"id": store.next_impact_id(conn, ctx.la_code), "date": on, "subgroup": subgroup,
                   "challenge": challenge.strip(), "action": action.strip(), "owner": owner.strip(), "status": status,
                   "evidence": evidence.strip()}
@@ -272,10 +305,10 @@ def add_impact_entry(engine: Engine, ctx: Context, *, subgroup: str, challenge: 
 
 
 def update_impact_entry(engine: Engine, ctx: Context, entry_id: str, changes: dict[str, str], *, by: str,
-                        version: int, today: date) -> None:
+                        version: int) -> None:
     """Change an entry's status, action, owner or evidence of impact, if nobody changed it since `version`."""
     changes = {k: v.strip() for k, v in changes.items()}
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with _register(engine, ctx) as (conn, _matrix):
         refuse_if([] if changes else ["say what to change: its status, action, owner or evidence"])
         refuse_if([f"an Impact Log entry has no {k!r} to change" for k in changes if k not in IMPACT_FIELDS])
         status = changes.get("status")
@@ -284,11 +317,11 @@ def update_impact_entry(engine: Engine, ctx: Context, entry_id: str, changes: di
         store.update_impact(conn, ctx.la_code, entry_id, changes, by=by, version=version)
 
 
-def link_impact_entry(engine: Engine, ctx: Context, entry_id: str, *, by: str, today: date,
-                      risk_id: str | None = None, alert: str | None = None) -> str:
+def link_impact_entry(engine: Engine, ctx: Context, entry_id: str, *, by: str, risk_id: str | None = None,
+                      alert: str | None = None) -> str:
     """Tie an Impact Log entry to a register risk or an alert (its ref, as people see it, or its key); returns
     what it was linked to, in words.  An unknown entry, risk or alert, or a link made twice, is refused."""
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with _register(engine, ctx) as (conn, _matrix):
         refuse_if([] if (risk_id is None) != (alert is None) else ["link to exactly one: a risk or an alert"])
         if risk_id is not None:
             store.risk_row(conn, ctx.la_code, risk_id)  # refused when there is no such risk
@@ -301,20 +334,20 @@ def link_impact_entry(engine: Engine, ctx: Context, entry_id: str, *, by: str, t
     return f"{kind} {risk_id or alert}"
 
 
-def impact_links(engine: Engine, ctx: Context, today: date) -> dict[str, dict[str, list[str]]]:
+def impact_links(engine: Engine, ctx: Context) -> dict[str, dict[str, list[str]]]:
     """Each linked Impact Log entry's risks and alerts (keys), by entry id."""
-    with _register(engine, ctx, today) as (conn, _matrix):
+    with engine.connect() as conn:
         return store.impact_links(conn, ctx.la_code)
 
 
 # The monthly cycle's step.
 
-def attach_register_evidence(engine: Engine, ctx: Context, today: date) -> dict[str, int]:
+def attach_register_evidence(engine: Engine, ctx: Context) -> dict[str, int]:
     """Attach alerts on linked indicators to open risks as evidence, with the re-scores they suggest, in one
     transaction (pipelines.register decides both).  Nothing when the partnership keeps no register."""
     if ctx.config.risk_register is None:
         return {"evidence": 0, "proposals": 0}
-    with _register(engine, ctx, today) as (conn, matrix):
+    with _register(engine, ctx) as (conn, matrix):
         risks = store.read_risks(conn, ctx.la_code)
         alerts = alert_store.indicator_alerts(conn, ctx.la_code)
         links = {r["risk_id"]: r["linked_indicators"] for r in risks if r["status"] != "closed"}

@@ -123,8 +123,7 @@ def add_impact_entry(person: Person, *, subgroup: str, challenge: str, action: s
     """Add an Impact Log entry for a subgroup the person chairs (the chair: any), as `radar impact add` does."""
     _may_act_on(person, subgroup, f"add {subgroup} Impact Log entries")
     added = register.add_impact_entry(engine(), context(), subgroup=subgroup, challenge=challenge, action=action,
-                                      owner=owner, on=on, status=status, evidence=evidence, by=person.email,
-                                      today=date.today())
+                                      owner=owner, on=on, status=status, evidence=evidence, by=person.email)
     changed()
     return added
 
@@ -135,7 +134,7 @@ def update_impact_entry(person: Person, entry: dict, changes: dict[str, str]) ->
     changes = {k: v for k, v in changes.items() if v.strip() != (entry[k] or "")}  # only what the form changed
     refuse_if([] if changes else ["nothing was changed"])
     register.update_impact_entry(engine(), context(), entry["id"], changes, by=person.email,
-                                 version=entry["version"], today=date.today())
+                                 version=entry["version"])
     changed()
 
 

@@ -27,7 +27,6 @@ from radar.core.register import PRIORITY_NAMES, Matrix
 from radar.dashboard.common import MISSING, context
 from radar.dashboard.signals import cycle_month, subgroup_name
 from radar.models import alerts, submissions
-from radar.models.register import load_matrix
 from radar.pipelines.board_pack import heat_map, submission_performance
 
 # The bands of the register's matrix as the usual red, amber and green of a 5 x 5 risk matrix.
@@ -81,7 +80,7 @@ def say_done() -> None:
 
 
 def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
-    """The matrix and every risk as the register shows it (seeding a new store from the partnership's files)."""
+    """The matrix and every risk as the register shows it."""
     return register.risks(engine, context(), today)
 
 
@@ -94,16 +93,25 @@ def judged_on(conn: Connection, today: date) -> date:
     return periods.as_of(month, today) if month else today
 
 
+def register_loaded(engine: Engine) -> bool:
+    """Whether the monthly cycle has loaded the partnership's register files into the store (pages say so when
+    not, rather than show an empty register as if it were one)."""
+    return register.loaded(engine, context())
+
+
+NOT_LOADED = register.NOT_LOADED[0].upper() + register.NOT_LOADED[1:] + "."
+
+
 def history(engine: Engine, risk_id: str) -> list[dict]:
     return register.history(engine, context().la_code, risk_id)
 
 
-def impact_log(engine: Engine, today: date) -> list[dict]:
-    return register.impact_log(engine, context(), today)
+def impact_log(engine: Engine) -> list[dict]:
+    return register.impact_log(engine, context())
 
 
-def impact_links(engine: Engine, today: date) -> dict[str, dict[str, list[str]]]:
-    return register.impact_links(engine, context(), today)
+def impact_links(engine: Engine) -> dict[str, dict[str, list[str]]]:
+    return register.impact_links(engine, context())
 
 
 def threat_picture(engine: Engine, period: str, today: date) -> dict:
@@ -113,7 +121,7 @@ def threat_picture(engine: Engine, period: str, today: date) -> dict:
     inputs, sta = assessment(engine, ctx, period, periods.as_of(period, today))
     agencies = {f.id: ctx.config.agencies[f.agency].name for f in ctx.catalogue.feeds}
     open_risks = [r for r in inputs.risks if r["status"] != "closed"]
-    return {"sta": sta, "risks": open_risks, "matrix": load_matrix(ctx.config),
+    return {"sta": sta, "risks": open_risks, "matrix": register.register_matrix(ctx),
             "submissions": submission_performance(inputs.feed_status, agencies, period)}
 
 

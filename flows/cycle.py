@@ -18,7 +18,7 @@ from radar.core.periods import as_of, is_period, label, of_date, shift
 from radar.flows.files import purge_quarantine
 from radar.flows.incremental import plan_cycle
 from radar.flows.notify import send_notifications
-from radar.flows.register import attach_register_evidence
+from radar.flows.register import attach_register_evidence, seed_register
 from radar.flows.runtime import context, engine, retry_on_io
 from radar.flows.settle import ingests_in_flight, wait_while
 from radar.flows.signals import compute_signals
@@ -103,6 +103,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
         get_run_logger().info("waited %.0f s for the files still arriving; cycle up to %s", waited, period)
     today = today or as_of(period, date.today())
     check_order(period)
+    seed_register(today)  # the register's files, into a store that has never had them: the overdue rules read it
     population = load_population()
     with engine().connect() as conn:
         plan = plan_cycle(conn, ctx, period, population, full, alert_registry.record_reads())
@@ -110,7 +111,7 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
     # Quoted: Prefect would otherwise walk every item of the plan (the inputs of ten years, frames) looking for
     # upstream task results, which took longer than the task's own reads.
     counts |= compute_signals(period, today, quote(plan))
-    counts |= attach_register_evidence(today)  # alerts on linked indicators become evidence on risks
+    counts |= attach_register_evidence()  # alerts on linked indicators become evidence on risks
     with engine().begin() as conn:
         audit_trail.record_cycle(conn, ctx.la_code, period, counts)
     purge_quarantine(ctx.settings.quarantine, ctx.config.storage.quarantine_retention_days)

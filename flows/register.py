@@ -1,6 +1,9 @@
-"""The register's part of the monthly cycle: alerts on linked indicators arrive on risks as evidence.
+"""The register's part of the monthly cycle: the register is loaded from the partnership's files, and alerts on
+linked indicators arrive on risks as evidence.
 
-Called at the end of the monthly cycle, once alerts are reconciled.  The
+`seed_register` is the cycle's first step, so the overdue-review rules read
+the register; it is the one place a store is seeded (reads never write).
+`attach_register_evidence` comes at the end, once alerts are reconciled.  The
 step itself is the actions floor's (radar.actions.register.
 attach_register_evidence: pipelines.register decides which alerts are news
 for which risk and what re-score they suggest, and both are stored in one
@@ -15,10 +18,16 @@ from datetime import date
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from radar.actions.register import attach_register_evidence as attach
+from radar.actions import register
 from radar.flows.runtime import context, engine, retry_on_io
 
 
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
-def attach_register_evidence(today: date) -> dict[str, int]:
-    return attach(engine(), context(), today)
+def seed_register(today: date) -> None:
+    """Load the partnership's register files into a store that has never had them, dated `today`."""
+    register.seed_register(engine(), context(), today)
+
+
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
+def attach_register_evidence() -> dict[str, int]:
+    return register.attach_register_evidence(engine(), context())

@@ -91,17 +91,16 @@ def candidate_alerts(
             conn, la_code, ctx.config.partnership.old_la_code, ctx.config.neighbours_path()), period=period),
         feed_status=status, received=submission_store.current_periods(conn, la_code),
         records={feed: records[feed].select(columns) for feed, columns in alert_registry.record_reads().items()},
-        risks=register_risks(ctx, conn, today), today=today, unreachable=unreachable(), early_warning=early,
+        risks=register_risks(ctx, conn), today=today, unreachable=unreachable(), early_warning=early,
     )
     candidates, improvements = alert_registry.run_checks(inputs)
     return hold_back(candidates, held), improvements
 
 
-def register_risks(ctx: Context, conn, today: date) -> list[dict]:
-    """The risk register the overdue-review and overdue-action rules read (seeded on first use; none without one)."""
+def register_risks(ctx: Context, conn) -> list[dict]:
+    """The risk register the overdue-review and overdue-action rules read (the cycle seeded it; none without one)."""
     if ctx.config.risk_register is None:
         return []
-    register_store.ensure_seeded(conn, ctx.config, today)
     return register_store.read_risks(conn, ctx.la_code)
 
 

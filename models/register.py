@@ -9,9 +9,11 @@ people editing the same risk never silently overwrite each other).  Every
 change writes an audit_event with subject `risk:R01` or `impact:IL01`, which
 is the history `risk_history` shows.
 
-The register starts from the partnership's files (radar.core.register) the
-first time a store is read (`ensure_seeded`, which every read calls); after
-that the store is the register and the files are not read again.  Whether
+The register starts from the partnership's files (radar.core.register, parsed
+by the caller): the monthly cycle seeds a store that has never had them
+(`ensure_seeded`, through radar.actions.register.seed_register, its only
+caller); reads never write, so until then a store shows an empty register
+(`is_seeded` says why).  After that the store is the register.  Whether
 an edit is acceptable (scores on the matrix, known owner...) is judged by
 radar.pipelines.register before these functions are called.
 """
@@ -25,15 +27,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Index, Text, func, insert, select, update
 from sqlmodel import Field, SQLModel
 
-from radar.core.config import PartnershipConfig
-from radar.core.register import (
-    ImpactEntrySpec,
-    ImpactFile,
-    Matrix,
-    RiskFile,
-    RiskSpec,
-    load_yaml,
-)
+from radar.core.register import ImpactEntrySpec, Matrix, RegisterFiles, RiskSpec
 from radar.models.audit import AUDIT, audit, utcnow
 
 
@@ -201,30 +195,26 @@ class RegisterRefusal(ValueError):
     """An edit the register refuses, in words the person making it can act on."""
 
 
-def load_matrix(config: PartnershipConfig) -> Matrix:
-    if config.risk_register is None:
-        raise RegisterRefusal("this partnership's config has no [risk_register] section, so it keeps no risk register")
-    return load_yaml(config.resolve_path(config.risk_register.matrix), Matrix)
+def is_seeded(conn: Connection, la_code: str) -> bool:
+    """Whether the partnership's register files were ever loaded into this store (the marker is an audit event)."""
+    return conn.execute(select(AUDIT.c.id).where(AUDIT.c.la_code == la_code, AUDIT.c.action == SEEDED)).first() \
+        is not None
 
 
-def ensure_seeded(conn: Connection, config: PartnershipConfig, today: date) -> None:
+def ensure_seeded(conn: Connection, la_code: str, files: RegisterFiles, today: date) -> None:
     """Load the partnership's risk and Impact Log files into a store that has never had them (idempotent).
 
     The marker is an audit event, so a register emptied on purpose later is
-    not refilled; the files are read only when the marker is missing.
+    not refilled; the seed files are read only when the marker is missing.
     """
-    la_code = config.partnership.la_code
-    done = conn.execute(select(AUDIT.c.id).where(AUDIT.c.la_code == la_code, AUDIT.c.action == SEEDED)).first()
-    if done or config.risk_register is None:
+    if is_seeded(conn, la_code):
         return
-    matrix = load_matrix(config)
-    risks = load_yaml(config.resolve_path(config.risk_register.risks), RiskFile).risks
-    entries = load_yaml(config.resolve_path(config.risk_register.impact_log), ImpactFile).entries
-    for spec in risks:
-        insert_risk(conn, la_code, spec, matrix, today, by="register file", kind="loaded")
-    for entry in entries:
+    for spec in files.risks:
+        insert_risk(conn, la_code, spec, files.matrix, today, by="register file", kind="loaded")
+    for entry in files.impact_log:
         insert_impact(conn, la_code, entry, by="impact log file")
-    audit(conn, la_code, "register file", SEEDED, la_code, {"risks": len(risks), "impact_entries": len(entries)})
+    audit(conn, la_code, "register file", SEEDED, la_code, {"risks": len(files.risks),
+                                                            "impact_entries": len(files.impact_log)})
 
 
 def _assess(conn: Connection, risk_pk: int, kind: str, likelihood: int, impact: int, on: date, by: str,

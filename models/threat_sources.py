@@ -1,13 +1,11 @@
 """What the strategic threat assessment reads from the store, in one place for the CLI, the Board pack and the dashboard.
 
-Only reads (and the register's first-use seeding, which every register read
-does): the scoring itself is radar.pipelines.threats, which turns these
+Only reads, on one connection (a store whose register the cycle has not yet
+loaded shows none): the scoring itself is radar.pipelines.threats, which turns these
 plain frames and rows into a ranked assessment.
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import polars as pl
 from sqlalchemy import Connection, and_, select
@@ -26,18 +24,14 @@ SERIES_SCHEMA = {"indicator": pl.String, "latest_period": pl.String, "latest_val
 REPORTED_SCHEMA = SERIES_SCHEMA | {"reported_value": pl.Float64}  # latest_value is the charted (adjusted) figure
 
 
-def read_sources(conn: Connection, config: PartnershipConfig, today: date) -> dict:
+def read_sources(conn: Connection, config: PartnershipConfig) -> dict:
     """The series' latest readings (totals: the charted figure and the one reported that month), every alert,
     the register, every re-score, each risk added after the register was loaded (with its first score), the
     severity each alert had when attached to a risk, the submissions, and what the comparison with England,
-    the region and statistical neighbours is made from.
-
-    `conn` is the caller's transaction (`engine.begin()`): a register never seeded is seeded first."""
+    the region and statistical neighbours is made from."""
     la_code = config.partnership.la_code
     series = SeriesStatus.__table__
     risk, assessment, evidence = Risk.__table__, RiskAssessment.__table__, RiskEvidence.__table__
-    if config.risk_register is not None:
-        register_store.ensure_seeded(conn, config, today)
     risks = register_store.read_risks(conn, la_code) if config.risk_register is not None else []
     rows = conn.execute(select(risk.c.risk_id, assessment.c.kind, assessment.c.assessed_on, assessment.c.by,
                                assessment.c.likelihood, assessment.c.impact)

@@ -73,6 +73,20 @@ def radar_store(tmp_path, store_url, monkeypatch):
 
 
 @pytest.fixture
+def register_store(radar_store):
+    """radar_store with the partnership's risk register and Impact Log loaded from its files, as the monthly
+    cycle's first step loads them (reads never do)."""
+    from datetime import date
+
+    from radar.actions.register import seed_register
+    from radar.core.config import get_context
+    from radar.models.engine import get_engine
+
+    seed_register(get_engine(radar_store), get_context(), date.today())
+    return radar_store
+
+
+@pytest.fixture
 def home(radar_store, tmp_path):
     """RADAR_HOME with its inbox, on a fresh store: where deliveries land (the folder itself)."""
     inbox = tmp_path / "home" / "inbox"

@@ -16,14 +16,13 @@ from typer.testing import CliRunner
 from radar.cli import app
 from radar.core.catalogue import load_catalogue
 from radar.core.config import get_context
-from radar.models.register import load_matrix
 from radar.pipelines import board_pack
 from radar.pipelines.charts import spc_chart
 from radar.pipelines.threats import StaInputs, report
 
 CATALOGUE = load_catalogue()
 CONFIG = get_context().config
-MATRIX = load_matrix(CONFIG)
+MATRIX = get_context().register.matrix
 UNITS = {i.id: i.unit for i in CATALOGUE.indicators}
 
 
@@ -200,11 +199,9 @@ def test_the_pdf_has_every_section_a_chart_and_the_attribution(pack):
     assert "<svg" in html and board_pack.ATTRIBUTION in html and "Open Government Licence v3.0" in source
 
 
-def test_radar_report_writes_html_and_pdf_for_a_seeded_store(store_url, tmp_path, monkeypatch):
-    """A new store (the register seeded on first use, no files yet): both formats render, with the seed's risks,
-    the Impact Log, attribution, and nothing that looks like a child's identifier."""
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
+def test_radar_report_writes_html_and_pdf_for_a_seeded_store(register_store, tmp_path):
+    """A new store (the register seeded as the first cycle seeds it, no files yet): both formats render, with the
+    seed's risks, the Impact Log, attribution, and nothing that looks like a child's identifier."""
     html_path, pdf_path = tmp_path / "pack.html", tmp_path / "pack.pdf"
     out = CliRunner().invoke(app, ["report", "--period", "2020-03", "--format", "html", "--out", str(html_path),
                                    "--as-of", "2020-04-30"])

@@ -81,17 +81,17 @@ READ_ONLY = [
 
 
 @pytest.fixture
-def small_store(radar_store):
+def small_store(register_store):
     """A store with its register seeded and one Impact Log entry added, as a person would."""
     from radar.actions.register import add_impact_entry
     from radar.core.config import get_context
     from radar.models.engine import get_engine
 
     ctx = get_context()
-    add_impact_entry(get_engine(radar_store), ctx, subgroup="pci", challenge="Why so many re-referrals?",
+    add_impact_entry(get_engine(register_store), ctx, subgroup="pci", challenge="Why so many re-referrals?",
                      action="Audit of 20 cases", owner="Head of MASH", on=date(2020, 3, 2), status="open",
-                     evidence="", by="test", today=date.today())
-    return radar_store
+                     evidence="", by="test")
+    return register_store
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)

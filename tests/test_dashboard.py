@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from radar.actions.register import seed_register
 from radar.core.config import get_context
 from radar.core.periods import month_range
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
@@ -186,6 +187,7 @@ def fill(home: Path) -> None:
     with Session(get_engine(get_context().settings.database_url)) as session:
         session.add_all(rows)
         session.commit()
+    seed_register(get_engine(get_context().settings.database_url), get_context(), date.today())  # as the cycle does
 
 
 @pytest.fixture(scope="module")

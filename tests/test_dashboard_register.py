@@ -1,7 +1,7 @@
 """The threat assessment overview, the Risk register and the Impact Log pages, as each role sees and uses them.
 
 The store is test_dashboard's (alerts up to April 2025); the register and
-the Impact Log are Bromley's seed files, loaded on first read.  Expected
+the Impact Log are Bromley's seed files, loaded as the monthly cycle loads them.  Expected
 cells, counts and filters are worked out from the seed file itself below,
 not from the code under test.  Edits are made as signed-in people (as in
 test_dashboard_access) and must land in the store through the register's
@@ -99,9 +99,7 @@ def test_the_heat_map_counts_open_risks_per_cell_and_a_cell_lists_its_risks(home
 
 def test_the_heat_map_is_coloured_by_band_in_every_cell(home):
     from radar.dashboard.register import BAND_COLOURS, heat_colours, heat_table
-    from radar.models.register import load_matrix
-
-    matrix = load_matrix(get_context().config)
+    matrix = get_context().register.matrix
     colours, table = heat_colours(matrix), heat_table(matrix, [])
     assert colours.columns == table.columns and colours.height == table.height  # one style per cell
     by_likelihood = {lv.value: f"{lv.value} {lv.name}" for lv in matrix.likelihood}
@@ -165,7 +163,6 @@ def propose(risk_id: str, likelihood: int, impact: int) -> int:
     """A re-score proposal as the monthly cycle would make one from new evidence; its id."""
     ctx = get_context()
     with get_engine(ctx.settings.database_url).begin() as conn:
-        register.ensure_seeded(conn, ctx.config, date.today())
         register.attach_evidence(conn, ctx.la_code, [], [{"risk_id": risk_id, "likelihood": likelihood,
                                                           "impact": impact, "alert_key": "spc_trend|ehe_registered",
                                                           "reason": f"likelihood {likelihood - 1} → {likelihood}"}])
@@ -207,7 +204,7 @@ def test_a_decision_on_a_risk_changed_since_the_page_showed_it_is_refused(own_ho
     ctx = get_context()
     with get_engine(ctx.settings.database_url).begin() as conn:  # someone else re-scores it meanwhile
         register.rescore_risk(conn, ctx.la_code, "R03", likelihood=3, impact=4, by=CHAIR, reason="Reviewed",
-                              version=1, matrix=register.load_matrix(ctx.config), today=date.today())
+                              version=1, matrix=ctx.register.matrix, today=date.today())
     changed()  # the page's next run reads the new version: the refusal must come from what the page showed
     app = decide(app, proposal, "changed", "Lower than proposed")
     assert "has changed since you read it (you had version 1, it is now version 2)" in app.error[0].value
@@ -263,7 +260,7 @@ def test_a_review_without_a_finding_or_of_a_risk_changed_since_shown_is_refused(
     ctx = get_context()
     with get_engine(ctx.settings.database_url).begin() as conn:  # someone else re-scores it meanwhile
         register.rescore_risk(conn, ctx.la_code, "R03", likelihood=3, impact=4, by=CHAIR, reason="Reviewed",
-                              version=1, matrix=register.load_matrix(ctx.config), today=date.today())
+                              version=1, matrix=ctx.register.matrix, today=date.today())
     changed()
     app = review(app, "R03", "No change")
     assert "has changed since you read it (you had version 1, it is now version 2)" in app.error[0].value
@@ -427,7 +424,7 @@ def test_a_subgroup_chair_adds_changes_and_closes_a_risks_actions_through_the_fl
     assert "say what was done (or why the action is dropped)" in app.error[0].value
     with engine.begin() as conn:  # someone else re-scores the risk meanwhile
         register.rescore_risk(conn, ctx.la_code, "R03", likelihood=3, impact=4, by=CHAIR, reason="Reviewed",
-                              version=risk("R03")["version"], matrix=register.load_matrix(ctx.config),
+                              version=risk("R03")["version"], matrix=ctx.register.matrix,
                               today=date.today())
     changed()
     app = act_on(app, "R03", number, "Close as done", note="Audit reported to PCI")

@@ -12,7 +12,16 @@ from typer.testing import CliRunner
 
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.core.config import DEFAULT_CONFIG, load_config
-from radar.core.register import FileProblem, ImpactFile, Matrix, RiskFile, RiskSpec, load_yaml, parse_yaml
+from radar.core.register import (
+    FileProblem,
+    ImpactFile,
+    Matrix,
+    RegisterFiles,
+    RiskFile,
+    RiskSpec,
+    load_yaml,
+    parse_yaml,
+)
 from radar.models import register as store
 from radar.models.alerts import Alert
 from radar.models.engine import get_engine
@@ -21,6 +30,8 @@ from radar.pipelines.alerts.overdue import overdue_candidates
 
 CONFIG = load_config(DEFAULT_CONFIG)
 MATRIX = load_yaml(CONFIG.resolve_path(CONFIG.risk_register.matrix), Matrix)
+FILES = RegisterFiles(*(CONFIG.resolve_path(f) for f in (CONFIG.risk_register.matrix, CONFIG.risk_register.risks,
+                                                          CONFIG.risk_register.impact_log)))
 TODAY = date(2026, 6, 15)
 SUBGROUPS = set(CONFIG.subgroups)
 
@@ -123,14 +134,14 @@ def _open(store_url):
 def _seeded(store_url):
     engine = _open(store_url)
     with engine.begin() as conn:
-        store.ensure_seeded(conn, CONFIG, TODAY)
+        store.ensure_seeded(conn, CONFIG.partnership.la_code, FILES, TODAY)
     return engine
 
 
 def test_a_new_store_loads_the_files_once(store_url):
     engine = _seeded(store_url)
     with engine.begin() as conn:
-        store.ensure_seeded(conn, CONFIG, TODAY)
+        store.ensure_seeded(conn, CONFIG.partnership.la_code, FILES, TODAY)
         risks = store.read_risks(conn, CONFIG.partnership.la_code)
         log = store.read_impact(conn, CONFIG.partnership.la_code)
     assert len(risks) == len(load_yaml(CONFIG.resolve_path(CONFIG.risk_register.risks), RiskFile).risks)
@@ -188,11 +199,9 @@ def test_impact_update_with_a_stale_version_is_refused(store_url):
         assert [e["status"] for e in store.read_impact(conn, la) if e["id"] == "IL08"] == ["complete"]
 
 
-def test_cli_json_shapes_and_refusals(store_url, tmp_path, monkeypatch):
+def test_cli_json_shapes_and_refusals(register_store, tmp_path):
     from radar.cli import app
 
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     runner = CliRunner()
     listed = json.loads(runner.invoke(app, ["risks", "list", "--json", "--subgroup", "education"]).stdout)
     assert [r["id"] for r in listed] == ["R09"]
@@ -212,11 +221,9 @@ def test_cli_json_shapes_and_refusals(store_url, tmp_path, monkeypatch):
                                                 "evidence"}
 
 
-def test_cli_adds_a_risk_and_its_actions_without_yaml_and_shows_it_as_text(store_url, tmp_path, monkeypatch):
+def test_cli_adds_a_risk_and_its_actions_without_yaml_and_shows_it_as_text(register_store):
     from radar.cli import app
 
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     runner = CliRunner()
     owner = MATRIX.owners[0]
     due = date.fromordinal(date.today().toordinal() + 40)
@@ -268,25 +275,21 @@ def test_cli_adds_a_risk_and_its_actions_without_yaml_and_shows_it_as_text(store
     assert "action closed: All three replied" in text.output
 
 
-def test_cli_shows_a_risk_as_readable_text(store_url, tmp_path, monkeypatch):
+def test_cli_shows_a_risk_as_readable_text(register_store):
     from radar.cli import app
 
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     shown = CliRunner().invoke(app, ["risks", "show", "R09"])  # a risk from the file, with its dates and actions
     assert shown.exit_code == 0 and "datetime." not in shown.output and "{'" not in shown.output
-    with get_engine(store_url).connect() as conn:
+    with get_engine(register_store).connect() as conn:
         row = store.risk_row(conn, CONFIG.partnership.la_code, "R09")
     review = row["next_review"]
     assert f"Next review: {review.day} {review:%b %Y}" in shown.output
     assert f"R09: {row['title']}  (version 1)" in shown.output
 
 
-def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(store_url, tmp_path, monkeypatch):
+def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(register_store):
     from radar.cli import app
 
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     runner = CliRunner()
     linked = runner.invoke(app, ["impact", "link", "IL04", "--risk", "R09", "--by", "chair@bscp"])
     assert linked.exit_code == 0 and "IL04: linked to risk R09" in linked.output
@@ -296,7 +299,7 @@ def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(store_url,
                         (["IL04"], "exactly one: a risk or an alert")):
         refused = runner.invoke(app, ["impact", "link", *args, "--by", "chair@bscp"])
         assert refused.exit_code == 2 and words in refused.output, (args, refused.output)
-    engine = get_engine(store_url)
+    engine = get_engine(register_store)
     with engine.begin() as conn:  # an alert as the monthly cycle stores one
         conn.execute(Alert.__table__.insert().values(
             la_code=CONFIG.partnership.la_code, key="spc_run|ehe_registered||la", ref="spc-k3f9qa2b", rule="spc_run",
@@ -312,14 +315,76 @@ def test_cli_links_an_impact_entry_to_a_risk_and_refuses_unknown_ones(store_url,
     assert [(t["actor"], t["subject"]) for t in trail] == [("chair@bscp", "impact:IL04"), ("chair@bscp", "impact:IL05")]
 
 
-def test_cli_score_takes_the_version_the_person_saw(store_url, tmp_path, monkeypatch):
+def test_cli_score_takes_the_version_the_person_saw(register_store):
     from radar.cli import app
 
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     runner = CliRunner()
     score = ["risks", "score", "R09", "--likelihood", "4", "--impact", "3", "--by", "DoE", "--reason", "EHE up"]
     assert runner.invoke(app, [*score, "--expected-version", "1"]).exit_code == 0
     stale = runner.invoke(app, [*score, "--expected-version", "1"])
     assert stale.exit_code == 2 and "you had version 1, it is now version 2" in stale.output
     assert "--expected-version" in runner.invoke(app, ["risks", "score", "--help"]).output
+
+
+def _rows(url: str) -> dict[str, int]:
+    """Every table's row count: what a read must leave as it found it."""
+    from sqlalchemy import func, select
+    from sqlmodel import SQLModel
+
+    with get_engine(url).connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+                for t in SQLModel.metadata.sorted_tables}
+
+
+def test_reads_of_a_store_whose_register_is_not_loaded_write_nothing(radar_store):
+    """The register, the Impact Log and the threat assessment only read: on a store the monthly cycle has not yet
+    loaded the register into, they show no risks (and say why) instead of seeding it."""
+    from radar.cli import app
+
+    runner = CliRunner()
+    before = _rows(radar_store)
+    listed = runner.invoke(app, ["risks", "list", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+    assert "the monthly cycle loads it" in listed.stderr
+    log = runner.invoke(app, ["impact", "list", "--json"])
+    assert log.exit_code == 0 and json.loads(log.stdout) == []
+    sta = runner.invoke(app, ["sta", "--period", "2020-03", "--json"])
+    assert sta.exit_code == 0, sta.output
+    assert not [r for t in json.loads(sta.stdout)["threats"] for r in t["risks"]]
+    assert _rows(radar_store) == before
+
+
+def test_an_edit_before_the_register_is_loaded_is_refused_and_saves_nothing(radar_store):
+    """A risk added by hand before the cycle loads the file's risks would take R01 from under them."""
+    from radar.cli import app
+
+    before = _rows(radar_store)
+    added = CliRunner().invoke(app, ["risks", "add", "--title", "t", "--subgroup", "pci", "--owner", MATRIX.owners[0],
+                                     "--likelihood", "2", "--impact", "2", "--appetite", "strategic", "--by", "me"])
+    assert added.exit_code == 2 and "the monthly cycle loads it" in added.output
+    assert _rows(radar_store) == before
+
+
+def test_the_register_files_are_parsed_once_in_a_run(radar_store, tmp_path, monkeypatch):
+    """The matrix is parsed once per run (on the partnership context), however many reads, assessments and Board
+    packs the run makes; before, every read parsed it again and a Board pack twice."""
+    import radar.core.register as files
+    from radar.cli import app
+
+    parsed: list[str] = []
+    real = files.parse_yaml
+
+    def counting(text, model, name):
+        parsed.append(Path(name).name)
+        return real(text, model, name)
+
+    monkeypatch.setattr(files, "parse_yaml", counting)
+    runner = CliRunner()
+    for args in (["risks", "list", "--json"], ["sta", "--period", "2020-03", "--json"],
+                 ["sta", "--period", "2020-03", "--json"],
+                 ["report", "--period", "2020-03", "--format", "html", "--out", str(tmp_path / "pack.html")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+    matrix = Path(CONFIG.risk_register.matrix).name
+    assert parsed.count(matrix) == 1, parsed
+    assert parsed.count(Path(CONFIG.risk_register.risks).name) == 1, parsed  # the themes' cross-check

@@ -240,7 +240,7 @@ def test_build_inputs_keeps_only_what_was_known_at_the_month_and_every_register_
     assert built.score_changes == sources["score_changes"] and built.risks_added == sources["risks_added"]
 
 
-def test_radar_sta_json_on_a_store_with_only_the_register(store_url, tmp_path, monkeypatch):
+def test_radar_sta_json_on_a_store_with_only_the_register(register_store):
     """No data yet: the seeded register's open risks and the themes are still ranked, each subject once with low
     confidence, and the JSON has the issue's fields; a risk added and one re-scored after the last Board are in
     `changes_since_last_board` without --as-of, though the month's default day (30 Apr 2020) is long past."""
@@ -253,8 +253,6 @@ def test_radar_sta_json_on_a_store_with_only_the_register(store_url, tmp_path, m
     from radar.models import register as store
     from radar.models.engine import get_engine
 
-    monkeypatch.setenv("RADAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RADAR_DATABASE_URL", store_url)
     out = CliRunner().invoke(app, ["sta", "--period", "2020-03", "--json", "--as-of", "2020-04-30"])
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
@@ -276,13 +274,13 @@ def test_radar_sta_json_on_a_store_with_only_the_register(store_url, tmp_path, m
     assert [t["title"] for t in again["threats"]] == [t["title"] for t in result["threats"]]
     assert {c["kind"] for c in result["changes_since_last_board"]} == {"feed_late"}  # no action due yet
 
-    matrix, la, today = store.load_matrix(get_context().config), get_context().config.partnership.la_code, date.today()
+    matrix, la, today = get_context().register.matrix, get_context().config.partnership.la_code, date.today()
     spec = RiskSpec(id="R14", title="Online harm in lockdown", cause="c", event="e", consequence="q",
                     category="operational", priority="local_safeguarding_context", subgroup="education",
                     owner="Director of Education", inherent={"likelihood": 4, "impact": 4},
                     current={"likelihood": 4, "impact": 4}, target={"likelihood": 2, "impact": 4},
                     confidence="low", confidence_reason="new")
-    with get_engine(store_url).begin() as conn:
+    with get_engine(register_store).begin() as conn:
         store.insert_risk(conn, la, spec, matrix, today, by="Independent Chair")
         store.rescore_risk(conn, la, "R10", likelihood=4, impact=4, by="Head of Service, MASH", reason="audit",
                            version=store.risk_row(conn, la, "R10")["version"], matrix=matrix, today=today)

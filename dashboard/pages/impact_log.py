@@ -19,6 +19,7 @@ from radar.dashboard import actions
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, read, read_action
 from radar.dashboard.register import (
+    NOT_LOADED,
     STATUS_NAMES,
     day,
     done,
@@ -26,6 +27,7 @@ from radar.dashboard.register import (
     impact_log,
     judged_on,
     owned_risks,
+    register_loaded,
     say_done,
     shown_version,
 )
@@ -40,8 +42,11 @@ say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no Impact Log in Radar (its config has no [risk_register] section).")
     st.stop()
-on = read(judged_on, date.today())  # as of the month the cycle last judged: a register first opened here too
-entries, links, risks = read_action(impact_log, on), read_action(impact_links, on), read_action(owned_risks, on)[1]
+if not read_action(register_loaded):
+    st.info(NOT_LOADED)
+    st.stop()
+entries, links = read_action(impact_log), read_action(impact_links)
+risks = read_action(owned_risks, read(judged_on, date.today()))[1]  # as of the month the cycle last judged
 alerts = read(alert_store.alerts, ctx.la_code)
 refs, messages = dict(zip(alerts["key"], alerts["ref"])), dict(zip(alerts["ref"], alerts["message"]))
 

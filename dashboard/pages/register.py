@@ -25,6 +25,7 @@ from radar.dashboard.auth import require
 from radar.dashboard.common import context, humanise, plain, read, read_action
 from radar.dashboard.register import (
     HISTORY_WORDS,
+    NOT_LOADED,
     RISK_COLUMNS,
     STATUS_NAMES,
     day,
@@ -32,6 +33,7 @@ from radar.dashboard.register import (
     history,
     judged_on,
     owned_risks,
+    register_loaded,
     risk_table,
     say_done,
     score_words,
@@ -132,6 +134,9 @@ st.title("Risk register")
 say_done()
 if ctx.config.risk_register is None:
     st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
+    st.stop()
+if not read_action(register_loaded):
+    st.info(NOT_LOADED)
     st.stop()
 matrix, risks = read_action(owned_risks, read(judged_on, date.today()))  # as of the month shown
 add_risk_form(person, matrix)

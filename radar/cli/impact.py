@@ -23,15 +23,16 @@ def impact_list(
                                                        "complete.")] = None,
 ) -> None:
     """List the Impact Log: each challenge, the action and its evidence of impact."""
-    from radar.actions.register import impact_links, impact_log, judged_on
+    from radar.actions.register import NOT_LOADED, impact_links, impact_log, loaded
 
     ctx, engine = store()
     with refusals():
-        day = judged_on(engine, ctx, date.today())
-        links = impact_links(engine, ctx, day)
+        links = impact_links(engine, ctx)
         rows = [r | {"risks": links.get(r["id"], {}).get("risk", []), "alerts": links.get(r["id"], {}).get("alert", [])}
-                for r in impact_log(engine, ctx, day)
+                for r in impact_log(engine, ctx)
                 if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
+    if not rows and not loaded(engine, ctx):
+        console.print(f"No Impact Log entries: {NOT_LOADED}.")
     if as_json:
         print_json(rows)
         return
@@ -58,10 +59,9 @@ def impact_add(
     from radar.actions.register import add_impact_entry
 
     ctx, engine = store()
-    today = date.today()
     with refusals():
         added = add_impact_entry(engine, ctx, subgroup=subgroup, challenge=challenge, action=action, owner=owner,
-                                 on=on.date() if on else today, status=status, evidence=evidence, by=by, today=today)
+                                 on=on.date() if on else date.today(), status=status, evidence=evidence, by=by)
     console.print(f"Added {added}")
 
 
@@ -82,7 +82,7 @@ def impact_update(
                if v is not None}
     ctx, engine = store()
     with refusals():
-        update_impact_entry(engine, ctx, entry_id, changes, by=by, version=version, today=date.today())
+        update_impact_entry(engine, ctx, entry_id, changes, by=by, version=version)
     console.print(f"{entry_id}: updated")
 
 
@@ -98,5 +98,5 @@ def impact_link(
 
     ctx, engine = store()
     with refusals():
-        said = link_impact_entry(engine, ctx, entry_id, by=by, today=date.today(), risk_id=risk, alert=alert)
+        said = link_impact_entry(engine, ctx, entry_id, by=by, risk_id=risk, alert=alert)
     console.print(f"{entry_id}: linked to {said}")

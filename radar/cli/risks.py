@@ -27,12 +27,14 @@ def risks_list(
                                                        "or closed.")] = None,
 ) -> None:
     """List the register's risks with their scores, appetite, evidence and proposed re-scores."""
-    from radar.actions.register import judged_on, risks
+    from radar.actions.register import NOT_LOADED, judged_on, loaded, risks
 
     ctx, engine = store()
     with refusals():
         rows = [r for r in risks(engine, ctx, judged_on(engine, ctx, date.today()))[1]
                 if subgroup in (None, r["subgroup"]) and status in (None, r["status"])]
+    if not rows and not loaded(engine, ctx):
+        console.print(f"No risks: {NOT_LOADED}.")
     if as_json:
         print_json(rows)
         return

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.errors import HeaderParseError
 from email.headerregistry import Address
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,6 +31,7 @@ from radar.core.alert_settings import ALERTS_FILE, AlertSettings, parse_alert_se
 from radar.core.alert_vocabulary import SEVERITIES, Severity
 from radar.core.catalogue import Catalogue, load_catalogue
 from radar.core.periods import PATTERN as PERIOD_PATTERN
+from radar.core.register import RegisterFiles
 
 DEFAULT_CONFIG = Path(__file__).with_name("partnerships") / "bromley.toml"
 SHIPPED_DATA_PREFIX = "data:"  # a configured path inside the public statistics shipped with Radar (radar.data)
@@ -466,6 +467,15 @@ class Context:
     @property
     def la_code(self) -> str:
         return self.config.partnership.la_code
+
+    @cached_property
+    def register(self) -> RegisterFiles | None:
+        """The risk register's matrix and seed files, each parsed once per run on first use (None: the partnership
+        keeps no register).  Kept here so a Board pack, a dashboard page or a command never parses them twice."""
+        files = self.config.risk_register
+        if files is None:
+            return None
+        return RegisterFiles(*(self.config.resolve_path(f) for f in (files.matrix, files.risks, files.impact_log)))
 
 
 def load_config(path: Path) -> PartnershipConfig:

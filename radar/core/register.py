@@ -14,12 +14,18 @@ catalogue.  A malformed file is refused with the file, line and field named
 reading a traceback.  The matrix arithmetic (score, band, next review,
 appetite) lives on `Matrix` because it *is* the configuration: the store uses
 it when it seeds a register, the pipelines when they judge an edit.
+
+A run reads each file once (`RegisterFiles`, kept on the partnership context as
+`ctx.register`): every register read, the threat assessment and the Board pack
+share the one parsed matrix, and the seed files are read only by the cycle's
+seeding and the themes' cross-check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -227,3 +233,28 @@ def load_yaml(path: Path, model: type[M]) -> M:
     except OSError as error:
         raise FileProblem(f"{path}: cannot be read ({error.strerror})") from None
     return parse_yaml(text, model, str(path))
+
+
+class RegisterFiles:
+    """A partnership's three register files, each parsed the first time it is asked for and then kept.
+
+    One per partnership context (`Context.register`), so one run parses the
+    matrix once however many reads, assessments and packs it makes, and a
+    seed file that is only needed to seed a new store is not read at all when
+    nothing seeds.
+    """
+
+    def __init__(self, matrix: Path, risks: Path, impact_log: Path) -> None:
+        self.paths = {"matrix": matrix, "risks": risks, "impact_log": impact_log}
+
+    @cached_property
+    def matrix(self) -> Matrix:
+        return load_yaml(self.paths["matrix"], Matrix)
+
+    @cached_property
+    def risks(self) -> list[RiskSpec]:
+        return load_yaml(self.paths["risks"], RiskFile).risks
+
+    @cached_property
+    def impact_log(self) -> list[ImpactEntrySpec]:
+        return load_yaml(self.paths["impact_log"], ImpactFile).entries

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radar.core.catalogue import Catalogue
 from radar.core.config import Context
-from radar.core.register import RiskFile, RiskSpec, load_yaml
+from radar.core.register import RiskSpec, load_yaml
 
 
 class Strict(BaseModel):
@@ -117,6 +117,5 @@ def configured_themes(ctx: Context) -> list[Theme]:
     ta = ctx.config.threat_assessment
     if ta is None:
         return []
-    rr = ctx.config.risk_register
-    register = load_yaml(ctx.config.resolve_path(rr.risks), RiskFile).risks if rr is not None else []
+    register = ctx.register.risks if ctx.register is not None else []  # the run's parse of the register file
     return load_threats(ctx.config.resolve_path(ta.themes), ctx.catalogue, set(ctx.config.subgroups), register).themes
