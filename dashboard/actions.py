@@ -170,7 +170,7 @@ def link_impact_entry(person: Person, entry: dict, *, risk_id: str | None = None
     """Link an Impact Log entry of the person's subgroup (the chair: any) to a risk or an alert, as
     `radar impact link` does; returns what it was linked to, in words."""
     _may_act_on(person, entry["subgroup"], f"link {entry['subgroup']} Impact Log entries")
-    said = register.link_impact_entry(engine(), context(), entry["id"], by=person.email, today=date.today(),
-                                      risk_id=risk_id, alert=alert)
+    said = register.link_impact_entry(engine(), context(), entry["id"], by=person.email, risk_id=risk_id,
+                                      alert=alert)
     changed()
     return said

@@ -187,7 +187,8 @@ def fill(home: Path) -> None:
     with Session(get_engine(get_context().settings.database_url)) as session:
         session.add_all(rows)
         session.commit()
-    seed_register(get_engine(get_context().settings.database_url), get_context(), date.today())  # as the cycle does
+    # as the cycle for April 2025 (the latest month here) does: as of the end of the month after
+    seed_register(get_engine(get_context().settings.database_url), get_context(), date(2025, 5, 31))
 
 
 @pytest.fixture(scope="module")

@@ -330,8 +330,8 @@ def test_a_subgroup_chair_adds_a_risk_for_their_subgroup_from_the_form_and_it_is
 
 def test_the_impact_log_and_register_are_judged_as_of_the_month_shown_not_todays_calendar(own_home):
     """The dashboard lives in the time of the month it shows (April 2025 here, the cycle's latest month; March 2020
-    in the demo): a register first opened there is scored and given its review dates as of 31 May 2025 (the end
-    of the month after), and the Risk register page judges reviews and actions overdue on that day."""
+    in the demo): a register the cycle loaded for that month is scored and given its review dates as of 31 May 2025
+    (the end of the month after), and the Risk register page judges reviews and actions overdue on that day."""
     from radar.models.register import RiskAssessment
 
     visit(ANALYST, "impact_log")
@@ -363,7 +363,7 @@ def test_a_register_seeded_in_march_2020_is_not_years_overdue_on_a_page_showing_
                           "2020-03", "2020-03"))
         session.commit()
     with engine.begin() as conn:
-        register.ensure_seeded(conn, ctx.config, date(2020, 4, 30))
+        register.ensure_seeded(conn, ctx.la_code, ctx.register, date(2020, 4, 30))
     app = visit(ANALYST, "register")
     reviews = table(app, "Risk")["Next review"].to_list()
     assert reviews and not any("overdue" in r for r in reviews), reviews
