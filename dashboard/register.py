@@ -24,7 +24,7 @@ from radar.actions.board_pack import assessment
 from radar.core import periods
 from radar.core.config import Context
 from radar.core.register import PRIORITY_NAMES, Matrix
-from radar.dashboard.common import MISSING, context
+from radar.dashboard.common import MISSING, context, read, read_action
 from radar.dashboard.signals import cycle_month, subgroup_name
 from radar.models import alerts, submissions
 from radar.pipelines.board_pack import heat_map, submission_performance
@@ -100,6 +100,22 @@ def register_loaded(engine: Engine) -> bool:
 
 
 NOT_LOADED = register.NOT_LOADED[0].upper() + register.NOT_LOADED[1:] + "."
+
+
+def stop_unless_kept(what: str) -> None:
+    """End the page with the reason where there is no register to show: the partnership keeps none (its config),
+    or the monthly cycle has not loaded its files yet."""
+    if context().config.risk_register is None:
+        st.info(f"This partnership keeps no {what} in Radar (its config has no [risk_register] section).")
+        st.stop()
+    if not read_action(register_loaded):
+        st.info(NOT_LOADED)
+        st.stop()
+
+
+def judged_risks() -> tuple[Matrix, list[dict]]:
+    """The matrix and every risk, judged as of the month shown (`judged_on`)."""
+    return read_action(owned_risks, read(judged_on, date.today()))
 
 
 def history(engine: Engine, risk_id: str) -> list[dict]:

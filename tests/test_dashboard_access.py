@@ -57,7 +57,7 @@ PROVIDER = {"RADAR_OIDC_METADATA_URL": "http://127.0.0.1:9/.well-known/openid-co
             "RADAR_COOKIE_SECRET": "cookie-secret-for-tests"}
 
 
-def make_home(path: Path, monkeypatch: pytest.MonkeyPatch, provider: bool = True) -> Path:
+def make_home(path: Path, monkeypatch: pytest.MonkeyPatch, provider: bool = True, loaded: bool = True) -> Path:
     monkeypatch.setenv("RADAR_HOME", str(path))
     monkeypatch.delenv("RADAR_DATABASE_URL", raising=False)
     monkeypatch.delenv("RADAR_CONFIG", raising=False)
@@ -68,7 +68,7 @@ def make_home(path: Path, monkeypatch: pytest.MonkeyPatch, provider: bool = True
             monkeypatch.setenv(name, PROVIDER[name])
         else:
             monkeypatch.delenv(name, raising=False)
-    fill(path)
+    fill(path, loaded)
     return path
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from test_dashboard import frame, shown
 from test_dashboard_access import ANALYST, CHAIR, PCI_CHAIR, VIEWER, audit_events, visit
 
@@ -466,3 +466,18 @@ def test_a_subgroup_chair_links_an_impact_entry_to_a_risk_and_an_alert_through_t
     app.button(key=f"FormSubmitter:link-{entry}-Link the entry").click().run()
     assert f"Impact Log entry {entry} is already linked to that risk" in app.error[0].value
     assert [(e["actor"], e["subject"]) for e in audit_events("impact_linked")] == [(PCI_CHAIR, f"impact:{entry}")] * 2
+
+
+def test_before_the_cycle_loads_the_register_its_pages_say_so_and_write_nothing(tmp_path, monkeypatch):
+    """A store the monthly cycle has not yet loaded the register's files into: the Risk register and Impact Log
+    pages say why they are empty, and reading them adds no risk (reads stay reads)."""
+    from test_dashboard_access import make_home
+
+    from radar.models.register import Risk
+
+    make_home(tmp_path, monkeypatch, loaded=False)
+    for page in ("register", "impact_log"):
+        app = visit(CHAIR, page)
+        assert any("has not been loaded" in i.value for i in app.info), [i.value for i in app.info]
+    with get_engine(get_context().settings.database_url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Risk.__table__)).scalar() == 0

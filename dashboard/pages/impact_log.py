@@ -19,17 +19,15 @@ from radar.dashboard import actions
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, read, read_action
 from radar.dashboard.register import (
-    NOT_LOADED,
     STATUS_NAMES,
     day,
     done,
     impact_links,
     impact_log,
-    judged_on,
-    owned_risks,
-    register_loaded,
+    judged_risks,
     say_done,
     shown_version,
+    stop_unless_kept,
 )
 from radar.dashboard.signals import subgroup_name
 from radar.models import alerts as alert_store
@@ -39,14 +37,8 @@ person = require("impact_log")
 ctx = context()
 st.title("Impact Log")
 say_done()
-if ctx.config.risk_register is None:
-    st.info("This partnership keeps no Impact Log in Radar (its config has no [risk_register] section).")
-    st.stop()
-if not read_action(register_loaded):
-    st.info(NOT_LOADED)
-    st.stop()
-entries, links = read_action(impact_log), read_action(impact_links)
-risks = read_action(owned_risks, read(judged_on, date.today()))[1]  # as of the month the cycle last judged
+stop_unless_kept("Impact Log")
+entries, links, risks = read_action(impact_log), read_action(impact_links), judged_risks()[1]
 alerts = read(alert_store.alerts, ctx.la_code)
 refs, messages = dict(zip(alerts["key"], alerts["ref"])), dict(zip(alerts["ref"], alerts["message"]))
 

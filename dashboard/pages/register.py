@@ -25,19 +25,17 @@ from radar.dashboard.auth import require
 from radar.dashboard.common import context, humanise, plain, read, read_action
 from radar.dashboard.register import (
     HISTORY_WORDS,
-    NOT_LOADED,
     RISK_COLUMNS,
     STATUS_NAMES,
     day,
     done,
     history,
-    judged_on,
-    owned_risks,
-    register_loaded,
+    judged_risks,
     risk_table,
     say_done,
     score_words,
     shown_version,
+    stop_unless_kept,
 )
 from radar.dashboard.signals import subgroup_name
 from radar.models import alerts as alert_store
@@ -132,13 +130,8 @@ person = require("register")
 ctx = context()
 st.title("Risk register")
 say_done()
-if ctx.config.risk_register is None:
-    st.info("This partnership keeps no risk register in Radar (its config has no [risk_register] section).")
-    st.stop()
-if not read_action(register_loaded):
-    st.info(NOT_LOADED)
-    st.stop()
-matrix, risks = read_action(owned_risks, read(judged_on, date.today()))  # as of the month shown
+stop_unless_kept("risk register")
+matrix, risks = judged_risks()
 add_risk_form(person, matrix)
 
 everyone = "All"
