@@ -42,7 +42,7 @@ def build_store(home: Path) -> None:
 def page_seconds(page: str) -> float:
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     started = time.perf_counter()
-    app.switch_page(f"pages/{page}.py").run()
+    app.switch_page(f"views/{page}.py").run()
     elapsed = time.perf_counter() - started
     if app.exception:
         raise RuntimeError(f"{page}: {app.exception[0].value}")

@@ -20,14 +20,14 @@ st.sidebar.markdown(f"### {partnership.name}")
 st.sidebar.caption(f"{partnership.la_name} ({partnership.la_code}) · Radar strategic threat assessment")
 
 PAGES = [
-    ("overview", "pages/overview.py", "Overview", ":material/radar:"),
-    ("register", "pages/register.py", "Risk register", ":material/table_chart:"),
-    ("impact_log", "pages/impact_log.py", "Impact Log", ":material/fact_check:"),
-    ("alerts", "pages/alerts.py", "Alerts", ":material/notifications:"),
-    ("indicators", "pages/indicators.py", "Indicator explorer", ":material/monitoring:"),
-    ("feed_status", "pages/feed_status.py", "Feed status", ":material/inbox:"),
-    ("upload", "pages/upload.py", "Send a file", ":material/upload_file:"),
-    ("rejected", "pages/rejected.py", "Rejected files", ":material/report:"),
+    ("overview", "views/overview.py", "Overview", ":material/radar:"),
+    ("register", "views/register.py", "Risk register", ":material/table_chart:"),
+    ("impact_log", "views/impact_log.py", "Impact Log", ":material/fact_check:"),
+    ("alerts", "views/alerts.py", "Alerts", ":material/notifications:"),
+    ("indicators", "views/indicators.py", "Indicator explorer", ":material/monitoring:"),
+    ("feed_status", "views/feed_status.py", "Feed status", ":material/inbox:"),
+    ("upload", "views/upload.py", "Send a file", ":material/upload_file:"),
+    ("rejected", "views/rejected.py", "Rejected files", ":material/report:"),
 ]
 page = st.navigation([
     st.Page(path, title=title, icon=icon, url_path=key)

@@ -201,9 +201,25 @@ def risk_table(ctx: Context, matrix: Matrix, risks: Sequence[dict]) -> pl.DataFr
 
 RISK_COLUMNS = {
     "Risk": st.column_config.TextColumn(width=45),
-    "Title": st.column_config.TextColumn(width=280),
+    "Title": st.column_config.TextColumn(width=250),
     "Score": st.column_config.TextColumn(width=70, help="Current score: likelihood × impact"),
     "Appetite": st.column_config.TextColumn(width=190),
-    "Owner": st.column_config.TextColumn(width=240),
+    "Owner": st.column_config.TextColumn(width=200),
+    "Subgroup": st.column_config.TextColumn(width=150),
+    "Status": st.column_config.TextColumn(width=75),
+    "Next review": st.column_config.TextColumn(width=110),
     "Proposals": st.column_config.NumberColumn(width=80, help="Proposed re-scores waiting for a decision"),
+}
+# The Impact Log's nine columns fit 1280 pixels beside the sidebar: long text is cut to its column (the full text
+# shows on hover and in the update form below), so no column needs sideways scrolling.
+IMPACT_COLUMNS = {
+    "Entry": st.column_config.TextColumn(width=45),
+    "Raised": st.column_config.TextColumn(width=80),
+    "Subgroup": st.column_config.TextColumn(width=90),
+    "Challenge": st.column_config.TextColumn(width=130),
+    "Action": st.column_config.TextColumn(width=130),
+    "Owner": st.column_config.TextColumn(width=90),
+    "Status": st.column_config.TextColumn(width=75),
+    "Evidence of impact": st.column_config.TextColumn(width=90),
+    "Linked to": st.column_config.TextColumn(width=65),
 }

@@ -233,8 +233,8 @@ def every_text(app: AppTest) -> str:
     return "\n".join(texts + tables)
 
 
-PAGES = ["pages/overview.py", "pages/register.py", "pages/impact_log.py", "pages/alerts.py", "pages/indicators.py",
-         "pages/feed_status.py", "pages/upload.py", "pages/rejected.py"]
+PAGES = ["views/overview.py", "views/register.py", "views/impact_log.py", "views/alerts.py", "views/indicators.py",
+         "views/feed_status.py", "views/upload.py", "views/rejected.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -251,7 +251,7 @@ def test_no_page_shows_none_or_a_routing_id(store, page):
 
 def test_the_send_a_file_page_and_the_readme_say_the_same_about_the_inbox(store):
     """One statement of how soon the inbox is read: the service's watcher takes a file within seconds."""
-    page = "\n".join(m.value for m in run("pages/upload.py").markdown)
+    page = "\n".join(m.value for m in run("views/upload.py").markdown)
     readme = " ".join((APP.parents[1] / "README.md").read_text(encoding="utf-8").split())
     assert "15 minutes" not in page
     assert "read as it arrives" in readme and "within about a minute" in readme
@@ -264,7 +264,7 @@ def test_sidebar_names_the_partnership(store):
 
 
 def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
-    app = run("pages/feed_status.py")
+    app = run("views/feed_status.py")
     assert app.title[0].value == "Feed status"
     # The other partnership's April file must not stretch the range, nor the months since: it ends at March.
     slider = app.select_slider(key="months")
@@ -288,7 +288,7 @@ def test_feed_status_grid_shows_each_status_for_the_latest_month(store):
 
 
 def test_feed_status_summary_lists_the_agencies_to_chase(store):
-    app = run("pages/feed_status.py")
+    app = run("views/feed_status.py")
     assert app.subheader[0].value == "Agencies late for Mar 2025"
     chase = frame(app, 0)
     statuses = dict(zip(chase["Feed"], chase["Status"]))
@@ -306,7 +306,7 @@ def test_feed_status_summary_lists_the_agencies_to_chase(store):
 
 
 def test_indicator_explorer_shows_values_gaps_and_the_comparator(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cin_rate").run()
     table = frame(app, 0)
     assert table["Month"].to_list() == ["Jan 2025", "Feb 2025", "Mar 2025", "Apr 2025"]
@@ -322,7 +322,7 @@ def test_indicator_explorer_shows_values_gaps_and_the_comparator(store):
 
 
 def test_indicator_explorer_breakdown_and_local_target(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_open").run()
     assert app.selectbox(key="breakdown").options == ["Total", "Neglect"]
     assert frame(app, 0)["Value"].to_list() == ["250"]
@@ -335,7 +335,7 @@ def test_indicator_explorer_breakdown_and_local_target(store):
 
 
 def test_rejected_files_show_message_report_and_problems_without_child_refs(store):
-    app = run("pages/rejected.py")
+    app = run("views/rejected.py")
     listing = frame(app, 0)
     assert listing["File"].to_list() == ["mash_contacts__2025-03.csv", "lado_referrals__2025-02.csv"]
     assert listing["Message"][0] == "2 problems: fix them and send the file again"
@@ -350,11 +350,11 @@ def test_rejected_files_show_message_report_and_problems_without_child_refs(stor
 
 
 def test_rejected_file_without_its_report_says_so(store):
-    app = run("pages/rejected.py")
+    app = run("views/rejected.py")
     chosen = next(i for i in app.selectbox(key="submission").options if i.startswith("lado_referrals"))
     app.selectbox(key="submission").select(chosen).run()
     assert "The report for this file is not available" in app.warning[-1].value
-    assert "No row-level problems were recorded" in app.markdown[-1].value
+    assert "No row-level problems were recorded" in app.main.markdown[-1].value
 
 
 @pytest.fixture
@@ -365,7 +365,7 @@ def empty_store(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("page", [None, "pages/feed_status.py", "pages/indicators.py", "pages/rejected.py"])
+@pytest.mark.parametrize("page", [None, "views/feed_status.py", "views/indicators.py", "views/rejected.py"])
 def test_an_empty_store_says_how_to_load_data(empty_store, page):
     app = run(page)
     assert app.info[0].value == NO_DATA
@@ -373,10 +373,10 @@ def test_an_empty_store_says_how_to_load_data(empty_store, page):
 
 
 def test_an_empty_store_has_no_open_alerts_and_says_when_they_appear(empty_store):
-    app = run("pages/alerts.py")
+    app = run("views/alerts.py")
     assert app.info[0].value == "No active alerts"
     assert "radar cycle" in app.caption[0].value
-    assert "No improvement has been signalled" in app.caption[-1].value
+    assert "No improvement has been signalled" in app.main.caption[-1].value
 
 
 def chart_points(values: list[float | None], **columns) -> pl.DataFrame:
@@ -492,7 +492,7 @@ def table_with(app: AppTest, column: str) -> pl.DataFrame:
 
 
 def test_spc_chart_shows_mean_limits_and_the_variation_badge(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
     assert ":orange-badge[Special cause — concerning high]" in markdowns(app)
     assert "**Usual range:** 10.0% to 30.0% around a mean of 20.0% (process limits in Apr 2025)." in markdowns(app)
@@ -509,7 +509,7 @@ def test_spc_chart_shows_mean_limits_and_the_variation_badge(store):
 
 
 def test_a_short_series_says_it_has_no_limits_and_lists_a_recently_resolved_alert(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cin_rate").run()
     assert app.info[0].value.startswith("Fewer than 12 months of data: no process limits yet")
     assert not any(m.startswith("**Usual range:**") for m in markdowns(app))
@@ -520,7 +520,7 @@ def test_a_short_series_says_it_has_no_limits_and_lists_a_recently_resolved_aler
 
 
 def test_a_series_the_cycle_has_not_charted_says_when_limits_appear(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_open").run()
     captions = [c.value for c in app.caption]
     assert "Limits and signals appear once the monthly cycle (`radar cycle`) has charted this series." in captions
@@ -529,7 +529,7 @@ def test_a_series_the_cycle_has_not_charted_says_when_limits_appear(store):
 
 
 def test_a_seasonal_indicator_shows_the_reported_value_and_names_the_adjusted_one(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("mash_enquiries").run()
     assert any("shows seasonally adjusted values" in c.value for c in app.caption)
     assert "**Apr 2025:** 700 reported (656 seasonally adjusted, as charted)." in markdowns(app)
@@ -542,14 +542,14 @@ def test_a_seasonal_indicator_shows_the_reported_value_and_names_the_adjusted_on
 
 
 def test_a_series_that_is_not_seasonal_shows_its_reported_value_alone(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
     assert "**Apr 2025:** 34.0% reported." in markdowns(app)
     assert "seasonally adjusted" not in every_text(app)
 
 
 def test_indicator_alerts_show_their_message_and_evidence(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
     ref = alert_ref("spc_outside_limits|cpp_repeat_rate")
     assert (f":red-badge[High] :gray-badge[Open] **Second or subsequent plans (%)** · Raised Apr 2025 · id `{ref}`"
@@ -561,7 +561,7 @@ def test_indicator_alerts_show_their_message_and_evidence(store):
 
 
 def test_benchmarks_show_a_suppressed_figure_as_its_symbol_and_the_attribution(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
     table = table_with(app, "Similar areas (median)")
     assert table.columns == ["Year", "Bromley", "England", "Outer London", "Similar areas (median)", "Neighbours"]
@@ -573,7 +573,7 @@ def test_benchmarks_show_a_suppressed_figure_as_its_symbol_and_the_attribution(s
 
 def test_england_has_one_figure_on_the_indicator_page_from_dfe_with_its_year(store):
     # The catalogue quotes 21% for 2018-19 from the annual report; DfE's imported figures win everywhere.
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cpp_repeat_rate").run()
     assert "**England:** 23.0% in 2023-24 (Department for Education)." in markdowns(app)
     rules = next(f for columns, f in chart_data(app).items() if columns == "label,value")
@@ -594,14 +594,14 @@ def test_england_figure_is_for_the_year_of_the_latest_month_or_the_one_before():
 
 
 def test_no_benchmark_table_without_published_figures(store):
-    app = run("pages/indicators.py")
+    app = run("views/indicators.py")
     app.selectbox(key="indicator").set_value("cin_rate").run()
     assert "Published benchmarks" not in [h.value for h in app.subheader]
     assert ATTRIBUTION not in [c.value for c in app.caption]
 
 
 def test_alerts_page_lists_active_alerts_under_their_subgroup(store):
-    app = run("pages/alerts.py")
+    app = run("views/alerts.py")
     headings = [h.value for h in app.subheader]
     assert headings == ["Performance, Challenge & Impact (4)", "Education Safeguarding Advisory Committee (1)"]
     assert "Chair: Chair, Performance Challenge and Impact · [pci-chair@bscp.example.org](mailto:pci-chair@bscp.example.org)" in [m.value for m in app.markdown]
@@ -620,7 +620,7 @@ def test_alerts_page_lists_active_alerts_under_their_subgroup(store):
 
 
 def test_every_alert_card_shows_the_id_a_chair_types(store):
-    app = run("pages/alerts.py")
+    app = run("views/alerts.py")
     cards = [m for m in markdowns(app) if "· Raised " in m]
     assert len(cards) == 5
     for key in ("spc_outside_limits|cpp_repeat_rate", "feed_late|health_monthly", "spc_trend|ehe_registered",
@@ -629,7 +629,7 @@ def test_every_alert_card_shows_the_id_a_chair_types(store):
 
 
 def test_silenced_alerts_are_listed_apart_with_reason_and_expiry(store):
-    app = run("pages/alerts.py")
+    app = run("views/alerts.py")
     assert "silenced" not in app.multiselect(key="status").options
     assert "Silenced" in [h.value for h in app.header]
     silenced = table_with(app, "Silenced until")
@@ -638,7 +638,7 @@ def test_silenced_alerts_are_listed_apart_with_reason_and_expiry(store):
 
 
 def test_alerts_page_filters_by_status_and_severity(store):
-    app = run("pages/alerts.py")
+    app = run("views/alerts.py")
     app.multiselect(key="status").set_value(["resolved"]).run()
     text = markdowns(app)
     assert RESOLVED_MESSAGE in text and ACK_MESSAGE not in text and SPC_MESSAGE not in text

@@ -37,7 +37,7 @@ from radar.models.alerts import Alert
 from radar.models.audit import AuditEvent
 from radar.models.engine import get_engine
 
-PAGE_DIR = APP.parent / "pages"
+PAGE_DIR = APP.parent / "views"
 CHAIR, PCI_CHAIR, ANALYST, CSC_LEAD, VIEWER = (
     "independent-chair@bscp.example.org", "pci-chair@bscp.example.org", "analyst@bscp.example.org",
     "data-lead@csc.example.org", "board-member@bscp.example.org",
@@ -95,7 +95,7 @@ def as_person(email: str | None, script: Path = APP, verified: object = True) ->
 def visit(email: str | None, page: str | None = None, verified: object = True) -> AppTest:
     app = as_person(email, verified=verified).run()
     if page:
-        app.switch_page(f"pages/{page}.py").run()
+        app.switch_page(f"views/{page}.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 

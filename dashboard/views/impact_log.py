@@ -19,6 +19,7 @@ from radar.dashboard import actions
 from radar.dashboard.auth import require
 from radar.dashboard.common import context, read, read_action
 from radar.dashboard.register import (
+    IMPACT_COLUMNS,
     STATUS_NAMES,
     day,
     done,
@@ -86,7 +87,7 @@ if shown:
         "Owner": [e["owner"] for e in shown], "Status": [STATUS_NAMES[e["status"]] for e in shown],
         "Evidence of impact": [e["evidence"] for e in shown],
         "Linked to": [linked_words(e["id"]) for e in shown],
-    }), hide_index=True)
+    }), hide_index=True, column_config=IMPACT_COLUMNS)
 else:
     st.info("No Impact Log entry matches these filters.")
 
