@@ -31,6 +31,7 @@ import polars as pl
 
 from radar.core.alert_settings import SpcSettings
 from radar.pipelines import early_warning as ew
+from radar.pipelines import glm
 from radar.pipelines.signal_replay import mdc_alarms
 
 HISTORY, JUDGED = 48, 24
@@ -83,17 +84,17 @@ def make_series(rng, kind, size, seasonal, step_at=None, factor=1.0):
         mean = size * (_season(months) if seasonal else 1.0) * np.exp(wobble) * lift
         if outlier is not None:
             mean[outlier] *= 2.5
-        return ew.simulate("count", mean, PHI, None, rng).astype(float), None, clean
+        return glm.simulate("count", mean, PHI, None, rng).astype(float), None, clean
     trials = np.maximum(rng.poisson(size, n), 3).astype(float)
     share = np.clip(SHARE * np.exp(wobble) * lift, 0.01, 0.99)
     if outlier is not None:
         share[outlier] = min(share[outlier] * 1.5, 0.99)
-    return ew.simulate("percentage", share * trials, PHI, trials, rng), trials, clean
+    return glm.simulate("percentage", share * trials, PHI, trials, rng), trials, clean
 
 
 def early_flags(kind, values, trials, seasonal, worse, settings, key) -> dict[int, str]:
     """The months the early warning flagged a concern, with the check that fired ("ewma" or "single_month")."""
-    periods = [ew.period_of(START + t) for t in range(len(values))]
+    periods = [glm.period_of(START + t) for t in range(len(values))]
     vals = [float(v) for v in values]
     if kind == "count":
         judged, _ = ew.replay(periods, vals, None, None, kind, seasonal, worse, settings, key=key, detectable=False)
@@ -101,26 +102,26 @@ def early_flags(kind, values, trials, seasonal, worse, settings, key) -> dict[in
         pct = [100 * v / d for v, d in zip(vals, trials, strict=True)]
         judged, _ = ew.replay(periods, pct, vals, [float(d) for d in trials], kind, seasonal, worse, settings,
                               key=key, detectable=False)
-    return {ew.month_number(j.period) - START: j.check for j in judged if j.flag == "concern"}
+    return {glm.month_number(j.period) - START: j.check for j in judged if j.flag == "concern"}
 
 
 def mdc_flags(series: list[tuple[str, str, np.ndarray, np.ndarray | None, bool]], worse: str) -> dict[str, set[int]]:
     """Months flagged by MDC on the chart as it stood each month, for many series at once (seasonal apart)."""
     found: dict[str, set[int]] = {name: set() for name, *_ in series}
-    judged_from = ew.period_of(START + HISTORY)
+    judged_from = glm.period_of(START + HISTORY)
     for seasonal in (False, True):
         rows = []
         for name, kind, values, trials, s in series:
             if s != seasonal:
                 continue
             shown = values if kind == "count" else 100 * values / trials
-            rows += [(name, ew.period_of(START + t), float(v)) for t, v in enumerate(shown)]
+            rows += [(name, glm.period_of(START + t), float(v)) for t, v in enumerate(shown)]
         if not rows:
             continue
         frame = pl.DataFrame(rows, schema={"series": pl.String, "period": pl.String, "value": pl.Float64}, orient="row")
         flagged = mdc_alarms(frame, seasonal, worse, SpcSettings(), judged_from=judged_from)
         for name, period in flagged.select("series", "period").iter_rows():
-            found[name].add(ew.month_number(period) - START)
+            found[name].add(glm.month_number(period) - START)
     return found
 
 
@@ -207,7 +208,7 @@ def run(seed: int = 2026, stable_each: int = 30, steps_per_band: int = 120) -> d
     states = []
     refit_started, refit_cpu = time.perf_counter(), time.process_time()
     for name, kind, values, trials, seasonal in sample:
-        periods = [ew.period_of(START + t) for t in range(HISTORY)]
+        periods = [glm.period_of(START + t) for t in range(HISTORY)]
         if kind == "count":
             _, state = ew.replay(periods, [float(v) for v in values[:HISTORY]], None, None, kind, seasonal, 1,
                                  settings, key=name)
@@ -218,7 +219,7 @@ def run(seed: int = 2026, stable_each: int = 30, steps_per_band: int = 120) -> d
         states.append(state)
     refit_40 = time.perf_counter() - refit_started  # one fit + calibration (with detectable change) per series
     refit_40_cpu = time.process_time() - refit_cpu
-    month = ew.period_of(START + HISTORY)
+    month = glm.period_of(START + HISTORY)
     saved = [s.as_dict() for s in states]
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(150):

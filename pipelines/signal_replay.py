@@ -18,6 +18,7 @@ import polars as pl
 from radar.core.alert_settings import SpcSettings
 from radar.core.periods import is_period
 from radar.pipelines import early_warning as ew
+from radar.pipelines import glm
 from radar.pipelines.seasonal import seasonal_baseline
 from radar.pipelines.spc import xmr
 
@@ -30,7 +31,7 @@ class SeriesInputError(ValueError):
     """A series file that cannot be read: the message names the row."""
 
 
-def parse_series(text: str, kind: ew.Kind) -> pl.DataFrame:
+def parse_series(text: str, kind: glm.Kind) -> pl.DataFrame:
     """The rows of a `series,period,value[,denominator]` CSV, checked row by row (row 1 is the header).
 
     For a percentage, `value` is the numerator and `denominator` is needed:
@@ -84,7 +85,7 @@ def complete_months(frame: pl.DataFrame) -> pl.DataFrame:
     filled = []
     for (series,), rows in frame.group_by(["series"], maintain_order=True):
         first, last = rows["period"].min(), rows["period"].max()
-        months = [ew.period_of(m) for m in range(ew.month_number(first), ew.month_number(last) + 1)]
+        months = [glm.period_of(m) for m in range(glm.month_number(first), glm.month_number(last) + 1)]
         grid = pl.DataFrame({"series": [series] * len(months), "period": months})
         filled.append(grid.join(rows, on=["series", "period"], how="left"))
     return pl.concat(filled).sort("series", "period") if filled else frame
@@ -117,7 +118,7 @@ def mdc_alarms(frame: pl.DataFrame, seasonal: bool, worse: str, settings: SpcSet
     ).select(*keys, "period", "signal").sort(*keys, "period")
 
 
-def early_alarms(frame: pl.DataFrame, kind: ew.Kind, seasonal: bool, worse: str, settings: ew.EarlySettings,
+def early_alarms(frame: pl.DataFrame, kind: glm.Kind, seasonal: bool, worse: str, settings: ew.EarlySettings,
                  rebases: Iterable[str] = ()) -> list[dict]:
     """Every month the early warning flagged as a concern, per series: series, period, expected, excess and the
     run behind it (`since`, observed and expected since then), with `new` on the month an episode began."""
@@ -133,7 +134,7 @@ def early_alarms(frame: pl.DataFrame, kind: ew.Kind, seasonal: bool, worse: str,
     return out
 
 
-def run_series(rows: pl.DataFrame, kind: ew.Kind, seasonal: bool, sign: int, settings: ew.EarlySettings,
+def run_series(rows: pl.DataFrame, kind: glm.Kind, seasonal: bool, sign: int, settings: ew.EarlySettings,
                rebases: Iterable[str] = (), key: str = "", state: ew.State | None = None,
                detectable: bool = False) -> tuple[list[ew.Judged], ew.State]:
     """`early_warning.replay` on one series' consecutive months (period, value[, numerator, denominator])."""
@@ -147,7 +148,7 @@ def run_series(rows: pl.DataFrame, kind: ew.Kind, seasonal: bool, sign: int, set
                      state, detectable)
 
 
-def alarm_row(series: str, j: ew.Judged, kind: ew.Kind, new: bool) -> dict:
+def alarm_row(series: str, j: ew.Judged, kind: glm.Kind, new: bool) -> dict:
     excess = None if j.value is None or j.expected is None else round(j.value - j.expected, 3)
     return {
         "series": series, "period": j.period, "detector": "early_warning", "new": new,
@@ -158,7 +159,7 @@ def alarm_row(series: str, j: ew.Judged, kind: ew.Kind, new: bool) -> dict:
     }
 
 
-def both_detectors(frame: pl.DataFrame, kind: ew.Kind, seasonal: bool, worse: str,
+def both_detectors(frame: pl.DataFrame, kind: glm.Kind, seasonal: bool, worse: str,
                    spc: SpcSettings = DEFAULT_SPC, early: ew.EarlySettings = DEFAULT_EARLY) -> list[dict]:
     """`radar signals run`: one object per month flagged, by either detector, in series and month order."""
     if kind == "percentage":
@@ -175,7 +176,7 @@ def both_detectors(frame: pl.DataFrame, kind: ew.Kind, seasonal: bool, worse: st
     return sorted(flagged, key=lambda r: (r["series"], r["period"], order[r["detector"]]))
 
 
-def series_kind(indicator) -> ew.Kind | None:
+def series_kind(indicator) -> glm.Kind | None:
     """What the early warning models an indicator as: counts, percentages on numerator and denominator, or
     None (rates per 10,000 and averages are not covered)."""
     if indicator.unit == "count":

@@ -7,17 +7,18 @@ import pytest
 import statsmodels.api as sm
 
 from radar.pipelines import early_warning as ew
+from radar.pipelines import glm
 
 START = 2016 * 12 + 3  # April 2016
 MONTHS = np.arange(START, START + 48)
 
 
 def _counts(rng, mean, phi, months=MONTHS, seasonal=False):
-    x = ew.design(months, True, False, 0)
+    x = glm.design(months, True, False, 0)
     mu = np.full(len(months), float(mean))
     if seasonal:
         mu *= np.exp(0.15 * x[:, 1] - 0.35 * x[:, 3] - 0.25 * x[:, 4])
-    return ew.simulate("count", mu, phi, None, rng).astype(float)
+    return glm.simulate("count", mu, phi, None, rng).astype(float)
 
 
 @pytest.mark.parametrize("seasonal", [False, True])
@@ -25,8 +26,8 @@ def _counts(rng, mean, phi, months=MONTHS, seasonal=False):
 def test_quasi_poisson_equals_statsmodels(seasonal, trend):
     rng = np.random.default_rng(7)
     y = _counts(rng, 40, 1.8, seasonal=True)
-    x = ew.design(MONTHS, seasonal, trend, int(MONTHS[-1]) + 1)
-    ours = ew.irls("count", x, y[None])
+    x = glm.design(MONTHS, seasonal, trend, int(MONTHS[-1]) + 1)
+    ours = glm.irls("count", x, y[None])
     theirs = sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2")
     np.testing.assert_allclose(ours.coef[0], theirs.params, rtol=1e-8, atol=1e-9)
     assert ours.phi[0] == pytest.approx(theirs.scale, rel=1e-8)
@@ -38,8 +39,8 @@ def test_quasi_binomial_equals_statsmodels(seasonal):
     rng = np.random.default_rng(11)
     n = rng.integers(15, 80, len(MONTHS)).astype(float)
     y = rng.binomial(n.astype(int), 0.35).astype(float)
-    x = ew.design(MONTHS, seasonal, True, int(MONTHS[-1]) + 1)
-    ours = ew.irls("percentage", x, y[None], n[None])
+    x = glm.design(MONTHS, seasonal, True, int(MONTHS[-1]) + 1)
+    ours = glm.irls("percentage", x, y[None], n[None])
     theirs = sm.GLM(y / n, x, family=sm.families.Binomial(), var_weights=n).fit(scale="X2")
     np.testing.assert_allclose(ours.coef[0], theirs.params, rtol=1e-8, atol=1e-9)
     assert ours.phi[0] == pytest.approx(theirs.scale, rel=1e-8)
@@ -51,8 +52,8 @@ def test_many_series_at_once_equal_one_at_a_time():
     y = np.stack([_counts(rng, m, 1.5) for m in (5, 20, 80)])
     mask = np.ones_like(y, dtype=bool)
     mask[1, 10] = False  # a missing month is left out of the fit
-    x = ew.design(MONTHS, True, True, int(MONTHS[-1]) + 1)
-    together = ew.irls("count", x, y, mask=mask)
+    x = glm.design(MONTHS, True, True, int(MONTHS[-1]) + 1)
+    together = glm.irls("count", x, y, mask=mask)
     for i in range(3):
         alone = sm.GLM(y[i][mask[i]], x[mask[i]], family=sm.families.Poisson()).fit(scale="X2")
         np.testing.assert_allclose(together.coef[i], alone.params, rtol=1e-7, atol=1e-8)
@@ -62,8 +63,8 @@ def test_many_series_at_once_equal_one_at_a_time():
 def test_trend_kept_only_when_significant():
     rng = np.random.default_rng(5)
     flat = _counts(rng, 60, 1.2)
-    rising = ew.simulate("count", 30 * np.exp(0.3 * (MONTHS - MONTHS[0]) / 12), 1.2, None, rng).astype(float)
-    periods = [ew.period_of(m) for m in MONTHS]
+    rising = glm.simulate("count", 30 * np.exp(0.3 * (MONTHS - MONTHS[0]) / 12), 1.2, None, rng).astype(float)
+    periods = [glm.period_of(m) for m in MONTHS]
     settings = ew.EarlySettings(simulations=200)
     assert not ew.fit_model("count", periods, flat, None, False, 1, settings, detectable=False).trend
     assert ew.fit_model("count", periods, rising, None, False, 1, settings, detectable=False).trend
@@ -77,7 +78,7 @@ def test_calibrated_false_alarm_rate_matches_the_setting():
     settings = ew.EarlySettings(false_alarms_per_year=0.07, min_months=48)
     n_series, future = 160, 24
     months = np.arange(START, START + 48 + future)
-    periods = [ew.period_of(m) for m in months]
+    periods = [glm.period_of(m) for m in months]
     episodes = 0
     for i in range(n_series):
         mean, seasonal = [(20, False), (80, True), (300, False), (40, True)][i % 4]
@@ -97,8 +98,8 @@ def _golden():
     rng = np.random.default_rng(42)
     months = np.arange(START, START + 60)
     y = _counts(rng, 50, 1.3, months, seasonal=True)
-    y[52:] = ew.simulate("count", np.full(8, 80.0), 1.3, None, rng)  # 80 a month from Aug 2020: +60%, more in August
-    return [ew.period_of(m) for m in months], [float(v) for v in y]
+    y[52:] = glm.simulate("count", np.full(8, 80.0), 1.3, None, rng)  # 80 a month from Aug 2020: +60%, more in August
+    return [glm.period_of(m) for m in months], [float(v) for v in y]
 
 
 def test_golden_step_is_flagged_in_its_known_month():
@@ -120,7 +121,7 @@ def test_golden_one_month_jump_is_flagged_by_the_single_month_check():
     months = np.arange(START, START + 60)
     y = _counts(rng, 60, 1.3, months)
     y[53] += 40
-    periods = [ew.period_of(m) for m in months]
+    periods = [glm.period_of(m) for m in months]
     judged, state = ew.replay(periods, [float(v) for v in y], None, None, "count", False, 1, ew.EarlySettings(),
                               key="jump")
     flagged = [j for j in judged if j.flag is not None]
@@ -138,8 +139,8 @@ def test_one_wild_month_in_the_history_does_not_blind_the_series():
     months = np.arange(START, START + 60)
     y = _counts(rng, 200, 1.3, months)
     y[10] *= 2.5
-    y[52:] = ew.simulate("count", np.full(8, 240.0), 1.3, None, rng)
-    periods = [ew.period_of(m) for m in months]
+    y[52:] = glm.simulate("count", np.full(8, 240.0), 1.3, None, rng)
+    periods = [glm.period_of(m) for m in months]
     judged, state = ew.replay(periods, [float(v) for v in y], None, None, "count", False, 1, ew.EarlySettings(),
                               key="wild")
     concerns = [j.period for j in judged if j.flag == "concern"]
@@ -169,7 +170,7 @@ def test_rebase_restarts_the_model():
 def test_promise_words():
     settings = ew.EarlySettings()
     assert ew.promise(None, 10, settings, 1)["promise"] == "too_short"
-    periods = [ew.period_of(m) for m in MONTHS]
+    periods = [glm.period_of(m) for m in MONTHS]
     small = ew.fit_model("count", periods, _counts(np.random.default_rng(1), 2, 1.5), None, False, 1, settings)
     big = ew.fit_model("count", periods, _counts(np.random.default_rng(1), 300, 1.2), None, False, 1, settings)
     assert ew.promise(small, 48, settings, 1)["promise"] == "too_small"
@@ -182,5 +183,5 @@ def test_promise_words():
 def test_a_percentage_month_without_trials_draws_nothing(phi):
     """A month the calibration masks has no trials: it draws 0, where 0 / 0 once stopped the cycle."""
     trials = np.array([40.0, 0.0, 55.0])
-    draws = ew.simulate("percentage", np.array([10.0, 0.0, 20.0]), phi, trials, np.random.default_rng(3))
+    draws = glm.simulate("percentage", np.array([10.0, 0.0, 20.0]), phi, trials, np.random.default_rng(3))
     assert draws[1] == 0 and 0 <= draws[0] <= 40 and 0 <= draws[2] <= 55

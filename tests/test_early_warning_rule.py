@@ -9,6 +9,7 @@ import polars as pl
 
 from radar.core.alert_settings import ALERTS_FILE, parse_alert_settings
 from radar.pipelines import early_warning as ew
+from radar.pipelines import glm
 from radar.pipelines.alerts import registry as alert_registry
 from radar.pipelines.alerts.early_warning import STATE_SCHEMA, detection_statement, early_warning_signals, series_states
 
@@ -66,7 +67,7 @@ def test_the_registry_runs_the_rule_on_the_cycle_states():
 
 def test_series_states_continue_from_stored_ones(catalogue):
     rng = np.random.default_rng(4)
-    periods = [ew.period_of(2016 * 12 + 3 + i) for i in range(40)]
+    periods = [glm.period_of(2016 * 12 + 3 + i) for i in range(40)]
     values = pl.DataFrame({
         "indicator": "missing_episodes", "breakdown": "", "period": periods,
         "value": [float(v) for v in rng.poisson(60, 40)], "numerator": None, "denominator": None,

@@ -11,13 +11,13 @@ from typer.testing import CliRunner
 from radar.cli import app
 from radar.core.alert_settings import SpcSettings
 from radar.pipelines import early_warning as ew
-from radar.pipelines import signal_replay
+from radar.pipelines import glm, signal_replay
 
 runner = CliRunner()
 
 
 def _rows(rng, mean, months=60, step_at=50, factor=1.6):
-    return [(ew.period_of(2016 * 12 + 3 + i), int(rng.poisson(mean * (factor if i >= step_at else 1))))
+    return [(glm.period_of(2016 * 12 + 3 + i), int(rng.poisson(mean * (factor if i >= step_at else 1))))
             for i in range(months)]
 
 
@@ -46,7 +46,7 @@ def test_signals_run_percentages_lower_is_worse(tmp_path):
     lines = ["series,period,value,denominator"]
     for i in range(60):
         n = int(rng.integers(80, 120))
-        lines.append(f"on_time,{ew.period_of(2016 * 12 + i)},{rng.binomial(n, 0.8 if i < 48 else 0.6)},{n}")
+        lines.append(f"on_time,{glm.period_of(2016 * 12 + i)},{rng.binomial(n, 0.8 if i < 48 else 0.6)},{n}")
     result = runner.invoke(app, ["signals", "run", "--input", str(_csv(tmp_path, lines)), "--kind", "percentage",
                                  "--worse", "lower", "--json"])
     assert result.exit_code == 0, result.output
@@ -68,7 +68,7 @@ def test_signals_run_names_the_bad_row(tmp_path):
 
 def test_mdc_replay_judges_each_month_on_its_own_prefix():
     values = [5, 7, 6, 8, 7, 6, 5, 7, 6, 8, 7, 6, 30, 6]
-    frame = pl.DataFrame({"series": ["s"] * 14, "period": [ew.period_of(2019 * 12 + i) for i in range(14)],
+    frame = pl.DataFrame({"series": ["s"] * 14, "period": [glm.period_of(2019 * 12 + i) for i in range(14)],
                           "value": [float(v) for v in values]})
     flagged = signal_replay.mdc_alarms(frame, False, "higher", SpcSettings())
     assert flagged.rows() == [("s", "2020-01", "outside_limits")]
