@@ -23,7 +23,7 @@ from radar.actions import register
 from radar.actions.board_pack import assessment
 from radar.core import periods
 from radar.core.config import Context
-from radar.core.register import PRIORITY_NAMES, Matrix
+from radar.core.register import PRIORITY_NAMES, STATUS_NAMES, Matrix
 from radar.dashboard.common import MISSING, context, read, read_action
 from radar.dashboard.signals import cycle_month, subgroup_name
 from radar.models import alerts, submissions
@@ -33,9 +33,6 @@ from radar.pipelines.board_pack import heat_map, submission_performance
 BAND_COLOURS = {"low": "#c8e6c9", "medium": "#ffe0b2", "high": "#ef9a9a"}
 BAND_WORDS = {"low": "green", "medium": "amber", "high": "red"}
 TOP_THREATS = 5  # the overview explains these; the Board pack has the rest
-STATUS_NAMES = {"open": "Open", "treated": "Treated", "accepted": "Accepted", "closed": "Closed",
-                "in_progress": "In progress", "complete": "Complete", "done": "Done", "dropped": "Dropped",
-                "proposed": "Proposed", "rejected": "Rejected", "changed": "Changed"}
 HISTORY_WORDS = {
     "risk_loaded": "Loaded from the partnership's register file", "risk_added": "Added to the register",
     "risk_scored": "Re-scored", "risk_reviewed": "Reviewed", "risk_decided": "Re-scored on a proposal",
@@ -47,7 +44,7 @@ HISTORY_WORDS = {
 
 def day(value: date | None) -> str:
     """A date as people write it: "30 Sep 2020"."""
-    return MISSING if value is None else f"{value.day} {value:%b %Y}"
+    return MISSING if value is None else periods.day_label(value)
 
 
 def score_words(matrix: Matrix, score: dict) -> str:

@@ -23,7 +23,7 @@ import polars as pl
 from radar.core import periods
 from radar.core.catalogue import Catalogue
 from radar.core.config import PartnershipConfig
-from radar.core.register import Matrix
+from radar.core.register import STATUS_NAMES, Matrix
 from radar.pipelines import disclosure, messages
 from radar.pipelines.benchmarks import ATTRIBUTION
 from radar.pipelines.charts import SEASONALLY_ADJUSTED
@@ -148,7 +148,8 @@ def build_pack(config: PartnershipConfig, inputs: StaInputs, sta: dict, impact: 
         "heat_map": heat_map(open_risks, matrix),
         "out_of_appetite": [r for r in open_risks if r["out_of_appetite"]],
         "indicators": indicators,
-        "impact": [i | {"subgroup": subgroups.get(i["subgroup"], i["subgroup"])} for i in impact],
+        "impact": [i | {"subgroup": subgroups.get(i["subgroup"], i["subgroup"]), "date": periods.day_label(i["date"]),
+                        "status": STATUS_NAMES[i["status"]]} for i in impact],
         "submissions": submission_performance(inputs.feed_status, agencies, sta["period"]),
         "methods": METHODS, "attribution": ATTRIBUTION, "licence": OGL,
         "disclosure": {"threshold": threshold, "few": sorted(map(list, few.iter_rows()))},
@@ -295,7 +296,7 @@ td.n{text-align:right}.heat td{text-align:center;min-width:3rem}.note{color:#383
 <p class="note">{{ p.attribution }} {{ p.licence }}</p>
 <h2>4. The Impact Log</h2>
 <table><thead><tr><th>Id</th><th>Date</th><th>Subgroup</th><th>Challenge</th><th>Action</th><th>Owner</th><th>Status</th><th>Evidence of impact</th></tr></thead><tbody>
-{% for i in p.impact %}<tr><td>{{ i.id }}</td><td>{{ i.date }}</td><td>{{ i.subgroup }}</td><td>{{ i.challenge }}</td><td>{{ i.action }}</td><td>{{ i.owner }}</td><td>{{ i.status|replace("_", " ") }}</td><td>{{ i.evidence }}</td></tr>
+{% for i in p.impact %}<tr><td>{{ i.id }}</td><td>{{ i.date }}</td><td>{{ i.subgroup }}</td><td>{{ i.challenge }}</td><td>{{ i.action }}</td><td>{{ i.owner }}</td><td>{{ i.status }}</td><td>{{ i.evidence }}</td></tr>
 {% endfor %}</tbody></table>
 <h2>5. Agencies' data: submission performance</h2>
 <p>Files due for the twelve months to {{ p.month }}, by how they arrived.</p>
@@ -394,7 +395,7 @@ def to_typst(pack: dict, charts: Mapping[str, str], publication: bool = False) -
     out.append(_page(landscape=True) + "= 4. The Impact Log\n")
     out.append("#text(9pt)[" + _table(
         ["Id", "Date", "Subgroup", "Challenge", "Action", "Owner", "Status", "Evidence of impact"],
-        [[i["id"], i["date"], i["subgroup"], i["challenge"], i["action"], i["owner"], i["status"].replace("_", " "),
+        [[i["id"], i["date"], i["subgroup"], i["challenge"], i["action"], i["owner"], i["status"],
           i["evidence"]] for i in p["impact"]], IMPACT_COLUMNS) + "]\n")
     out.append(_page(landscape=False) + "= 5. Agencies' data: submission performance\n")
     out.append(f"#{_t('Files due for the twelve months to ' + p['month'] + ', by how they arrived.')}\n\n")

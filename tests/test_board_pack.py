@@ -199,6 +199,14 @@ def test_the_pdf_has_every_section_a_chart_and_the_attribution(pack):
     assert "<svg" in html and board_pack.ATTRIBUTION in html and "Open Government Licence v3.0" in source
 
 
+def test_the_impact_log_reads_as_on_screen(pack):
+    """The pack's Impact Log names its dates and statuses as the dashboard's Impact Log page does (one wording:
+    periods.day_label, core.register.STATUS_NAMES), not as the store keeps them (2020-01-09, in_progress)."""
+    html = board_pack.to_html(pack, {})
+    assert "<td>9 Jan 2020</td>" in html and "<td>Open</td>" in html
+    assert "2020-01-09" not in html
+
+
 def test_radar_report_writes_html_and_pdf_for_a_seeded_store(register_store, tmp_path):
     """A new store (the register seeded as the first cycle seeds it, no files yet): both formats render, with the
     seed's risks, the Impact Log, attribution, and nothing that looks like a child's identifier."""

@@ -34,6 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from radar.core import periods
 
+# The register's and the Impact Log's statuses as people read them, on screen and in the Board pack alike.
+STATUS_NAMES = {"open": "Open", "treated": "Treated", "accepted": "Accepted", "closed": "Closed",
+                "in_progress": "In progress", "complete": "Complete", "done": "Done", "dropped": "Dropped",
+                "proposed": "Proposed", "rejected": "Rejected", "changed": "Changed"}
+
 Category = Literal["strategic", "operational"]
 Priority = Literal["local_safeguarding_context", "early_help", "leadership_and_partnership"]
 Confidence = Literal["high", "medium", "low"]
