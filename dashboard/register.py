@@ -17,16 +17,15 @@ from datetime import date
 
 import polars as pl
 import streamlit as st
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from radar.actions import register
 from radar.actions.board_pack import assessment
 from radar.core import periods
 from radar.core.config import Context
 from radar.core.register import PRIORITY_NAMES, STATUS_NAMES, Matrix
-from radar.dashboard.common import MISSING, context, read, read_action
-from radar.dashboard.signals import cycle_month, subgroup_name
-from radar.models import alerts, submissions
+from radar.dashboard.common import MISSING, context, read_action
+from radar.dashboard.signals import subgroup_name
 from radar.pipelines.board_pack import heat_map, submission_performance
 
 # The bands of the register's matrix as the usual red, amber and green of a 5 x 5 risk matrix.
@@ -81,13 +80,10 @@ def owned_risks(engine: Engine, today: date) -> tuple[Matrix, list[dict]]:
     return register.risks(engine, context(), today)
 
 
-def judged_on(conn: Connection, today: date) -> date:
-    """The day the register and Impact Log pages judge on: as of the month the overview shows (the latest the
-    monthly cycle judged, else the latest a file came for; periods.as_of), so a demo of March 2020 shows no
-    review six years overdue; today before any data."""
-    la_code = context().la_code
-    month = cycle_month(alerts.alerts(conn, la_code)) or submissions.submissions(conn, la_code)["period"].max()
-    return periods.as_of(month, today) if month else today
+def judged_on(engine: Engine, today: date) -> date:
+    """The day the register and Impact Log pages judge on, as `radar risks` and `radar impact list` judge
+    (actions.register.judged_on): a demo of March 2020 shows no review six years overdue."""
+    return register.judged_on(engine, context(), today)
 
 
 def register_loaded(engine: Engine) -> bool:
@@ -112,7 +108,7 @@ def stop_unless_kept(what: str) -> None:
 
 def judged_risks() -> tuple[Matrix, list[dict]]:
     """The matrix and every risk, judged as of the month shown (`judged_on`)."""
-    return read_action(owned_risks, read(judged_on, date.today()))
+    return read_action(owned_risks, read_action(judged_on, date.today()))
 
 
 def history(engine: Engine, risk_id: str) -> list[dict]:

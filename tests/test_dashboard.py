@@ -22,6 +22,7 @@ from radar.core.periods import month_range
 from radar.dashboard.common import NO_DATA, england_figure, format_published, format_value
 from radar.dashboard.signals import alert_line, cycle_month, evidence_table, series_badges
 from radar.models.alerts import Alert, PositiveSignal
+from radar.models.audit import record_cycle
 from radar.models.benchmarks import Benchmark
 from radar.models.charts import SeriesStatus, SpcPoint, SpcSegment
 from radar.models.engine import get_engine
@@ -188,10 +189,11 @@ def fill(home: Path, loaded: bool = True) -> None:
     with Session(get_engine(get_context().settings.database_url)) as session:
         session.add_all(rows)
         session.commit()
-    if not loaded:
-        return
-    # as the cycle for April 2025 (the latest month here) does: as of the end of the month after
-    seed_register(get_engine(get_context().settings.database_url), get_context(), date(2025, 5, 31))
+    engine = get_engine(get_context().settings.database_url)
+    with engine.begin() as conn:  # the cycle for April 2025, the latest month here, has run
+        record_cycle(conn, LA, "2025-04", {})
+    if loaded:  # as that cycle loads the register: as of the end of the month after
+        seed_register(engine, get_context(), date(2025, 5, 31))
 
 
 @pytest.fixture(scope="module")
