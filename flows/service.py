@@ -212,26 +212,35 @@ class CycleDebounce:
         self.lock = threading.Lock()
         self.wanted: str | None = None  # the latest month accepted files asked a cycle for
         self.first = self.last = 0.0  # when the first and the last file of this round were accepted
+        self.notes = 0  # files accepted so far: a month only becomes complete when one is
+        self.judged: tuple[int, bool] = (-1, False)  # (notes, complete) when the store was last asked
 
     def note(self, cycle_period: str) -> None:
         with self.lock:
             if self.wanted is None:
                 self.first = self.clock()
             self.wanted, self.last = max(self.wanted or cycle_period, cycle_period), self.clock()
+            self.notes += 1
 
     def due(self) -> str | None:
         """The month to run the cycle for now (and the round starts again), or None to wait."""
         with self.lock:
-            wanted, first, last = self.wanted, self.first, self.last
+            wanted, first, last, notes = self.wanted, self.first, self.last, self.notes
         if wanted is None or (self.busy() and self.clock() - first < SETTLE_LIMIT_S):
             return None
-        if self.clock() - last < self.quiet_s and not self.complete(wanted):
+        if self.clock() - last < self.quiet_s and not self._complete(wanted, notes):
             return None
         with self.lock:
             if self.last != last:  # a file came meanwhile: look again
                 return None
             self.wanted = None
         return wanted
+
+    def _complete(self, month: str, notes: int) -> bool:
+        """`complete(month)`, asked of the store once per accepted file, not on every poll of the quiet time."""
+        if self.judged[0] != notes:
+            self.judged = (notes, self.complete(month))
+        return self.judged[1]
 
     def run(self, stop: threading.Event, cycle: Callable[[str], object]) -> None:
         """Run `cycle(month)` whenever one is due, until `stop`."""

@@ -325,6 +325,18 @@ def test_radar_serve_runs_the_cycle_once_the_month_is_complete_or_quiet_and_not_
     assert debounce.due() == "2020-03"  # not for ever (a file stuck half-written in the inbox)
 
 
+def test_the_debounce_asks_the_store_whether_the_month_is_complete_once_per_accepted_file():
+    """Polling through the quiet time reads nothing new: only an accepted file can complete a month."""
+    clock, asked = [0.0], []
+    debounce = CycleDebounce(10, lambda month: asked.append(month) or False, lambda: False, clock=lambda: clock[0])
+    debounce.note("2020-03")
+    for clock[0] in (1.0, 2.0, 3.0):
+        assert debounce.due() is None
+    debounce.note("2020-03")
+    assert debounce.due() is None
+    assert asked == ["2020-03", "2020-03"]
+
+
 def test_a_month_is_complete_once_every_feed_expected_for_it_is_stored(home, catalogue):
     period = "2020-03"
     expected = sorted(feed.id for feed in catalogue.feeds if feed.expects(period))
