@@ -8,6 +8,12 @@ holds pseudonymised rows: a baseline written into Radar's store first stopped
 Radar's ingest.  Radar's path is the real one without the Prefect
 harness: hash, read, validate with pandera, pseudonymise, archive and store
 in one transaction.  Figure: `ingest_vs_baseline` = Radar time / baseline time.
+
+Both sides are timed from a loaded process and a store already made, as the
+baseline always was: what is measured is the work on a million rows.  Radar's
+one-off start (importing the ingest flow, Prefect with it, and making its
+store) is timed apart as `ingest_start_seconds`; the command-line aims
+(bench/cli.py) hold that start-up cost to account.
 """
 
 from __future__ import annotations
@@ -70,6 +76,16 @@ def baseline(path: Path, engine) -> float:
     return time.perf_counter() - start
 
 
+def radar_start() -> float:
+    """Load the ingest flow's code and make Radar's store (`RADAR_HOME`), before any file."""
+    start = time.perf_counter()
+    import radar.flows.ingest  # noqa: F401 - loading it is the start being timed
+    from radar.flows.runtime import engine
+
+    engine()
+    return time.perf_counter() - start
+
+
 def radar_ingest(path: Path) -> float:
     from radar.flows.ingest import ingest_one
 
@@ -123,8 +139,11 @@ def run() -> dict[str, float]:
         path = write_contacts(home / f"mash_contacts__{PERIOD}.csv")
         size_mb = path.stat().st_size / 1e6
         base = baseline(path, get_engine(f"sqlite:///{home / 'baseline.db'}"))
+        start = radar_start()
         ours = radar_ingest(path)
     ratio = ours / base
-    print(f"ingest of {ROWS:,} mash_contacts rows ({size_mb:.0f} MB): radar {ours:.1f}s, "
-          f"baseline (polars read + bulk insert) {base:.1f}s, ratio {ratio:.2f}x")
-    return {"ingest_vs_baseline": ratio, "ingest_seconds": ours, "ingest_baseline_seconds": base, **ingest_peak()}
+    print(f"ingest of {ROWS:,} mash_contacts rows ({size_mb:.0f} MB): radar {ours:.1f}s "
+          f"(after a one-off start of {start:.1f}s), baseline (polars read + bulk insert) {base:.1f}s, "
+          f"ratio {ratio:.2f}x")
+    return {"ingest_vs_baseline": ratio, "ingest_seconds": ours, "ingest_baseline_seconds": base,
+            "ingest_start_seconds": start, **ingest_peak()}

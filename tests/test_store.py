@@ -114,6 +114,29 @@ def test_record_rows_round_trip_with_dates(engine):
     assert back["period"].unique().to_list() == ["2020-01"]
 
 
+def test_sqlite_is_given_dates_as_iso_text_not_one_adapter_call_per_cell(tmp_path, monkeypatch):
+    """The text the sqlite3 date adapter wrote, made by polars for the whole batch (the adapter is never called)."""
+    import sqlite3
+
+    def per_cell(_value):
+        raise AssertionError("a date reached the sqlite3 adapter")
+
+    monkeypatch.setitem(sqlite3.adapters, (date, sqlite3.PrepareProtocol), per_cell)
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    rows = pl.DataFrame({"row_number": [2, 3], "contact_id": ["C1", "C2"], "child_ref": ["p1", "p2"],
+                         "received_date": [date(2020, 1, 5), date(2020, 12, 31)], "source": ["police", "health"],
+                         "outcome": ["early_help", "early_help"]})
+    with engine.begin() as conn:
+        submission_store.accept_submission(
+            conn, la_code=LA, actor="test", feed_id="mash_contacts", kind="records", period="2020-01",
+            file_name="mash_contacts__2020-01.csv", file_hash="d" * 64, archive_path="x", rows=rows,
+        )
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT received_date FROM mash_contact ORDER BY row_number").scalars().all()
+    assert stored == ["2020-01-05", "2020-12-31"]
+
+
 def values(v):
     return pl.DataFrame({
         "period": ["2020-01", "2020-02", "2020-03"], "indicator": ["cla_rate"] * 3, "breakdown": [""] * 3,

@@ -28,6 +28,15 @@ def test_pseudonym_is_hmac_sha256_truncated():
     assert len(expected) == 32
 
 
+def test_pseudonym_is_hmac_sha256_for_every_key_length_and_any_text():
+    """Keys shorter than, equal to and longer than SHA-256's 64-byte block (a long key is hashed first)."""
+    values = ["A1", "", "Zoë-Ångström 名前", "x" * 200]
+    for key in (b"", b"k", b"k" * 64, b"k" * 65, bytes(range(256))):
+        pseudonym = pseudonymiser(key)
+        for value in values:
+            assert pseudonym(value) == hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 def test_same_key_same_pseudonym_nulls_stay_null_other_columns_untouched():
     out = pseudonymise(frame(), ["child_ref"], KEY)
     a1, b2 = pseudonymiser(KEY)("A1"), pseudonymiser(KEY)("B2")
