@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 from prefect.utilities.annotations import quote
 
 from radar.core.periods import as_of, is_period, label, of_date, shift
@@ -79,6 +80,14 @@ def check_order(period: str) -> None:
             f"dashboard. A corrected file for {label(period)} is taken into account by the next cycle.")
 
 
+# One cycle at a time, however it started.  monthly-cycle's deployment concurrency limit queues its deployment
+# runs (the schedule, a trigger, the UI), but not the cycle `radar serve` runs in its own process when files
+# arrive, so both also take this global concurrency limit of one, which `radar serve` makes
+# (flows/service.py: `ensure_one_cycle_limit`).  Where it was never made (a `radar cycle` command with no
+# `radar serve`), a cycle runs at once, as before.
+ONE_CYCLE = "radar-monthly-cycle"
+
+
 @flow(name="monthly-cycle")
 def monthly_cycle(period: str | None = None, today: date | None = None, full: bool = False,
                   settle: bool = False) -> dict[str, int]:
@@ -102,6 +111,13 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
             period = submission_store.month_to_cycle(conn, ctx.la_code, period)
         get_run_logger().info("waited %.0f s for the files still arriving; cycle up to %s", waited, period)
     today = today or as_of(period, date.today())
+    with concurrency(ONE_CYCLE, strict=False):
+        return _cycle(period, today, full)
+
+
+def _cycle(period: str, today: date, full: bool) -> dict[str, int]:
+    """The cycle's steps, holding the one cycle slot (`ONE_CYCLE`)."""
+    ctx = context()
     check_order(period)
     seed_register(today)  # the register's files, into a store that has never had them: the overdue rules read it
     population = load_population()

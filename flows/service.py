@@ -15,10 +15,12 @@ burst gives one cycle.  Where the flows run on a Prefect worker instead
 (`radar watch`, deploy/), the watcher only announces complete files as events
 (flows/events.py), Prefect's triggers start `ingest-feed` for each one and,
 after the same quiet time, `monthly-cycle`, whose deployment concurrency limit
-of one queues a cycle behind a running one.  Either way `deliver-alerts`
-follows every completed cycle, and schedules (cron, in the partnership's time
-zone) run the cycle, the chasing of late feeds, pulls, alert delivery retries
-and the quarterly Board pack even when nothing arrives.
+of one queues a cycle behind a running one.  Under `radar serve` every cycle,
+however it started, also takes a global concurrency limit of one
+(`ensure_one_cycle_limit`).  Either way `deliver-alerts` follows every
+completed cycle, and schedules (cron, in the partnership's time zone) run the
+cycle, the chasing of late feeds, pulls, alert delivery retries and the
+quarterly Board pack even when nothing arrives.
 """
 from __future__ import annotations
 
@@ -35,16 +37,18 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags
 from prefect.client.schemas.objects import State, StateType
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events.clients import get_events_subscriber
 from prefect.events.filters import EventFilter, EventNameFilter
+from prefect.exceptions import ObjectNotFound
 from prefect.runner import Runner
 
 from radar.core.config import PartnershipConfig
 from radar.core.periods import label, of_date, shift
-from radar.flows.cycle import monthly_cycle
+from radar.flows.cycle import ONE_CYCLE, monthly_cycle
 from radar.flows.deployments import TAG, runner_deployments
 from radar.flows.events import ACCEPTED, PARTNERSHIP, announce_arrival, announce_watching
 from radar.flows.files import is_regular, sha256_of
@@ -309,11 +313,27 @@ async def crash_left_runs(client: PrefectClient) -> list[str]:
     return [run.name for run in left]
 
 
+async def ensure_one_cycle_limit(client: PrefectClient) -> None:
+    """Make the global concurrency limit of one that every monthly cycle takes (`flows.cycle.ONE_CYCLE`).
+
+    `radar serve` runs the cycle files bring in its own process, outside
+    monthly-cycle's deployment concurrency limit: without this limit such a
+    cycle could run beside a scheduled one on the day the month's cycle is due.
+    A cycle holds its slot on a lease that it renews: the slot of a cycle
+    killed with `radar serve` comes free when the lease lapses (five minutes).
+    """
+    try:
+        await client.read_global_concurrency_limit_by_name(ONE_CYCLE)
+    except ObjectNotFound:  # asked first: a second create is refused, but the server logs the refusal as an error
+        await client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=ONE_CYCLE, limit=1))
+
+
 async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]], None], own_server: bool) -> None:
     ctx = context()
     crashed = []
-    if own_server:
-        async with get_client() as client:
+    async with get_client() as client:
+        await ensure_one_cycle_limit(client)
+        if own_server:
             crashed = await crash_left_runs(client)
     runner = Runner(name="radar", limit=RUNS_AT_ONCE, query_seconds=1)
     for deployment in to_serve:

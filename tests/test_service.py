@@ -486,3 +486,38 @@ def test_a_burst_is_ingested_in_batches_each_file_once_with_its_own_result(home,
     with engine().connect() as conn:
         stored = conn.execute(select(Submission.file_name)).scalars().all()
     assert sorted(stored) == sorted(r["file"] for r in results)  # each once
+
+
+def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(home, prefect):
+    """`radar serve` runs the cycle files bring in its own process, outside monthly-cycle's deployment
+    concurrency limit: every cycle also takes one global concurrency limit of one, which `radar serve` makes."""
+    import contextvars
+    from datetime import date
+
+    from prefect.client.orchestration import get_client
+    from prefect.concurrency.sync import concurrency
+
+    from radar.flows.cycle import ONE_CYCLE, monthly_cycle
+    from radar.flows.service import ensure_one_cycle_limit
+
+    async def limit(make: bool):
+        async with get_client() as client:
+            if not make:
+                return await client.delete_global_concurrency_limit_by_name(ONE_CYCLE)
+            await ensure_one_cycle_limit(client)
+            await ensure_one_cycle_limit(client)  # a restarted radar serve finds it made
+            return await client.read_global_concurrency_limit_by_name(ONE_CYCLE)
+
+    assert asyncio.run(limit(make=True)).limit == 1
+    try:
+        counts = []
+        cycle = threading.Thread(target=contextvars.copy_context().run,
+                                 args=(lambda: counts.append(monthly_cycle("2020-03", today=date(2020, 4, 25))),))
+        with concurrency(ONE_CYCLE):  # a scheduled cycle under way
+            cycle.start()
+            cycle.join(4)
+            assert cycle.is_alive() and counts == []
+        cycle.join(120)
+        assert not cycle.is_alive() and "messages" in counts[0]
+    finally:
+        asyncio.run(limit(make=False))
