@@ -19,6 +19,7 @@ store) is timed apart as `ingest_start_seconds`; the command-line aims
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ import polars as pl
 from bench import processes
 
 ROWS = 1_000_000
+REPEATS = 2
 PERIOD = "2020-01"
 SOURCES = ["police", "health", "schools", "la_services", "individual", "other"]
 OUTCOMES = ["referral_to_csc", "early_help", "advice_information", "no_further_action"]
@@ -129,21 +131,32 @@ def ingest_peak(rows: int = PEAK_ROWS) -> dict[str, float]:
 
 
 def run() -> dict[str, float]:
-    """Both sides on SQLite under a temporary RADAR_HOME (the embedded default)."""
+    """Both sides on SQLite (the embedded default), each in a store of its own under a temporary RADAR_HOME.
+
+    Best of REPEATS for each side, taken in turns, as bench/national.py does:
+    other work shares the two cores, and a single run of either side swung by
+    a third between runs on a loaded machine.
+    """
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
-        home = Path(tmp)
-        os.environ["RADAR_HOME"] = str(home)
+        root = Path(tmp)
         os.environ.pop("RADAR_DATABASE_URL", None)
         from radar.models.engine import get_engine
 
-        path = write_contacts(home / f"mash_contacts__{PERIOD}.csv")
-        size_mb = path.stat().st_size / 1e6
-        base = baseline(path, get_engine(f"sqlite:///{home / 'baseline.db'}"))
-        start = radar_start()
-        ours = radar_ingest(path)
-    ratio = ours / base
-    print(f"ingest of {ROWS:,} mash_contacts rows ({size_mb:.0f} MB): radar {ours:.1f}s "
-          f"(after a one-off start of {start:.1f}s), baseline (polars read + bulk insert) {base:.1f}s, "
+        source = write_contacts(root / f"mash_contacts__{PERIOD}.csv")
+        size_mb = source.stat().st_size / 1e6
+        bases, ours, starts = [], [], []
+        for repeat in range(REPEATS):
+            home = root / f"run-{repeat}"
+            home.mkdir()
+            os.environ["RADAR_HOME"] = str(home)
+            bases.append(baseline(source, get_engine(f"sqlite:///{home / 'baseline.db'}")))
+            starts.append(radar_start())
+            ours.append(radar_ingest(Path(shutil.copy(source, home / source.name))))
+    base, mine, start = min(bases), min(ours), starts[0]  # the first start is the one that loads the code
+    ratio = mine / base
+    print(f"ingest of {ROWS:,} mash_contacts rows ({size_mb:.0f} MB), best of {REPEATS}: radar {mine:.1f}s "
+          f"(runs {', '.join(f'{t:.1f}' for t in ours)}; after a one-off start of {start:.1f}s), "
+          f"baseline (polars read + bulk insert) {base:.1f}s (runs {', '.join(f'{t:.1f}' for t in bases)}), "
           f"ratio {ratio:.2f}x")
-    return {"ingest_vs_baseline": ratio, "ingest_seconds": ours, "ingest_baseline_seconds": base,
+    return {"ingest_vs_baseline": ratio, "ingest_seconds": mine, "ingest_baseline_seconds": base,
             "ingest_start_seconds": start, **ingest_peak()}
