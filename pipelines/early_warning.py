@@ -31,9 +31,10 @@ history predicts for this month?
   alone would raise `SHEWHART_SHARE` of the `false_alarms_per_year` budget;
   then the EWMA threshold is the lowest at which the two checks together
   raise at most the budget (alarm episodes, as the alert lifecycle counts
-  them, per series-year).  The same simulation with a sustained step gives
-  the smallest change the pair flags within 3 months at least half the time
-  (`min_detectable_change`).
+  them, per series-year).  The same simulation with a sustained step after
+  the judged year (each history's EWMA carried on from its first future)
+  gives the smallest change the pair flags within 3 months at least half
+  the time (`min_detectable_change`).
 - **Refits** every 12 months, or from a recorded re-base (the history
   before it is then left out).
 
@@ -53,7 +54,6 @@ from radar.pipelines.glm import Kind, expected, fit_with_selection, month_number
 
 FUTURE_MONTHS = 12  # months simulated after each fit to count false alarms: a model judges 12, then is refitted
 FUTURES_PER_HISTORY = 3  # stable futures drawn per simulated history (the refits are the costly part)
-BURN_IN = 12  # in-control months simulated before a step when measuring detection
 HORIZON = 3  # "noticed within 3 months"
 PROMISE = 0.5  # "... at least half the time"
 STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # relative sustained changes
@@ -232,8 +232,7 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     sim_trials = None if trials is None else np.broadcast_to(hist_trials, (b, len(months)))
     # each simulated history is refitted as the real one was, trend selection included
     sim_coef, sim_phi, _ = fit_with_selection(kind, months, draws, sim_trials, sim_mask, model.seasonal, model.origin)
-    steps = BURN_IN + HORIZON
-    future = np.arange(months[-1] + 1, months[-1] + 1 + max(FUTURE_MONTHS, steps))
+    future = np.arange(months[-1] + 1, months[-1] + 1 + FUTURE_MONTHS + HORIZON)
     fut_trials = None
     if kind == "percentage":
         cycle = np.array(model.trials) if model.trials else np.array([1.0])
@@ -242,21 +241,21 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     predicted = expected(kind, sim_coef, future, model.seasonal, model.origin, fut_trials)  # (B, F)
     scale = np.sqrt(np.maximum(sim_phi[:, None] * variance(kind, predicted, fut_trials), 1e-9))
 
-    def paths(mean_future: np.ndarray, months_out: int, start: np.ndarray | float = 0.0) -> tuple[np.ndarray,
-                                                                                                  np.ndarray]:
-        """(EWMA, z) on the worse side, each (..., B, months_out), of draws around `mean_future` (..., months_out)."""
-        shape = (*mean_future.shape[:-1], b, months_out)
-        means = np.broadcast_to(mean_future[..., None, :months_out], shape)
+    def paths(mean_future: np.ndarray, judged: slice, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(EWMA, z) on the worse side, each (..., B, months), of draws around `mean_future` (..., months) in the
+        `judged` months of `future`, the EWMA from `start`."""
+        shape = (*mean_future.shape[:-1], b, mean_future.shape[-1])
+        means = np.broadcast_to(mean_future[..., None, :], shape)
         obs = simulate(kind, means, model.phi, None if fut_trials is None else np.broadcast_to(
-            fut_trials[:months_out], shape), rng)
-        z = model.worse * (obs - predicted[:, :months_out]) / scale[:, :months_out]
-        return ewma(z, settings.smoothing, model.worse * np.asarray(start)), z
+            fut_trials[judged], shape), rng)
+        z = model.worse * (obs - predicted[:, judged]) / scale[:, judged]
+        return ewma(z, settings.smoothing, model.worse * start), z
 
     # A refitted model takes over an EWMA already running: it starts from the EWMA's long-run spread.
     lam = settings.smoothing
     start = rng.normal(0.0, math.sqrt(lam / (2 - lam)), (FUTURES_PER_HISTORY, b))
     level, z = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
-                     FUTURE_MONTHS, start)
+                     slice(0, FUTURE_MONTHS), start)
     level, z = level.reshape(-1, FUTURE_MONTHS), z.reshape(-1, FUTURE_MONTHS)
     budget = settings.false_alarms_per_year
     # the single-month limit first, on its share of the budget (episodes of consecutive months past it) ...
@@ -265,7 +264,8 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     joint = np.where(z > model.shewhart, np.inf, level)
     model.threshold, model.grid, model.rates = _lowest_within(joint, start.reshape(-1), budget)
     if detectable:
-        model.min_change = min_detectable_change(model, true_future[:steps], paths)
+        # a step starts after the first future's year: each history's EWMA there (times worse: `paths` turns it back)
+        model.min_change = min_detectable_change(model, true_future, paths, model.worse * level[:b, -1])
 
 
 def _lowest_within(paths: np.ndarray, start: np.ndarray | None, budget: float) -> tuple[float, list[float],
@@ -281,19 +281,23 @@ def _lowest_within(paths: np.ndarray, start: np.ndarray | None, budget: float) -
     return chosen, [round(float(g), 4) for g in grid[keep]], [round(float(r), 5) for r in rates[keep]]
 
 
-def min_detectable_change(model: Model, base: np.ndarray, paths) -> float | None:
+def min_detectable_change(model: Model, base: np.ndarray, paths, start: np.ndarray) -> float | None:
     """The smallest relative sustained change in the worse direction (STEPS) flagged within HORIZON months of
-    its start at least PROMISE of the time; None if even the largest is not."""
+    its start at least PROMISE of the time; None if even the largest is not.
+
+    `base` is the expected value of the FUTURE_MONTHS in-control months and the HORIZON months after them, when
+    the step starts.  Only those HORIZON months are drawn, for every step from the same `start` (each simulated
+    history's EWMA at the end of its in-control year): the in-control months before a step are alike whatever
+    its size, so one year drawn for all steps measures each as well as a year drawn for each, at a fifth of the
+    draws."""
     steps = np.array([s for s in STEPS if model.worse > 0 or s < 1.0])
-    factor = 1 + model.worse * steps
-    shifted = np.broadcast_to(base, (len(steps), len(base))).copy()
-    shifted[:, BURN_IN:] *= factor[:, None]
+    shifted = np.outer(1 + model.worse * steps, base[FUTURE_MONTHS:])
     if model.kind == "percentage":
         cycle = np.resize(np.array(model.trials) if model.trials else np.array([1.0]), len(base))
-        shifted = np.minimum(shifted, cycle * 0.999)
-    level, z = paths(shifted, len(base))  # (S, B, months) each
+        shifted = np.minimum(shifted, cycle[FUTURE_MONTHS:] * 0.999)
+    level, z = paths(shifted, slice(FUTURE_MONTHS, None), start)  # (S, B, HORIZON) each
     flagged = (level > model.threshold) | (z > model.shewhart)
-    caught = flagged[..., BURN_IN:].any(axis=-1).mean(axis=-1)
+    caught = flagged.any(axis=-1).mean(axis=-1)
     hit = np.nonzero(caught >= PROMISE)[0]
     return float(steps[hit[0]]) if hit.size else None
 

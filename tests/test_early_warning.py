@@ -185,3 +185,11 @@ def test_a_percentage_month_without_trials_draws_nothing(phi):
     trials = np.array([40.0, 0.0, 55.0])
     draws = glm.simulate("percentage", np.array([10.0, 0.0, 20.0]), phi, trials, np.random.default_rng(3))
     assert draws[1] == 0 and 0 <= draws[0] <= 40 and 0 <= draws[2] <= 55
+
+
+@pytest.mark.parametrize("rows", [1, 40, 1000, 1003])
+def test_products_in_row_blocks_equal_one_product(rows):
+    """glm._dot splits a product into row blocks OpenBLAS keeps on one thread (whole blocks, then the rest)."""
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(rows, 120)), rng.normal(size=(120, 49))
+    np.testing.assert_allclose(glm._dot(a, b), a @ b, rtol=1e-12, atol=1e-12)
