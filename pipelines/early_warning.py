@@ -243,15 +243,16 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
 
     def paths(mean_future: np.ndarray, judged: slice, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(EWMA, z) on the worse side, each (..., B, months), of draws around `mean_future` (..., months) in the
-        `judged` months of `future`, the EWMA from `start`."""
+        `judged` months of `future`, the EWMA from `start` (on the worse side too)."""
         shape = (*mean_future.shape[:-1], b, mean_future.shape[-1])
         means = np.broadcast_to(mean_future[..., None, :], shape)
         obs = simulate(kind, means, model.phi, None if fut_trials is None else np.broadcast_to(
             fut_trials[judged], shape), rng)
         z = model.worse * (obs - predicted[:, judged]) / scale[:, judged]
-        return ewma(z, settings.smoothing, model.worse * start), z
+        return ewma(z, settings.smoothing, start), z
 
-    # A refitted model takes over an EWMA already running: it starts from the EWMA's long-run spread.
+    # A refitted model takes over an EWMA already running: it starts from the EWMA's long-run spread (on the worse
+    # side, as the paths are; the episode count below must see the same start the EWMA ran from).
     lam = settings.smoothing
     start = rng.normal(0.0, math.sqrt(lam / (2 - lam)), (FUTURES_PER_HISTORY, b))
     level, z = paths(np.broadcast_to(true_future[:FUTURE_MONTHS], (FUTURES_PER_HISTORY, FUTURE_MONTHS)),
@@ -264,8 +265,8 @@ def calibrate(model: Model, months: np.ndarray, mask: np.ndarray, trials: np.nda
     joint = np.where(z > model.shewhart, np.inf, level)
     model.threshold, model.grid, model.rates = _lowest_within(joint, start.reshape(-1), budget)
     if detectable:
-        # a step starts after the first future's year: each history's EWMA there (times worse: `paths` turns it back)
-        model.min_change = min_detectable_change(model, true_future, paths, model.worse * level[:b, -1])
+        # a step starts after the first future's year, from each history's EWMA there
+        model.min_change = min_detectable_change(model, true_future, paths, level[:b, -1])
 
 
 def _lowest_within(paths: np.ndarray, start: np.ndarray | None, budget: float) -> tuple[float, list[float],

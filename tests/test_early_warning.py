@@ -70,6 +70,30 @@ def test_trend_kept_only_when_significant():
     assert ew.fit_model("count", periods, rising, None, False, 1, settings, detectable=False).trend
 
 
+@pytest.mark.parametrize("worse", [1, -1])
+def test_the_episode_count_sees_the_start_the_ewma_ran_from(monkeypatch, worse):
+    """Calibration counts alarm episodes from the EWMA's start: for a lower-is-worse series too (it was counted
+    from the start's mirror image, so an episode already under way could count as new)."""
+    seen = {}
+    real_ewma, real_rate = ew.ewma, ew.alarm_rate
+
+    def spy_ewma(z, lam, start):
+        seen.setdefault("ewma", np.asarray(start, dtype=float).reshape(-1))
+        return real_ewma(z, lam, start)
+
+    def spy_rate(paths, grid, start=None):
+        if start is not None:
+            seen["episodes"] = np.asarray(start, dtype=float).reshape(-1)
+        return real_rate(paths, grid, start)
+
+    monkeypatch.setattr(ew, "ewma", spy_ewma)
+    monkeypatch.setattr(ew, "alarm_rate", spy_rate)
+    periods = [glm.period_of(m) for m in MONTHS]
+    counts = _counts(np.random.default_rng(2), 40, 1.3)
+    ew.fit_model("count", periods, counts, None, False, worse, ew.EarlySettings(simulations=200), detectable=False)
+    assert seen["episodes"].shape == seen["ewma"].shape and np.array_equal(seen["episodes"], seen["ewma"])
+
+
 def test_calibrated_false_alarm_rate_matches_the_setting():
     """Stable series drawn from known models, judged month by month as the cycle would (fitted on 48 months,
     refitted a year later, the EWMA running on): alarm episodes per series-year of the joint detector (the EWMA
