@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -163,47 +164,76 @@ def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) 
     polars groups by one integer about twice as fast as by several columns,
     and these group_bys are most of the cost of counting a national feed.
     One column is its own key (the cell, which polars groups in slices when
-    it rises down the records).  Otherwise each column's physical code (a
-    cell number, an enum's code, a boolean) less its minimum is a digit of a
-    mixed-radix number (a column with nulls shifts its codes up one and takes
-    0 for null); the columns themselves come back as each group's first row.
-    Every operation on the key is a pass over millions of rows, so a column
-    without nulls takes no null handling, and the key is 32-bit when the
-    codes are small unsigned integers and their ranges multiplied fit: half
-    the memory to go through of 64-bit.  When they do not fit in 63 bits
-    (wide categorical codes), the columns are the key as they are.
+    it rises down the records).  Otherwise the columns are packed into one
+    key (`_Packing`) and come back as each group's first row.  When they do
+    not fit in 63 bits (wide categorical codes), the columns are the key as
+    they are.
     """
-    if len(columns) == 1:
+    packing = _Packing.of(records, columns) if len(columns) > 1 else None
+    if packing is None:
         return records.lazy().group_by(columns).agg(*aggregations).collect()
-    codes = [pl.col(c).to_physical() for c in columns]
-    stats = records.select(  # on the codes as they are: a cast here would copy each column
-        *[e for i, code in enumerate(codes)
-          for e in (code.min().alias(f"min{i}"), code.max().alias(f"max{i}"), code.null_count().alias(f"nulls{i}"))]
-    ).row(0, named=True)
-    lows = [int(stats[f"min{i}"] or 0) for i in range(len(codes))]
-    nulls = [stats[f"nulls{i}"] > 0 for i in range(len(codes))]
-    widths = [int(stats[f"max{i}"] or 0) - low + 1 + null for i, (low, null) in enumerate(zip(lows, nulls))]
-    span = math.prod(widths)
-    if span >= 2**63:
-        return records.lazy().group_by(columns).agg(*aggregations).collect()
-    small = {pl.Boolean, pl.UInt8, pl.UInt16, pl.UInt32}
-    narrow = span <= 2**32 and all(t in small for t in records.lazy().select(codes).collect_schema().dtypes())
-    key = None
-    for code, low, null, width in zip(codes, lows, nulls, widths):
-        digit = code.cast(pl.UInt32 if narrow else pl.Int64) - low
-        if null:
-            digit = (digit + 1).fill_null(0)
-        key = digit if key is None else key * width + digit
     firsts = [pl.col(c).first() for c in columns]
-    return records.lazy().group_by(key.alias("_key")).agg(*aggregations, *firsts).drop("_key").collect()
+    return records.lazy().group_by(packing.key.alias("_key")).agg(*aggregations, *firsts).drop("_key").collect()
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """Columns packed into one integer key: each column's physical code (a cell number, an enum's code, a
+    boolean) less its minimum is a digit of a mixed-radix number (a column with nulls shifts its codes up
+    one and takes 0 for null).
+
+    Every operation on the key is a pass over millions of rows, so a column
+    without nulls takes no null handling, a digit whose minimum is 0 no
+    subtraction, and the key is 32-bit when the codes are small unsigned
+    integers and their ranges multiplied fit: half the memory to go through
+    of 64-bit.
+    """
+
+    columns: list[str]
+    lows: list[int]
+    nulls: list[bool]
+    widths: list[int]
+    dtype: pl.DataType
+
+    @staticmethod
+    def of(records: pl.DataFrame, columns: list[str]) -> _Packing | None:
+        """The packing of `columns`, or None when their ranges multiplied do not fit in 63 bits."""
+        codes = [pl.col(c).to_physical() for c in columns]
+        stats = records.select(  # on the codes as they are: a cast here would copy each column
+            *[e for i, code in enumerate(codes)
+              for e in (code.min().alias(f"min{i}"), code.max().alias(f"max{i}"),
+                        code.null_count().alias(f"nulls{i}"))]
+        ).row(0, named=True)
+        lows = [int(stats[f"min{i}"] or 0) for i in range(len(codes))]
+        nulls = [stats[f"nulls{i}"] > 0 for i in range(len(codes))]
+        widths = [int(stats[f"max{i}"] or 0) - low + 1 + null for i, (low, null) in enumerate(zip(lows, nulls))]
+        span = math.prod(widths)
+        if span >= 2**63:
+            return None
+        small = {pl.Boolean, pl.UInt8, pl.UInt16, pl.UInt32}
+        narrow = span <= 2**32 and all(t in small for t in records.lazy().select(codes).collect_schema().dtypes())
+        return _Packing(columns, lows, nulls, widths, pl.UInt32 if narrow else pl.Int64)
+
+    @property
+    def key(self) -> pl.Expr:
+        key = None
+        for column, low, null, width in zip(self.columns, self.lows, self.nulls, self.widths):
+            digit = pl.col(column).to_physical().cast(self.dtype)
+            if low:
+                digit = digit - low
+            if null:
+                digit = (digit + 1).fill_null(0)
+            key = digit if key is None else key * width + digit
+        return key
 
 
 def _row_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
-    """Every row-count indicator and breakdown: one group_by of the records into cells, then sums of cell sizes."""
+    """Every row-count indicator and breakdown: one grouping of the records into cells (`_cell_counts`),
+    then sums of cell sizes."""
     if not indicators:
         return []
     columns = sorted({c for i in indicators for c in _grouping_columns(i.from_records)})
-    cells = _grouped(records, [CELL, *columns], pl.len().alias("n"))
+    cells = _cell_counts(records, columns)
     parts = []
     for ind in indicators:
         spec = ind.from_records
@@ -214,6 +244,39 @@ def _row_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
             split = kept.group_by(CELL, spec.by).agg(value=pl.col("n").sum())
             parts.append(_long(split, pl.lit(ind.id), pl.col(spec.by).cast(pl.String)))
     return parts
+
+
+def _cell_counts(records: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """CELL, *columns, n: the records of each cell with each combination of the columns' values.
+
+    `_grouped` by the cell and the columns, without hashing the rows' packed
+    keys (most of what counting a national feed cost): the rows are grouped
+    by cell alone, which polars does in slices when the cells rise down the
+    records, and each cell's packed keys of the columns counted
+    (`value_counts`, a small table per cell); the columns are unpacked from
+    the few counts.  Columns that cannot be unpacked (a categorical's codes
+    name no value without its categories) are grouped by `_grouped`.
+    """
+    packing = _Packing.of(records, columns) if columns else None
+    dtypes = [records.schema[c] for c in columns]
+    if packing is None or not all(t == pl.Boolean or isinstance(t, pl.Enum) or t.is_integer() for t in dtypes):
+        return _grouped(records, [CELL, *columns], pl.len().alias("n"))
+    counts = (
+        records.lazy().group_by(CELL).agg(packing.key.alias("_key").value_counts(name="n"))
+        .explode("_key").unnest("_key").collect()
+    )
+    key, unpacked, place = pl.col("_key").cast(pl.Int64), [], 1
+    for column, dtype, low, null, width in reversed([*zip(columns, dtypes, packing.lows, packing.nulls,
+                                                          packing.widths)]):
+        code = key // place % width
+        code = (pl.when(code > 0).then(code - 1) if null else code) + low
+        if isinstance(dtype, pl.Enum):
+            value = pl.lit(pl.Series(dtype.categories, dtype=dtype)).gather(code)
+        else:
+            value = code.cast(dtype)
+        unpacked.append(value.alias(column))
+        place *= width
+    return counts.select(CELL, *reversed(unpacked), pl.col("n").cast(pl.UInt32))
 
 
 def _distinct_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
