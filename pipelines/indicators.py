@@ -26,12 +26,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue, FromRecords
-from radar.pipelines.seasonal import run_starts
 
 KEYS = ["period", "indicator", "breakdown"]
 BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}
 RESULT_SCHEMA = BASE_SCHEMA | {"numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String}
-CELL, START = "_cell", "_start"  # working columns of `count_records`: a row's cell, where a run of one cell starts
+CELL = "_cell"  # the working column of `count_records`: a row's cell
 
 
 def count_records(
@@ -49,9 +48,9 @@ def count_records(
     its (`by`..., period) values (`_cells`, which compares each row with the
     one before rather than hashing), every column an indicator breaks down by
     is coded as a small integer and every `where` becomes a flag (`_coded`),
-    so every grouping after that is on integers (`_grouped`).  One group_by
+    so every grouping after that is on integers (`_grouped`).  One grouping
     by cell, breakdown columns and flags gives the cells every row count is a
-    sum of (`_row_counts`, which then sums that small frame); distinct counts,
+    sum of (`_cell_counts`; `_row_counts` then sums that small frame); distinct counts,
     which do not add up across cells, take one more group_by per breakdown
     column, every distinct indicator of it at once (`_distinct_counts`).
     """
@@ -63,9 +62,9 @@ def count_records(
     rows = [i for i in counted if i.from_records.count == "rows"]
     distinct = [i for i in counted if i.from_records.count == "distinct"]
     # One select, so polars codes the columns and compares the keys in parallel.
-    coded = records.select(run_starts(keys).alias(START), *_coded(catalogue, feed_id, records, counted))
-    cell, cells = _cells(records, keys, coded[START])
-    coded = coded.drop(START).with_columns(cell.alias(CELL))
+    coded = records.select(pl.struct(keys).rle_id().alias(CELL), *_coded(catalogue, feed_id, records, counted))
+    cell, cells = _cells(records, keys, coded[CELL])
+    coded = coded.with_columns(cell.alias(CELL))
     found = cells.join(pl.concat([*_row_counts(coded, rows), *_distinct_counts(coded, distinct)]), on=CELL)
     wanted = pl.DataFrame(
         [(i.id, b) for i in counted for b in ("", *(catalogue.breakdown_values(i) if i.from_records.by else ()))],
@@ -79,27 +78,28 @@ def count_records(
     )
 
 
-def _cells(records: pl.DataFrame, keys: list[str], starts: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+def _cells(records: pl.DataFrame, keys: list[str], runs: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
     """Each record's cell number, and the cells: (CELL, *keys), one row per distinct keys.
 
     Records nearly always come grouped by their keys (one file is one month
     of one authority, and stores and the benchmark return them file by
-    file), so the cells are found as runs of equal keys: comparing each row
-    with the one before hashes no string, where grouping by the keys would
-    hash every row's.  Only the first rows of the runs (`starts`) are hashed,
-    to find keys that start more than one run; when none does (grouped
-    records), a run's number is its cell's and, rising down the records,
-    lets polars group by cell in slices.  Otherwise each run is given the
-    number of its keys' cell, which costs as much hashing as there are runs:
-    little for records almost grouped, a join of every row for shuffled ones.
+    file), so the cells are found as runs of equal keys (`runs`: each row's
+    run, numbered from 0 by `rle_id`, which compares each row with the one
+    before and hashes no string, where grouping by the keys would hash every
+    row's).  Only the first rows of the runs are hashed, to find keys that
+    start more than one run; when none does (grouped records), a run's
+    number is its cell's and, rising down the records, lets polars group by
+    cell in slices.  Otherwise each run is given the number of its keys'
+    cell, which costs as much hashing as there are runs: little for records
+    almost grouped, a join of every row for shuffled ones.
     """
-    heads = records.select(keys).filter(starts)
-    cells = heads.unique(maintain_order=True).with_row_index(CELL, offset=1)
-    run = starts.cum_sum()  # 1 for the first run, as the first cell
+    lengths = runs.rle().struct.field("len")
+    heads = records.select(keys)[lengths.cum_sum() - lengths]
+    cells = heads.unique(maintain_order=True).with_row_index(CELL)
     if cells.height == heads.height:
-        return run.set_sorted(), cells
+        return runs, cells
     cell_of_run = heads.join(cells, on=keys, how="left", nulls_equal=True, maintain_order="left")[CELL]
-    return cell_of_run.gather(run - 1), cells
+    return cell_of_run.gather(runs), cells
 
 
 def _flag(column: str, allowed: tuple) -> str:

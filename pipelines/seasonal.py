@@ -13,8 +13,7 @@ sorted by keys and period with columns added.  A missing month and a null value
 are both "no data": they are never read as zero.
 
 The small helpers at the top (`month_index`, `with_month`, `sorted_series`,
-`consecutive_run`, `run_starts`) are shared with pipelines/spc.py (and
-`run_starts` with pipelines/indicators.py).
+`consecutive_run`, `run_starts`) are shared with pipelines/spc.py.
 """
 
 from __future__ import annotations
