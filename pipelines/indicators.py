@@ -260,7 +260,7 @@ def _cell_counts(records: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     packing = _Packing.of(records, columns) if columns else None
     dtypes = [records.schema[c] for c in columns]
     if packing is None or not all(t == pl.Boolean or isinstance(t, pl.Enum) or t.is_integer() for t in dtypes):
-        return _grouped(records, [CELL, *columns], pl.len().alias("n"))
+        return _grouped(records, [CELL, *columns], pl.len().alias("n")).select(CELL, *columns, "n")
     counts = (
         records.lazy().group_by(CELL).agg(packing.key.alias("_key").value_counts(name="n"))
         .explode("_key").unnest("_key").collect()
