@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from radar.core.catalogue import POPULATION, UNIT_SCALE, Catalogue, FromRecords
-from radar.pipelines.seasonal import run_starts
 
 KEYS = ["period", "indicator", "breakdown"]
 BASE_SCHEMA = {"period": pl.String, "indicator": pl.String, "breakdown": pl.String, "value": pl.Float64}
 RESULT_SCHEMA = BASE_SCHEMA | {"numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String}
-CELL, START = "_cell", "_start"  # working columns of `count_records`: a row's cell, where a run of one cell starts
+CELL = "_cell"  # the working column of `count_records`: a row's cell
 
 
 def count_records(
@@ -48,9 +48,9 @@ def count_records(
     its (`by`..., period) values (`_cells`, which compares each row with the
     one before rather than hashing), every column an indicator breaks down by
     is coded as a small integer and every `where` becomes a flag (`_coded`),
-    so every grouping after that is on integers (`_grouped`).  One group_by
+    so every grouping after that is on integers (`_grouped`).  One grouping
     by cell, breakdown columns and flags gives the cells every row count is a
-    sum of (`_row_counts`, which then sums that small frame); distinct counts,
+    sum of (`_cell_counts`; `_row_counts` then sums that small frame); distinct counts,
     which do not add up across cells, take one more group_by per breakdown
     column, every distinct indicator of it at once (`_distinct_counts`).
     """
@@ -62,9 +62,9 @@ def count_records(
     rows = [i for i in counted if i.from_records.count == "rows"]
     distinct = [i for i in counted if i.from_records.count == "distinct"]
     # One select, so polars codes the columns and compares the keys in parallel.
-    coded = records.select(run_starts(keys).alias(START), *_coded(catalogue, feed_id, records, counted))
-    cell, cells = _cells(records, keys, coded[START])
-    coded = coded.drop(START).with_columns(cell.alias(CELL))
+    coded = records.select(pl.struct(keys).rle_id().alias(CELL), *_coded(catalogue, feed_id, records, counted))
+    cell, cells = _cells(records, keys, coded[CELL])
+    coded = coded.with_columns(cell.alias(CELL))
     found = cells.join(pl.concat([*_row_counts(coded, rows), *_distinct_counts(coded, distinct)]), on=CELL)
     wanted = pl.DataFrame(
         [(i.id, b) for i in counted for b in ("", *(catalogue.breakdown_values(i) if i.from_records.by else ()))],
@@ -78,27 +78,28 @@ def count_records(
     )
 
 
-def _cells(records: pl.DataFrame, keys: list[str], starts: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+def _cells(records: pl.DataFrame, keys: list[str], runs: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
     """Each record's cell number, and the cells: (CELL, *keys), one row per distinct keys.
 
     Records nearly always come grouped by their keys (one file is one month
     of one authority, and stores and the benchmark return them file by
-    file), so the cells are found as runs of equal keys: comparing each row
-    with the one before hashes no string, where grouping by the keys would
-    hash every row's.  Only the first rows of the runs (`starts`) are hashed,
-    to find keys that start more than one run; when none does (grouped
-    records), a run's number is its cell's and, rising down the records,
-    lets polars group by cell in slices.  Otherwise each run is given the
-    number of its keys' cell, which costs as much hashing as there are runs:
-    little for records almost grouped, a join of every row for shuffled ones.
+    file), so the cells are found as runs of equal keys (`runs`: each row's
+    run, numbered from 0 by `rle_id`, which compares each row with the one
+    before and hashes no string, where grouping by the keys would hash every
+    row's).  Only the first rows of the runs are hashed, to find keys that
+    start more than one run; when none does (grouped records), a run's
+    number is its cell's and, rising down the records, lets polars group by
+    cell in slices.  Otherwise each run is given the number of its keys'
+    cell, which costs as much hashing as there are runs: little for records
+    almost grouped, a join of every row for shuffled ones.
     """
-    heads = records.select(keys).filter(starts)
-    cells = heads.unique(maintain_order=True).with_row_index(CELL, offset=1)
-    run = starts.cum_sum()  # 1 for the first run, as the first cell
+    lengths = runs.rle().struct.field("len")
+    heads = records.select(keys)[lengths.cum_sum() - lengths]
+    cells = heads.unique(maintain_order=True).with_row_index(CELL)
     if cells.height == heads.height:
-        return run.set_sorted(), cells
+        return runs, cells
     cell_of_run = heads.join(cells, on=keys, how="left", nulls_equal=True, maintain_order="left")[CELL]
-    return cell_of_run.gather(run - 1), cells
+    return cell_of_run.gather(runs), cells
 
 
 def _flag(column: str, allowed: tuple) -> str:
@@ -163,47 +164,76 @@ def _grouped(records: pl.DataFrame, columns: list[str], *aggregations: pl.Expr) 
     polars groups by one integer about twice as fast as by several columns,
     and these group_bys are most of the cost of counting a national feed.
     One column is its own key (the cell, which polars groups in slices when
-    it rises down the records).  Otherwise each column's physical code (a
-    cell number, an enum's code, a boolean) less its minimum is a digit of a
-    mixed-radix number (a column with nulls shifts its codes up one and takes
-    0 for null); the columns themselves come back as each group's first row.
-    Every operation on the key is a pass over millions of rows, so a column
-    without nulls takes no null handling, and the key is 32-bit when the
-    codes are small unsigned integers and their ranges multiplied fit: half
-    the memory to go through of 64-bit.  When they do not fit in 63 bits
-    (wide categorical codes), the columns are the key as they are.
+    it rises down the records).  Otherwise the columns are packed into one
+    key (`_Packing`) and come back as each group's first row.  When they do
+    not fit in 63 bits (wide categorical codes), the columns are the key as
+    they are.
     """
-    if len(columns) == 1:
+    packing = _Packing.of(records, columns) if len(columns) > 1 else None
+    if packing is None:
         return records.lazy().group_by(columns).agg(*aggregations).collect()
-    codes = [pl.col(c).to_physical() for c in columns]
-    stats = records.select(  # on the codes as they are: a cast here would copy each column
-        *[e for i, code in enumerate(codes)
-          for e in (code.min().alias(f"min{i}"), code.max().alias(f"max{i}"), code.null_count().alias(f"nulls{i}"))]
-    ).row(0, named=True)
-    lows = [int(stats[f"min{i}"] or 0) for i in range(len(codes))]
-    nulls = [stats[f"nulls{i}"] > 0 for i in range(len(codes))]
-    widths = [int(stats[f"max{i}"] or 0) - low + 1 + null for i, (low, null) in enumerate(zip(lows, nulls))]
-    span = math.prod(widths)
-    if span >= 2**63:
-        return records.lazy().group_by(columns).agg(*aggregations).collect()
-    small = {pl.Boolean, pl.UInt8, pl.UInt16, pl.UInt32}
-    narrow = span <= 2**32 and all(t in small for t in records.lazy().select(codes).collect_schema().dtypes())
-    key = None
-    for code, low, null, width in zip(codes, lows, nulls, widths):
-        digit = code.cast(pl.UInt32 if narrow else pl.Int64) - low
-        if null:
-            digit = (digit + 1).fill_null(0)
-        key = digit if key is None else key * width + digit
     firsts = [pl.col(c).first() for c in columns]
-    return records.lazy().group_by(key.alias("_key")).agg(*aggregations, *firsts).drop("_key").collect()
+    return records.lazy().group_by(packing.key.alias("_key")).agg(*aggregations, *firsts).drop("_key").collect()
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """Columns packed into one integer key: each column's physical code (a cell number, an enum's code, a
+    boolean) less its minimum is a digit of a mixed-radix number (a column with nulls shifts its codes up
+    one and takes 0 for null).
+
+    Every operation on the key is a pass over millions of rows, so a column
+    without nulls takes no null handling, a digit whose minimum is 0 no
+    subtraction, and the key is 32-bit when the codes are small unsigned
+    integers and their ranges multiplied fit: half the memory to go through
+    of 64-bit.
+    """
+
+    columns: list[str]
+    lows: list[int]
+    nulls: list[bool]
+    widths: list[int]
+    dtype: pl.DataType
+
+    @staticmethod
+    def of(records: pl.DataFrame, columns: list[str]) -> _Packing | None:
+        """The packing of `columns`, or None when their ranges multiplied do not fit in 63 bits."""
+        codes = [pl.col(c).to_physical() for c in columns]
+        stats = records.select(  # on the codes as they are: a cast here would copy each column
+            *[e for i, code in enumerate(codes)
+              for e in (code.min().alias(f"min{i}"), code.max().alias(f"max{i}"),
+                        code.null_count().alias(f"nulls{i}"))]
+        ).row(0, named=True)
+        lows = [int(stats[f"min{i}"] or 0) for i in range(len(codes))]
+        nulls = [stats[f"nulls{i}"] > 0 for i in range(len(codes))]
+        widths = [int(stats[f"max{i}"] or 0) - low + 1 + null for i, (low, null) in enumerate(zip(lows, nulls))]
+        span = math.prod(widths)
+        if span >= 2**63:
+            return None
+        small = {pl.Boolean, pl.UInt8, pl.UInt16, pl.UInt32}
+        narrow = span <= 2**32 and all(t in small for t in records.lazy().select(codes).collect_schema().dtypes())
+        return _Packing(columns, lows, nulls, widths, pl.UInt32 if narrow else pl.Int64)
+
+    @property
+    def key(self) -> pl.Expr:
+        key = None
+        for column, low, null, width in zip(self.columns, self.lows, self.nulls, self.widths):
+            digit = pl.col(column).to_physical().cast(self.dtype)
+            if low:
+                digit = digit - low
+            if null:
+                digit = (digit + 1).fill_null(0)
+            key = digit if key is None else key * width + digit
+        return key
 
 
 def _row_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
-    """Every row-count indicator and breakdown: one group_by of the records into cells, then sums of cell sizes."""
+    """Every row-count indicator and breakdown: one grouping of the records into cells (`_cell_counts`),
+    then sums of cell sizes."""
     if not indicators:
         return []
     columns = sorted({c for i in indicators for c in _grouping_columns(i.from_records)})
-    cells = _grouped(records, [CELL, *columns], pl.len().alias("n"))
+    cells = _cell_counts(records, columns)
     parts = []
     for ind in indicators:
         spec = ind.from_records
@@ -214,6 +244,39 @@ def _row_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:
             split = kept.group_by(CELL, spec.by).agg(value=pl.col("n").sum())
             parts.append(_long(split, pl.lit(ind.id), pl.col(spec.by).cast(pl.String)))
     return parts
+
+
+def _cell_counts(records: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """CELL, *columns, n: the records of each cell with each combination of the columns' values.
+
+    `_grouped` by the cell and the columns, without hashing the rows' packed
+    keys (most of what counting a national feed cost): the rows are grouped
+    by cell alone, which polars does in slices when the cells rise down the
+    records, and each cell's packed keys of the columns counted
+    (`value_counts`, a small table per cell); the columns are unpacked from
+    the few counts.  Columns that cannot be unpacked (a categorical's codes
+    name no value without its categories) are grouped by `_grouped`.
+    """
+    packing = _Packing.of(records, columns) if columns else None
+    dtypes = [records.schema[c] for c in columns]
+    if packing is None or not all(t == pl.Boolean or isinstance(t, pl.Enum) or t.is_integer() for t in dtypes):
+        return _grouped(records, [CELL, *columns], pl.len().alias("n")).select(CELL, *columns, "n")
+    counts = (
+        records.lazy().group_by(CELL).agg(packing.key.alias("_key").value_counts(name="n"))
+        .explode("_key").unnest("_key").collect()
+    )
+    key, unpacked, place = pl.col("_key").cast(pl.Int64), [], 1
+    for column, dtype, low, null, width in reversed([*zip(columns, dtypes, packing.lows, packing.nulls,
+                                                          packing.widths)]):
+        code = key // place % width
+        code = (pl.when(code > 0).then(code - 1) if null else code) + low
+        if isinstance(dtype, pl.Enum):
+            value = pl.lit(pl.Series(dtype.categories, dtype=dtype)).gather(code)
+        else:
+            value = code.cast(dtype)
+        unpacked.append(value.alias(column))
+        place *= width
+    return counts.select(CELL, *reversed(unpacked), pl.col("n").cast(pl.UInt32))
 
 
 def _distinct_counts(records: pl.DataFrame, indicators: list) -> list[pl.DataFrame]:

@@ -13,8 +13,7 @@ sorted by keys and period with columns added.  A missing month and a null value
 are both "no data": they are never read as zero.
 
 The small helpers at the top (`month_index`, `with_month`, `sorted_series`,
-`consecutive_run`, `run_starts`) are shared with pipelines/spc.py (and
-`run_starts` with pipelines/indicators.py).
+`consecutive_run`, `run_starts`) are shared with pipelines/spc.py.
 """
 
 from __future__ import annotations
@@ -71,11 +70,10 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     series' months being in order and unique; a repeated month would silently
     pair a month with itself.
 
-    Sorting millions of rows on string keys is slow, so each series gets one
-    integer in the keys' order (`_numbered`) and the rows are ordered by
-    series x MONTH_SPAN + month.  A frame already in that order (as every
-    function here returns it) is detected by one pass over that integer and
-    not reordered.
+    Sorting millions of rows on string keys is slow, so the rows are grouped
+    by their keys once (`_series_order`: one hash of each row's keys, where
+    numbering each key column and sorting the rows by the numbers cost twice
+    that) and each series gets one integer in the keys' order.
 
     A frame that is this function's output already (it carries the private
     SERIES and MONTH columns, rows strictly in their order) is returned as it
@@ -88,11 +86,8 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         if frame.select(_position().diff().min() > 0).item() is not False:  # strictly increasing (or one row)
             return frame.with_columns(pl.col(SERIES).set_sorted())
         frame = frame.drop(SERIES, MONTH)
-    out = _numbered(frame, keys)
+    out = _series_order(with_month(frame), keys)
     position = out.select(_position()).to_series()
-    if not position.is_sorted():
-        order = position.arg_sort()
-        out, position = out[order], position[order]
     repeats = (position == position.shift(1)).sum()
     if repeats:
         raise ValueError(f"{repeats} row(s) repeat a period already present in the same series")
@@ -100,38 +95,21 @@ def sorted_series(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return out.with_columns(pl.col(SERIES).set_sorted())
 
 
-def _numbered(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """`frame` with its MONTH and SERIES: one integer per series that orders series as sorting by `keys`
-    (nulls first) would.
+def _series_order(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """`frame` (with its MONTH) ordered by series, the series in the order of their keys (nulls first), and
+    by month within each, with SERIES: the series' place in that order.
 
-    Each key's place among its distinct values, plus one (0 is null), is a
-    digit of a mixed-radix number: a few hundred distinct values per key are
-    sorted, where the rows' string keys are not.  The keys' and periods'
-    distinct values are found in one select and every row's codes in
-    another, so polars hashes the columns side by side.  Should the digits
-    not fit (ids beyond 2^46 would overflow series x MONTH_SPAN), or a key
-    not be a string (an enum of its values needs strings), the distinct
-    series are sorted and numbered instead.
+    One group_by collects each series' row numbers in month order; only the
+    distinct series (a hundredth of the rows) are sorted by their keys.
     """
-    strings = all(frame.schema[k] == pl.String for k in keys)
-    columns = [*keys, "period"] if strings else ["period"]
-    distinct = frame.select(pl.col(c).unique().sort().implode() for c in columns)
-    values = {c: distinct.get_column(c).item() for c in columns}
-    month = _month_of(values.pop("period")).alias(MONTH)  # a null period is refused, not a key
-    values = {k: v.drop_nulls() for k, v in values.items()}
-    span = 1
-    for v in values.values():
-        span *= v.len() + 1
-    if strings and span < 2**46:
-        # The digits in one step (polars casts the columns side by side), then the number.
-        digits = {f"_digit_{key}": (_codes(pl.col(key), v) + 1).fill_null(0) for key, v in values.items()}
-        ids = pl.lit(0, dtype=pl.Int64)
-        for digit, v in zip(digits, values.values()):
-            ids = ids * (v.len() + 1) + pl.col(digit)
-        return frame.with_columns(month, **digits).with_columns(ids.alias(SERIES)).drop(*digits)
-    numbered = frame.select(keys).unique().sort(keys, nulls_last=False).with_row_index(SERIES)
-    ids = frame.join(numbered, on=keys, how="left", nulls_equal=True, maintain_order="left").get_column(SERIES)
-    return frame.with_columns(month, ids.cast(pl.Int64).alias(SERIES))
+    rows = (
+        frame.select(*keys, MONTH).with_row_index("_row")
+        .group_by(keys).agg(pl.col("_row").sort_by(MONTH))
+        .sort(keys, nulls_last=False)
+        .select(pl.int_range(pl.len(), dtype=pl.Int64).alias(SERIES), "_row")
+        .explode("_row")
+    )
+    return frame[rows.get_column("_row")].with_columns(rows.get_column(SERIES))
 
 
 def consecutive_run(group: pl.Expr, month: pl.Expr, has_value: pl.Expr) -> pl.Expr:

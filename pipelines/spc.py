@@ -90,8 +90,8 @@ def xmr(
     another window many times slower than two windows one after the other.
     """
     points = _prepare(frame, keys, polarity, rebases)
-    points = _with_limits(points, settings)
     points = _with_label(points, settings)
+    points = _with_limits(points, settings)
     given = [c for c in frame.columns if c not in (SERIES, MONTH)]  # `sorted_series`' numbering stays inside
     return judge(points, keys, settings, bounds).select(*given, *OUTPUT_COLUMNS)
 
@@ -295,9 +295,13 @@ def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     dropped (NHSRplotthedots keeps only those below) and the mean MR
     recomputed once, so one wild month does not widen the limits enough to
     hide itself.
+
+    A segment too short to estimate limits (`_with_label`) has no baseline,
+    so its mean, limits and sigma are missing as they are worked out, not
+    blanked afterwards (five more columns of millions of points).
     """
     x = pl.col(X)
-    in_baseline = x.is_not_null()
+    in_baseline = x.is_not_null() & (pl.col("_label") >= LABELS.index("constant"))
     if settings.baseline_points is not None:
         in_baseline &= x.is_not_null().cum_sum().over(SEGMENT) <= settings.baseline_points
     points = points.with_columns((x - _neighbour(x, 1)).abs().alias("mr"), in_baseline.alias("_baseline"))
@@ -316,8 +320,8 @@ def _with_limits(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
 def _with_label(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
     """Label each segment `no_data`, `too_short`, `constant` or `ok`; only `ok` is tested for signals.
 
-    Too few points cannot estimate limits, so those segments lose their mean,
-    limits and sigma.  A constant segment (every value equal, a mean MR of 0)
+    Too few points cannot estimate limits, so those segments get no mean,
+    limits or sigma (`_with_limits`).  A constant segment (every value equal, a mean MR of 0)
     keeps its mean as both limits but raises no signal: with zero-width limits
     every later wobble would otherwise be "outside".
     """
@@ -333,11 +337,7 @@ def _with_label(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:
         .otherwise(3)
     )
     points = points.with_columns(label.alias("_label"))
-    points = points.with_columns(_named(pl.col("_label"), LABELS).alias("label"))
-    estimable = pl.col("_label") >= LABELS.index("constant")
-    return points.with_columns(
-        pl.when(estimable).then(pl.col(c)).alias(c) for c in ("mean", "mr_mean", "lower", "upper", "sigma")
-    )
+    return points.with_columns(_named(pl.col("_label"), LABELS).alias("label"))
 
 
 def _with_rules(points: pl.DataFrame, settings: SpcSettings) -> pl.DataFrame:

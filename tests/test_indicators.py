@@ -7,6 +7,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from radar.pipelines.indicators import (
+    CELL,
+    _cell_counts,
     _grouped,
     add_totals,
     compute_indicators,
@@ -287,3 +289,22 @@ def test_a_category_outside_the_catalogue_counts_in_the_total_only(catalogue):
     assert out.filter(indicator="mash_enquiries", breakdown="police")["value"].to_list() == [1.0]
     assert value(out, "mash_referrals", "2019-07") == 1
     assert value(out, "mash_referrals", "2019-07", "police") == 0
+
+
+@pytest.mark.parametrize("dtype", [pl.Enum(["x", "y", "z"]), pl.Categorical], ids=["enum: unpacked", "categorical"])
+def test_cells_count_every_combination_of_their_columns_values_as_a_group_by_would(dtype):
+    """Each cell's counts by an enum or categorical with nulls, a boolean and a signed integer with nulls:
+    unpacked from each cell's packed keys (a categorical is grouped as it is) to what group_by gives."""
+    rng = random.Random(7)
+    n = 2_000
+    frame = pl.DataFrame({
+        CELL: sorted(rng.randrange(5, 40) for _ in range(n)),
+        "kind": [rng.choice(["x", "z", None]) for _ in range(n)],
+        "flag": [rng.random() < 0.3 for _ in range(n)],
+        "number": [rng.choice([-3, 4, 9, None]) for _ in range(n)],
+    }, schema_overrides={"kind": dtype, CELL: pl.UInt32})
+    columns = ["flag", "kind", "number"]
+    expected = frame.group_by(CELL, *columns).agg(pl.len().alias("n"))
+    got = _cell_counts(frame, columns)
+    assert_frame_equal(got.sort(pl.all()), expected.sort(pl.all()), check_dtypes=False)
+    assert got.schema == expected.schema
