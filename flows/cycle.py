@@ -7,6 +7,8 @@ twice changes nothing and a crash leaves the previous values intact.
 
 from __future__ import annotations
 
+import os
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 
 import polars as pl
@@ -80,12 +82,20 @@ def check_order(period: str) -> None:
             f"dashboard. A corrected file for {label(period)} is taken into account by the next cycle.")
 
 
-# One cycle at a time, however it started.  monthly-cycle's deployment concurrency limit queues its deployment
-# runs (the schedule, a trigger, the UI), but not the cycle `radar serve` runs in its own process when files
-# arrive, so both also take this global concurrency limit of one, which `radar serve` makes
-# (flows/service.py: `ensure_one_cycle_limit`).  Where it was never made (a `radar cycle` command with no
-# `radar serve`), a cycle runs at once, as before.
+# One cycle at a time under `radar serve`, however it started.  monthly-cycle's deployment concurrency limit
+# queues its deployment runs (the schedule, a trigger, the UI), but not the cycle `radar serve` runs in its own
+# process when files arrive, so both also take this global concurrency limit of one.  `radar serve` makes it
+# (flows/service.py: `ensure_one_cycle_limit`) and names it in CYCLE_LIMIT_ENV, which its runner's flow-run
+# processes inherit.  A cycle anywhere else (a `radar cycle` command; a worker, where the deployment's limit
+# is enough) takes no slot: asking a server for a limit it never made only logs a warning on every cycle.
 ONE_CYCLE = "radar-monthly-cycle"
+CYCLE_LIMIT_ENV = "RADAR_CYCLE_LIMIT"
+
+
+def cycle_slot() -> AbstractContextManager:
+    """The slot this cycle holds while it works (see ONE_CYCLE)."""
+    limit = os.environ.get(CYCLE_LIMIT_ENV)
+    return concurrency(limit, strict=False) if limit else nullcontext()
 
 
 @flow(name="monthly-cycle")
@@ -111,12 +121,12 @@ def monthly_cycle(period: str | None = None, today: date | None = None, full: bo
             period = submission_store.month_to_cycle(conn, ctx.la_code, period)
         get_run_logger().info("waited %.0f s for the files still arriving; cycle up to %s", waited, period)
     today = today or as_of(period, date.today())
-    with concurrency(ONE_CYCLE, strict=False):
+    with cycle_slot():
         return _cycle(period, today, full)
 
 
 def _cycle(period: str, today: date, full: bool) -> dict[str, int]:
-    """The cycle's steps, holding the one cycle slot (`ONE_CYCLE`)."""
+    """The cycle's steps, holding the cycle slot (`cycle_slot`)."""
     ctx = context()
     check_order(period)
     seed_register(today)  # the register's files, into a store that has never had them: the overdue rules read it

@@ -48,7 +48,7 @@ from prefect.runner import Runner
 
 from radar.core.config import PartnershipConfig
 from radar.core.periods import label, of_date, shift
-from radar.flows.cycle import ONE_CYCLE, monthly_cycle
+from radar.flows.cycle import CYCLE_LIMIT_ENV, ONE_CYCLE, monthly_cycle
 from radar.flows.deployments import TAG, runner_deployments
 from radar.flows.events import ACCEPTED, PARTNERSHIP, announce_arrival, announce_watching
 from radar.flows.files import is_regular, sha256_of
@@ -335,6 +335,7 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]
         await ensure_one_cycle_limit(client)
         if own_server:
             crashed = await crash_left_runs(client)
+    os.environ[CYCLE_LIMIT_ENV] = ONE_CYCLE  # every cycle this process runs or starts takes it (flows/cycle.py)
     runner = Runner(name="radar", limit=RUNS_AT_ONCE, query_seconds=1)
     for deployment in to_serve:
         await runner.aadd_deployment(deployment)

@@ -6,6 +6,7 @@ run as plain functions (retries without waits)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import http.server
@@ -488,7 +489,7 @@ def test_a_burst_is_ingested_in_batches_each_file_once_with_its_own_result(home,
     assert sorted(stored) == sorted(r["file"] for r in results)  # each once
 
 
-def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(home, prefect):
+def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(home, prefect, monkeypatch):
     """`radar serve` runs the cycle files bring in its own process, outside monthly-cycle's deployment
     concurrency limit: every cycle also takes one global concurrency limit of one, which `radar serve` makes."""
     import contextvars
@@ -497,8 +498,10 @@ def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(
     from prefect.client.orchestration import get_client
     from prefect.concurrency.sync import concurrency
 
-    from radar.flows.cycle import ONE_CYCLE, monthly_cycle
+    from radar.flows.cycle import CYCLE_LIMIT_ENV, ONE_CYCLE, monthly_cycle
     from radar.flows.service import ensure_one_cycle_limit
+
+    monkeypatch.setenv(CYCLE_LIMIT_ENV, ONE_CYCLE)  # as radar serve names it for its cycles
 
     async def limit(make: bool):
         async with get_client() as client:
@@ -521,3 +524,17 @@ def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(
         assert not cycle.is_alive() and "messages" in counts[0]
     finally:
         asyncio.run(limit(make=False))
+
+
+def test_only_a_cycle_radar_serve_runs_asks_for_the_slot(monkeypatch):
+    """Elsewhere (a `radar cycle` command, a worker) no limit was made: asking for it logged a warning per cycle."""
+    from radar.flows import cycle
+
+    asked = []
+    monkeypatch.setattr(cycle, "concurrency", lambda name, **_: asked.append(name) or contextlib.nullcontext())
+    monkeypatch.delenv(cycle.CYCLE_LIMIT_ENV, raising=False)
+    with cycle.cycle_slot():
+        assert asked == []
+    monkeypatch.setenv(cycle.CYCLE_LIMIT_ENV, cycle.ONE_CYCLE)
+    with cycle.cycle_slot():
+        assert asked == [cycle.ONE_CYCLE]
