@@ -32,7 +32,7 @@ import polars as pl
 from bench import processes
 
 ROWS = 1_000_000
-REPEATS = 2
+REPEATS = 3
 PERIOD = "2020-01"
 SOURCES = ["police", "health", "schools", "la_services", "individual", "other"]
 OUTCOMES = ["referral_to_csc", "early_help", "advice_information", "no_further_action"]
@@ -134,8 +134,8 @@ def run() -> dict[str, float]:
     """Both sides on SQLite (the embedded default), each in a store of its own under a temporary RADAR_HOME.
 
     Best of REPEATS for each side, taken in turns, as bench/national.py does:
-    other work shares the two cores, and a single run of either side swung by
-    a third between runs on a loaded machine.
+    other work shares the two cores, and a single run of either side took up
+    to three times as long as the other beside the test suite.
     """
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as tmp:
         root = Path(tmp)
