@@ -314,7 +314,7 @@ async def crash_left_runs(client: PrefectClient) -> list[str]:
 
 
 async def ensure_one_cycle_limit(client: PrefectClient) -> None:
-    """Make the global concurrency limit of one that every monthly cycle takes (`flows.cycle.ONE_CYCLE`).
+    """Make the global concurrency limit of one that every cycle `radar serve` runs or starts takes (`ONE_CYCLE`).
 
     `radar serve` runs the cycle files bring in its own process, outside
     monthly-cycle's deployment concurrency limit: without this limit such a
