@@ -20,16 +20,21 @@ from radar.models.audit import audit, utcnow
 from radar.models.bulk import read_frame
 
 
-class SpcPoint(SQLModel, table=True):
-    """One month of an indicator's XmR chart, as the last cycle computed it; its limits are its segment's."""
-
-    __tablename__ = "spc_point"
-    __table_args__ = (Index("uq_spc_point", "la_code", "indicator", "breakdown", "period", unique=True),)
+class SeriesRow(SQLModel):
+    """Columns every per-series table shares: its row id, the partnership and the series (indicator, breakdown)."""
 
     id: int | None = Field(default=None, primary_key=True)
     la_code: str = Field(max_length=9)
     indicator: str = Field(max_length=64)
     breakdown: str = Field(default="", max_length=64)
+
+
+class SpcPoint(SeriesRow, table=True):
+    """One month of an indicator's XmR chart, as the last cycle computed it; its limits are its segment's."""
+
+    __tablename__ = "spc_point"
+    __table_args__ = (Index("uq_spc_point", "la_code", "indicator", "breakdown", "period", unique=True),)
+
     period: str = Field(max_length=7)
     value: float | None = None
     signal: str | None = Field(default=None, max_length=32)
@@ -38,7 +43,7 @@ class SpcPoint(SQLModel, table=True):
     segment: int = 0
 
 
-class SpcSegment(SQLModel, table=True):
+class SpcSegment(SeriesRow, table=True):
     """The mean, limits and label of one segment of an indicator's XmR chart (from its start or a re-base on).
 
     They are kept once per segment, not on each of its months: a new month
@@ -49,10 +54,6 @@ class SpcSegment(SQLModel, table=True):
     __tablename__ = "spc_segment"
     __table_args__ = (Index("uq_spc_segment", "la_code", "indicator", "breakdown", "segment", unique=True),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    la_code: str = Field(max_length=9)
-    indicator: str = Field(max_length=64)
-    breakdown: str = Field(default="", max_length=64)
     segment: int = 0
     mean: float | None = None
     lower: float | None = None
@@ -60,16 +61,12 @@ class SpcSegment(SQLModel, table=True):
     label: str = Field(default="ok", max_length=16)
 
 
-class SeriesStatus(SQLModel, table=True):
+class SeriesStatus(SeriesRow, table=True):
     """The latest reading of each indicator series: icons and slow-drift measures."""
 
     __tablename__ = "series_status"
     __table_args__ = (Index("uq_series_status", "la_code", "indicator", "breakdown", unique=True),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    la_code: str = Field(max_length=9)
-    indicator: str = Field(max_length=64)
-    breakdown: str = Field(default="", max_length=64)
     latest_period: str | None = Field(default=None, max_length=7)
     latest_value: float | None = None
     variation: str | None = Field(default=None, max_length=40)
@@ -79,7 +76,7 @@ class SeriesStatus(SQLModel, table=True):
     rolling_12_total: float | None = None
 
 
-class EarlyWarning(SQLModel, table=True):
+class EarlyWarning(SeriesRow, table=True):
     """Each series' early-warning detector as the last cycle left it (pipelines/alerts/early_warning.py): the
     month judged, its expected value and EWMA, the model's threshold and what it can detect, and the state
     (model, threshold, EWMA and run, as JSON) the next cycle continues from."""
@@ -87,10 +84,6 @@ class EarlyWarning(SQLModel, table=True):
     __tablename__ = "early_warning"
     __table_args__ = (Index("uq_early_warning", "la_code", "indicator", "breakdown", unique=True),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    la_code: str = Field(max_length=9)
-    indicator: str = Field(max_length=64)
-    breakdown: str = Field(default="", max_length=64)
     period: str | None = Field(default=None, max_length=7)
     value: float | None = None
     expected: float | None = None
@@ -108,15 +101,11 @@ class EarlyWarning(SQLModel, table=True):
     state: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class SpcRebase(SQLModel, table=True):
+class SpcRebase(SeriesRow, table=True):
     """A recorded decision to re-base an indicator's limits from a month (never automatic)."""
 
     __tablename__ = "spc_rebase"
 
-    id: int | None = Field(default=None, primary_key=True)
-    la_code: str = Field(max_length=9)
-    indicator: str = Field(max_length=64)
-    breakdown: str = Field(default="", max_length=64)
     period: str = Field(max_length=7)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_by: str = Field(sa_column=Column(Text, nullable=False))
