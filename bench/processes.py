@@ -41,6 +41,14 @@ def _group_alive(group: int) -> bool:
     return True
 
 
+class CommandFailed(subprocess.CalledProcessError):
+    """A failed command whose message ends with what it wrote to stderr: a test or benchmark that fails on one
+    (in CI, where nothing else of the run is kept) says why the command failed, not only that it did."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} It wrote to stderr:\n{(self.stderr or '')[-3000:]}"
+
+
 def run(command: list[str], *, timeout: float, check: bool = True, **options) -> subprocess.CompletedProcess:
     """`subprocess.run(command, capture_output=True, text=True)` in a process group of its own, ended whole when
     the command ends (its output goes through files, not pipes: a process it left behind would hold a pipe open,
@@ -56,5 +64,5 @@ def run(command: list[str], *, timeout: float, check: bool = True, **options) ->
         stderr.seek(0)
         out, err = stdout.read(), stderr.read()
     if check and process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command, out, err)
+        raise CommandFailed(process.returncode, command, out, err)
     return subprocess.CompletedProcess(command, process.returncode, out, err)

@@ -50,5 +50,6 @@ def test_a_command_that_times_out_is_ended_with_what_it_started(tmp_path):
 
 def test_a_failed_command_says_so_and_keeps_its_output():
     with pytest.raises(subprocess.CalledProcessError) as failed:
-        processes.run([sys.executable, "-c", "import sys; print('why'); sys.exit(3)"], timeout=60)
-    assert failed.value.returncode == 3 and failed.value.stdout.strip() == "why"
+        processes.run([sys.executable, "-c", "import sys; print('why'); sys.exit('because')"], timeout=60)
+    assert failed.value.returncode == 1 and failed.value.stdout.strip() == "why"
+    assert str(failed.value).endswith("It wrote to stderr:\nbecause\n")  # what CI shows of a failed command
