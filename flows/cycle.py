@@ -7,14 +7,15 @@ twice changes nothing and a crash leaves the previous values intact.
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectNotFound
 from prefect.utilities.annotations import quote
 
 from radar.core.periods import as_of, is_period, label, of_date, shift
@@ -82,20 +83,24 @@ def check_order(period: str) -> None:
             f"dashboard. A corrected file for {label(period)} is taken into account by the next cycle.")
 
 
-# One cycle at a time under `radar serve`, however it started.  monthly-cycle's deployment concurrency limit
-# queues its deployment runs (the schedule, a trigger, the UI), but not the cycle `radar serve` runs in its own
-# process when files arrive, so both also take this global concurrency limit of one.  `radar serve` makes it
-# (flows/service.py: `ensure_one_cycle_limit`) and names it in CYCLE_LIMIT_ENV, which its runner's flow-run
-# processes inherit.  A cycle anywhere else (a `radar cycle` command; a worker, where the deployment's limit
-# is enough) takes no slot: asking a server for a limit it never made only logs a warning on every cycle.
+# One cycle at a time, however it started.  monthly-cycle's deployment concurrency limit queues its deployment
+# runs (the schedule, a trigger, the UI), but not the cycle `radar serve` runs in its own process when files
+# arrive, nor a `radar cycle` typed meanwhile (it attaches to radar serve's server): two cycles at once on a new
+# store both seeded the register, and one failed.  So `radar serve` makes this global concurrency limit of one
+# on its server (flows/service.py: `ensure_one_cycle_limit`) and every cycle run against a server that has it
+# takes it.  Elsewhere (a command with a server of its own; a worker, where the deployment's limit is enough)
+# the cycle takes no slot: asking a server for a limit it never made logs a warning on every cycle.
 ONE_CYCLE = "radar-monthly-cycle"
-CYCLE_LIMIT_ENV = "RADAR_CYCLE_LIMIT"
 
 
 def cycle_slot() -> AbstractContextManager:
-    """The slot this cycle holds while it works (see ONE_CYCLE)."""
-    limit = os.environ.get(CYCLE_LIMIT_ENV)
-    return concurrency(limit, strict=False) if limit else nullcontext()
+    """The slot this cycle holds while it works: ONE_CYCLE, where its server has that limit."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(ONE_CYCLE)
+        except ObjectNotFound:
+            return nullcontext()
+    return concurrency(ONE_CYCLE, strict=False)
 
 
 @flow(name="monthly-cycle")

@@ -48,7 +48,7 @@ from prefect.runner import Runner
 
 from radar.core.config import PartnershipConfig
 from radar.core.periods import label, of_date, shift
-from radar.flows.cycle import CYCLE_LIMIT_ENV, ONE_CYCLE, monthly_cycle
+from radar.flows.cycle import ONE_CYCLE, monthly_cycle
 from radar.flows.deployments import TAG, runner_deployments
 from radar.flows.events import ACCEPTED, PARTNERSHIP, announce_arrival, announce_watching
 from radar.flows.files import is_regular, sha256_of
@@ -314,11 +314,12 @@ async def crash_left_runs(client: PrefectClient) -> list[str]:
 
 
 async def ensure_one_cycle_limit(client: PrefectClient) -> None:
-    """Make the global concurrency limit of one that every cycle `radar serve` runs or starts takes (`ONE_CYCLE`).
+    """Make the global concurrency limit of one that every cycle run against this server takes (`ONE_CYCLE`).
 
     `radar serve` runs the cycle files bring in its own process, outside
     monthly-cycle's deployment concurrency limit: without this limit such a
-    cycle could run beside a scheduled one on the day the month's cycle is due.
+    cycle could run beside a scheduled one on the day the month's cycle is due,
+    or beside a `radar cycle` typed meanwhile.
     A cycle holds its slot on a lease that it renews: the slot of a cycle
     killed with `radar serve` comes free when the lease lapses (five minutes).
     """
@@ -335,7 +336,6 @@ async def _serve(to_serve: list[RunnerDeployment], on_ready: Callable[[list[str]
         await ensure_one_cycle_limit(client)
         if own_server:
             crashed = await crash_left_runs(client)
-    os.environ[CYCLE_LIMIT_ENV] = ONE_CYCLE  # every cycle this process runs or starts takes it (flows/cycle.py)
     runner = Runner(name="radar", limit=RUNS_AT_ONCE, query_seconds=1)
     for deployment in to_serve:
         await runner.aadd_deployment(deployment)

@@ -7,8 +7,10 @@ database so tests never see each other's rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -55,6 +57,16 @@ def prefect():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def run_apart():
+    """`asyncio.run`, in a thread of its own: the browser tests' session fixture (Playwright's sync API) leaves
+    an event loop running in the main thread for the rest of the session, and there asyncio.run refuses to start."""
+    def run(coroutine):
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, coroutine).result()
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ monthly-cycle's concurrency slot; other runs are left as they are.  On the sessi
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -13,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -51,10 +49,8 @@ async def _runs_then_crash() -> tuple[list[str], dict[str, StateType]]:
     return crashed, states
 
 
-def test_runs_a_killed_radar_serve_left_running_are_marked_crashed_and_nothing_else(prefect):
-    # In a thread of its own: earlier tests in the session (a browser driver) may leave this thread's loop running.
-    with ThreadPoolExecutor(1) as thread:
-        crashed, states = thread.submit(asyncio.run, _runs_then_crash()).result()
+def test_runs_a_killed_radar_serve_left_running_are_marked_crashed_and_nothing_else(prefect, run_apart):
+    crashed, states = run_apart(_runs_then_crash())
     assert sorted(name for name in crashed if name in states) == ["left-pending", "left-running"]
     assert states == {
         "left-running": StateType.CRASHED, "left-pending": StateType.CRASHED, "finished": StateType.COMPLETED,

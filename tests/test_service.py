@@ -489,19 +489,13 @@ def test_a_burst_is_ingested_in_batches_each_file_once_with_its_own_result(home,
     assert sorted(stored) == sorted(r["file"] for r in results)  # each once
 
 
-def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(home, prefect, monkeypatch):
-    """`radar serve` runs the cycle files bring in its own process, outside monthly-cycle's deployment
-    concurrency limit: every cycle also takes one global concurrency limit of one, which `radar serve` makes."""
-    import contextvars
-    from datetime import date
-
+@pytest.fixture
+def one_cycle_limit(prefect, run_apart):
+    """The one-cycle limit `radar serve` makes on its server, on the session's server for one test."""
     from prefect.client.orchestration import get_client
-    from prefect.concurrency.sync import concurrency
 
-    from radar.flows.cycle import CYCLE_LIMIT_ENV, ONE_CYCLE, monthly_cycle
+    from radar.flows.cycle import ONE_CYCLE
     from radar.flows.service import ensure_one_cycle_limit
-
-    monkeypatch.setenv(CYCLE_LIMIT_ENV, ONE_CYCLE)  # as radar serve names it for its cycles
 
     async def limit(make: bool):
         async with get_client() as client:
@@ -511,30 +505,42 @@ def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(
             await ensure_one_cycle_limit(client)  # a restarted radar serve finds it made
             return await client.read_global_concurrency_limit_by_name(ONE_CYCLE)
 
-    assert asyncio.run(limit(make=True)).limit == 1
-    try:
-        counts = []
-        cycle = threading.Thread(target=contextvars.copy_context().run,
-                                 args=(lambda: counts.append(monthly_cycle("2020-03", today=date(2020, 4, 25))),))
-        with concurrency(ONE_CYCLE):  # a scheduled cycle under way
-            cycle.start()
-            cycle.join(4)
-            assert cycle.is_alive() and counts == []
-        cycle.join(120)
-        assert not cycle.is_alive() and "messages" in counts[0]
-    finally:
-        asyncio.run(limit(make=False))
+    assert run_apart(limit(make=True)).limit == 1
+    yield ONE_CYCLE
+    run_apart(limit(make=False))
 
 
-def test_only_a_cycle_radar_serve_runs_asks_for_the_slot(monkeypatch):
-    """Elsewhere (a `radar cycle` command, a worker) no limit was made: asking for it logged a warning per cycle."""
+def test_a_cycle_waits_while_another_holds_the_one_cycle_slot_radar_serve_makes(home, one_cycle_limit):
+    """`radar serve` runs the cycle files bring in its own process, outside monthly-cycle's deployment
+    concurrency limit, and a `radar cycle` typed meanwhile attaches to its server: every cycle run against a
+    server with radar serve's global concurrency limit of one takes it."""
+    import contextvars
+    from datetime import date
+
+    from prefect.concurrency.sync import concurrency
+
+    from radar.flows.cycle import monthly_cycle
+
+    counts = []
+    cycle = threading.Thread(target=contextvars.copy_context().run,
+                             args=(lambda: counts.append(monthly_cycle("2020-03", today=date(2020, 4, 25))),))
+    with concurrency(one_cycle_limit):  # a scheduled cycle under way
+        cycle.start()
+        cycle.join(4)
+        assert cycle.is_alive() and counts == []
+    cycle.join(120)
+    assert not cycle.is_alive() and "messages" in counts[0]
+
+
+def test_a_cycle_asks_for_the_slot_only_where_its_server_has_it(prefect, monkeypatch, request):
+    """Elsewhere (a command with a server of its own, a worker) no limit was made: asking for it logged a
+    warning per cycle."""
     from radar.flows import cycle
 
     asked = []
     monkeypatch.setattr(cycle, "concurrency", lambda name, **_: asked.append(name) or contextlib.nullcontext())
-    monkeypatch.delenv(cycle.CYCLE_LIMIT_ENV, raising=False)
     with cycle.cycle_slot():
         assert asked == []
-    monkeypatch.setenv(cycle.CYCLE_LIMIT_ENV, cycle.ONE_CYCLE)
+    request.getfixturevalue("one_cycle_limit")
     with cycle.cycle_slot():
         assert asked == [cycle.ONE_CYCLE]
