@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import fcntl
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x52414441  # "RADA": the advisory lock id of schema upgrades
+BUSY_TIMEOUT_S = 30
 
 
 def normalise_url(url: str) -> str:
@@ -37,11 +40,31 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching a new file to WAL waits for a lock too
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")  # first: switching a new file to WAL waits too
+    to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def to_wal(cursor: sqlite3.Cursor, pause_s: float = 0.05) -> None:
+    """Switch the database to write-ahead logging (kept in the file: it is done once per store).
+
+    On a new file, while other connections open it too (three commands started
+    together on a new store), SQLite can refuse the switch at once, without
+    waiting its busy timeout: one such start in seven failed with "database is
+    locked" on a loaded machine.  So a refused switch is asked again, for as
+    long as the busy timeout; any other error is raised as it is.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause_s)
 
 
 def make_engine(url: str) -> Engine:

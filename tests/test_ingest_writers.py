@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from radar.core.catalogue import load_catalogue
 from radar.flows import ingest
 from radar.flows.ingest import ingest_path
-from radar.models.engine import get_engine, make_engine, upgrade
+from radar.models.engine import get_engine, make_engine, to_wal, upgrade
 from radar.models.submissions import Observation, Submission
 
 PERIOD = "2020-03"
@@ -98,3 +99,26 @@ def test_commands_opening_a_new_store_at_once_all_find_it_ready(store_url):
     finally:
         for engine in engines:
             engine.dispose()
+
+
+class Refusing:
+    """A cursor whose database refuses its first `refusals` statements with `error`, as SQLite refuses a switch
+    to WAL at once while another connection opens the same new file."""
+
+    def __init__(self, refusals: int, error: str):
+        self.refusals, self.error, self.statements = refusals, error, []
+
+    def execute(self, statement: str):
+        self.statements.append(statement)
+        if len(self.statements) <= self.refusals:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_a_switch_to_wal_refused_as_locked_is_asked_again_and_any_other_error_raised():
+    locked = Refusing(3, "database is locked")
+    to_wal(locked, pause_s=0)
+    assert locked.statements == ["PRAGMA journal_mode=WAL"] * 4
+    broken = Refusing(1, "disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        to_wal(broken, pause_s=0)
+    assert len(broken.statements) == 1
