@@ -137,9 +137,29 @@ def _coded(catalogue: Catalogue, feed_id: str, records: pl.DataFrame, indicators
         if records.schema[name] != pl.String:
             return pl.col(name)
         allowed = catalogue.column_values(columns[name]) if name in columns else ()
-        return pl.col(name).cast(pl.Enum(allowed), strict=False) if allowed else pl.col(name).cast(pl.Categorical)
+        return _as_enum(pl.col(name), allowed).alias(name) if allowed else pl.col(name).cast(pl.Categorical)
 
     return [*(code(c) for c in breakdowns), *(flag.alias(name) for name, flag in flags.items()), *dict.fromkeys(counted)]
+
+
+FEW_VALUES = 8  # up to this many allowed values, a column is coded by comparing it with each
+
+
+def _as_enum(column: pl.Expr, allowed: tuple[str, ...]) -> pl.Expr:
+    """`column` as an enum of the `allowed` values, missing where it holds none of them.
+
+    With a few allowed values, comparing each row with each of them costs a
+    third less than a cast, which looks each row up in a table on one thread
+    while polars compares in slices on every core (20 million national
+    records: a quarter of a second of CPU, nearly all of it the one column).
+    """
+    if len(allowed) > FEW_VALUES:
+        return column.cast(pl.Enum(allowed), strict=False)
+    enum = pl.Enum(allowed)
+    coded = pl.lit(None, enum)
+    for value in reversed(allowed):
+        coded = pl.when(column == value).then(pl.lit(value, enum)).otherwise(coded)
+    return coded
 
 
 def _where(spec: FromRecords) -> pl.Expr:

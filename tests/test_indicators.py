@@ -4,10 +4,12 @@ import random
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from radar.pipelines.indicators import (
     CELL,
+    FEW_VALUES,
+    _as_enum,
     _cell_counts,
     _grouped,
     add_totals,
@@ -308,3 +310,12 @@ def test_cells_count_every_combination_of_their_columns_values_as_a_group_by_wou
     got = _cell_counts(frame, columns)
     assert_frame_equal(got.sort(pl.all()), expected.sort(pl.all()), check_dtypes=False)
     assert got.schema == expected.schema
+
+
+@pytest.mark.parametrize("allowed", [("police", "health", "other"), tuple(f"v{i}" for i in range(FEW_VALUES + 3))],
+                         ids=["few: compared", "many: cast"])
+def test_a_column_is_coded_as_the_enum_a_cast_gives(allowed):
+    """Either way of coding gives each allowed value its own code, and missing for any other value or none."""
+    column = pl.Series("c", [allowed[-1], "carrier_pigeon", None, allowed[0], "", allowed[1]])
+    coded = pl.select(_as_enum(pl.lit(column), allowed).alias("c")).to_series()
+    assert_series_equal(coded, column.cast(pl.Enum(allowed), strict=False))
