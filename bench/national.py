@@ -13,7 +13,8 @@ Timed in one process, best of REPEATS (other work shares the two cores):
 - radar full: every authority's indicators from records and returns
   (bench/national_signals.py), the seasonal baseline, `pipelines.spc.xmr`
   over every (la_code, indicator, breakdown) series, `summarise`, and
-  `pipelines.alerts.spc.spc_signals` at the latest month;
+  `pipelines.alerts.spc.spc_signals` at the latest month, on one shard of
+  authorities per core at once (`national_signals.full`);
 - radar incremental: one month arrives.  Only that month's indicators are
   computed (its records and returns); a seasonal series' level moves by its
   new month's expected value, and its adjusted history and chart move with
@@ -134,11 +135,10 @@ def scan(setup: Setup) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def radar_full(setup: Setup, run=direct) -> tuple[pl.DataFrame, national_signals.Signals]:
     history = setup.history
-    values = national_signals.compute_indicators(
-        setup.catalogue, history.observations, {RECORD_FEED: history.records}, {RECORD_FEED: history.delivered},
-        history.population, run,
+    return national_signals.full(
+        setup.catalogue, setup.settings, history.observations, {RECORD_FEED: history.records},
+        {RECORD_FEED: history.delivered}, history.population, history.periods[-1], run,
     )
-    return values, national_signals.signals(setup.catalogue, setup.settings, values, history.periods[-1], run)
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,8 @@ def timed(job: Callable[[Stopwatch], Any]) -> tuple[Timing, Any]:
 
 
 def stage_table(runs: dict[str, tuple[float, Stopwatch]]) -> str:
-    """Seconds per stage (rows) for each timed path (columns), with the glue between stages as `other`."""
+    """Seconds per stage (rows) for each timed path (columns), with the glue between stages as `other`; a
+    stage of the full run is its shards' seconds added up (they run at once, `national_signals.full`)."""
     stages = list(dict.fromkeys(s for _, watch in runs.values() for s in watch.seconds))
     lines = ["  stage              " + "".join(f"{name:>14}" for name in runs)]
     for stage in [*stages, "other", "total"]:
@@ -304,8 +305,9 @@ def stage_table(runs: dict[str, tuple[float, Stopwatch]]) -> str:
         for seconds, watch in runs.values():
             if stage == "total":
                 value = seconds
-            elif stage == "other":
+            elif stage == "other":  # none where stages ran in several threads at once and add up to more
                 value = seconds - sum(watch.seconds.values())
+                value = value if value >= 0 else None
             else:
                 value = watch.seconds.get(stage)
             cells.append(f"{value:>14.2f}" if value is not None else f"{'-':>14}")
@@ -326,6 +328,9 @@ class Month:
 def full_then_month(setup: Setup) -> Month:
     """Time the full run, then the next month from what it left (`reach` counts what that month changed)."""
     full, (values, signals) = timed(lambda watch: radar_full(setup, watch))
+    # Each in one piece, as the store returns them (the full run's are its shards' put together): a month's
+    # gathers from frames in pieces cost several times as much.
+    values, signals = values.rechunk(), replace(signals, points=signals.points.rechunk())
     previous = previous_cycle(setup, values, signals.points)
     incremental, (_, _, changed, _, _) = timed(lambda watch: radar_incremental(setup, values, previous, watch))
     return Month(full, incremental, signals, reach(setup, previous.points, changed))
@@ -391,7 +396,8 @@ def run() -> dict[str, float]:
         met = COMPARE[sense](figures[name], target)
         cpu = f", by CPU time {figures[name + '_cpu']:.2f}" if name + "_cpu" in figures else ""
         print(f"  {name:<20} {figures[name]:7.2f}  (target {sense} {target}: {'met' if met else 'MISSED'}{cpu})")
-    print("where the time goes (seconds, fastest run):")
+    print(f"where the time goes (seconds, fastest run; radar full's stages add up its {national_signals.SHARDS} "
+          "shards' threads, which run at once):")
     print(stage_table({
         "radar full": (full.seconds, full.watch), "incremental": (incremental.seconds, incremental.watch),
         "pandas": (pandas.seconds, pandas.watch),

@@ -25,7 +25,7 @@ from the caller's, so a later month continues the same series.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -89,7 +89,7 @@ def synthesise(
     months = pl.DataFrame({"period": periods}).with_columns(
         august=pl.col("period").str.ends_with("-08"), stepped=pl.col("period") >= step_from
     )
-    return History(
+    history = History(
         periods=periods,
         observations=_observations(catalogue, authorities, months, rng),
         records=_records(catalogue, authorities, months, n_records, rng),
@@ -99,6 +99,17 @@ def synthesise(
             for (la_code,), frame in populations.partition_by("la_code", as_dict=True).items()
         ]).select("la_code", "period", "population", "population_year", "carried_forward"),
     )
+    return _by_authority(history)
+
+
+def _by_authority(history: History) -> History:
+    """Every frame sorted by authority (keeping each authority's rows in their order), as a national store
+    would return them, and saying so: the national computation cuts them into shards by slicing."""
+    def own(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.sort("la_code", maintain_order=True)
+
+    return replace(history, observations=own(history.observations), records=own(history.records),
+                   delivered=own(history.delivered), population=own(history.population))
 
 
 def _authorities(populations: pl.DataFrame) -> pl.DataFrame:

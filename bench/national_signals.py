@@ -8,11 +8,21 @@ SPC, the series summary and the alert rule are the real pipeline functions:
 take the series keys as an argument, so (la_code, indicator, breakdown) runs
 every authority's charts in one frame; `pipelines.alerts.spc.spc_signals`
 takes each series' authority as its scope (`scope_by`).
+
+`full` runs all of it on the authorities split into one shard per core, each
+in a thread of its own: every step works on each authority's series alone,
+so the shards' results put together are the whole run's, while a single
+frame of every authority left a core idle through polars' one-threaded
+passes (shifts, runs, sorts and the like): the seasonal baseline and XmR
+took a fifth less wall time in two shards on two cores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from itertools import pairwise
 
 import polars as pl
 
@@ -35,6 +45,7 @@ from radar.pipelines.spc_state import (
 
 BY = ["la_code"]
 SERIES_KEYS = [*BY, "indicator", "breakdown"]
+SHARDS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,53 @@ class Signals:
     summary: pl.DataFrame
     concerns: pl.DataFrame
     improvements: pl.DataFrame
+
+
+def full(
+    catalogue: Catalogue, settings: AlertSettings, observations: pl.DataFrame, records: dict[str, pl.DataFrame],
+    delivered: dict[str, pl.DataFrame], population: pl.DataFrame, period: str, run=direct, shards: int = SHARDS,
+) -> tuple[pl.DataFrame, Signals]:
+    """(values, signals) of every authority: `compute_indicators`, then `signals` at `period`, on `shards`
+    shards of authorities at once, put together in authority order (see the module docstring)."""
+    feeds = list(records)
+    frames = [observations, population, *records.values(), *delivered.values()]
+    cuts = _cuts(max(frames, key=len), shards)
+    parts = zip(*(_by_authority(frame, cuts) for frame in frames))
+
+    def shard(part: tuple[pl.DataFrame, ...]) -> tuple[pl.DataFrame, Signals]:
+        own_observations, own_population, *rest = part
+        values = compute_indicators(catalogue, own_observations, dict(zip(feeds, rest[:len(feeds)])),
+                                    dict(zip(feeds, rest[len(feeds):])), own_population, run)
+        return values, signals(catalogue, settings, values, period, run)
+
+    with ThreadPoolExecutor(len(cuts) + 1) as threads:
+        results = list(threads.map(shard, parts))
+    points, summary, concerns, improvements = (pl.concat([getattr(s, f.name) for _, s in results])
+                                               for f in fields(Signals))
+    # Points and summary are in series order, and so are the shards; alerts come in key order (candidate_frame).
+    together = Signals(points, summary, *(f.sort("key", maintain_order=True) for f in (concerns, improvements)))
+    return pl.concat([values for values, _ in results]), together
+
+
+def _cuts(frame: pl.DataFrame, shards: int) -> list[str]:
+    """The first authority of each shard after the first: `frame` (the largest, whose rows are most of the
+    work) cut into `shards` nearly equal parts, at authorities' edges."""
+    codes = _sorted_by_authority(frame).get_column("la_code")
+    return sorted({codes[len(codes) * k // shards] for k in range(1, shards)} - {codes[0]}) if len(codes) else []
+
+
+def _by_authority(frame: pl.DataFrame, cuts: list[str]) -> list[pl.DataFrame]:
+    """`frame` in one slice per shard (no copy), each holding the authorities from its cut to the next."""
+    frame = _sorted_by_authority(frame)
+    ends = frame.get_column("la_code").search_sorted(pl.Series(cuts, dtype=pl.String)).to_list()
+    edges = [0, *ends, frame.height]
+    return [frame.slice(start, end - start) for start, end in pairwise(edges)]
+
+
+def _sorted_by_authority(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` as it is when it says it is sorted by authority (the national history does,
+    bench/national_data.py: checking 20 million codes took 4% of the run), else sorted."""
+    return frame if frame.get_column("la_code").flags["SORTED_ASC"] else frame.sort("la_code", maintain_order=True)
 
 
 def compute_indicators(

@@ -8,6 +8,7 @@ code that runs in the fairness check and the tests.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,13 +19,16 @@ def direct(_stage: str, function: Callable, *args: Any) -> Any:
 
 
 class Stopwatch:
-    """Seconds spent in each named stage, in the order stages first ran."""
+    """Seconds spent in each named stage, in the order stages first ran; stages run in several threads at once
+    (bench/national_signals.py: `full`) add up their threads' seconds."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, stage: str, function: Callable, *args: Any) -> Any:
         start = time.perf_counter()
         result = function(*args)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
         return result

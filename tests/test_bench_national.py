@@ -101,6 +101,35 @@ def test_polars_and_pandas_agree(setup):
     assert fired == {"outside_limits", "trend", "two_of_three", "shift"}  # the comparison covers every rule
 
 
+@pytest.mark.parametrize("shards", [2, 3])
+def test_shards_of_authorities_put_together_are_the_whole_run(setup, shards):
+    """Each shard is a slice of frames sorted by authority, as the history says its frames are (checked here
+    for real); the shards' results together equal one shard's, row for row (values are left unsorted)."""
+    history = setup.history
+    frames = [history.observations, history.records, history.delivered, history.population]
+    assert all(f["la_code"].flags["SORTED_ASC"] and f["la_code"].to_list() == sorted(f["la_code"]) for f in frames)
+
+    def run(n: int):
+        return national_signals.full(setup.catalogue, setup.settings, history.observations,
+                                     {"mash_contacts": history.records}, {"mash_contacts": history.delivered},
+                                     history.population, history.periods[-1], shards=n)
+
+    (values, signals), (whole_values, whole) = run(shards), run(1)
+    assert_frame_equal(values.sort(SORT), whole_values.sort(SORT))
+    assert_frame_equal(signals.points, whole.points)
+    assert_frame_equal(signals.summary, whole.summary)
+    assert_frame_equal(signals.concerns, whole.concerns)
+    assert_frame_equal(signals.improvements, whole.improvements)
+    assert whole.concerns.height > 0
+
+
+def test_a_frame_not_sorted_by_authority_is_sorted_before_it_is_cut():
+    frame = pl.DataFrame({"la_code": ["B", "A", "C", "A", "B"], "n": [1, 2, 3, 4, 5]})
+    parts = national_signals._by_authority(frame, ["B", "C"])
+    assert [p.to_dict(as_series=False) for p in parts] == [
+        {"la_code": ["A", "A"], "n": [2, 4]}, {"la_code": ["B", "B"], "n": [1, 5]}, {"la_code": ["C"], "n": [3]}]
+
+
 def test_the_fairness_check_catches_a_different_number(setup, monkeypatch):
     monkeypatch.setattr(pandas_reference, "LIMIT_FACTOR", 3.0)
     with pytest.raises(AssertionError):
