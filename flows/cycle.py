@@ -86,7 +86,7 @@ def check_order(period: str) -> None:
 # One cycle at a time, however it started.  monthly-cycle's deployment concurrency limit queues its deployment
 # runs (the schedule, a trigger, the UI), but not the cycle `radar serve` runs in its own process when files
 # arrive, nor a `radar cycle` typed meanwhile (it attaches to radar serve's server): two cycles at once on a new
-# store both seeded the register, and one failed.  So `radar serve` makes this global concurrency limit of one
+# store would both seed its register, and one would fail.  So `radar serve` makes this global concurrency limit of one
 # on its server (flows/service.py: `ensure_one_cycle_limit`) and every cycle run against a server that has it
 # takes it.  Elsewhere (a command with a server of its own; a worker, where the deployment's limit is enough)
 # the cycle takes no slot: asking a server for a limit it never made logs a warning on every cycle.
