@@ -65,7 +65,7 @@ def full(
     """(values, signals) of every authority: `compute_indicators`, then `signals` at `period`, on `shards`
     shards of authorities at once, put together in authority order (see the module docstring)."""
     feeds = list(records)
-    frames = [observations, population, *records.values(), *delivered.values()]
+    frames = [_sorted_by_authority(f) for f in (observations, population, *records.values(), *delivered.values())]
     cuts = _cuts(max(frames, key=len), shards)
     parts = zip(*(_by_authority(frame, cuts) for frame in frames))
 
@@ -85,9 +85,9 @@ def full(
 
 
 def _cuts(frame: pl.DataFrame, shards: int) -> list[str]:
-    """The first authority of each shard after the first: `frame` (the largest, whose rows are most of the
-    work) cut into `shards` nearly equal parts, at authorities' edges."""
-    codes = _sorted_by_authority(frame).get_column("la_code")
+    """The first authority of each shard after the first: `frame` (sorted by authority; the largest, whose rows
+    are most of the work) cut into `shards` nearly equal parts, at authorities' edges."""
+    codes = frame.get_column("la_code")
     return sorted({codes[len(codes) * k // shards] for k in range(1, shards)} - {codes[0]}) if len(codes) else []
 
 

@@ -15,9 +15,9 @@ burst gives one cycle.  Where the flows run on a Prefect worker instead
 (`radar watch`, deploy/), the watcher only announces complete files as events
 (flows/events.py), Prefect's triggers start `ingest-feed` for each one and,
 after the same quiet time, `monthly-cycle`, whose deployment concurrency limit
-of one queues a cycle behind a running one.  Under `radar serve` every cycle,
-however it started, also takes a global concurrency limit of one
-(`ensure_one_cycle_limit`).  Either way `deliver-alerts` follows every
+of one queues a cycle behind a running one.  Every cycle run against the
+server `radar serve` uses, however it started, also takes a global concurrency
+limit of one (`ensure_one_cycle_limit`).  Either way `deliver-alerts` follows every
 completed cycle, and schedules (cron, in the partnership's time zone) run the
 cycle, the chasing of late feeds, pulls, alert delivery retries and the
 quarterly Board pack even when nothing arrives.
